@@ -1,0 +1,77 @@
+using Raft.Core.Messages;
+
+namespace Raft.Core.Engine;
+
+/// <summary>
+/// The Raft consensus engine for one node: a pure, synchronous state machine in the shape of etcd's RawNode.
+/// </summary>
+/// <remarks>
+/// Feed it time with <see cref="Tick"/>, peers' messages with <see cref="Step"/> and commands with
+/// <see cref="Propose"/>; collect what it wants done with <see cref="GetReady"/>, carry it out in the order
+/// <see cref="Ready"/> documents, then call <see cref="Advance"/>. It does no I/O, reads no clock, starts no thread
+/// and draws randomness only from <see cref="RaftOptions.RandomSeed"/>, so the same inputs give the same outputs.
+/// Not thread-safe: one caller (the consensus loop) at a time.
+/// </remarks>
+public sealed class RawNode
+{
+    private readonly RaftState _raft;
+
+    /// <summary>Creates a node from its options and what it recovered from storage.</summary>
+    /// <param name="options">The engine configuration; validated here.</param>
+    /// <param name="initialState">The durable state found at start, or null for a brand-new node.</param>
+    /// <exception cref="ArgumentException">The options or the initial state are inconsistent.</exception>
+    public RawNode(RaftOptions options, InitialState? initialState = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _raft = new RaftState(options, initialState ?? InitialState.Empty);
+    }
+
+    /// <summary>This node's id.</summary>
+    public string Id => _raft.Id;
+
+    /// <summary>A snapshot of this node's volatile and durable state, for status pages and tests.</summary>
+    public RaftStatus Status => _raft.Status;
+
+    /// <summary>Advances logical time by one tick (election and heartbeat timers).</summary>
+    public void Tick() => _raft.Tick();
+
+    /// <summary>Starts an election now (pre-vote first when enabled), as if the election timer fired.</summary>
+    public void Campaign() => _raft.Campaign();
+
+    /// <summary>Handles a message from a peer.</summary>
+    /// <param name="message">The message; one addressed to another node or from an unknown sender is ignored.</param>
+    public void Step(Message message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        _raft.Step(message);
+    }
+
+    /// <summary>Proposes a command to be appended to the log.</summary>
+    /// <param name="data">The command bytes; the caller must not change them afterwards.</param>
+    /// <returns>Where the command went, or why it was refused; an accepted command is not yet committed.</returns>
+    /// <exception cref="ArgumentException">The command is larger than <see cref="RaftOptions.MaxEntrySize"/>.</exception>
+    public ProposeOutcome Propose(ReadOnlyMemory<byte> data) => _raft.Propose(data);
+
+    /// <summary>Tells the engine that messages to <paramref name="nodeId"/> are not getting through, so it probes that peer.</summary>
+    /// <param name="nodeId">The unreachable peer.</param>
+    public void ReportUnreachable(string nodeId) => _raft.ReportUnreachable(nodeId);
+
+    /// <summary>True when <see cref="GetReady"/> has something to do.</summary>
+    /// <returns>Whether a <see cref="Ready"/> is pending.</returns>
+    public bool HasReady() => _raft.HasReady();
+
+    /// <summary>Collects what must be persisted, sent and applied; call <see cref="Advance"/> once it is done.</summary>
+    /// <returns>The pending work; may be empty.</returns>
+    /// <exception cref="InvalidOperationException">The previous ready has not been advanced yet.</exception>
+    public Ready GetReady() => _raft.GetReady();
+
+    /// <summary>Acknowledges that <paramref name="ready"/>'s writes are durable and its messages sent.</summary>
+    /// <param name="ready">The ready returned by the last <see cref="GetReady"/>.</param>
+    /// <exception cref="InvalidOperationException"><paramref name="ready"/> is not the outstanding ready.</exception>
+    public void Advance(Ready ready)
+    {
+        ArgumentNullException.ThrowIfNull(ready);
+        _raft.Advance(ready);
+    }
+}

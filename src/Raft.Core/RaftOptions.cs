@@ -1,0 +1,103 @@
+namespace Raft.Core;
+
+/// <summary>Configuration of the consensus engine for one node.</summary>
+/// <remarks>
+/// Times are counted in ticks: the host calls <see cref="Engine.RawNode.Tick"/> at a fixed interval, so the engine
+/// needs no clock. <see cref="Validate"/> is called by every consumer; its messages say what to fix.
+/// </remarks>
+public sealed record RaftOptions
+{
+    /// <summary>This node's id; unique in the cluster and stable across restarts.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The ids of the voting members, this node included, when the cluster starts.</summary>
+    public required IReadOnlyList<string> Voters { get; init; }
+
+    /// <summary>
+    /// Ticks without hearing from a leader before a follower campaigns. The actual timeout is drawn at random from
+    /// [ElectionTick, 2 × ElectionTick) each time (§5.2). It is also the check-quorum window of a leader.
+    /// </summary>
+    public int ElectionTick { get; init; } = 10;
+
+    /// <summary>Ticks between heartbeats of a leader; must be well below <see cref="ElectionTick"/>.</summary>
+    public int HeartbeatTick { get; init; } = 1;
+
+    /// <summary>Run a pre-vote round before an election so a rejoining node cannot disrupt a healthy leader (thesis §9.6).</summary>
+    public bool PreVote { get; init; } = true;
+
+    /// <summary>A leader that has not heard from a majority within an election timeout steps down (thesis §6.2).</summary>
+    public bool CheckQuorum { get; init; } = true;
+
+    /// <summary>Most AppendEntries in flight to one follower in the replicate state (pipelining window).</summary>
+    public int MaxInflightMessages { get; init; } = 64;
+
+    /// <summary>Most bytes of entries in flight to one follower; 0 means no byte limit.</summary>
+    public long MaxInflightBytes { get; init; } = 32L * 1024 * 1024;
+
+    /// <summary>Most bytes of entries in one AppendEntries (at least one entry is always sent).</summary>
+    public long MaxSizePerMessage { get; init; } = 1024 * 1024;
+
+    /// <summary>Most bytes of proposed but uncommitted entries a leader holds before it drops proposals; 0 means no limit.</summary>
+    public long MaxUncommittedEntriesSize { get; init; }
+
+    /// <summary>Largest command a proposal may carry, in bytes.</summary>
+    public int MaxEntrySize { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Seed of the engine's only source of randomness (election timeouts). When null, a seed is derived from
+    /// <see cref="Id"/> with a stable hash, so runs are reproducible and nodes still differ.
+    /// </summary>
+    public int? RandomSeed { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the setting to fix when the options are inconsistent.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range or contradicts another.</exception>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Id))
+        {
+            throw new ArgumentException("RaftOptions.Id must be a non-empty node id.", nameof(Id));
+        }
+
+        if (Voters is null || Voters.Count == 0)
+        {
+            throw new ArgumentException("RaftOptions.Voters must list at least one voting member.", nameof(Voters));
+        }
+
+        if (Voters.Any(string.IsNullOrWhiteSpace))
+        {
+            throw new ArgumentException("RaftOptions.Voters contains an empty node id.", nameof(Voters));
+        }
+
+        if (Voters.Distinct(StringComparer.Ordinal).Count() != Voters.Count)
+        {
+            throw new ArgumentException($"RaftOptions.Voters lists a node twice: {string.Join(", ", Voters)}.", nameof(Voters));
+        }
+
+        if (HeartbeatTick < 1)
+        {
+            throw new ArgumentException($"RaftOptions.HeartbeatTick must be at least 1 (was {HeartbeatTick}).", nameof(HeartbeatTick));
+        }
+
+        if (ElectionTick <= HeartbeatTick)
+        {
+            throw new ArgumentException(
+                $"RaftOptions.ElectionTick ({ElectionTick}) must be greater than HeartbeatTick ({HeartbeatTick}); 10 × HeartbeatTick is typical.",
+                nameof(ElectionTick));
+        }
+
+        if (MaxInflightMessages < 1)
+        {
+            throw new ArgumentException($"RaftOptions.MaxInflightMessages must be at least 1 (was {MaxInflightMessages}).", nameof(MaxInflightMessages));
+        }
+
+        if (MaxInflightBytes < 0 || MaxSizePerMessage < 1 || MaxUncommittedEntriesSize < 0)
+        {
+            throw new ArgumentException("RaftOptions.MaxInflightBytes and MaxUncommittedEntriesSize must be 0 or more, MaxSizePerMessage at least 1.");
+        }
+
+        if (MaxEntrySize < 1)
+        {
+            throw new ArgumentException($"RaftOptions.MaxEntrySize must be at least 1 (was {MaxEntrySize}).", nameof(MaxEntrySize));
+        }
+    }
+}

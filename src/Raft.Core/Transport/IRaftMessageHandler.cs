@@ -1,0 +1,16 @@
+using Raft.Core.Messages;
+
+namespace Raft.Core.Transport;
+
+/// <summary>Receives what a transport delivers to one node.</summary>
+/// <remarks>Implementations must not block: they queue the message for the consensus loop and return.</remarks>
+public interface IRaftMessageHandler
+{
+    /// <summary>A message for this node arrived.</summary>
+    /// <param name="message">The message; its <see cref="Message.To"/> is this node.</param>
+    void Receive(Message message);
+
+    /// <summary>A message to <paramref name="nodeId"/> could not be delivered; the leader will probe that peer again.</summary>
+    /// <param name="nodeId">The unreachable peer.</param>
+    void ReportUnreachable(string nodeId);
+}
