@@ -1,19 +1,285 @@
+using System.Diagnostics;
 using Raft.Core.Messages;
+using Raft.Core.Tracking;
 
 namespace Raft.Core.Engine;
 
-// Placeholder while the engine is written; replaced by the real implementation.
-internal sealed class RaftState
+/// <summary>
+/// The Raft protocol for one node (Figure 2 of the paper, with pre-vote and check-quorum from the thesis):
+/// roles, terms, timers and the transitions between them. Replication and message handling live in the partials.
+/// </summary>
+internal sealed partial class RaftState
 {
-    public RaftState(RaftOptions options, InitialState initialState) { Id = options.Id; _ = initialState; }
+    private readonly RaftOptions _options;
+    private readonly Random _random;
+    private readonly RaftLog _log;
+    private ProgressTracker _tracker;
+
+    // Messages produced since the last Ready: _msgs may leave before persisting, _msgsAfterPersist only after.
+    private List<Message> _msgs = [];
+    private List<Message> _msgsAfterPersist = [];
+
+    private int _electionElapsed;
+    private int _heartbeatElapsed;
+    private int _randomizedElectionTimeout;
+
+    public RaftState(RaftOptions options, InitialState initialState)
+    {
+        _options = options;
+        _random = new Random(options.RandomSeed ?? StableHash(options.Id));
+        Id = options.Id;
+        _log = new RaftLog(initialState.Entries, initialState.HardState.Commit, initialState.Applied);
+        _tracker = NewTracker();
+        Term = initialState.HardState.Term;
+        VotedFor = initialState.HardState.VotedFor;
+        if (_log.LastTerm > Term)
+        {
+            throw new ArgumentException(
+                $"The recovered log holds term {_log.LastTerm}, later than the recovered hard state's term {Term}: the hard state store lost writes.",
+                nameof(initialState));
+        }
+
+        _prevHardState = CurrentHardState;
+        BecomeFollower(Term, null);
+        _prevSoftState = CurrentSoftState;
+    }
+
     public string Id { get; }
-    public RaftStatus Status => throw new NotSupportedException();
-    public void Tick() => throw new NotSupportedException();
-    public void Campaign() => throw new NotSupportedException();
-    public void Step(Message m) => throw new NotSupportedException();
-    public ProposeOutcome Propose(ReadOnlyMemory<byte> data) => throw new NotSupportedException();
-    public void ReportUnreachable(string id) => throw new NotSupportedException();
-    public bool HasReady() => throw new NotSupportedException();
-    public Ready GetReady() => throw new NotSupportedException();
-    public void Advance(Ready r) => throw new NotSupportedException();
+
+    // Invariant: Term never decreases; VotedFor is the vote cast in Term.
+    public long Term { get; private set; }
+
+    public string? VotedFor { get; private set; }
+
+    public StateRole Role { get; private set; }
+
+    public string? LeaderId { get; private set; }
+
+    private bool Promotable => _tracker.IsVoter(Id);
+
+    public RaftStatus Status => new(Id, Role, Term, VotedFor, LeaderId, _log.Committed, _log.Applied, _log.LastIndex, _log.StableIndex);
+
+    public void Tick()
+    {
+        if (Role == StateRole.Leader)
+        {
+            TickHeartbeat();
+        }
+        else
+        {
+            TickElection();
+        }
+    }
+
+    /// <summary>Followers and candidates: campaign when no leader was heard from for a randomized election timeout (§5.2).</summary>
+    private void TickElection()
+    {
+        _electionElapsed++;
+        if (Promotable && _electionElapsed >= _randomizedElectionTimeout)
+        {
+            _electionElapsed = 0;
+            Campaign();
+        }
+    }
+
+    /// <summary>Leaders: heartbeat, and step down when a majority went quiet for an election timeout (check-quorum).</summary>
+    private void TickHeartbeat()
+    {
+        _heartbeatElapsed++;
+        _electionElapsed++;
+        if (_electionElapsed >= _options.ElectionTick)
+        {
+            _electionElapsed = 0;
+            if (_options.CheckQuorum)
+            {
+                var active = _tracker.QuorumActive(Id);
+                foreach (var id in _tracker.Members)
+                {
+                    _tracker[id].RecentActive = id == Id;
+                }
+
+                if (!active)
+                {
+                    BecomeFollower(Term, null);
+                    return;
+                }
+            }
+        }
+
+        if (_heartbeatElapsed >= _options.HeartbeatTick)
+        {
+            _heartbeatElapsed = 0;
+            BroadcastHeartbeat();
+        }
+    }
+
+    /// <summary>Starts an election: a pre-vote round first when enabled (thesis §9.6), else a real one.</summary>
+    public void Campaign()
+    {
+        if (Role == StateRole.Leader || !Promotable)
+        {
+            return;
+        }
+
+        if (_options.PreVote)
+        {
+            BecomePreCandidate();
+            RequestVotes(MessageType.PreVote, Term + 1);
+        }
+        else
+        {
+            BecomeCandidate();
+            RequestVotes(MessageType.Vote, Term);
+        }
+    }
+
+    private void RequestVotes(MessageType type, long term)
+    {
+        // Our own vote: for a real election it is in the hard state, persisted before the requests leave.
+        if (Poll(Id, type == MessageType.PreVote ? MessageType.PreVoteResponse : MessageType.VoteResponse, granted: true) == Quorum.VoteResult.Won)
+        {
+            // A single-voter cluster wins at once.
+            if (type == MessageType.PreVote)
+            {
+                BecomeCandidate();
+                RequestVotes(MessageType.Vote, Term);
+            }
+            else
+            {
+                BecomeLeader();
+            }
+
+            return;
+        }
+
+        foreach (var voter in _tracker.Voters.Voters)
+        {
+            if (voter == Id)
+            {
+                continue;
+            }
+
+            Send(new Message
+            {
+                Type = type,
+                From = Id,
+                To = voter,
+                Term = term,
+                Index = _log.LastIndex,
+                LogTerm = _log.LastTerm,
+            });
+        }
+    }
+
+    private Quorum.VoteResult Poll(string from, MessageType type, bool granted)
+    {
+        _ = type;
+        return _tracker.RecordVote(from, granted);
+    }
+
+    private void BecomeFollower(long term, string? leaderId)
+    {
+        Reset(term);
+        Role = StateRole.Follower;
+        LeaderId = leaderId;
+    }
+
+    private void BecomePreCandidate()
+    {
+        Debug.Assert(Role != StateRole.Leader, "a leader never pre-campaigns");
+
+        // Pre-vote changes neither term nor vote: a node that cannot win disturbs nobody (thesis §9.6).
+        _tracker.ResetVotes();
+        Role = StateRole.PreCandidate;
+        LeaderId = null;
+        _electionElapsed = 0;
+        ResetRandomizedElectionTimeout();
+    }
+
+    private void BecomeCandidate()
+    {
+        Debug.Assert(Role != StateRole.Leader, "a leader never campaigns");
+        Reset(Term + 1);
+        VotedFor = Id;
+        Role = StateRole.Candidate;
+    }
+
+    private void BecomeLeader()
+    {
+        Debug.Assert(Role == StateRole.Candidate, "only a candidate becomes leader");
+        Reset(Term);
+        Role = StateRole.Leader;
+        LeaderId = Id;
+        var self = _tracker.Get(Id);
+        if (self is not null)
+        {
+            self.RecentActive = true;
+
+            // A leader counts only what its own store made durable (thesis §10.2.1).
+            self.MaybeUpdate(_log.StableIndex);
+            self.BecomeReplicate();
+        }
+
+        // §5.4.2 / §8: an entry of the leader's own term lets it commit everything before it, and learn the
+        // commit index, without waiting for a client.
+        _log.Append(new Entry(_log.LastIndex + 1, Term, EntryType.NoOp, ReadOnlyMemory<byte>.Empty));
+        _uncommittedSize = 0;
+        _pendingBroadcast = true;
+    }
+
+    private void Reset(long term)
+    {
+        if (Term != term)
+        {
+            Term = term;
+            VotedFor = null;
+        }
+
+        LeaderId = null;
+        _electionElapsed = 0;
+        _heartbeatElapsed = 0;
+        ResetRandomizedElectionTimeout();
+        _tracker.ResetVotes();
+        _pendingBroadcast = false;
+        _pendingCommitBroadcast = false;
+        foreach (var id in _tracker.Members)
+        {
+            var progress = _tracker[id];
+            progress.Reset(0, _log.LastIndex + 1);
+        }
+    }
+
+    private void ResetRandomizedElectionTimeout() =>
+        _randomizedElectionTimeout = _options.ElectionTick + _random.Next(_options.ElectionTick);
+
+    private ProgressTracker NewTracker() =>
+        new(_options.Voters, [], _options.MaxInflightMessages, _options.MaxInflightBytes);
+
+    private void Send(Message message)
+    {
+        // Only a leader's own appends of its current term may leave before this node's writes are durable.
+        if (Role == StateRole.Leader && message.Term == Term && message.Type is MessageType.AppendEntries or MessageType.Heartbeat or MessageType.TimeoutNow)
+        {
+            _msgs.Add(message);
+        }
+        else
+        {
+            _msgsAfterPersist.Add(message);
+        }
+    }
+
+    /// <summary>FNV-1a over the UTF-16 code units: string.GetHashCode is randomized per process.</summary>
+    private static int StableHash(string s)
+    {
+        unchecked
+        {
+            var hash = (int)2166136261;
+            foreach (var c in s)
+            {
+                hash = (hash ^ c) * 16777619;
+            }
+
+            return hash;
+        }
+    }
 }

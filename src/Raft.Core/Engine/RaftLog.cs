@@ -1,0 +1,299 @@
+using System.Diagnostics;
+using Raft.Core.Messages;
+
+namespace Raft.Core.Engine;
+
+/// <summary>
+/// The engine's in-memory copy of the log, with the indexes that say how far it is durable, committed and applied.
+/// </summary>
+/// <remarks>
+/// Every entry since the log's base (index 0 today; the last snapshot's index once compaction lands) is kept in
+/// memory, so the engine never reads the disk. Snapshots bound its size.
+/// </remarks>
+internal sealed class RaftLog
+{
+    private readonly List<Entry> _entries = [];
+
+    // Invariant: _entries[i].Index == _baseIndex + 1 + i; _baseTerm is the term of the entry at _baseIndex.
+    private long _baseIndex;
+    private long _baseTerm;
+
+    /// <param name="entries">The recovered entries, starting right after the base.</param>
+    /// <param name="commit">The recovered commit index.</param>
+    /// <param name="applied">What the state machine already holds.</param>
+    /// <param name="baseIndex">The index the log starts after (a snapshot's last index; 0 for a full log).</param>
+    /// <param name="baseTerm">The term of the entry at <paramref name="baseIndex"/>.</param>
+    public RaftLog(IReadOnlyList<Entry> entries, long commit, long applied, long baseIndex = 0, long baseTerm = 0)
+    {
+        _baseIndex = baseIndex;
+        _baseTerm = baseTerm;
+        var expected = baseIndex + 1;
+        var lastTerm = baseTerm;
+        foreach (var entry in entries)
+        {
+            if (entry.Index != expected)
+            {
+                throw new ArgumentException($"The recovered log is not contiguous: expected index {expected}, found {entry.Index}.", nameof(entries));
+            }
+
+            if (entry.Term < lastTerm)
+            {
+                throw new ArgumentException($"The recovered log goes back in term at index {entry.Index} ({entry.Term} after {lastTerm}).", nameof(entries));
+            }
+
+            lastTerm = entry.Term;
+            expected++;
+            _entries.Add(entry);
+        }
+
+        if (commit > LastIndex)
+        {
+            throw new ArgumentException(
+                $"The recovered commit index {commit} is past the recovered log's last index {LastIndex}: the log store lost acknowledged entries.",
+                nameof(commit));
+        }
+
+        Committed = Math.Max(commit, baseIndex);
+        Applied = Math.Max(Math.Min(applied, commit), baseIndex);
+        StableIndex = LastIndex;
+        UnstableOffset = LastIndex + 1;
+    }
+
+    // Invariant: Applied <= Committed <= LastIndex; StableIndex <= LastIndex.
+
+    /// <summary>The highest index known committed.</summary>
+    public long Committed { get; private set; }
+
+    /// <summary>The highest index handed out for applying.</summary>
+    public long Applied { get; private set; }
+
+    /// <summary>The highest index known durable in the log store.</summary>
+    public long StableIndex { get; private set; }
+
+    /// <summary>The first index not yet handed out for persisting.</summary>
+    public long UnstableOffset { get; private set; }
+
+    public long FirstIndex => _baseIndex + 1;
+
+    public long LastIndex => _baseIndex + _entries.Count;
+
+    public long LastTerm => _entries.Count == 0 ? _baseTerm : _entries[^1].Term;
+
+    /// <summary>The term of the entry at <paramref name="index"/>, or -1 when the log does not hold it.</summary>
+    public long Term(long index)
+    {
+        if (index == _baseIndex)
+        {
+            return _baseTerm;
+        }
+
+        if (index < _baseIndex || index > LastIndex)
+        {
+            return -1;
+        }
+
+        return _entries[(int)(index - _baseIndex - 1)].Term;
+    }
+
+    public bool MatchTerm(long index, long term) => term >= 0 && Term(index) == term;
+
+    public Entry At(long index) => _entries[(int)(index - _baseIndex - 1)];
+
+    /// <summary>§5.4.1: is a log ending at (<paramref name="lastIndex"/>, <paramref name="lastTerm"/>) at least as up-to-date as ours?</summary>
+    public bool IsUpToDate(long lastIndex, long lastTerm) =>
+        lastTerm > LastTerm || (lastTerm == LastTerm && lastIndex >= LastIndex);
+
+    /// <summary>Appends entries, first discarding any entries from the first new entry's index on.</summary>
+    public void Append(IReadOnlyList<Entry> entries)
+    {
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        var first = entries[0].Index;
+        Debug.Assert(first > Committed, "never overwrite a committed entry");
+        if (first <= LastIndex)
+        {
+            TruncateFrom(first);
+        }
+
+        Debug.Assert(first == LastIndex + 1, "appends are contiguous");
+        for (var i = 0; i < entries.Count; i++)
+        {
+            _entries.Add(entries[i]);
+        }
+    }
+
+    public void Append(Entry entry)
+    {
+        Debug.Assert(entry.Index == LastIndex + 1, "appends are contiguous");
+        _entries.Add(entry);
+    }
+
+    /// <summary>
+    /// The follower's side of AppendEntries (§5.3): if our log has (<paramref name="prevIndex"/>, <paramref name="prevTerm"/>),
+    /// append the entries past the first conflict, advance the commit index, and return the last index now known to
+    /// match the leader; otherwise return -1.
+    /// </summary>
+    public long MaybeAppend(long prevIndex, long prevTerm, long leaderCommit, IReadOnlyList<Entry> entries)
+    {
+        if (!MatchTerm(prevIndex, prevTerm))
+        {
+            return -1;
+        }
+
+        var lastNew = prevIndex + entries.Count;
+        var conflict = FindConflict(entries);
+        if (conflict != 0)
+        {
+            if (conflict <= Committed)
+            {
+                throw new InvalidOperationException(
+                    $"Raft safety violation: entry {conflict} conflicts with the committed prefix (commit {Committed}).");
+            }
+
+            var skip = (int)(conflict - (prevIndex + 1));
+            if (skip == 0)
+            {
+                Append(entries);
+            }
+            else
+            {
+                var rest = new Entry[entries.Count - skip];
+                for (var i = 0; i < rest.Length; i++)
+                {
+                    rest[i] = entries[skip + i];
+                }
+
+                Append(rest);
+            }
+        }
+
+        // Commit only what we now know matches the leader: entries past lastNew may be stale.
+        CommitTo(Math.Min(leaderCommit, lastNew));
+        return lastNew;
+    }
+
+    /// <summary>
+    /// The index of the first entry that is not already in our log with the same term (0 when all are), as in etcd.
+    /// </summary>
+    private long FindConflict(IReadOnlyList<Entry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            if (!MatchTerm(entry.Index, entry.Term))
+            {
+                return entry.Index;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// Fast back-off (thesis §5.3 optimisation): the largest index at or below <paramref name="index"/> whose term is at
+    /// most <paramref name="term"/>, with its term. Entries above it cannot match a log whose entry at that position has
+    /// <paramref name="term"/>.
+    /// </summary>
+    public (long Index, long Term) FindConflictByTerm(long index, long term)
+    {
+        index = Math.Min(index, LastIndex);
+        while (index > _baseIndex)
+        {
+            var t = Term(index);
+            if (t <= term)
+            {
+                return (index, t);
+            }
+
+            index--;
+        }
+
+        return (_baseIndex, _baseTerm);
+    }
+
+    public void CommitTo(long index)
+    {
+        if (index > Committed)
+        {
+            Debug.Assert(index <= LastIndex, "commit within the log");
+            Committed = index;
+        }
+    }
+
+    /// <summary>Entries from <paramref name="from"/> on, at most <paramref name="maxBytes"/> (at least one entry).</summary>
+    public IReadOnlyList<Entry> Slice(long from, long maxBytes)
+    {
+        if (from > LastIndex)
+        {
+            return [];
+        }
+
+        var start = (int)(from - _baseIndex - 1);
+        var count = 0;
+        long bytes = 0;
+        for (var i = start; i < _entries.Count; i++)
+        {
+            bytes += _entries[i].Size;
+            if (count > 0 && bytes > maxBytes)
+            {
+                break;
+            }
+
+            count++;
+        }
+
+        return _entries.GetRange(start, count);
+    }
+
+    /// <summary>Entries not yet handed out for persisting; marks them handed out.</summary>
+    public IReadOnlyList<Entry> TakeUnstable()
+    {
+        if (UnstableOffset > LastIndex)
+        {
+            return [];
+        }
+
+        var result = Slice(UnstableOffset, long.MaxValue);
+        UnstableOffset = LastIndex + 1;
+        return result;
+    }
+
+    public bool HasUnstable => UnstableOffset <= LastIndex;
+
+    /// <summary>Records that entries up to (<paramref name="index"/>, <paramref name="term"/>) are durable.</summary>
+    public void StableTo(long index, long term)
+    {
+        // If the entry was replaced after it was handed out, the replacement is still to be written: the old write
+        // says nothing about it (etcd's ABA guard).
+        if (MatchTerm(index, term) && index > StableIndex)
+        {
+            StableIndex = Math.Min(index, UnstableOffset - 1);
+        }
+    }
+
+    public bool HasNextCommitted => Committed > Applied;
+
+    /// <summary>Committed entries not yet handed out for applying; marks them handed out.</summary>
+    public IReadOnlyList<Entry> TakeCommitted()
+    {
+        if (Committed <= Applied)
+        {
+            return [];
+        }
+
+        var start = (int)(Applied - _baseIndex);
+        var result = _entries.GetRange(start, (int)(Committed - Applied));
+        Applied = Committed;
+        return result;
+    }
+
+    private void TruncateFrom(long index)
+    {
+        var keep = (int)(index - _baseIndex - 1);
+        _entries.RemoveRange(keep, _entries.Count - keep);
+        UnstableOffset = Math.Min(UnstableOffset, index);
+        StableIndex = Math.Min(StableIndex, index - 1);
+    }
+}

@@ -1,0 +1,81 @@
+using Raft.Core.Messages;
+
+namespace Raft.Core.Engine;
+
+/// <summary>Handing work to the host: building a <see cref="Ready"/> and learning, on Advance, what became durable.</summary>
+internal sealed partial class RaftState
+{
+    private HardState _prevHardState;
+    private SoftState _prevSoftState;
+    private Ready? _outstanding;
+    private (long Index, long Term) _outstandingLastEntry;
+
+    private HardState CurrentHardState => new(Term, VotedFor, _log.Committed);
+
+    private SoftState CurrentSoftState => new(Role, LeaderId, Term);
+
+    public bool HasReady()
+    {
+        if (_outstanding is not null)
+        {
+            return false;
+        }
+
+        return _msgs.Count > 0 ||
+            _msgsAfterPersist.Count > 0 ||
+            _log.HasUnstable ||
+            _log.HasNextCommitted ||
+            (Role == StateRole.Leader && (_pendingBroadcast || _pendingCommitBroadcast)) ||
+            CurrentHardState != _prevHardState ||
+            CurrentSoftState != _prevSoftState;
+    }
+
+    public Ready GetReady()
+    {
+        if (_outstanding is not null)
+        {
+            throw new InvalidOperationException("The previous Ready has not been advanced: call Advance before GetReady.");
+        }
+
+        FlushBroadcast();
+
+        var hardState = CurrentHardState;
+        var softState = CurrentSoftState;
+        var entries = _log.TakeUnstable();
+        var committed = _log.TakeCommitted();
+        var ready = new Ready(
+            softState != _prevSoftState ? softState : null,
+            hardState != _prevHardState ? hardState : null,
+            entries,
+            _msgs,
+            _msgsAfterPersist,
+            committed);
+
+        _msgs = [];
+        _msgsAfterPersist = [];
+        _prevHardState = hardState;
+        _prevSoftState = softState;
+        _outstandingLastEntry = entries.Count > 0 ? (entries[^1].Index, entries[^1].Term) : (0, 0);
+        _outstanding = ready;
+        return ready;
+    }
+
+    public void Advance(Ready ready)
+    {
+        if (!ReferenceEquals(ready, _outstanding))
+        {
+            throw new InvalidOperationException("Advance was given a Ready that is not the one GetReady returned last.");
+        }
+
+        _outstanding = null;
+        if (_outstandingLastEntry.Index > 0)
+        {
+            _log.StableTo(_outstandingLastEntry.Index, _outstandingLastEntry.Term);
+            if (Role == StateRole.Leader && _tracker.Get(Id) is { } self && self.MaybeUpdate(_log.StableIndex) && MaybeCommit())
+            {
+                // Our own durable copy completed a majority.
+                _pendingCommitBroadcast = true;
+            }
+        }
+    }
+}

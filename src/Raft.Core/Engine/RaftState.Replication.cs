@@ -1,0 +1,241 @@
+using Raft.Core.Messages;
+using Raft.Core.Tracking;
+
+namespace Raft.Core.Engine;
+
+/// <summary>Log replication: proposals, AppendEntries in both directions, heartbeats and the commit rule.</summary>
+internal sealed partial class RaftState
+{
+    // Set when entries were appended or the commit index moved; the appends go out once, at the next Ready, so
+    // that every proposal of one loop iteration travels in one AppendEntries per follower (batching).
+    private bool _pendingBroadcast;
+    private bool _pendingCommitBroadcast;
+
+    // Bytes of entries this leader appended that are not committed yet (flow control for proposals).
+    private long _uncommittedSize;
+
+    public ProposeOutcome Propose(ReadOnlyMemory<byte> data)
+    {
+        if (data.Length > _options.MaxEntrySize)
+        {
+            throw new ArgumentException(
+                $"The command is {data.Length} bytes; RaftOptions.MaxEntrySize allows at most {_options.MaxEntrySize}.", nameof(data));
+        }
+
+        if (Role != StateRole.Leader)
+        {
+            return new ProposeOutcome(ProposeStatus.NotLeader, 0, 0, LeaderId);
+        }
+
+        var entry = new Entry(_log.LastIndex + 1, Term, EntryType.Normal, data);
+        if (_options.MaxUncommittedEntriesSize > 0 && _uncommittedSize > 0 && _uncommittedSize + entry.Size > _options.MaxUncommittedEntriesSize)
+        {
+            return new ProposeOutcome(ProposeStatus.Dropped, 0, 0, Id);
+        }
+
+        _uncommittedSize += entry.Size;
+        _log.Append(entry);
+        _pendingBroadcast = true;
+        return new ProposeOutcome(ProposeStatus.Accepted, entry.Index, entry.Term, Id);
+    }
+
+    /// <summary>Sends what each follower is missing (and the commit index, when it moved).</summary>
+    private void FlushBroadcast()
+    {
+        if (Role != StateRole.Leader || !(_pendingBroadcast || _pendingCommitBroadcast))
+        {
+            return;
+        }
+
+        var sendIfEmpty = _pendingCommitBroadcast;
+        _pendingBroadcast = false;
+        _pendingCommitBroadcast = false;
+        foreach (var id in _tracker.Members)
+        {
+            if (id == Id)
+            {
+                continue;
+            }
+
+            var progress = _tracker[id];
+            if (SendAppend(id, progress, sendIfEmpty))
+            {
+                // Stream the rest while the window allows (more than one message's worth may be pending).
+                while (SendAppend(id, progress, sendIfEmpty: false))
+                {
+                }
+            }
+        }
+    }
+
+    /// <summary>Sends one AppendEntries to <paramref name="to"/> if its progress allows; returns whether one was sent.</summary>
+    private bool SendAppend(string to, Progress progress, bool sendIfEmpty)
+    {
+        if (progress.IsPaused)
+        {
+            return false;
+        }
+
+        var prevIndex = progress.Next - 1;
+        var prevTerm = _log.Term(prevIndex);
+        var entries = _log.Slice(progress.Next, _options.MaxSizePerMessage);
+        if (entries.Count == 0 && !sendIfEmpty)
+        {
+            return false;
+        }
+
+        long bytes = 0;
+        foreach (var e in entries)
+        {
+            bytes += e.Size;
+        }
+
+        Send(new Message
+        {
+            Type = MessageType.AppendEntries,
+            From = Id,
+            To = to,
+            Term = Term,
+            Index = prevIndex,
+            LogTerm = prevTerm,
+            Entries = entries,
+            Commit = _log.Committed,
+        });
+        progress.OnEntriesSent(entries.Count, prevIndex + entries.Count, bytes);
+        return true;
+    }
+
+    private void BroadcastHeartbeat()
+    {
+        foreach (var id in _tracker.Members)
+        {
+            if (id == Id)
+            {
+                continue;
+            }
+
+            // The follower may not hold entries up to our commit index yet: never tell it more than it matches.
+            var commit = Math.Min(_tracker[id].Match, _log.Committed);
+            Send(new Message { Type = MessageType.Heartbeat, From = Id, To = id, Term = Term, Commit = commit });
+        }
+    }
+
+    /// <summary>The follower's side of AppendEntries (§5.3).</summary>
+    private void HandleAppendEntries(Message m)
+    {
+        if (m.Index < _log.Committed)
+        {
+            // Everything up to our commit index already matches any leader's log (§5.4): say so.
+            Send(new Message { Type = MessageType.AppendEntriesResponse, From = Id, To = m.From, Term = Term, Index = _log.Committed });
+            return;
+        }
+
+        var lastNew = _log.MaybeAppend(m.Index, m.LogTerm, m.Commit, m.Entries);
+        if (lastNew >= 0)
+        {
+            // Sent only after the appended entries are durable (it is in the after-persist list).
+            Send(new Message { Type = MessageType.AppendEntriesResponse, From = Id, To = m.From, Term = Term, Index = lastNew });
+            return;
+        }
+
+        // Fast back-off: point the leader at the last index whose term is at most the term it tried, so that one
+        // round trip skips a whole conflicting term instead of one entry.
+        var (hintIndex, hintTerm) = _log.FindConflictByTerm(Math.Min(m.Index, _log.LastIndex), m.LogTerm);
+        Send(new Message
+        {
+            Type = MessageType.AppendEntriesResponse,
+            From = Id,
+            To = m.From,
+            Term = Term,
+            Index = m.Index,
+            Reject = true,
+            RejectHint = hintIndex,
+            LogTerm = hintTerm,
+        });
+    }
+
+    private void HandleHeartbeat(Message m)
+    {
+        _log.CommitTo(Math.Min(m.Commit, _log.LastIndex));
+        Send(new Message { Type = MessageType.HeartbeatResponse, From = Id, To = m.From, Term = Term });
+    }
+
+    /// <summary>The leader's side of an AppendEntries answer.</summary>
+    private void HandleAppendEntriesResponse(Message m, Progress progress)
+    {
+        if (m.Reject)
+        {
+            var nextProbe = m.RejectHint;
+            if (m.LogTerm > 0)
+            {
+                // The follower's entry at RejectHint has term LogTerm: skip back past our entries of later terms.
+                (nextProbe, _) = _log.FindConflictByTerm(m.RejectHint, m.LogTerm);
+            }
+
+            if (progress.MaybeDecreaseTo(m.Index, nextProbe))
+            {
+                if (progress.State == ProgressState.Replicate)
+                {
+                    progress.BecomeProbe();
+                }
+
+                // Probe again at once; an empty probe when the follower may already hold all we have.
+                SendAppend(m.From, progress, sendIfEmpty: true);
+            }
+
+            return;
+        }
+
+        if (!progress.MaybeUpdate(m.Index))
+        {
+            return;
+        }
+
+        switch (progress.State)
+        {
+            case ProgressState.Probe:
+                progress.BecomeReplicate();
+                break;
+            case ProgressState.Replicate:
+                progress.Inflights.FreeLE(m.Index);
+                break;
+        }
+
+        if (MaybeCommit())
+        {
+            _pendingCommitBroadcast = true;
+        }
+
+        // The window may have opened: keep the follower's pipeline full.
+        while (SendAppend(m.From, progress, sendIfEmpty: false))
+        {
+        }
+    }
+
+    /// <summary>
+    /// Advances the commit index to what a majority holds, but only through an entry of the current term:
+    /// entries of earlier terms are committed indirectly (§5.4.2, Figure 8).
+    /// </summary>
+    private bool MaybeCommit()
+    {
+        var index = _tracker.CommittedIndex();
+        if (index <= _log.Committed || _log.Term(index) != Term)
+        {
+            return false;
+        }
+
+        var previous = _log.Committed;
+        _log.CommitTo(index);
+        if (_options.MaxUncommittedEntriesSize > 0)
+        {
+            for (var i = previous + 1; i <= index; i++)
+            {
+                _uncommittedSize -= _log.At(i).Size;
+            }
+
+            _uncommittedSize = Math.Max(0, _uncommittedSize);
+        }
+
+        return true;
+    }
+}

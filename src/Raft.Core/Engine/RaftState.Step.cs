@@ -1,0 +1,211 @@
+using Raft.Core.Messages;
+using Raft.Core.Quorum;
+
+namespace Raft.Core.Engine;
+
+/// <summary>Message handling: the term rules every message obeys, then votes, then the role's own handling.</summary>
+internal sealed partial class RaftState
+{
+    public void Step(Message m)
+    {
+        if (m.To != Id || m.From == Id)
+        {
+            return;
+        }
+
+        if (m.Term > Term)
+        {
+            if (m.Type is MessageType.Vote or MessageType.PreVote)
+            {
+                // Thesis §4.2.3: a node that heard from a leader within the minimum election timeout ignores vote
+                // requests, so a removed or partitioned node cannot depose a working leader.
+                var inLease = _options.CheckQuorum && LeaderId is not null && _electionElapsed < _options.ElectionTick;
+                if (inLease)
+                {
+                    return;
+                }
+            }
+
+            if (m.Type == MessageType.PreVote)
+            {
+                // A pre-vote request carries the term the sender would campaign in; it changes nothing here.
+            }
+            else if (m.Type == MessageType.PreVoteResponse && !m.Reject)
+            {
+                // Granted pre-votes carry our own future term; we move to it only when we win the pre-vote.
+            }
+            else if (m.Type is MessageType.AppendEntries or MessageType.Heartbeat or MessageType.InstallSnapshot)
+            {
+                BecomeFollower(m.Term, m.From);
+            }
+            else
+            {
+                BecomeFollower(m.Term, null);
+            }
+        }
+        else if (m.Term < Term)
+        {
+            if ((_options.CheckQuorum || _options.PreVote) && m.Type is MessageType.AppendEntries or MessageType.Heartbeat)
+            {
+                // A stale leader whose messages we ignore might never learn of the newer term (with pre-vote or
+                // check-quorum we would not bump it ourselves): tell it, so it steps down.
+                Send(new Message { Type = MessageType.AppendEntriesResponse, From = Id, To = m.From, Term = Term, Index = m.Index, Reject = true, RejectHint = _log.LastIndex, LogTerm = 0 });
+            }
+            else if (m.Type == MessageType.PreVote)
+            {
+                Send(new Message { Type = MessageType.PreVoteResponse, From = Id, To = m.From, Term = Term, Reject = true });
+            }
+
+            return;
+        }
+
+        switch (m.Type)
+        {
+            case MessageType.Vote:
+            case MessageType.PreVote:
+                HandleVoteRequest(m);
+                return;
+        }
+
+        switch (Role)
+        {
+            case StateRole.Leader:
+                StepLeader(m);
+                break;
+            case StateRole.Candidate:
+            case StateRole.PreCandidate:
+                StepCandidate(m);
+                break;
+            default:
+                StepFollower(m);
+                break;
+        }
+    }
+
+    /// <summary>§5.2, §5.4.1: grant at most one vote per term, and only to a candidate whose log is at least as up-to-date.</summary>
+    private void HandleVoteRequest(Message m)
+    {
+        var canVote =
+            VotedFor == m.From ||
+            (VotedFor is null && LeaderId is null) ||
+            (m.Type == MessageType.PreVote && m.Term > Term);
+        var responseType = m.Type == MessageType.Vote ? MessageType.VoteResponse : MessageType.PreVoteResponse;
+        if (canVote && _log.IsUpToDate(m.Index, m.LogTerm))
+        {
+            // The grant carries the request's term: for a pre-vote that is a future term, which tells the
+            // pre-candidate that we would vote for it there.
+            Send(new Message { Type = responseType, From = Id, To = m.From, Term = m.Term });
+            if (m.Type == MessageType.Vote)
+            {
+                // Only a real vote restarts the election timer; granting a pre-vote must not, or a node that
+                // cannot win could keep others from ever campaigning (hashicorp/raft#609).
+                _electionElapsed = 0;
+                VotedFor = m.From;
+            }
+        }
+        else
+        {
+            Send(new Message { Type = responseType, From = Id, To = m.From, Term = Term, Reject = true });
+        }
+    }
+
+    private void StepFollower(Message m)
+    {
+        switch (m.Type)
+        {
+            case MessageType.AppendEntries:
+                _electionElapsed = 0;
+                LeaderId = m.From;
+                HandleAppendEntries(m);
+                break;
+            case MessageType.Heartbeat:
+                _electionElapsed = 0;
+                LeaderId = m.From;
+                HandleHeartbeat(m);
+                break;
+            case MessageType.TimeoutNow:
+                // Leadership transfer (thesis §3.10): campaign at once, skipping pre-vote, which the leader's
+                // followers would refuse while they still hear from it.
+                if (Promotable)
+                {
+                    BecomeCandidate();
+                    RequestVotes(MessageType.Vote, Term);
+                }
+
+                break;
+        }
+    }
+
+    private void StepCandidate(Message m)
+    {
+        var expected = Role == StateRole.PreCandidate ? MessageType.PreVoteResponse : MessageType.VoteResponse;
+        switch (m.Type)
+        {
+            case MessageType.AppendEntries:
+                BecomeFollower(m.Term, m.From);
+                HandleAppendEntries(m);
+                break;
+            case MessageType.Heartbeat:
+                BecomeFollower(m.Term, m.From);
+                HandleHeartbeat(m);
+                break;
+            case var t when t == expected:
+                switch (Poll(m.From, m.Type, !m.Reject))
+                {
+                    case VoteResult.Won:
+                        if (Role == StateRole.PreCandidate)
+                        {
+                            BecomeCandidate();
+                            RequestVotes(MessageType.Vote, Term);
+                        }
+                        else
+                        {
+                            BecomeLeader();
+                        }
+
+                        break;
+                    case VoteResult.Lost:
+                        // A rejected pre-vote with a newer term already made us a follower above.
+                        BecomeFollower(Term, null);
+                        break;
+                }
+
+                break;
+        }
+    }
+
+    private void StepLeader(Message m)
+    {
+        var progress = _tracker.Get(m.From);
+        if (progress is null)
+        {
+            return;
+        }
+
+        switch (m.Type)
+        {
+            case MessageType.AppendEntriesResponse:
+                progress.RecentActive = true;
+                HandleAppendEntriesResponse(m, progress);
+                break;
+            case MessageType.HeartbeatResponse:
+                progress.RecentActive = true;
+                progress.ProbeSent = false;
+                if (progress.Match < _log.LastIndex)
+                {
+                    SendAppend(m.From, progress, sendIfEmpty: false);
+                }
+
+                break;
+        }
+    }
+
+    public void ReportUnreachable(string nodeId)
+    {
+        // Messages to it may have been lost: stop streaming optimistically and probe again.
+        if (Role == StateRole.Leader && _tracker.Get(nodeId) is { State: Tracking.ProgressState.Replicate } progress)
+        {
+            progress.BecomeProbe();
+        }
+    }
+}

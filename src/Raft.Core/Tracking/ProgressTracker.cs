@@ -1,0 +1,67 @@
+using Raft.Core.Quorum;
+
+namespace Raft.Core.Tracking;
+
+/// <summary>The configuration in force, the leader's progress for each member and the votes of an election.</summary>
+internal sealed class ProgressTracker
+{
+    private readonly Dictionary<string, bool> _votes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Progress> _progress = new(StringComparer.Ordinal);
+    private readonly int _maxInflight;
+    private readonly long _maxInflightBytes;
+    private string[] _members = [];
+
+    public ProgressTracker(IEnumerable<string> voters, IEnumerable<string> learners, int maxInflight, long maxInflightBytes)
+    {
+        _maxInflight = maxInflight;
+        _maxInflightBytes = maxInflightBytes;
+        Voters = new MajorityConfig(voters);
+        Learners = learners.Where(l => !Voters.Contains(l)).Distinct(StringComparer.Ordinal).OrderBy(l => l, StringComparer.Ordinal).ToArray();
+        _members = Voters.Voters.Concat(Learners).OrderBy(m => m, StringComparer.Ordinal).ToArray();
+        foreach (var id in _members)
+        {
+            _progress[id] = new Progress(1, _maxInflight, _maxInflightBytes, Array.IndexOf(Learners, id) >= 0);
+        }
+    }
+
+    public MajorityConfig Voters { get; }
+
+    public string[] Learners { get; }
+
+    /// <summary>Every member, voters and learners, in ordinal order.</summary>
+    public IReadOnlyList<string> Members => _members;
+
+    public IReadOnlyDictionary<string, bool> Votes => _votes;
+
+    public bool IsVoter(string id) => Voters.Contains(id);
+
+    public Progress? Get(string id) => _progress.GetValueOrDefault(id);
+
+    public Progress this[string id] => _progress[id];
+
+    public long CommittedIndex() => Voters.CommittedIndex(id => _progress[id].Match);
+
+    /// <summary>Whether a majority of voters were recently heard from (the leader counts itself active).</summary>
+    public bool QuorumActive(string self)
+    {
+        var active = 0;
+        foreach (var voter in Voters.Voters)
+        {
+            if (voter == self || _progress[voter].RecentActive)
+            {
+                active++;
+            }
+        }
+
+        return active >= Voters.Majority;
+    }
+
+    public void ResetVotes() => _votes.Clear();
+
+    /// <summary>Records a vote (the first one from each voter counts) and returns the tally.</summary>
+    public VoteResult RecordVote(string id, bool granted)
+    {
+        _votes.TryAdd(id, granted);
+        return Voters.Tally(_votes);
+    }
+}
