@@ -191,6 +191,13 @@ internal sealed partial class RaftState
             case MessageType.HeartbeatResponse:
                 progress.RecentActive = true;
                 progress.ProbeSent = false;
+                if (progress.State == Tracking.ProgressState.Replicate && progress.Inflights.Full)
+                {
+                    // If appends in the window were lost, no acknowledgement will ever free it: let one more
+                    // append through; a follower with a gap rejects it and the leader falls back to probing.
+                    progress.Inflights.FreeFirstOne();
+                }
+
                 if (progress.Match < _log.LastIndex)
                 {
                     SendAppend(m.From, progress, sendIfEmpty: false);

@@ -58,6 +58,15 @@ internal sealed class Inflights
         }
     }
 
+    /// <summary>Frees the oldest in-flight append, so that one more may be sent.</summary>
+    public void FreeFirstOne()
+    {
+        if (_count > 0)
+        {
+            FreeLE(_indexes[_start]);
+        }
+    }
+
     public void Reset()
     {
         _count = 0;

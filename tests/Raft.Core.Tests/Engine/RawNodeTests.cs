@@ -1,0 +1,181 @@
+using Raft.Core.Engine;
+using Raft.Core.Messages;
+
+namespace Raft.Core.Tests.Engine;
+
+/// <summary>What the engine emits, asserted on its Ready and messages (never on private fields).</summary>
+public sealed class RawNodeTests
+{
+    private static RaftOptions Options(string id, params string[] voters) =>
+        new() { Id = id, Voters = voters.Length == 0 ? [id] : voters, RandomSeed = 7 };
+
+    private static Ready Drain(RawNode node)
+    {
+        var ready = node.GetReady();
+        node.Advance(ready);
+        return ready;
+    }
+
+    [Fact]
+    public void SingleVoter_AfterElectionTimeout_BecomesLeaderAndCommitsItsNoOp()
+    {
+        var node = new RawNode(Options("a"));
+        for (var i = 0; i < 20 && node.Status.Role != StateRole.Leader; i++)
+        {
+            node.Tick();
+        }
+
+        Assert.Equal(StateRole.Leader, node.Status.Role);
+        var first = Drain(node);
+        Assert.Equal(new HardState(1, "a", 0), first.HardState);
+        Assert.Equal(EntryType.NoOp, Assert.Single(first.Entries).Type);
+
+        // The leader counts its own entry only once Advance said it is durable; then it commits.
+        var second = Drain(node);
+        Assert.Equal(1, second.HardState!.Value.Commit);
+        Assert.Equal(EntryType.NoOp, Assert.Single(second.CommittedEntries).Type);
+    }
+
+    [Fact]
+    public void Propose_OnFollower_ReturnsNotLeaderWithTheKnownLeader()
+    {
+        var node = new RawNode(Options("b", "a", "b", "c"));
+        node.Step(new Message { Type = MessageType.Heartbeat, From = "a", To = "b", Term = 3 });
+
+        var outcome = node.Propose(new byte[] { 1 });
+
+        Assert.Equal(ProposeStatus.NotLeader, outcome.Status);
+        Assert.Equal("a", outcome.LeaderHint);
+    }
+
+    [Fact]
+    public void Propose_LargerThanMaxEntrySize_IsRejectedWithAClearError()
+    {
+        var node = new RawNode(Options("a") with { MaxEntrySize = 4 });
+        var error = Assert.Throws<ArgumentException>(() => node.Propose(new byte[5]));
+        Assert.Contains("MaxEntrySize", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void VoteGrant_LeavesOnlyAfterTheVoteIsPersisted()
+    {
+        // §5.2: a node must not forget its vote in a crash; the grant waits for the hard state to be durable.
+        var node = new RawNode(Options("b", "a", "b", "c"));
+        node.Step(new Message { Type = MessageType.Vote, From = "a", To = "b", Term = 1, Index = 0, LogTerm = 0 });
+
+        var ready = node.GetReady();
+
+        Assert.Equal(new HardState(1, "a", 0), ready.HardState);
+        Assert.Empty(ready.Messages);
+        var grant = Assert.Single(ready.PersistedMessages);
+        Assert.Equal(MessageType.VoteResponse, grant.Type);
+        Assert.False(grant.Reject);
+    }
+
+    [Fact]
+    public void AppendAcknowledgement_LeavesOnlyAfterTheEntriesArePersisted()
+    {
+        var node = new RawNode(Options("b", "a", "b", "c"));
+        var entry = new Entry(1, 1, EntryType.Normal, new byte[] { 42 });
+        node.Step(new Message { Type = MessageType.AppendEntries, From = "a", To = "b", Term = 1, Index = 0, LogTerm = 0, Entries = [entry], Commit = 0 });
+
+        var ready = node.GetReady();
+
+        Assert.Equal([entry], ready.Entries);
+        Assert.Empty(ready.Messages);
+        var ack = Assert.Single(ready.PersistedMessages);
+        Assert.Equal(MessageType.AppendEntriesResponse, ack.Type);
+        Assert.Equal(1, ack.Index);
+    }
+
+    [Fact]
+    public void LeaderAppends_MaySendBeforeTheLeadersOwnWrite()
+    {
+        // Thesis §10.2.1: the leader writes its log in parallel with replicating it.
+        var node = ElectedLeaderOfThree();
+        node.Propose(new byte[] { 1 });
+        node.Propose(new byte[] { 2 });
+
+        var ready = node.GetReady();
+
+        Assert.Equal(2, ready.Entries.Count);
+        Assert.Equal(2, ready.Messages.Count);
+        Assert.All(ready.Messages, m =>
+        {
+            Assert.Equal(MessageType.AppendEntries, m.Type);
+            Assert.Equal(2, m.Entries.Count); // both proposals of the iteration travel in one append (batching)
+        });
+    }
+
+    [Fact]
+    public void Pipelining_SendsNewAppendsWithoutWaitingForAcknowledgements()
+    {
+        var node = ElectedLeaderOfThree();
+        for (var i = 0; i < 3; i++)
+        {
+            node.Propose(new byte[] { (byte)i });
+            var ready = Drain(node);
+            Assert.Equal(2, ready.Messages.Count(m => m.Type == MessageType.AppendEntries));
+        }
+    }
+
+    [Fact]
+    public void Inflight_WhenTheWindowIsFull_StopsSendingUntilAcknowledged()
+    {
+        var node = ElectedLeaderOfThree(maxInflight: 2);
+        var sentToB = 0;
+        for (var i = 0; i < 5; i++)
+        {
+            node.Propose(new byte[] { (byte)i });
+            sentToB += Drain(node).Messages.Count(m => m.To == "b" && m.Type == MessageType.AppendEntries);
+        }
+
+        Assert.Equal(2, sentToB);
+    }
+
+    [Fact]
+    public void GetReady_WithoutAdvance_Throws()
+    {
+        var node = new RawNode(Options("a"));
+        node.Campaign();
+        _ = node.GetReady();
+        Assert.False(node.HasReady());
+        Assert.Throws<InvalidOperationException>(() => node.GetReady());
+    }
+
+    [Fact]
+    public void InitialState_CommitPastTheLog_IsRefused()
+    {
+        var error = Assert.Throws<ArgumentException>(() =>
+            new RawNode(Options("a"), new InitialState(new HardState(1, null, 5), [new Entry(1, 1, EntryType.Normal, default)])));
+        Assert.Contains("lost acknowledged entries", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", "Id")]
+    [InlineData("a", "ElectionTick")]
+    public void Options_Invalid_NameTheSettingToFix(string id, string setting)
+    {
+        var options = new RaftOptions { Id = id, Voters = ["a"], ElectionTick = id == "" ? 10 : 1 };
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Contains(setting, error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Node "a" of a, b, c, elected in term 1 with both followers in the replicate state.</summary>
+    private static RawNode ElectedLeaderOfThree(int maxInflight = 64)
+    {
+        var node = new RawNode(Options("a", "a", "b", "c") with { PreVote = false, MaxInflightMessages = maxInflight });
+        node.Campaign();
+        Drain(node);
+        node.Step(new Message { Type = MessageType.VoteResponse, From = "b", To = "a", Term = 1 });
+        Assert.Equal(StateRole.Leader, node.Status.Role);
+        Drain(node); // persists the no-op and sends it
+        foreach (var follower in new[] { "b", "c" })
+        {
+            node.Step(new Message { Type = MessageType.AppendEntriesResponse, From = follower, To = "a", Term = 1, Index = 1 });
+        }
+
+        Drain(node); // commit broadcast
+        return node;
+    }
+}
