@@ -43,6 +43,18 @@ public sealed record RaftOptions
     /// <summary>Largest command a proposal may carry, in bytes.</summary>
     public int MaxEntrySize { get; init; } = 16 * 1024 * 1024;
 
+    /// <summary>How the leader confirms read indexes: a heartbeat round (default) or a time lease.</summary>
+    public Engine.ReadOnlyOption ReadOnlyOption { get; init; } = Engine.ReadOnlyOption.Safe;
+
+    /// <summary>
+    /// For lease reads: how many ticks a node's clock may gain on the leader's over one election timeout. The lease
+    /// ends this many ticks before the earliest moment a follower could vote for someone else.
+    /// </summary>
+    public int LeaseClockDriftTicks { get; init; } = 2;
+
+    /// <summary>Entries kept before a snapshot's index when the log is compacted, so slightly lagging followers catch up without a snapshot.</summary>
+    public long SnapshotTrailingEntries { get; init; } = 1024;
+
     /// <summary>
     /// Seed of the engine's only source of randomness (election timeouts). When null, a seed is derived from
     /// <see cref="Id"/> with a stable hash, so runs are reproducible and nodes still differ.
@@ -93,6 +105,25 @@ public sealed record RaftOptions
         if (MaxInflightBytes < 0 || MaxSizePerMessage < 1 || MaxUncommittedEntriesSize < 0)
         {
             throw new ArgumentException("RaftOptions.MaxInflightBytes and MaxUncommittedEntriesSize must be 0 or more, MaxSizePerMessage at least 1.");
+        }
+
+        if (ReadOnlyOption == Engine.ReadOnlyOption.LeaseBased && !CheckQuorum)
+        {
+            throw new ArgumentException(
+                "RaftOptions.ReadOnlyOption = LeaseBased needs CheckQuorum = true: without it a deposed leader would not step down and could serve stale reads.",
+                nameof(ReadOnlyOption));
+        }
+
+        if (LeaseClockDriftTicks < 0 || LeaseClockDriftTicks >= ElectionTick)
+        {
+            throw new ArgumentException(
+                $"RaftOptions.LeaseClockDriftTicks must be in [0, ElectionTick) (was {LeaseClockDriftTicks}, ElectionTick {ElectionTick}).",
+                nameof(LeaseClockDriftTicks));
+        }
+
+        if (SnapshotTrailingEntries < 0)
+        {
+            throw new ArgumentException($"RaftOptions.SnapshotTrailingEntries must be 0 or more (was {SnapshotTrailingEntries}).", nameof(SnapshotTrailingEntries));
         }
 
         if (MaxEntrySize < 1)

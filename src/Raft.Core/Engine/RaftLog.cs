@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Raft.Core.Membership;
 using Raft.Core.Messages;
 
 namespace Raft.Core.Engine;
@@ -14,19 +15,26 @@ internal sealed class RaftLog
 {
     private readonly List<Entry> _entries = [];
 
+    // The configuration entries in _entries, in log order, decoded: the last one is the configuration in force
+    // (thesis §4.1: the latest in the log, committed or not); with none, the base configuration is.
+    private readonly List<(long Index, ClusterConfiguration Configuration)> _configurations = [];
+
     // Invariant: _entries[i].Index == _baseIndex + 1 + i; _baseTerm is the term of the entry at _baseIndex.
     private long _baseIndex;
     private long _baseTerm;
+    private ClusterConfiguration _baseConfiguration;
 
     /// <param name="entries">The recovered entries, starting right after the base.</param>
     /// <param name="commit">The recovered commit index.</param>
     /// <param name="applied">What the state machine already holds.</param>
     /// <param name="baseIndex">The index the log starts after (a snapshot's last index; 0 for a full log).</param>
     /// <param name="baseTerm">The term of the entry at <paramref name="baseIndex"/>.</param>
-    public RaftLog(IReadOnlyList<Entry> entries, long commit, long applied, long baseIndex = 0, long baseTerm = 0)
+    /// <param name="baseConfiguration">The configuration in force at <paramref name="baseIndex"/>.</param>
+    public RaftLog(IReadOnlyList<Entry> entries, long commit, long applied, long baseIndex, long baseTerm, ClusterConfiguration baseConfiguration)
     {
         _baseIndex = baseIndex;
         _baseTerm = baseTerm;
+        _baseConfiguration = baseConfiguration;
         var expected = baseIndex + 1;
         var lastTerm = baseTerm;
         foreach (var entry in entries)
@@ -43,7 +51,7 @@ internal sealed class RaftLog
 
             lastTerm = entry.Term;
             expected++;
-            _entries.Add(entry);
+            Add(entry);
         }
 
         if (commit > LastIndex)
@@ -72,6 +80,19 @@ internal sealed class RaftLog
 
     /// <summary>The first index not yet handed out for persisting.</summary>
     public long UnstableOffset { get; private set; }
+
+    /// <summary>Bumped whenever <see cref="Configuration"/> may have changed.</summary>
+    public int ConfigurationVersion { get; private set; }
+
+    /// <summary>The configuration in force: that of the latest configuration entry in the log, else the base one.</summary>
+    public ClusterConfiguration Configuration => _configurations.Count > 0 ? _configurations[^1].Configuration : _baseConfiguration;
+
+    /// <summary>The index of the latest configuration entry in the log, or the base index when there is none.</summary>
+    public long ConfigurationIndex => _configurations.Count > 0 ? _configurations[^1].Index : _baseIndex;
+
+    public long BaseIndex => _baseIndex;
+
+    public long BaseTerm => _baseTerm;
 
     public long FirstIndex => _baseIndex + 1;
 
@@ -121,14 +142,73 @@ internal sealed class RaftLog
         Debug.Assert(first == LastIndex + 1, "appends are contiguous");
         for (var i = 0; i < entries.Count; i++)
         {
-            _entries.Add(entries[i]);
+            Add(entries[i]);
         }
     }
 
     public void Append(Entry entry)
     {
         Debug.Assert(entry.Index == LastIndex + 1, "appends are contiguous");
+        Add(entry);
+    }
+
+    private void Add(Entry entry)
+    {
         _entries.Add(entry);
+        if (entry.Type == EntryType.ConfigChange)
+        {
+            _configurations.Add((entry.Index, ClusterConfiguration.Decode(entry.Data.Span)));
+            ConfigurationVersion++;
+        }
+    }
+
+    /// <summary>The configuration in force at <paramref name="index"/> (which must not be below the base).</summary>
+    public ClusterConfiguration ConfigurationAt(long index)
+    {
+        for (var i = _configurations.Count - 1; i >= 0; i--)
+        {
+            if (_configurations[i].Index <= index)
+            {
+                return _configurations[i].Configuration;
+            }
+        }
+
+        return _baseConfiguration;
+    }
+
+    /// <summary>
+    /// Forgets the entries up to <paramref name="index"/> (they are covered by a snapshot); the entry at
+    /// <paramref name="index"/> becomes the base. Only applied entries may be compacted.
+    /// </summary>
+    public void CompactTo(long index)
+    {
+        if (index <= _baseIndex)
+        {
+            return;
+        }
+
+        Debug.Assert(index <= Applied && index <= StableIndex, "only durable, applied entries are compacted");
+        var term = Term(index);
+        _baseConfiguration = ConfigurationAt(index);
+        _entries.RemoveRange(0, (int)(index - _baseIndex));
+        _configurations.RemoveAll(c => c.Index <= index);
+        _baseIndex = index;
+        _baseTerm = term;
+    }
+
+    /// <summary>Replaces the whole log with a snapshot's base (§7): everything up to its index is committed and applied.</summary>
+    public void Restore(SnapshotMetadata snapshot)
+    {
+        _entries.Clear();
+        _configurations.Clear();
+        _baseIndex = snapshot.Index;
+        _baseTerm = snapshot.Term;
+        _baseConfiguration = snapshot.Configuration;
+        Committed = snapshot.Index;
+        Applied = snapshot.Index;
+        StableIndex = snapshot.Index;
+        UnstableOffset = snapshot.Index + 1;
+        ConfigurationVersion++;
     }
 
     /// <summary>
@@ -293,6 +373,12 @@ internal sealed class RaftLog
     {
         var keep = (int)(index - _baseIndex - 1);
         _entries.RemoveRange(keep, _entries.Count - keep);
+        if (_configurations.RemoveAll(c => c.Index >= index) > 0)
+        {
+            // The configuration reverts to the one before the truncated entry (thesis §4.1).
+            ConfigurationVersion++;
+        }
+
         UnstableOffset = Math.Min(UnstableOffset, index);
         StableIndex = Math.Min(StableIndex, index - 1);
     }

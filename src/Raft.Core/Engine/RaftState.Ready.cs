@@ -10,7 +10,10 @@ internal sealed partial class RaftState
     private Ready? _outstanding;
     private (long Index, long Term) _outstandingLastEntry;
 
-    private HardState CurrentHardState => new(Term, VotedFor, _log.Committed);
+    // The durable commit index never runs ahead of the durable log: the log and hard-state writes of one Ready may
+    // land in either order, and a commit index past a log that still holds an old, conflicting suffix would make a
+    // restarted node treat an uncommitted entry as committed. Entries being replaced are above StableIndex already.
+    private HardState CurrentHardState => new(Term, VotedFor, Math.Min(_log.Committed, _log.StableIndex));
 
     private SoftState CurrentSoftState => new(Role, LeaderId, Term);
 
@@ -23,6 +26,9 @@ internal sealed partial class RaftState
 
         return _msgs.Count > 0 ||
             _msgsAfterPersist.Count > 0 ||
+            _readStates.Count > 0 ||
+            _pendingSnapshotInstall is not null ||
+            (Role == StateRole.Leader && _pendingReadBroadcast) ||
             _log.HasUnstable ||
             _log.HasNextCommitted ||
             (Role == StateRole.Leader && (_pendingBroadcast || _pendingCommitBroadcast)) ||
@@ -49,10 +55,14 @@ internal sealed partial class RaftState
             entries,
             _msgs,
             _msgsAfterPersist,
-            committed);
+            committed,
+            _pendingSnapshotInstall,
+            _readStates);
 
         _msgs = [];
         _msgsAfterPersist = [];
+        _readStates = [];
+        _pendingSnapshotInstall = null;
         _prevHardState = hardState;
         _prevSoftState = softState;
         _outstandingLastEntry = entries.Count > 0 ? (entries[^1].Index, entries[^1].Term) : (0, 0);
@@ -77,5 +87,7 @@ internal sealed partial class RaftState
                 _pendingCommitBroadcast = true;
             }
         }
+
+        AfterInput();
     }
 }

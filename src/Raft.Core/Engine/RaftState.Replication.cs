@@ -27,6 +27,12 @@ internal sealed partial class RaftState
             return new ProposeOutcome(ProposeStatus.NotLeader, 0, 0, LeaderId);
         }
 
+        if (_leadTransferee is not null)
+        {
+            // Thesis §3.10: the leader stops taking proposals while it hands over, so the target can catch up.
+            return new ProposeOutcome(ProposeStatus.Dropped, 0, 0, Id, $"Leadership is being transferred to '{_leadTransferee}'; retry with the new leader.");
+        }
+
         var entry = new Entry(_log.LastIndex + 1, Term, EntryType.Normal, data);
         if (_options.MaxUncommittedEntriesSize > 0 && _uncommittedSize > 0 && _uncommittedSize + entry.Size > _options.MaxUncommittedEntriesSize)
         {
@@ -42,7 +48,20 @@ internal sealed partial class RaftState
     /// <summary>Sends what each follower is missing (and the commit index, when it moved).</summary>
     private void FlushBroadcast()
     {
-        if (Role != StateRole.Leader || !(_pendingBroadcast || _pendingCommitBroadcast))
+        if (Role != StateRole.Leader)
+        {
+            return;
+        }
+
+        if (_pendingReadBroadcast)
+        {
+            // One heartbeat round confirms every read that arrived since the last one.
+            _pendingReadBroadcast = false;
+            _heartbeatElapsed = 0;
+            BroadcastHeartbeat();
+        }
+
+        if (!(_pendingBroadcast || _pendingCommitBroadcast))
         {
             return;
         }
@@ -78,6 +97,12 @@ internal sealed partial class RaftState
 
         var prevIndex = progress.Next - 1;
         var prevTerm = _log.Term(prevIndex);
+        if (prevTerm < 0)
+        {
+            // The entries this follower needs were compacted away.
+            return SendSnapshot(to, progress);
+        }
+
         var entries = _log.Slice(progress.Next, _options.MaxSizePerMessage);
         if (entries.Count == 0 && !sendIfEmpty)
         {
@@ -107,6 +132,14 @@ internal sealed partial class RaftState
 
     private void BroadcastHeartbeat()
     {
+        // Numbered rounds: an answer to this round confirms leadership as of now (read index, lease).
+        var round = ++_heartbeatRound;
+        _roundsInFlight.Enqueue((round, _ticks));
+        if (_tracker.Voters.Count == 1 && _tracker.IsVoter(Id))
+        {
+            OnRoundAcknowledged(_tracker[Id], round);
+        }
+
         foreach (var id in _tracker.Members)
         {
             if (id == Id)
@@ -116,7 +149,7 @@ internal sealed partial class RaftState
 
             // The follower may not hold entries up to our commit index yet: never tell it more than it matches.
             var commit = Math.Min(_tracker[id].Match, _log.Committed);
-            Send(new Message { Type = MessageType.Heartbeat, From = Id, To = id, Term = Term, Commit = commit });
+            Send(new Message { Type = MessageType.Heartbeat, From = Id, To = id, Term = Term, Commit = commit, Index = round });
         }
     }
 
@@ -157,7 +190,7 @@ internal sealed partial class RaftState
     private void HandleHeartbeat(Message m)
     {
         _log.CommitTo(Math.Min(m.Commit, _log.LastIndex));
-        Send(new Message { Type = MessageType.HeartbeatResponse, From = Id, To = m.From, Term = Term });
+        Send(new Message { Type = MessageType.HeartbeatResponse, From = Id, To = m.From, Term = Term, Index = m.Index });
     }
 
     /// <summary>The leader's side of an AppendEntries answer.</summary>
@@ -199,6 +232,11 @@ internal sealed partial class RaftState
             case ProgressState.Replicate:
                 progress.Inflights.FreeLE(m.Index);
                 break;
+            case ProgressState.Snapshot when progress.Match >= progress.PendingSnapshot:
+                // The follower installed the snapshot: stream the rest of the log.
+                progress.BecomeProbe();
+                progress.BecomeReplicate();
+                break;
         }
 
         if (MaybeCommit())
@@ -226,6 +264,11 @@ internal sealed partial class RaftState
 
         var previous = _log.Committed;
         _log.CommitTo(index);
+        if (_log.Term(previous) != Term)
+        {
+            OnCommittedInCurrentTerm();
+        }
+
         if (_options.MaxUncommittedEntriesSize > 0)
         {
             for (var i = previous + 1; i <= index; i++)

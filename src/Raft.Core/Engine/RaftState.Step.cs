@@ -19,8 +19,10 @@ internal sealed partial class RaftState
             {
                 // Thesis §4.2.3: a node that heard from a leader within the minimum election timeout ignores vote
                 // requests, so a removed or partitioned node cannot depose a working leader.
+                // A transfer election was asked for by the leader itself, so the lease does not apply to it.
+                var force = m.Type == MessageType.Vote && m.Context.Span.SequenceEqual(TransferContext.Span);
                 var inLease = _options.CheckQuorum && LeaderId is not null && _electionElapsed < _options.ElectionTick;
-                if (inLease)
+                if (inLease && !force)
                 {
                     return;
                 }
@@ -80,6 +82,15 @@ internal sealed partial class RaftState
                 StepFollower(m);
                 break;
         }
+
+        AfterInput();
+    }
+
+    /// <summary>Reacts to what any input may have changed: the configuration in the log, and a committed self-removal.</summary>
+    private void AfterInput()
+    {
+        SyncConfiguration();
+        MaybeStepDownAfterRemoval();
     }
 
     /// <summary>§5.2, §5.4.1: grant at most one vote per term, and only to a candidate whose log is at least as up-to-date.</summary>
@@ -123,13 +134,21 @@ internal sealed partial class RaftState
                 LeaderId = m.From;
                 HandleHeartbeat(m);
                 break;
+            case MessageType.InstallSnapshot:
+                _electionElapsed = 0;
+                LeaderId = m.From;
+                HandleInstallSnapshot(m);
+                break;
+            case MessageType.ReadIndexResponse:
+                StepReadIndexResponse(m);
+                break;
             case MessageType.TimeoutNow:
                 // Leadership transfer (thesis §3.10): campaign at once, skipping pre-vote, which the leader's
                 // followers would refuse while they still hear from it.
                 if (Promotable)
                 {
                     BecomeCandidate();
-                    RequestVotes(MessageType.Vote, Term);
+                    RequestVotes(MessageType.Vote, Term, transfer: true);
                 }
 
                 break;
@@ -148,6 +167,10 @@ internal sealed partial class RaftState
             case MessageType.Heartbeat:
                 BecomeFollower(m.Term, m.From);
                 HandleHeartbeat(m);
+                break;
+            case MessageType.InstallSnapshot:
+                BecomeFollower(m.Term, m.From);
+                HandleInstallSnapshot(m);
                 break;
             case var t when t == expected:
                 switch (Poll(m.From, m.Type, !m.Reject))
@@ -187,9 +210,14 @@ internal sealed partial class RaftState
             case MessageType.AppendEntriesResponse:
                 progress.RecentActive = true;
                 HandleAppendEntriesResponse(m, progress);
+                MaybeCompleteTransfer(m.From, progress);
+                break;
+            case MessageType.ReadIndex:
+                HandleReadRequest(m.From, m.Context);
                 break;
             case MessageType.HeartbeatResponse:
                 progress.RecentActive = true;
+                OnRoundAcknowledged(progress, m.Index);
                 progress.ProbeSent = false;
                 if (progress.State == Tracking.ProgressState.Replicate && progress.Inflights.Full)
                 {

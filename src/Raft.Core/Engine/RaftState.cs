@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Raft.Core.Membership;
 using Raft.Core.Messages;
 using Raft.Core.Tracking;
 
@@ -19,6 +20,7 @@ internal sealed partial class RaftState
     private List<Message> _msgs = [];
     private List<Message> _msgsAfterPersist = [];
 
+    private int _configurationVersion;
     private int _electionElapsed;
     private int _heartbeatElapsed;
     private int _randomizedElectionTimeout;
@@ -28,8 +30,17 @@ internal sealed partial class RaftState
         _options = options;
         _random = new Random(options.RandomSeed ?? StableHash(options.Id));
         Id = options.Id;
-        _log = new RaftLog(initialState.Entries, initialState.HardState.Commit, initialState.Applied);
-        _tracker = NewTracker();
+        var snapshot = initialState.Snapshot;
+        _log = new RaftLog(
+            initialState.Entries,
+            initialState.HardState.Commit,
+            initialState.Applied,
+            snapshot?.Index ?? 0,
+            snapshot?.Term ?? 0,
+            snapshot?.Configuration ?? new ClusterConfiguration(options.Voters));
+        _snapshot = snapshot;
+        _tracker = NewTracker(null);
+        _configurationVersion = _log.ConfigurationVersion;
         Term = initialState.HardState.Term;
         VotedFor = initialState.HardState.VotedFor;
         if (_log.LastTerm > Term)
@@ -57,7 +68,12 @@ internal sealed partial class RaftState
 
     private bool Promotable => _tracker.IsVoter(Id);
 
-    public RaftStatus Status => new(Id, Role, Term, VotedFor, LeaderId, _log.Committed, _log.Applied, _log.LastIndex, _log.StableIndex);
+    public RaftStatus Status => new(Id, Role, Term, VotedFor, LeaderId, _log.Committed, _log.Applied, _log.LastIndex, _log.StableIndex)
+    {
+        FirstIndex = _log.FirstIndex,
+        Configuration = _log.Configuration,
+        LeadTransferee = _leadTransferee,
+    };
 
     public void Tick()
     {
@@ -69,6 +85,8 @@ internal sealed partial class RaftState
         {
             TickElection();
         }
+
+        AfterInput();
     }
 
     /// <summary>Followers and candidates: campaign when no leader was heard from for a randomized election timeout (§5.2).</summary>
@@ -85,8 +103,16 @@ internal sealed partial class RaftState
     /// <summary>Leaders: heartbeat, and step down when a majority went quiet for an election timeout (check-quorum).</summary>
     private void TickHeartbeat()
     {
+        _ticks++;
         _heartbeatElapsed++;
         _electionElapsed++;
+        if (_leadTransferee is not null && ++_transferElapsed >= _options.ElectionTick)
+        {
+            // Thesis §3.10: a transfer that has not completed within an election timeout is abandoned and the
+            // leader takes proposals again.
+            _leadTransferee = null;
+        }
+
         if (_electionElapsed >= _options.ElectionTick)
         {
             _electionElapsed = 0;
@@ -121,6 +147,12 @@ internal sealed partial class RaftState
             return;
         }
 
+        if (_pendingSnapshotInstall is not null)
+        {
+            // The snapshot this node just accepted is not installed yet; its log cannot speak for it.
+            return;
+        }
+
         if (_options.PreVote)
         {
             BecomePreCandidate();
@@ -133,7 +165,7 @@ internal sealed partial class RaftState
         }
     }
 
-    private void RequestVotes(MessageType type, long term)
+    private void RequestVotes(MessageType type, long term, bool transfer = false)
     {
         // Our own vote: for a real election it is in the hard state, persisted before the requests leave.
         if (Poll(Id, type == MessageType.PreVote ? MessageType.PreVoteResponse : MessageType.VoteResponse, granted: true) == Quorum.VoteResult.Won)
@@ -167,6 +199,7 @@ internal sealed partial class RaftState
                 Term = term,
                 Index = _log.LastIndex,
                 LogTerm = _log.LastTerm,
+                Context = transfer ? TransferContext : ReadOnlyMemory<byte>.Empty,
             });
         }
     }
@@ -227,6 +260,32 @@ internal sealed partial class RaftState
         _pendingBroadcast = true;
     }
 
+    /// <summary>Rebuilds the progress tracker when the configuration in the log changed (appended, truncated, restored).</summary>
+    private void SyncConfiguration()
+    {
+        if (_log.ConfigurationVersion == _configurationVersion)
+        {
+            return;
+        }
+
+        _configurationVersion = _log.ConfigurationVersion;
+        _tracker = NewTracker(_tracker);
+        if (Role == StateRole.Leader)
+        {
+            // New members need the log; a different majority may already hold more.
+            _pendingBroadcast = true;
+            if (MaybeCommit())
+            {
+                _pendingCommitBroadcast = true;
+            }
+
+            if (_leadTransferee is not null && !_tracker.IsVoter(_leadTransferee))
+            {
+                _leadTransferee = null;
+            }
+        }
+    }
+
     private void Reset(long term)
     {
         if (Term != term)
@@ -242,6 +301,8 @@ internal sealed partial class RaftState
         _tracker.ResetVotes();
         _pendingBroadcast = false;
         _pendingCommitBroadcast = false;
+        _leadTransferee = null;
+        ResetReads();
         foreach (var id in _tracker.Members)
         {
             var progress = _tracker[id];
@@ -252,13 +313,22 @@ internal sealed partial class RaftState
     private void ResetRandomizedElectionTimeout() =>
         _randomizedElectionTimeout = _options.ElectionTick + _random.Next(_options.ElectionTick);
 
-    private ProgressTracker NewTracker() =>
-        new(_options.Voters, [], _options.MaxInflightMessages, _options.MaxInflightBytes);
+    private ProgressTracker NewTracker(ProgressTracker? previous)
+    {
+        var configuration = _log.Configuration;
+        return new ProgressTracker(
+            configuration.Voters,
+            configuration.Learners,
+            _options.MaxInflightMessages,
+            _options.MaxInflightBytes,
+            previous,
+            _log.LastIndex + 1);
+    }
 
     private void Send(Message message)
     {
         // Only a leader's own appends of its current term may leave before this node's writes are durable.
-        if (Role == StateRole.Leader && message.Term == Term && message.Type is MessageType.AppendEntries or MessageType.Heartbeat or MessageType.TimeoutNow)
+        if (Role == StateRole.Leader && message.Term == Term && message.Type is MessageType.AppendEntries or MessageType.Heartbeat or MessageType.TimeoutNow or MessageType.InstallSnapshot)
         {
             _msgs.Add(message);
         }

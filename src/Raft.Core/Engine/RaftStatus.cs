@@ -19,4 +19,14 @@ public sealed record RaftStatus(
     long CommitIndex,
     long AppliedIndex,
     long LastIndex,
-    long StableIndex);
+    long StableIndex)
+{
+    /// <summary>The first index still in the log (entries before it are covered by a snapshot).</summary>
+    public long FirstIndex { get; init; } = 1;
+
+    /// <summary>The configuration in force on this node.</summary>
+    public Membership.ClusterConfiguration? Configuration { get; init; }
+
+    /// <summary>On a leader: the node leadership is being transferred to, if any.</summary>
+    public string? LeadTransferee { get; init; }
+}

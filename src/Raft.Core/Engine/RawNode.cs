@@ -1,3 +1,4 @@
+using Raft.Core.Membership;
 using Raft.Core.Messages;
 
 namespace Raft.Core.Engine;
@@ -52,6 +53,55 @@ public sealed class RawNode
     /// <returns>Where the command went, or why it was refused; an accepted command is not yet committed.</returns>
     /// <exception cref="ArgumentException">The command is larger than <see cref="RaftOptions.MaxEntrySize"/>.</exception>
     public ProposeOutcome Propose(ReadOnlyMemory<byte> data) => _raft.Propose(data);
+
+    /// <summary>
+    /// Proposes a single-server membership change (thesis §4.1). It takes effect on every node as soon as the entry is
+    /// in its log; only one change may be pending at a time, and a new leader accepts one only after committing an
+    /// entry of its own term.
+    /// </summary>
+    /// <param name="change">The change.</param>
+    /// <returns>Where the change entry went, or why it was refused (<see cref="ProposeOutcome.Reason"/>).</returns>
+    public ProposeOutcome ProposeConfigurationChange(ConfigurationChange change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        return _raft.ProposeConfigurationChange(change);
+    }
+
+    /// <summary>
+    /// Hands leadership to <paramref name="target"/>, or to the most up-to-date voter when null (thesis §3.10): the
+    /// leader stops accepting proposals, brings the target up to date and tells it to campaign at once. The transfer is
+    /// abandoned after an election timeout.
+    /// </summary>
+    /// <param name="target">The node to hand leadership to, or null to choose.</param>
+    /// <returns>Accepted with the chosen target in <see cref="ProposeOutcome.LeaderHint"/>, or why not.</returns>
+    public ProposeOutcome TransferLeadership(string? target = null) => _raft.TransferLeadership(target);
+
+    /// <summary>
+    /// Asks for a linearizable read index (thesis §6.4). A <see cref="ReadState"/> with <paramref name="context"/>
+    /// appears in a later <see cref="Ready.ReadStates"/>; serve the read once the state machine has applied its index.
+    /// On a follower the request goes to the leader; it may be lost, so the host should time it out.
+    /// </summary>
+    /// <param name="context">Bytes that identify the read request.</param>
+    /// <returns>Accepted, or NotLeader when no leader is known.</returns>
+    public ProposeOutcome ReadIndex(ReadOnlyMemory<byte> context) => _raft.ReadIndex(context);
+
+    /// <summary>
+    /// Records a snapshot the host has stored durably (covering applied entries only) and drops the log entries it
+    /// covers from memory, keeping <see cref="RaftOptions.SnapshotTrailingEntries"/> before it.
+    /// </summary>
+    /// <param name="snapshot">What the stored snapshot covers.</param>
+    /// <returns>The index through which the host may now compact its log store.</returns>
+    /// <exception cref="ArgumentException">The snapshot covers unapplied entries or disagrees with the log.</exception>
+    public long Compact(SnapshotMetadata snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        return _raft.Compact(snapshot);
+    }
+
+    /// <summary>Tells the leader how sending a snapshot to <paramref name="nodeId"/> ended.</summary>
+    /// <param name="nodeId">The follower the snapshot was sent to.</param>
+    /// <param name="success">Whether the whole snapshot was delivered.</param>
+    public void ReportSnapshot(string nodeId, bool success) => _raft.ReportSnapshot(nodeId, success);
 
     /// <summary>Tells the engine that messages to <paramref name="nodeId"/> are not getting through, so it probes that peer.</summary>
     /// <param name="nodeId">The unreachable peer.</param>

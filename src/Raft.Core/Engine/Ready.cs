@@ -30,8 +30,12 @@ public sealed class Ready
         IReadOnlyList<Entry> entries,
         IReadOnlyList<Message> messages,
         IReadOnlyList<Message> persistedMessages,
-        IReadOnlyList<Entry> committedEntries)
+        IReadOnlyList<Entry> committedEntries,
+        SnapshotMetadata? snapshot = null,
+        IReadOnlyList<ReadState>? readStates = null)
     {
+        Snapshot = snapshot;
+        ReadStates = readStates ?? [];
         SoftState = softState;
         HardState = hardState;
         Entries = entries;
@@ -53,6 +57,20 @@ public sealed class Ready
     /// </summary>
     public IReadOnlyList<Entry> Entries { get; }
 
+    /// <summary>
+    /// A snapshot received from the leader that replaces this node's log and state (§7). Before anything else in this
+    /// ready is written, the log store must be reset to start after <see cref="SnapshotMetadata.Index"/>
+    /// (the log store's reset), and the state machine must be restored from that snapshot before
+    /// <see cref="CommittedEntries"/> are applied.
+    /// </summary>
+    public SnapshotMetadata? Snapshot { get; }
+
+    /// <summary>
+    /// Read indexes confirmed since the last ready (thesis §6.4): serve each read once the state machine has applied up
+    /// to its index. They need no persistence.
+    /// </summary>
+    public IReadOnlyList<ReadState> ReadStates { get; }
+
     /// <summary>Messages that may be sent immediately, in parallel with persisting (the leader's own appends).</summary>
     public IReadOnlyList<Message> Messages { get; }
 
@@ -63,5 +81,5 @@ public sealed class Ready
     public IReadOnlyList<Entry> CommittedEntries { get; }
 
     /// <summary>True when the ready asks for nothing to be written (no hard state and no entries).</summary>
-    public bool HasNothingToPersist => HardState is null && Entries.Count == 0;
+    public bool HasNothingToPersist => HardState is null && Entries.Count == 0 && Snapshot is null;
 }

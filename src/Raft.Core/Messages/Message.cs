@@ -48,6 +48,9 @@ public sealed record Message
     /// <summary>Opaque bytes echoed from a request to its response (read-index contexts, transfer markers).</summary>
     public ReadOnlyMemory<byte> Context { get; init; }
 
+    /// <summary>On <see cref="MessageType.InstallSnapshot"/>: what the snapshot covers. Its data travels beside the message.</summary>
+    public SnapshotMetadata? Snapshot { get; init; }
+
     /// <inheritdoc />
     public override string ToString()
     {

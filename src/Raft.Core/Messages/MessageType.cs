@@ -30,15 +30,16 @@ public enum MessageType : byte
     /// <summary>Tells the receiver to start an election at once (leadership transfer, thesis §3.10).</summary>
     TimeoutNow = 8,
 
-    /// <summary>Reserved for snapshot installation.</summary>
+    /// <summary>
+    /// Installs a snapshot on a follower whose next entry was compacted away (§7). The message carries the
+    /// <see cref="Message.Snapshot"/> metadata; the data travels as a chunked stream beside it, and the follower answers
+    /// with an <see cref="AppendEntriesResponse"/>.
+    /// </summary>
     InstallSnapshot = 9,
 
-    /// <summary>Reserved for the answer to <see cref="InstallSnapshot"/>.</summary>
-    InstallSnapshotResponse = 10,
-
-    /// <summary>Reserved for a follower asking the leader for a read index.</summary>
+    /// <summary>A follower asks the leader for a read index (thesis §6.4); <see cref="Message.Context"/> identifies the read.</summary>
     ReadIndex = 11,
 
-    /// <summary>Reserved for the answer to <see cref="ReadIndex"/>.</summary>
+    /// <summary>The leader's answer to <see cref="ReadIndex"/>: <see cref="Message.Index"/> is the confirmed read index.</summary>
     ReadIndexResponse = 12,
 }

@@ -27,7 +27,13 @@ internal sealed class Progress
     /// <summary>Heard from since the last check-quorum round.</summary>
     public bool RecentActive { get; set; }
 
-    public bool IsLearner { get; }
+    public bool IsLearner { get; set; }
+
+    /// <summary>In snapshot state: the index of the snapshot being sent.</summary>
+    public long PendingSnapshot { get; private set; }
+
+    /// <summary>The latest heartbeat round this follower answered (read-index confirmation and leases).</summary>
+    public long AckedRound { get; set; }
 
     public Inflights Inflights { get; }
 
@@ -46,6 +52,7 @@ internal sealed class Progress
         Next = next;
         ResetState(ProgressState.Probe);
         RecentActive = false;
+        AckedRound = 0;
     }
 
     public void BecomeProbe()
@@ -58,6 +65,22 @@ internal sealed class Progress
     {
         ResetState(ProgressState.Replicate);
         Next = Match + 1;
+    }
+
+    /// <summary>The follower's next entry was compacted away: send it the snapshot at <paramref name="snapshotIndex"/>.</summary>
+    public void BecomeSnapshot(long snapshotIndex)
+    {
+        ResetState(ProgressState.Snapshot);
+        PendingSnapshot = snapshotIndex;
+    }
+
+    /// <summary>The snapshot transfer ended; wait for the follower's answer (or a heartbeat) before sending more.</summary>
+    public void OnSnapshotSent(bool success)
+    {
+        var pending = PendingSnapshot;
+        ResetState(ProgressState.Probe);
+        Next = success ? Math.Max(Match + 1, pending + 1) : Match + 1;
+        ProbeSent = true;
     }
 
     /// <summary>Records an acknowledgement up to <paramref name="index"/>; returns true when Match moved.</summary>
@@ -128,6 +151,7 @@ internal sealed class Progress
     private void ResetState(ProgressState state)
     {
         ProbeSent = false;
+        PendingSnapshot = 0;
         State = state;
         Inflights.Reset();
     }

@@ -11,7 +11,13 @@ internal sealed class ProgressTracker
     private readonly long _maxInflightBytes;
     private string[] _members = [];
 
-    public ProgressTracker(IEnumerable<string> voters, IEnumerable<string> learners, int maxInflight, long maxInflightBytes)
+    /// <param name="voters">The voting members.</param>
+    /// <param name="learners">The learners.</param>
+    /// <param name="maxInflight">Pipelining window in messages.</param>
+    /// <param name="maxInflightBytes">Pipelining window in bytes.</param>
+    /// <param name="previous">The tracker of the previous configuration: members present in both keep their progress.</param>
+    /// <param name="nextIndex">The next index for members new to this configuration.</param>
+    public ProgressTracker(IEnumerable<string> voters, IEnumerable<string> learners, int maxInflight, long maxInflightBytes, ProgressTracker? previous = null, long nextIndex = 1)
     {
         _maxInflight = maxInflight;
         _maxInflightBytes = maxInflightBytes;
@@ -20,7 +26,25 @@ internal sealed class ProgressTracker
         _members = Voters.Voters.Concat(Learners).OrderBy(m => m, StringComparer.Ordinal).ToArray();
         foreach (var id in _members)
         {
-            _progress[id] = new Progress(1, _maxInflight, _maxInflightBytes, Array.IndexOf(Learners, id) >= 0);
+            var isLearner = Array.IndexOf(Learners, id) >= 0;
+            if (previous?.Get(id) is { } kept)
+            {
+                kept.IsLearner = isLearner;
+                _progress[id] = kept;
+            }
+            else
+            {
+                // A member new to the configuration gets one check-quorum window of grace before it counts as silent.
+                _progress[id] = new Progress(nextIndex, _maxInflight, _maxInflightBytes, isLearner) { RecentActive = true };
+            }
+        }
+
+        if (previous is not null)
+        {
+            foreach (var vote in previous._votes)
+            {
+                _votes[vote.Key] = vote.Value;
+            }
         }
     }
 
@@ -40,6 +64,10 @@ internal sealed class ProgressTracker
     public Progress this[string id] => _progress[id];
 
     public long CommittedIndex() => Voters.CommittedIndex(id => _progress[id].Match);
+
+    /// <summary>The latest heartbeat round a majority of voters answered; <paramref name="self"/> answers every round it sent.</summary>
+    public long ConfirmedRound(string self, long currentRound) =>
+        Voters.CommittedIndex(id => id == self ? currentRound : _progress[id].AckedRound);
 
     /// <summary>Whether a majority of voters were recently heard from (the leader counts itself active).</summary>
     public bool QuorumActive(string self)
