@@ -228,7 +228,9 @@ internal sealed partial class RaftState
 
                 if (progress.Match < _log.LastIndex)
                 {
-                    SendAppend(m.From, progress, sendIfEmpty: false);
+                    // Even with nothing new to send (in replicate state Next may be past appends that were lost), an
+                    // empty append makes a follower with a gap reject it, which sends the leader back to probing.
+                    SendAppend(m.From, progress, sendIfEmpty: true);
                 }
 
                 break;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Raft.Core.Engine;
+using Raft.Core.Membership;
 using Raft.Core.Messages;
 using Raft.Core.Runtime;
 using Raft.Core.Storage;
@@ -42,6 +43,18 @@ internal sealed partial class ScenarioEnv
             case "restart": Node(args[0]).Restart(_template with { Id = args[0] }); break;
             case "set-log": SetLog(args); break;
             case "status": Status(args, output); break;
+            case "add-learner": ChangeConfiguration(ConfigurationChangeKind.AddLearner, args, output); break;
+            case "promote": ChangeConfiguration(ConfigurationChangeKind.PromoteLearner, args, output); break;
+            case "remove": ChangeConfiguration(ConfigurationChangeKind.Remove, args, output); break;
+            case "transfer": Transfer(args, output); break;
+            case "read-index": ReadIndex(args, output); break;
+            case "config":
+                foreach (var node in _nodes.Values.Where(n => n.IsUp && (args.Length == 0 || args.Contains(n.Id))))
+                {
+                    output.Append(CultureInfo.InvariantCulture, $"{node.Id}: {node.Raw.Status.Configuration}\n");
+                }
+
+                break;
             case "log": Log(args[0], output); break;
             default: throw new InvalidOperationException($"line {block.Line}: unknown command '{parts[0]}'.");
         }
@@ -69,6 +82,7 @@ internal sealed partial class ScenarioEnv
             ElectionTick = named.TryGetValue("election", out var e) ? int.Parse(e, CultureInfo.InvariantCulture) : 10,
             HeartbeatTick = named.TryGetValue("heartbeat", out var h) ? int.Parse(h, CultureInfo.InvariantCulture) : 1,
             MaxInflightMessages = named.TryGetValue("inflight", out var inflight) ? int.Parse(inflight, CultureInfo.InvariantCulture) : 64,
+            ReadOnlyOption = named.TryGetValue("reads", out var reads) && reads == "lease" ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
             MaxSizePerMessage = named.TryGetValue("maxsize", out var size) ? long.Parse(size, CultureInfo.InvariantCulture) : 1024 * 1024,
             RandomSeed = 1,
         };
@@ -81,6 +95,46 @@ internal sealed partial class ScenarioEnv
 
         output.Append(CultureInfo.InvariantCulture, $"{count} nodes: {string.Join(" ", ids)}\n");
     }
+
+    /// <summary>add-learner|promote|remove LEADER ID: proposes the change on LEADER; add-learner also starts node ID.</summary>
+    private void ChangeConfiguration(ConfigurationChangeKind kind, string[] args, StringBuilder output)
+    {
+        var leader = Node(args[0]);
+        var id = args[1];
+        if (kind == ConfigurationChangeKind.AddLearner && !_nodes.ContainsKey(id))
+        {
+            // A joining node starts empty and learns the configuration from the leader's log.
+            var node = new ScenarioNode(id, this);
+            node.Restart(_template with { Id = id });
+            _nodes[id] = node;
+        }
+
+        Print(output, leader.Raw.ProposeConfigurationChange(new ConfigurationChange(kind, id)));
+    }
+
+    private void Transfer(string[] args, StringBuilder output)
+    {
+        var outcome = Node(args[0]).Raw.TransferLeadership(args.Length > 1 ? args[1] : null);
+        output.Append(outcome.Status == ProposeStatus.Accepted
+            ? $"transferring to {outcome.LeaderHint}\n"
+            : $"{outcome.Status}: {outcome.Reason ?? outcome.LeaderHint ?? "unknown leader"}\n");
+    }
+
+    private void ReadIndex(string[] args, StringBuilder output)
+    {
+        var outcome = Node(args[0]).Raw.ReadIndex(Encoding.UTF8.GetBytes(args[1]));
+        output.Append(outcome.Status == ProposeStatus.Accepted
+            ? "read requested\n"
+            : $"{outcome.Status} (leader: {outcome.LeaderHint ?? "unknown"})\n");
+    }
+
+    private static void Print(StringBuilder output, ProposeOutcome outcome) =>
+        output.Append(outcome.Status switch
+        {
+            ProposeStatus.Accepted => $"accepted at {outcome.Term}/{outcome.Index}\n",
+            ProposeStatus.NotLeader => $"not leader (leader: {outcome.LeaderHint ?? "unknown"})\n",
+            _ => $"{outcome.Status.ToString().ToLowerInvariant()}: {outcome.Reason}\n",
+        });
 
     private void Tick(string[] args, StringBuilder output)
     {
@@ -102,13 +156,7 @@ internal sealed partial class ScenarioEnv
     private void Propose(string[] args, StringBuilder output)
     {
         var node = Node(args[0]);
-        var outcome = node.Raw.Propose(Encoding.UTF8.GetBytes(args[1]));
-        output.Append(outcome.Status switch
-        {
-            ProposeStatus.Accepted => $"accepted at {outcome.Term}/{outcome.Index}\n",
-            ProposeStatus.NotLeader => $"not leader (leader: {outcome.LeaderHint ?? "unknown"})\n",
-            _ => "dropped\n",
-        });
+        Print(output, node.Raw.Propose(Encoding.UTF8.GetBytes(args[1])));
     }
 
     /// <summary>Handles ready and delivers messages until nothing moves.</summary>
@@ -190,7 +238,17 @@ internal sealed partial class ScenarioEnv
 
         if (ready.CommittedEntries.Count > 0)
         {
-            output.Append("  Apply: ").Append(string.Join(", ", ready.CommittedEntries)).Append('\n');
+            output.Append("  Apply: ").Append(string.Join(", ", ready.CommittedEntries.Select(Describe))).Append('\n');
+        }
+
+        if (ready.Snapshot is { } snapshot)
+        {
+            output.Append(CultureInfo.InvariantCulture, $"  Install snapshot: {snapshot.Term}/{snapshot.Index} {snapshot.Configuration}\n");
+        }
+
+        foreach (var read in ready.ReadStates)
+        {
+            output.Append(CultureInfo.InvariantCulture, $"  Read ready: index {read.Index} for {Encoding.UTF8.GetString(read.Context.Span)}\n");
         }
 
         var task = node.Processor.PersistAndSendAsync(ready);
@@ -291,8 +349,11 @@ internal sealed partial class ScenarioEnv
         }
 
         var read = store.ReadAsync(store.FirstIndex, store.LastIndex);
-        output.Append(string.Join(", ", read.Result)).Append('\n');
+        output.Append(string.Join(", ", read.Result.Select(Describe))).Append('\n');
     }
+
+    private static string Describe(Entry e) =>
+        e.Type == EntryType.ConfigChange ? $"{e.Term}/{e.Index} Config {ClusterConfiguration.Decode(e.Data.Span)}" : e.ToString();
 
     private static string Format(Message m)
     {
@@ -304,12 +365,17 @@ internal sealed partial class ScenarioEnv
 
         if (m.Entries.Count > 0)
         {
-            s += " Entries:[" + string.Join(", ", m.Entries) + "]";
+            s += " Entries:[" + string.Join(", ", m.Entries.Select(Describe)) + "]";
         }
 
         if (m.Reject)
         {
             s += $" Rejected (Hint: {m.RejectHint})";
+        }
+
+        if (!m.Context.IsEmpty)
+        {
+            s += " Context:" + Encoding.UTF8.GetString(m.Context.Span);
         }
 
         return s;
