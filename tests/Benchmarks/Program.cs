@@ -1,1 +1,37 @@
-Console.WriteLine("benchmarks: see docs/benchmarks.md");
+using System.Runtime;
+using Benchmarks;
+
+// The benchmark program (not a test): see docs/benchmarks.md for the commands and recorded results.
+BenchmarkSettings settings;
+try
+{
+    settings = BenchmarkSettings.Parse(args);
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+
+Console.WriteLine($".NET {Environment.Version}, {Environment.ProcessorCount} cores, server GC {GCSettings.IsServerGC}, {(GCSettings.LatencyMode)}");
+if (!settings.Matrix)
+{
+    Console.WriteLine(await InMemoryClusterBenchmark.RunAsync(settings));
+    return 0;
+}
+
+var rows = new List<string>();
+foreach (var payload in new[] { 64, 1024 })
+{
+    foreach (var concurrency in new[] { 1, 16, 256 })
+    {
+        var result = await InMemoryClusterBenchmark.RunAsync(settings with { Concurrency = concurrency, Payload = payload });
+        Console.WriteLine(result);
+        rows.Add(result.ToMarkdownRow());
+    }
+}
+
+Console.WriteLine();
+Console.WriteLine(BenchmarkResult.MarkdownHeader);
+rows.ForEach(Console.WriteLine);
+return 0;

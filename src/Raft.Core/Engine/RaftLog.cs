@@ -260,11 +260,11 @@ internal sealed class RaftLog
     /// </summary>
     private long FindConflict(IReadOnlyList<Entry> entries)
     {
-        foreach (var entry in entries)
+        for (var i = 0; i < entries.Count; i++)
         {
-            if (!MatchTerm(entry.Index, entry.Term))
+            if (!MatchTerm(entries[i].Index, entries[i].Term))
             {
-                return entry.Index;
+                return entries[i].Index;
             }
         }
 

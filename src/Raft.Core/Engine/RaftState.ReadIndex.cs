@@ -17,7 +17,8 @@ internal sealed partial class RaftState
 
     // Heartbeat rounds sent and not yet confirmed by a majority, with the tick each was sent at (for the lease).
     private readonly Queue<(long Round, long Tick)> _roundsInFlight = new();
-    private List<ReadState> _readStates = [];
+    // Null while empty, so that the common ready with no reads allocates nothing for them.
+    private List<ReadState>? _readStates;
     private long _heartbeatRound;
     private long _confirmedRound;
     private long _leaseStartTick = long.MinValue;
@@ -82,7 +83,7 @@ internal sealed partial class RaftState
     {
         if (from == Id)
         {
-            _readStates.Add(new ReadState(index, context));
+            (_readStates ??= []).Add(new ReadState(index, context));
         }
         else
         {
@@ -153,6 +154,6 @@ internal sealed partial class RaftState
 
     private void StepReadIndexResponse(Message m)
     {
-        _readStates.Add(new ReadState(m.Index, m.Context));
+        (_readStates ??= []).Add(new ReadState(m.Index, m.Context));
     }
 }

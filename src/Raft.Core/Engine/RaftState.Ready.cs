@@ -26,7 +26,7 @@ internal sealed partial class RaftState
 
         return _msgs.Count > 0 ||
             _msgsAfterPersist.Count > 0 ||
-            _readStates.Count > 0 ||
+            _readStates is not null ||
             _pendingSnapshotInstall is not null ||
             (Role == StateRole.Leader && _pendingReadBroadcast) ||
             _log.HasUnstable ||
@@ -53,15 +53,24 @@ internal sealed partial class RaftState
             softState != _prevSoftState ? softState : null,
             hardState != _prevHardState ? hardState : null,
             entries,
-            _msgs,
-            _msgsAfterPersist,
+            _msgs.Count > 0 ? _msgs : [],
+            _msgsAfterPersist.Count > 0 ? _msgsAfterPersist : [],
             committed,
             _pendingSnapshotInstall,
             _readStates);
 
-        _msgs = [];
-        _msgsAfterPersist = [];
-        _readStates = [];
+        // The lists now belong to the ready; start new ones only where they were handed out.
+        if (_msgs.Count > 0)
+        {
+            _msgs = [];
+        }
+
+        if (_msgsAfterPersist.Count > 0)
+        {
+            _msgsAfterPersist = [];
+        }
+
+        _readStates = null;
         _pendingSnapshotInstall = null;
         _prevHardState = hardState;
         _prevSoftState = softState;

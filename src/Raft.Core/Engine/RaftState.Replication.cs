@@ -110,9 +110,9 @@ internal sealed partial class RaftState
         }
 
         long bytes = 0;
-        foreach (var e in entries)
+        for (var i = 0; i < entries.Count; i++)
         {
-            bytes += e.Size;
+            bytes += entries[i].Size;
         }
 
         Send(new Message

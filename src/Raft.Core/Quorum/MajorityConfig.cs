@@ -11,7 +11,7 @@ internal sealed class MajorityConfig
         _voters = voters.Distinct(StringComparer.Ordinal).OrderBy(v => v, StringComparer.Ordinal).ToArray();
     }
 
-    public IReadOnlyList<string> Voters => _voters;
+    public string[] Voters => _voters;
 
     public int Count => _voters.Length;
 

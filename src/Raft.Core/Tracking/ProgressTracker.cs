@@ -52,8 +52,8 @@ internal sealed class ProgressTracker
 
     public string[] Learners { get; }
 
-    /// <summary>Every member, voters and learners, in ordinal order.</summary>
-    public IReadOnlyList<string> Members => _members;
+    /// <summary>Every member, voters and learners, in ordinal order (an array: iterating it allocates nothing).</summary>
+    public string[] Members => _members;
 
     public IReadOnlyDictionary<string, bool> Votes => _votes;
 
@@ -63,7 +63,24 @@ internal sealed class ProgressTracker
 
     public Progress this[string id] => _progress[id];
 
-    public long CommittedIndex() => Voters.CommittedIndex(id => _progress[id].Match);
+    public long CommittedIndex()
+    {
+        // Hot path (every acknowledgement): no closure, no heap for ordinary cluster sizes.
+        var voters = Voters.Voters;
+        if (voters.Length == 0)
+        {
+            return 0;
+        }
+
+        Span<long> matches = voters.Length <= 16 ? stackalloc long[voters.Length] : new long[voters.Length];
+        for (var i = 0; i < voters.Length; i++)
+        {
+            matches[i] = _progress[voters[i]].Match;
+        }
+
+        matches.Sort();
+        return matches[voters.Length - Voters.Majority];
+    }
 
     /// <summary>The latest heartbeat round a majority of voters answered; <paramref name="self"/> answers every round it sent.</summary>
     public long ConfirmedRound(string self, long currentRound) =>

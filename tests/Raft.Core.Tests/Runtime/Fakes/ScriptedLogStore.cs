@@ -1,0 +1,52 @@
+using Raft.Core.Messages;
+using Raft.Core.Storage;
+
+namespace Raft.Core.Tests.Runtime.Fakes;
+
+// A log store whose appends complete when the test says so (or at once), recording "append:start" and "append:done".
+public sealed class ScriptedLogStore(CallLog calls) : ILogStore
+{
+    private readonly InMemoryLogStore _inner = new();
+
+    public TaskCompletionSource? PendingAppend { get; set; }
+
+    public Exception? FailWith { get; set; }
+
+    public bool ThrowSynchronously { get; set; }
+
+    public long FirstIndex => _inner.FirstIndex;
+
+    public long LastIndex => _inner.LastIndex;
+
+    public ValueTask AppendAsync(IReadOnlyList<Entry> entries, CancellationToken cancellationToken = default)
+    {
+        calls.Add("append:start");
+        if (ThrowSynchronously && FailWith is not null)
+        {
+            throw FailWith;
+        }
+
+        return PendingAppend is { } pending ? new ValueTask(CompleteLaterAsync(pending, entries)) : CompleteNow(entries);
+    }
+
+    public ValueTask<IReadOnlyList<Entry>> ReadAsync(long fromIndex, long toIndexInclusive, CancellationToken cancellationToken = default) =>
+        _inner.ReadAsync(fromIndex, toIndexInclusive, cancellationToken);
+
+    private async Task CompleteLaterAsync(TaskCompletionSource pending, IReadOnlyList<Entry> entries)
+    {
+        await pending.Task;
+        await CompleteNow(entries);
+    }
+
+    private ValueTask CompleteNow(IReadOnlyList<Entry> entries)
+    {
+        if (FailWith is not null)
+        {
+            calls.Add("append:failed");
+            return ValueTask.FromException(FailWith);
+        }
+
+        calls.Add("append:done");
+        return _inner.AppendAsync(entries);
+    }
+}

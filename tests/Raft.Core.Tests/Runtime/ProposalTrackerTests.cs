@@ -1,0 +1,203 @@
+using System.Text;
+using Raft.Core.Messages;
+using Raft.Core.Runtime;
+
+namespace Raft.Core.Tests.Runtime;
+
+public sealed class ProposalTrackerTests
+{
+    private readonly ProposalTracker _tracker = new();
+
+    [Fact]
+    public async Task OnApplied_SameIndexAndTerm_ResolvesWithTheResponse()
+    {
+        var proposal = Register(5, 2);
+
+        _tracker.OnApplied(Normal(5, 2), Encoding.UTF8.GetBytes("ok"));
+
+        var result = await proposal.Task;
+        Assert.Equal(5, result.Index);
+        Assert.Equal("ok", Encoding.UTF8.GetString(result.Response.Span));
+        Assert.Equal(0, _tracker.Count);
+    }
+
+    // §5.3: a different term at the proposal's index means another leader's entry won.
+    [Fact]
+    public async Task OnApplied_SameIndexOtherTerm_FailsSuperseded()
+    {
+        var proposal = Register(5, 2);
+
+        _tracker.OnApplied(Normal(5, 3), default);
+
+        var ex = await Assert.ThrowsAsync<ProposalSupersededException>(() => proposal.Task);
+        Assert.Equal(5, ex.Index);
+        Assert.Equal(2, ex.Term);
+        Assert.Equal(0, _tracker.Count);
+    }
+
+    // Terms never decrease along a log: once term 4 is applied at index 3, no index past 3 can hold term 2 any more.
+    [Fact]
+    public async Task OnApplied_NewerTermAtALowerIndex_FailsOlderProposalsPastIt()
+    {
+        var lost1 = Register(4, 2);
+        var lost2 = Register(9, 2);
+        var kept = Register(6, 4);
+
+        _tracker.OnApplied(NoOp(3, 4), default);
+
+        await Assert.ThrowsAsync<ProposalSupersededException>(() => lost1.Task);
+        await Assert.ThrowsAsync<ProposalSupersededException>(() => lost2.Task);
+        Assert.False(kept.Task.IsCompleted);
+        Assert.Equal(1, _tracker.Count);
+
+        _tracker.OnApplied(Normal(6, 4), default);
+        Assert.Equal(6, (await kept.Task).Index);
+    }
+
+    [Fact]
+    public void OnApplied_SameTermAtALowerIndex_LeavesLaterProposalsPending()
+    {
+        var later = Register(7, 3);
+
+        _tracker.OnApplied(Normal(5, 3), default);
+        _tracker.OnApplied(NoOp(6, 3), default);
+
+        Assert.False(later.Task.IsCompleted);
+        Assert.Equal(1, _tracker.Count);
+    }
+
+    [Fact]
+    public void OnApplied_AnOlderTermAtALowerIndex_LeavesLaterProposalsPending()
+    {
+        var later = Register(7, 3);
+
+        _tracker.OnApplied(Normal(5, 2), default);
+
+        Assert.False(later.Task.IsCompleted);
+    }
+
+    [Fact]
+    public void OnApplied_NoPendingProposalAtTheIndex_DoesNothing()
+    {
+        _tracker.OnApplied(Normal(1, 1), default);
+
+        Assert.Equal(0, _tracker.Count);
+    }
+
+    // A node that led in term 2, lost its suffix and leads again in term 5 reuses the index.
+    [Fact]
+    public async Task Register_OlderProposalAtTheSameIndex_FailsItSuperseded()
+    {
+        var old = Register(8, 2);
+
+        var fresh = Register(8, 5);
+
+        await Assert.ThrowsAsync<ProposalSupersededException>(() => old.Task);
+        Assert.False(fresh.Task.IsCompleted);
+        Assert.Equal(1, _tracker.Count);
+        _tracker.OnApplied(Normal(8, 5), default);
+        Assert.Equal(8, (await fresh.Task).Index);
+    }
+
+    [Fact]
+    public void Register_SameIndexAndTermTwice_Throws()
+    {
+        Register(8, 2);
+
+        Assert.Throws<InvalidOperationException>(() => Register(8, 2));
+        Assert.Throws<InvalidOperationException>(() => Register(8, 1));
+    }
+
+    [Fact]
+    public void Register_InvalidArguments_Throw()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => Register(0, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Register(1, 0));
+        Assert.Throws<ArgumentNullException>(() => _tracker.Register(1, 1, null!));
+    }
+
+    [Fact]
+    public async Task FailAll_PendingProposals_FailWithTheGivenException()
+    {
+        var a = Register(1, 1);
+        var b = Register(2, 1);
+        var stopped = new RaftNodeStoppedException();
+
+        _tracker.FailAll(stopped);
+
+        Assert.Same(stopped, await Assert.ThrowsAsync<RaftNodeStoppedException>(() => a.Task));
+        Assert.Same(stopped, await Assert.ThrowsAsync<RaftNodeStoppedException>(() => b.Task));
+        Assert.Equal(0, _tracker.Count);
+    }
+
+    [Fact]
+    public async Task OnApplied_AfterResolution_NeverResolvesTwice()
+    {
+        var proposal = Register(3, 1);
+        _tracker.OnApplied(Normal(3, 1), new byte[] { 1 });
+
+        _tracker.OnApplied(Normal(3, 2), new byte[] { 2 });
+        _tracker.FailAll(new RaftNodeStoppedException());
+
+        Assert.Equal(new byte[] { 1 }, (await proposal.Task).Response.ToArray());
+    }
+
+    [Fact]
+    public void OnApplied_ReusedAfterBoundsReset_StillFailsSupersededProposals()
+    {
+        Register(1, 1);
+        _tracker.OnApplied(Normal(1, 1), default);
+        var later = Register(10, 2);
+
+        _tracker.OnApplied(NoOp(5, 3), default);
+
+        Assert.True(later.Task.IsFaulted);
+        Assert.Equal(0, _tracker.Count);
+    }
+
+    [Fact]
+    public async Task OnApplied_ManyProposalsInOrder_ResolvesEachWithItsIndex()
+    {
+        var proposals = Enumerable.Range(1, 10_000).Select(i => Register(i, 7)).ToArray();
+
+        for (var i = 1; i <= proposals.Length; i++)
+        {
+            _tracker.OnApplied(Normal(i, 7), default);
+        }
+
+        for (var i = 0; i < proposals.Length; i++)
+        {
+            Assert.Equal(i + 1, (await proposals[i].Task).Index);
+        }
+
+        Assert.Equal(0, _tracker.Count);
+    }
+
+    [Fact]
+    public async Task OnResolved_Callback_SeesEverySuccessfulResolutionOnly()
+    {
+        var resolved = new List<long>();
+        var tracker = new ProposalTracker((_, index) => resolved.Add(index));
+        var ok = new TaskCompletionSource<ProposalResult>();
+        var lost = new TaskCompletionSource<ProposalResult>();
+        tracker.Register(1, 1, ok);
+        tracker.Register(2, 1, lost);
+
+        tracker.OnApplied(Normal(1, 1), default);
+        tracker.OnApplied(Normal(2, 2), default);
+
+        Assert.Equal([1L], resolved);
+        await Assert.ThrowsAsync<ProposalSupersededException>(() => lost.Task);
+    }
+
+    private TaskCompletionSource<ProposalResult> Register(long index, long term)
+    {
+        var completion = new TaskCompletionSource<ProposalResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _tracker.Register(index, term, completion);
+        return completion;
+    }
+
+    private static Entry Normal(long index, long term) => new(index, term, EntryType.Normal, default);
+
+    private static Entry NoOp(long index, long term) => new(index, term, EntryType.NoOp, default);
+}

@@ -1,0 +1,136 @@
+using System.Text;
+using Raft.Core.Runtime;
+using Raft.Core.Storage;
+using Raft.Core.Transport;
+using Raft.Testing.Conformance;
+
+namespace Raft.Core.Tests.Runtime;
+
+// Real RaftNodes on the in-memory seams, in real time with a short tick. Helpers wait for events with generous
+// bounds and retry proposals that a leadership change refused, so tests never depend on timing.
+public sealed class TestCluster : IAsyncDisposable
+{
+    public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(10);
+
+    private readonly Dictionary<string, Member> _members = new(StringComparer.Ordinal);
+
+    private TestCluster(IReadOnlyList<string> ids)
+    {
+        Ids = ids;
+    }
+
+    public InMemoryNetwork Network { get; } = new();
+
+    public IReadOnlyList<string> Ids { get; }
+
+    public static async Task<TestCluster> StartAsync(int size = 3, Func<string, ILogStore>? logStore = null)
+    {
+        var cluster = new TestCluster([.. Enumerable.Range(1, size).Select(i => $"n{i}")]);
+        foreach (var id in cluster.Ids)
+        {
+            var member = new Member(logStore?.Invoke(id) ?? new InMemoryLogStore(), new InMemoryHardStateStore());
+            cluster._members[id] = member;
+            await cluster.StartMemberAsync(id, member);
+        }
+
+        return cluster;
+    }
+
+    public static RaftNodeOptions Options(string id, IReadOnlyList<string> voters) => new()
+    {
+        Raft = new RaftOptions { Id = id, Voters = voters, ElectionTick = 10, HeartbeatTick = 1 },
+        TickInterval = TickInterval,
+    };
+
+    public RaftNode Node(string id) => _members[id].Node!;
+
+    public TestStateMachine StateMachine(string id) => _members[id].StateMachine!;
+
+    public ILogStore LogStore(string id) => _members[id].LogStore;
+
+    // The nodes currently running.
+    public IEnumerable<RaftNode> Nodes => RunningIds.Select(Node);
+
+    public IReadOnlyList<string> RunningIds => [.. Ids.Where(id => _members[id].Node is not null)];
+
+    // A leader among `among` (all nodes by default) that every other node of `among` follows, in a term above minTerm.
+    public async Task<RaftNode> WaitForLeaderAsync(IReadOnlyCollection<string>? among = null, long minTerm = 0)
+    {
+        among ??= RunningIds;
+        RaftNode? found = null;
+        await Eventually.TrueAsync(
+            () =>
+            {
+                found = among.Select(Node).FirstOrDefault(n => n.IsLeader && n.Status.Term > minTerm);
+                return found is not null && among.All(id => Node(id).Status.LeaderId == found.Id);
+            },
+            $"a leader among [{string.Join(", ", among)}] in a term above {minTerm}");
+        return found!;
+    }
+
+    // Proposes on whichever node leads, retrying what a leadership change refused (never appended, or superseded).
+    public async Task<ProposalResult> ProposeWithRetryAsync(string command, IReadOnlyCollection<string>? among = null)
+    {
+        var deadline = DateTime.UtcNow + Eventually.DefaultTimeout;
+        while (true)
+        {
+            var leader = await WaitForLeaderAsync(among);
+            try
+            {
+                return await leader.ProposeAsync(Encoding.UTF8.GetBytes(command));
+            }
+            catch (Exception ex) when (ex is NotLeaderException or ProposalDroppedException or ProposalSupersededException && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TickInterval);
+            }
+        }
+    }
+
+    public async Task StopNodeAsync(string id)
+    {
+        var member = _members[id];
+        if (member.Node is { } node)
+        {
+            await node.StopAsync();
+            await member.Transport!.DisposeAsync();
+            member.Node = null;
+        }
+    }
+
+    // A restart: a new node, transport and (empty) state machine on the same durable stores.
+    public async Task RestartNodeAsync(string id)
+    {
+        await StopNodeAsync(id);
+        await StartMemberAsync(id, _members[id]);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Network.Heal();
+        foreach (var id in Ids)
+        {
+            await StopNodeAsync(id);
+        }
+    }
+
+    private async Task StartMemberAsync(string id, Member member)
+    {
+        member.Transport = Network.CreateTransport(id);
+        member.StateMachine = new TestStateMachine();
+        member.Node = new RaftNode(Options(id, Ids), member.LogStore, member.HardStateStore, member.Transport, member.StateMachine);
+        await member.Node.StartAsync();
+    }
+
+    private sealed class Member(ILogStore logStore, IHardStateStore hardStateStore)
+    {
+        public ILogStore LogStore { get; } = logStore;
+
+        public IHardStateStore HardStateStore { get; } = hardStateStore;
+
+        public InMemoryTransport? Transport { get; set; }
+
+        public TestStateMachine? StateMachine { get; set; }
+
+        public RaftNode? Node { get; set; }
+    }
+}

@@ -1,0 +1,67 @@
+using System.Text;
+using Raft.Core.Messages;
+using Raft.Core.StateMachine;
+
+namespace Raft.Core.Tests.Runtime;
+
+// Records every applied command; answers with the command reversed, so tests can tell the state machine's result apart
+// from an echo. Can be made to fail on a command or to hold applies until released.
+public sealed class TestStateMachine : IStateMachine
+{
+    private readonly Lock _lock = new();
+    private readonly List<(long Index, string Command)> _applied = [];
+
+    public string? FailOn { get; set; }
+
+    public TaskCompletionSource? Gate { get; set; }
+
+    public IReadOnlyList<(long Index, string Command)> Applied
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _applied];
+            }
+        }
+    }
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _applied.Count;
+            }
+        }
+    }
+
+    public static string Reverse(string command) => new([.. command.Reverse()]);
+
+    public async ValueTask<ReadOnlyMemory<byte>> ApplyAsync(Entry entry, CancellationToken cancellationToken = default)
+    {
+        if (Gate is { } gate)
+        {
+            await gate.Task.WaitAsync(cancellationToken);
+        }
+
+        var command = Encoding.UTF8.GetString(entry.Data.Span);
+        if (command == FailOn)
+        {
+            throw new InvalidOperationException($"The test state machine refuses '{command}'.");
+        }
+
+        lock (_lock)
+        {
+            if (_applied.Count > 0 && _applied[^1].Index >= entry.Index)
+            {
+                throw new InvalidOperationException($"Entry {entry.Index} applied after {_applied[^1].Index}: out of order or twice.");
+            }
+
+            _applied.Add((entry.Index, command));
+        }
+
+        return Encoding.UTF8.GetBytes(Reverse(command));
+    }
+}

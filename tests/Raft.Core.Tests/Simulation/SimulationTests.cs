@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Raft.Testing.Simulation;
+using Xunit.Abstractions;
+
+namespace Raft.Core.Tests.Simulation;
+
+/// <summary>
+/// The deterministic cluster simulation: many seeds, each a different cluster, fault mix and workload, with every
+/// Raft invariant checked after every event, then liveness and linearizability at the end.
+/// </summary>
+/// <remarks>
+/// Replay one seed: <c>RAFT_SEED=123 dotnet test tests/Raft.Core.Tests -c Release --filter "FullyQualifiedName~Simulation"</c>.
+/// Run more: <c>RAFT_SIM_SEEDS=5000 RAFT_SIM_SEED_START=1000</c>.
+/// </remarks>
+[Trait("Category", "Simulation")]
+public sealed class SimulationTests : IClassFixture<RunReport>
+{
+    private readonly ITestOutputHelper _output;
+    private readonly RunReport _report;
+
+    public SimulationTests(ITestOutputHelper output, RunReport report)
+    {
+        _output = output;
+        _report = report;
+    }
+
+    [Fact]
+    public void Simulation_ManySeeds_EveryInvariantLivenessAndLinearizabilityHold()
+    {
+        var seeds = SeedsFromEnvironment();
+        _output.WriteLine(seeds.Count == 1
+            ? $"simulation: seed {seeds[0]} (RAFT_SEED)"
+            : $"simulation: seeds {seeds[0]}..{seeds[^1]} (RAFT_SIM_SEED_START, RAFT_SIM_SEEDS; RAFT_SEED=n replays one)");
+
+        var failures = new ConcurrentDictionary<long, SimulationFailureException>();
+        var results = new ConcurrentDictionary<long, SimulationResult>();
+        var clock = Stopwatch.StartNew();
+        Parallel.ForEach(
+            seeds,
+            new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+            seed =>
+            {
+                try
+                {
+                    results[seed] = Simulator.RunSeed(seed);
+                }
+                catch (SimulationFailureException failure)
+                {
+                    failures[seed] = failure;
+                }
+            });
+        clock.Stop();
+
+        if (seeds.Count == 1 && results.TryGetValue(seeds[0], out var single))
+        {
+            _output.WriteLine(single.ToString());
+        }
+
+        var passed = seeds.Count - failures.Count;
+        var summary = string.Create(
+            CultureInfo.InvariantCulture,
+            $"simulation: {passed}/{seeds.Count} seeds passed in {clock.Elapsed.TotalSeconds:0.0}s ({seeds.Count / clock.Elapsed.TotalSeconds:0.0} seeds/s), " +
+            $"{results.Values.Sum(r => r.Completed)} operations completed, {results.Values.Sum(r => r.LeaderTerms)} leader terms, {results.Values.Sum(r => r.Crashes)} crashes");
+        _output.WriteLine(summary);
+        _report.Print(summary);
+
+        foreach (var (seed, failure) in failures.OrderBy(pair => pair.Key))
+        {
+            _output.WriteLine(failure.Summary);
+        }
+
+        if (failures.Count > 0)
+        {
+            var first = failures.OrderBy(pair => pair.Key).First().Value;
+            _output.WriteLine(string.Empty);
+            _output.WriteLine(first.Message);
+            Assert.Fail(
+                $"simulation: {failures.Count}/{seeds.Count} seeds failed: {string.Join(", ", failures.Keys.Order())}\n" +
+                string.Join("\n", failures.OrderBy(pair => pair.Key).Select(pair => pair.Value.Summary)) + "\n\nFirst failure in full:\n" + first.Message);
+        }
+    }
+
+    private static IReadOnlyList<long> SeedsFromEnvironment()
+    {
+        if (ParseLong("RAFT_SEED") is { } seed)
+        {
+            return [seed];
+        }
+
+        var start = ParseLong("RAFT_SIM_SEED_START") ?? 1;
+        var count = ParseLong("RAFT_SIM_SEEDS") ?? 500;
+        return Enumerable.Range(0, (int)count).Select(i => start + i).ToList();
+    }
+
+    private static long? ParseLong(string variable) =>
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } text
+            ? long.Parse(text, NumberStyles.Integer, CultureInfo.InvariantCulture)
+            : null;
+}

@@ -1,0 +1,168 @@
+using Raft.Core.Messages;
+using Raft.Core.Transport;
+
+namespace Raft.Testing.Simulation;
+
+/// <summary>
+/// The network between simulated nodes: delays every message, and while faults are on drops, duplicates and reorders
+/// them, and blocks links to make symmetric and one-way partitions.
+/// </summary>
+/// <remarks>
+/// Ordinary messages on one link arrive in the order sent (as over one TCP connection); a reordered message takes an
+/// independent, longer delay, so it may overtake or be overtaken. A partition is checked when a message is sent and
+/// again when it would arrive, so messages in flight when a partition starts are lost too.
+/// </remarks>
+internal sealed class SimulatedNetwork
+{
+    private readonly Simulator _sim;
+    private readonly SimRandom _random;
+    private readonly SimulationOptions _options;
+    private readonly int _size;
+    private readonly Dictionary<string, int> _indexOf = new(StringComparer.Ordinal);
+    private readonly IRaftMessageHandler?[] _handlers;
+
+    // _blocked[from, to]: messages from `from` to `to` are lost.
+    private readonly bool[,] _blocked;
+
+    // The arrival time of the last in-order message on each link, so later ones never overtake it.
+    private readonly long[,] _lastArrival;
+
+    public SimulatedNetwork(Simulator sim, SimRandom random, SimulationOptions options, IReadOnlyList<string> ids)
+    {
+        _sim = sim;
+        _random = random;
+        _options = options;
+        _size = ids.Count;
+        for (var i = 0; i < ids.Count; i++)
+        {
+            _indexOf.Add(ids[i], i);
+        }
+
+        _handlers = new IRaftMessageHandler?[_size];
+        _blocked = new bool[_size, _size];
+        _lastArrival = new long[_size, _size];
+    }
+
+    /// <summary>Whether drops, duplicates and reordering happen (the safety phase).</summary>
+    public bool FaultsEnabled { get; set; } = true;
+
+    /// <summary>Self-test hook: every message is lost.</summary>
+    public bool DropEverything { get; set; }
+
+    public long Sent { get; private set; }
+
+    public long Delivered { get; private set; }
+
+    public int IndexOf(string nodeId) => _indexOf[nodeId];
+
+    public bool IsBlocked(int from, int to) => _blocked[from, to];
+
+    public void Register(int node, IRaftMessageHandler handler) => _handlers[node] = handler;
+
+    public void Unregister(int node) => _handlers[node] = null;
+
+    public void Block(int from, int to) => _blocked[from, to] = from != to;
+
+    public void HealAll() => Array.Clear(_blocked);
+
+    public string DescribeBlocked()
+    {
+        var links = new List<string>();
+        for (var from = 0; from < _size; from++)
+        {
+            for (var to = 0; to < _size; to++)
+            {
+                if (_blocked[from, to])
+                {
+                    links.Add($"n{from + 1}-x>n{to + 1}");
+                }
+            }
+        }
+
+        return links.Count == 0 ? "none" : string.Join(" ", links);
+    }
+
+    public void Send(Message message)
+    {
+        Sent++;
+        var from = _indexOf[message.From];
+        var to = _indexOf[message.To];
+        if (DropEverything)
+        {
+            _sim.Trace(new Dropped(message, "network down"));
+            return;
+        }
+
+        if (_blocked[from, to])
+        {
+            _sim.Trace(new Dropped(message, "partitioned"));
+            MaybeReportUnreachable(from, message.To);
+            return;
+        }
+
+        if (FaultsEnabled && _random.Chance(_options.DropRate))
+        {
+            _sim.Trace(new Dropped(message, "lost"));
+            return;
+        }
+
+        ScheduleDelivery(from, to, message);
+        if (FaultsEnabled && _random.Chance(_options.DuplicateRate))
+        {
+            _sim.Schedule(Latency() + _random.NextLong(0, _options.MaxReorderDelayMicros), new DeliverEvent(message));
+        }
+    }
+
+    public void Deliver(Message message)
+    {
+        var from = _indexOf[message.From];
+        var to = _indexOf[message.To];
+        if (DropEverything || _blocked[from, to])
+        {
+            _sim.Trace(new Dropped(message, DropEverything ? "network down" : "partitioned in flight"));
+            return;
+        }
+
+        var handler = _handlers[to];
+        if (handler is null)
+        {
+            _sim.Trace(new Dropped(message, "receiver down"));
+            MaybeReportUnreachable(from, message.To);
+            return;
+        }
+
+        Delivered++;
+        handler.Receive(message);
+    }
+
+    private void ScheduleDelivery(int from, int to, Message message)
+    {
+        var now = _sim.Now;
+        if (FaultsEnabled && _random.Chance(_options.ReorderRate))
+        {
+            _sim.Schedule(Latency() + _random.NextLong(0, _options.MaxReorderDelayMicros), new DeliverEvent(message));
+            return;
+        }
+
+        var arrival = Math.Max(now + Latency(), _lastArrival[from, to]);
+        _lastArrival[from, to] = arrival;
+        _sim.Schedule(arrival - now, new DeliverEvent(message));
+    }
+
+    // A real transport notices a dead connection now and then, and tells the sender; plain losses go unnoticed.
+    private void MaybeReportUnreachable(int from, string to)
+    {
+        if (_random.Chance(0.25))
+        {
+            _sim.Schedule(Latency(), new UnreachableEvent(from, _sim.Node(from).Incarnation, to));
+        }
+    }
+
+    private long Latency() => _random.NextLong(_options.MinLatencyMicros, _options.MaxLatencyMicros + 1);
+
+    /// <summary>A trace line for a message the network lost.</summary>
+    private sealed record Dropped(Message Message, string Reason)
+    {
+        public override string ToString() => $"drop ({Reason}) {Message}";
+    }
+}

@@ -1,0 +1,186 @@
+namespace Raft.Testing.Simulation;
+
+/// <summary>Everything that shapes one simulated run; <see cref="FromSeed"/> derives all of it from the seed.</summary>
+/// <remarks>
+/// Times are virtual microseconds. Tests that need a particular shape (a self-test that breaks the network) take
+/// <see cref="FromSeed"/> and change a field with <c>with</c>, so the rest stays reproducible from the seed.
+/// </remarks>
+public sealed record SimulationOptions
+{
+    /// <summary>The seed every other choice and every random decision of the run derives from.</summary>
+    public required long Seed { get; init; }
+
+    /// <summary>Voters in the cluster: 3, 5 or 7.</summary>
+    public int ClusterSize { get; init; } = 3;
+
+    /// <summary>The engine's election timeout, in ticks.</summary>
+    public int ElectionTick { get; init; } = 10;
+
+    /// <summary>The engine's heartbeat interval, in ticks.</summary>
+    public int HeartbeatTick { get; init; } = 1;
+
+    /// <summary>Whether nodes run a pre-vote round.</summary>
+    public bool PreVote { get; init; } = true;
+
+    /// <summary>Whether leaders step down without a quorum.</summary>
+    public bool CheckQuorum { get; init; } = true;
+
+    /// <summary>The engine's pipelining window per follower.</summary>
+    public int MaxInflightMessages { get; init; } = 64;
+
+    /// <summary>The engine's per-message byte limit (small values force many small AppendEntries).</summary>
+    public long MaxSizePerMessage { get; init; } = 1024 * 1024;
+
+    /// <summary>The engine's limit on uncommitted bytes (0: none); exercises dropped proposals.</summary>
+    public long MaxUncommittedEntriesSize { get; init; }
+
+    /// <summary>The nominal tick period of every node.</summary>
+    public long TickMicros { get; init; } = 10_000;
+
+    /// <summary>Each node's clock runs fast or slow by up to this fraction.</summary>
+    public double MaxClockDrift { get; init; } = 0.02;
+
+    /// <summary>The shortest one-way message delay.</summary>
+    public long MinLatencyMicros { get; init; } = 500;
+
+    /// <summary>The longest ordinary one-way message delay.</summary>
+    public long MaxLatencyMicros { get; init; } = 5_000;
+
+    /// <summary>Probability that a message is lost (safety phase).</summary>
+    public double DropRate { get; init; }
+
+    /// <summary>Probability that a message is delivered twice (safety phase).</summary>
+    public double DuplicateRate { get; init; }
+
+    /// <summary>Probability that a message takes a long, independent delay and so overtakes or is overtaken (safety phase).</summary>
+    public double ReorderRate { get; init; }
+
+    /// <summary>The longest extra delay of a reordered message.</summary>
+    public long MaxReorderDelayMicros { get; init; } = 50_000;
+
+    /// <summary>Mean gap between network partitions (0: none).</summary>
+    public long MeanTimeBetweenPartitionsMicros { get; init; }
+
+    /// <summary>Mean length of a partition.</summary>
+    public long MeanPartitionMicros { get; init; } = 300_000;
+
+    /// <summary>Mean gap between node crashes (0: none).</summary>
+    public long MeanTimeBetweenCrashesMicros { get; init; }
+
+    /// <summary>Mean time a crashed node stays down.</summary>
+    public long MeanDowntimeMicros { get; init; } = 200_000;
+
+    /// <summary>Mean gap between nodes campaigning out of turn, as if their election timer fired early (0: never).</summary>
+    public long MeanTimeBetweenCampaignsMicros { get; init; }
+
+    /// <summary>Probability that a durable write, or a step of applying, crashes the node (safety phase).</summary>
+    public double StorageCrashRate { get; init; }
+
+    /// <summary>
+    /// The writes of one <see cref="Raft.Core.Engine.Ready"/> (log append and hard state save) land or are lost
+    /// together, as if both went to disk in one atomic batch (etcd's WAL). False (what
+    /// <see cref="FromSeed"/> sets) models <see cref="Raft.Core.Runtime.ReadyProcessor"/>, which runs the log append
+    /// and the hard state save concurrently, so a crash can keep either one without the other.
+    /// True is for exploring past a recovery bug while it is being fixed.
+    /// </summary>
+    public bool AtomicReadyWrites { get; init; }
+
+    /// <summary>Concurrent clients.</summary>
+    public int ClientCount { get; init; } = 4;
+
+    /// <summary>Distinct keys the clients use.</summary>
+    public int KeyCount { get; init; } = 8;
+
+    /// <summary>Longest pause of a client between two operations.</summary>
+    public long MaxThinkMicros { get; init; } = 10_000;
+
+    /// <summary>A client gives up on an operation after this long and records its outcome as unknown.</summary>
+    public long ClientTimeoutMicros { get; init; } = 1_000_000;
+
+    /// <summary>How long faults are injected.</summary>
+    public long SafetyPhaseMicros { get; init; } = 5_000_000;
+
+    /// <summary>After faults stop, a leader known to every node must emerge within this long.</summary>
+    public long LeaderBoundMicros { get; init; } = 3_000_000;
+
+    /// <summary>After that leader emerged, while proposals resolve, clients complete operations and replicas converge, the cluster never stalls for this long.</summary>
+    public long ProgressBoundMicros { get; init; } = 3_000_000;
+
+    /// <summary>Operations each client must complete after the leader emerged in the liveness phase.</summary>
+    public int LivenessOperationsPerClient { get; init; } = 3;
+
+    /// <summary>How many recent events a failure report shows.</summary>
+    public int TraceLength { get; init; } = 120;
+
+    /// <summary>
+    /// Self-test hook: the network keeps dropping every message in the liveness phase, so the run must fail its
+    /// liveness check. Never set by <see cref="FromSeed"/>.
+    /// </summary>
+    public bool BreakNetworkInLiveness { get; init; }
+
+    /// <summary>
+    /// Self-test hook: the log store acknowledges appends but a crash loses the last ones it acknowledged (a disk
+    /// that lies about fsync), so the safety checks must eventually fire. Never set by <see cref="FromSeed"/>.
+    /// </summary>
+    public bool LyingLogStore { get; init; }
+
+    /// <summary>Derives a whole run from <paramref name="seed"/>: cluster shape, engine options, faults and workload.</summary>
+    /// <param name="seed">The seed.</param>
+    /// <returns>The options.</returns>
+    public static SimulationOptions FromSeed(long seed)
+    {
+        var r = new SimRandom(unchecked((ulong)seed) ^ 0x5EED_0F_0B7105UL);
+        var size = r.Next(100) switch { < 45 => 3, < 85 => 5, _ => 7 };
+        var electionTick = r.Next(6, 21);
+        var heartbeatTick = r.Next(1, Math.Max(2, electionTick / 4));
+        var tick = 10_000L;
+        var minLatency = r.NextLong(100, 2_000);
+        var maxLatency = minLatency + r.NextLong(500, 8_000);
+        var stormy = r.Chance(0.5);
+        var electionMicros = electionTick * tick;
+
+        return new SimulationOptions
+        {
+            Seed = seed,
+            ClusterSize = size,
+            ElectionTick = electionTick,
+            HeartbeatTick = heartbeatTick,
+            PreVote = r.Chance(0.8),
+            CheckQuorum = r.Chance(0.8),
+            MaxInflightMessages = r.Pick(new[] { 1, 2, 4, 64, 256 }),
+            MaxSizePerMessage = r.Pick(new long[] { 64, 256, 4096, 1024 * 1024 }),
+            MaxUncommittedEntriesSize = r.Chance(0.25) ? r.NextLong(200, 4_000) : 0,
+            TickMicros = tick,
+            MaxClockDrift = r.NextDouble() * 0.03,
+            MinLatencyMicros = minLatency,
+            MaxLatencyMicros = maxLatency,
+            DropRate = r.Chance(0.3) ? 0 : r.NextDouble() * (stormy ? 0.15 : 0.03),
+            DuplicateRate = r.Chance(0.4) ? 0 : r.NextDouble() * 0.05,
+            ReorderRate = r.Chance(0.3) ? 0 : r.NextDouble() * 0.1,
+            MaxReorderDelayMicros = r.NextLong(maxLatency + 1, electionMicros * 2),
+            MeanTimeBetweenPartitionsMicros = r.Chance(0.05) ? 0 : r.NextLong(150_000, stormy ? 600_000 : 1_200_000),
+            MeanPartitionMicros = r.NextLong(electionMicros, electionMicros * 8),
+            MeanTimeBetweenCrashesMicros = r.Chance(0.1) ? 0 : r.NextLong(200_000, stormy ? 800_000 : 2_000_000),
+            MeanDowntimeMicros = r.NextLong(20_000, electionMicros * 6),
+            MeanTimeBetweenCampaignsMicros = r.Chance(0.3) ? 0 : r.NextLong(200_000, 2_000_000),
+            StorageCrashRate = r.Chance(0.3) ? 0 : r.NextDouble() * (stormy ? 0.004 : 0.001),
+            ClientCount = r.Next(3, 9),
+            KeyCount = r.Next(5, 21),
+            MaxThinkMicros = r.NextLong(1, 30_000),
+            ClientTimeoutMicros = electionMicros * 6 + 200_000,
+            SafetyPhaseMicros = 8_000_000,
+            LeaderBoundMicros = electionMicros * 2 * 15,
+            ProgressBoundMicros = (electionMicros * 6 + 200_000) * 2 + 1_000_000,
+        };
+    }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"seed={Seed} nodes={ClusterSize} election={ElectionTick} heartbeat={HeartbeatTick} preVote={PreVote} checkQuorum={CheckQuorum} " +
+        $"inflight={MaxInflightMessages} maxMsg={MaxSizePerMessage}B maxUncommitted={MaxUncommittedEntriesSize}B tick={TickMicros}us±{MaxClockDrift:P1} " +
+        $"latency={MinLatencyMicros}-{MaxLatencyMicros}us drop={DropRate:P1} dup={DuplicateRate:P1} reorder={ReorderRate:P1} " +
+        $"partitionEvery={MeanTimeBetweenPartitionsMicros / 1000}ms partitionFor={MeanPartitionMicros / 1000}ms " +
+        $"crashEvery={MeanTimeBetweenCrashesMicros / 1000}ms downFor={MeanDowntimeMicros / 1000}ms campaignEvery={MeanTimeBetweenCampaignsMicros / 1000}ms storageCrash={StorageCrashRate:P2} " +
+        $"clients={ClientCount} keys={KeyCount} timeout={ClientTimeoutMicros / 1000}ms safety={SafetyPhaseMicros / 1000}ms" +
+        (BreakNetworkInLiveness ? " BREAK-NETWORK" : string.Empty) + (AtomicReadyWrites ? " atomic-ready-writes" : string.Empty) + (LyingLogStore ? " LYING-DISK" : string.Empty);
+}

@@ -1,0 +1,32 @@
+namespace Raft.Testing.Simulation;
+
+/// <summary>What a successful run did, for the test output and for checking that a seed replays exactly.</summary>
+/// <param name="Seed">The seed.</param>
+/// <param name="Events">Events processed.</param>
+/// <param name="VirtualMicros">Virtual time at the end.</param>
+/// <param name="Completed">Client operations that completed with a result.</param>
+/// <param name="Failed">Client operations known not to have taken effect (rejected or superseded).</param>
+/// <param name="Unknown">Client operations whose outcome stayed unknown (crash or timeout).</param>
+/// <param name="LeaderTerms">Terms that had a leader.</param>
+/// <param name="Crashes">Node crashes, scheduled and injected into writes.</param>
+/// <param name="MessagesSent">Messages handed to the network.</param>
+/// <param name="CommittedIndex">The last index known committed at the end.</param>
+/// <param name="Fingerprint">A hash of the history and the final state: equal for two runs of one seed.</param>
+public sealed record SimulationResult(
+    long Seed,
+    long Events,
+    long VirtualMicros,
+    int Completed,
+    int Failed,
+    int Unknown,
+    int LeaderTerms,
+    int Crashes,
+    long MessagesSent,
+    long CommittedIndex,
+    ulong Fingerprint)
+{
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"seed {Seed}: {Events} events, {SimulationTrace.FormatTime(VirtualMicros)} virtual, ops {Completed} ok / {Failed} failed / {Unknown} unknown, " +
+        $"{LeaderTerms} leader terms, {Crashes} crashes, {MessagesSent} messages, commit {CommittedIndex}, fingerprint {Fingerprint:x16}";
+}

@@ -1,0 +1,230 @@
+using Raft.Core.Engine;
+using Raft.Core.Runtime;
+using Raft.Testing.KeyValue;
+using Raft.Testing.Linearizability;
+
+namespace Raft.Testing.Simulation;
+
+/// <summary>The client workload: Put, Get, Delete and Cas on a few keys, recorded for the linearizability check.</summary>
+/// <remarks>
+/// Each client has one operation in flight. A refusal before the entry was appended (not leader, dropped, node down)
+/// and a <see cref="ProposalSupersededException"/> prove that the operation never took effect, so it leaves the
+/// history. A crash of the node or the client's timeout leave the outcome unknown: the operation stays in the history
+/// with no return, and may or may not have happened.
+/// </remarks>
+public sealed partial class Simulator
+{
+    private readonly SimClient[] _clients;
+    private readonly HistoryRecorder<KvInput, KvOutput> _history = new();
+    private readonly Dictionary<string, string> _lastProposedValue = new(StringComparer.Ordinal);
+    private ClientStats _stats;
+
+    private void StartClients()
+    {
+        foreach (var client in _clients)
+        {
+            Schedule(client.Random.NextLong(0, 50_000), new ClientStartEvent(client.Id));
+        }
+    }
+
+    private void StartOperation(SimClient client)
+    {
+        if (client.Finished || client.OperationId is not null)
+        {
+            return;
+        }
+
+        var input = NextInput(client);
+        var requestId = ((long)client.Id << 32) | (uint)client.Sequence;
+        client.Sequence++;
+        client.Input = input;
+        client.InvokedAt = Now;
+        client.OperationId = _history.Invoke(client.Id, input, Now);
+
+        var target = client.Target ?? client.Random.Next(_nodes.Length);
+        var node = _nodes[target];
+        if (!node.IsUp)
+        {
+            // Connection refused: the request never reached a node.
+            Trace($"client {client.Id} {Describe(input)} at {node.Id}: node down");
+            client.Target = null;
+            EndOperation(client, known: false, retryDelay: client.Random.NextLong(1_000, 10_000));
+            return;
+        }
+
+        var command = new KvCommand(ToCommandType(input.Op), requestId, input.Key, input.Value, input.Expected);
+        var (outcome, completion) = node.Propose(command.Encode());
+        Trace($"client {client.Id} {Describe(input)} at {node.Id}: {outcome.Status} {(outcome.IsAccepted ? $"{outcome.Term}/{outcome.Index}" : outcome.LeaderHint)}");
+        switch (outcome.Status)
+        {
+            case ProposeStatus.Accepted:
+                client.Target = target;
+                client.Completion = completion;
+                if (input.Value is not null)
+                {
+                    _lastProposedValue[input.Key] = input.Value;
+                }
+
+                Schedule(Options.ClientTimeoutMicros, new ClientTimeoutEvent(client.Id, client.OperationId.Value));
+                break;
+            case ProposeStatus.NotLeader when outcome.LeaderHint is { } hint && hint != node.Id:
+                client.Target = Network.IndexOf(hint);
+                EndOperation(client, known: false, retryDelay: client.Random.NextLong(100, 1_000));
+                break;
+            default:
+                // No leader known, or the leader dropped it: wait about an election before trying elsewhere.
+                client.Target = null;
+                EndOperation(client, known: false, retryDelay: client.Random.NextLong(1_000, Options.ElectionTick * Options.TickMicros));
+                break;
+        }
+    }
+
+    // After every event: resolve the operations whose proposals resolved.
+    private void PollClients()
+    {
+        foreach (var client in _clients)
+        {
+            if (client.Completion is { IsCompleted: true } completion)
+            {
+                client.Completion = null;
+                Resolve(client, completion);
+            }
+        }
+    }
+
+    private void Resolve(SimClient client, Task<ProposalResult> completion)
+    {
+        var input = client.Input!;
+        if (completion.IsCompletedSuccessfully)
+        {
+            var result = KvResult.Decode(completion.Result.Response.Span);
+            var output = input.Op switch
+            {
+                KvOp.Get => KvOutput.Read(result.Value),
+                KvOp.Cas => KvOutput.CasResult(result.Ok),
+                _ => KvOutput.Done(),
+            };
+            _history.Complete(client.OperationId!.Value, output, Now);
+            _stats.Completed++;
+            client.LastSeen[input.Key] = input.Op switch
+            {
+                KvOp.Get => result.Value,
+                KvOp.Put => input.Value,
+                KvOp.Delete => null,
+                _ => result.Ok ? input.Value : result.Value,
+            };
+            if (_leaderAt is { } leaderAt && client.InvokedAt >= leaderAt)
+            {
+                client.LivenessCompleted++;
+            }
+
+            Trace($"client {client.Id} {KvModel.Instance.Describe(input, output)} at {completion.Result.Index}");
+            EndOperation(client, known: true, retryDelay: client.Random.NextLong(0, Options.MaxThinkMicros + 1));
+        }
+        else if (completion.Exception?.InnerException is ProposalSupersededException superseded)
+        {
+            Trace($"client {client.Id} {Describe(input)} superseded: {superseded.Message}");
+            EndOperation(client, known: false, retryDelay: client.Random.NextLong(0, Options.MaxThinkMicros + 1));
+        }
+        else
+        {
+            Trace($"client {client.Id} {Describe(input)} outcome unknown: {completion.Exception?.InnerException?.Message}");
+            Unknown(client, "its node stopped");
+        }
+    }
+
+    private void TimeOut(SimClient client, long operationId)
+    {
+        if (client.OperationId == operationId && client.Completion is not null)
+        {
+            client.Completion = null;
+            Trace($"client {client.Id} {Describe(client.Input!)} timed out");
+            Unknown(client, "it timed out");
+        }
+    }
+
+    private void Unknown(SimClient client, string why)
+    {
+        _stats.Unknown++;
+        if (_leaderAt is { } leaderAt && client.InvokedAt >= leaderAt)
+        {
+            throw Failure("Liveness", $"client {client.Id}'s {Describe(client.Input!)}, sent after the leader emerged without faults, lost its outcome: {why}.");
+        }
+
+        // The recorder keeps it pending: Build turns it into an operation with an unknown outcome.
+        client.OperationId = null;
+        client.Input = null;
+        NextOperation(client, client.Random.NextLong(0, Options.MaxThinkMicros + 1));
+    }
+
+    // known: completed with a result (already recorded); otherwise it is known not to have happened.
+    private void EndOperation(SimClient client, bool known, long retryDelay)
+    {
+        if (!known)
+        {
+            _history.Fail(client.OperationId!.Value, Now);
+            _stats.Failed++;
+        }
+
+        client.OperationId = null;
+        client.Input = null;
+        NextOperation(client, retryDelay);
+    }
+
+    private void NextOperation(SimClient client, long delay)
+    {
+        if (_leaderAt is not null && client.LivenessCompleted >= Options.LivenessOperationsPerClient)
+        {
+            client.Finished = true;
+            return;
+        }
+
+        Schedule(delay, new ClientStartEvent(client.Id));
+    }
+
+    private KvInput NextInput(SimClient client)
+    {
+        var random = client.Random;
+        var key = $"k{random.Next(Options.KeyCount)}";
+        var value = $"c{client.Id}.{client.Sequence}";
+        var roll = random.Next(100);
+        if (roll < 30)
+        {
+            return KvInput.Get(key);
+        }
+
+        if (roll < 60)
+        {
+            return KvInput.Put(key, value);
+        }
+
+        if (roll < 85)
+        {
+            // Aim at a value the key may hold, so that some swaps succeed and some fail.
+            var aim = random.Next(10);
+            var expected = aim < 5 ? client.LastSeen.GetValueOrDefault(key)
+                : aim < 8 ? _lastProposedValue.GetValueOrDefault(key)
+                : null;
+            return KvInput.Cas(key, expected, value);
+        }
+
+        return KvInput.Delete(key);
+    }
+
+    private static KvCommandType ToCommandType(KvOp op) => op switch
+    {
+        KvOp.Get => KvCommandType.Get,
+        KvOp.Put => KvCommandType.Put,
+        KvOp.Delete => KvCommandType.Delete,
+        _ => KvCommandType.Cas,
+    };
+
+    private static string Describe(KvInput input) => KvModel.Instance.Describe(input, KvOutput.Indeterminate).Replace(" -> unknown", string.Empty, StringComparison.Ordinal);
+
+    private struct ClientStats
+    {
+        public int Completed;
+        public int Failed;
+        public int Unknown;
+    }
+}

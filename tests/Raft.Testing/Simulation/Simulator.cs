@@ -1,0 +1,260 @@
+using System.Text;
+using Raft.Core.Engine;
+using Raft.Testing.KeyValue;
+using Raft.Testing.Linearizability;
+using Raft.Testing.Simulation.Invariants;
+
+namespace Raft.Testing.Simulation;
+
+/// <summary>
+/// A deterministic simulation of a Raft cluster: real engines, in-memory stores and a faulty network, driven by a
+/// discrete event queue in virtual time, with every Raft invariant checked after every event.
+/// </summary>
+/// <remarks>
+/// <para>
+/// One seed derives everything (<see cref="SimulationOptions.FromSeed"/>); the run uses no clock, no thread and no
+/// ambient randomness, so a seed replays exactly. A run has two phases: a safety phase with faults (partitions, lost,
+/// duplicated and reordered messages, crashes, also in the middle of durable writes), then a liveness phase without
+/// them, in which a leader must emerge, every pending proposal resolve, clients finish operations and replicas
+/// converge, each within a bound. At the end the clients' history must be linearizable.
+/// </para>
+/// <para>Any failure throws <see cref="SimulationFailureException"/> with the seed, the virtual time and the recent events.</para>
+/// </remarks>
+public sealed partial class Simulator
+{
+    private const long MaxEvents = 5_000_000;
+
+    private readonly EventQueue _queue = new();
+    private readonly SimulationTrace _trace;
+    private readonly SimNode[] _nodes;
+    private readonly long[] _tickPeriods;
+    private readonly SimRandom _faultRandom;
+    private readonly SimRandom _tickRandom;
+
+    private readonly CommittedLog _committed = new();
+    private readonly ElectionSafetyInvariant _electionSafety = new();
+    private readonly LogMatchingInvariant _logMatching = new();
+    private readonly StateMachineSafetyInvariant _stateMachineSafety = new();
+    private readonly MonotonicCommitInvariant _monotonicCommit = new();
+    private readonly LeaderCompletenessInvariant _leaderCompleteness;
+    private readonly CommittedEntriesDurableInvariant _durability;
+    private readonly HashSet<long> _appliedRequests = [];
+
+    private SimPhase _phase = SimPhase.Safety;
+    private long _events;
+
+    /// <summary>Creates a run; nothing happens until <see cref="Run"/>.</summary>
+    /// <param name="options">The run's shape, usually <see cref="SimulationOptions.FromSeed"/>.</param>
+    public Simulator(SimulationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options;
+        _trace = new SimulationTrace(options.TraceLength);
+        var root = new SimRandom(unchecked((ulong)options.Seed));
+        var networkRandom = root.Fork();
+        _faultRandom = root.Fork();
+        _tickRandom = root.Fork();
+        var clientRandom = root.Fork();
+
+        var ids = Enumerable.Range(1, options.ClusterSize).Select(i => $"n{i}").ToArray();
+        Network = new SimulatedNetwork(this, networkRandom, options, ids);
+        _nodes = new SimNode[ids.Length];
+        _tickPeriods = new long[ids.Length];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            _nodes[i] = new SimNode(this, i, ids, root.Fork());
+            var drift = ((_tickRandom.NextDouble() * 2) - 1) * options.MaxClockDrift;
+            _tickPeriods[i] = Math.Max(1, (long)(options.TickMicros * (1 + drift)));
+        }
+
+        _clients = new SimClient[options.ClientCount];
+        for (var i = 0; i < _clients.Length; i++)
+        {
+            _clients[i] = new SimClient(i, clientRandom.Fork());
+        }
+
+        _leaderCompleteness = new LeaderCompletenessInvariant(_committed);
+        _durability = new CommittedEntriesDurableInvariant(
+            _committed, _nodes.Select(node => (node.Id, (IReadOnlyList<Raft.Core.Messages.Entry>)node.Log.Entries)).ToArray());
+    }
+
+    private enum SimPhase
+    {
+        Safety,
+        Liveness,
+    }
+
+    /// <summary>The run's options.</summary>
+    public SimulationOptions Options { get; }
+
+    internal SimulatedNetwork Network { get; }
+
+    internal long Now => _queue.Now;
+
+    /// <summary>The chance that a durable write crashes its node: only while faults are on.</summary>
+    internal double StorageCrashRate => _phase == SimPhase.Safety ? Options.StorageCrashRate : 0;
+
+    /// <summary>Runs one seed from start to end.</summary>
+    /// <param name="seed">The seed.</param>
+    /// <returns>What the run did.</returns>
+    /// <exception cref="SimulationFailureException">An invariant, liveness or linearizability failed.</exception>
+    public static SimulationResult RunSeed(long seed) => new Simulator(SimulationOptions.FromSeed(seed)).Run();
+
+    /// <summary>Runs the simulation to its end.</summary>
+    /// <returns>What the run did.</returns>
+    /// <exception cref="SimulationFailureException">An invariant, liveness or linearizability failed.</exception>
+    public SimulationResult Run()
+    {
+        try
+        {
+            Trace($"start: {Options}");
+            foreach (var node in _nodes)
+            {
+                node.Start();
+            }
+
+            StartClients();
+            ScheduleFaults();
+            Schedule(Options.SafetyPhaseMicros, new LivenessPhaseEvent());
+
+            while (true)
+            {
+                if (!_queue.TryPop(out var next, out _))
+                {
+                    throw Failure("Simulator", "the event queue ran dry.");
+                }
+
+                if (++_events > MaxEvents)
+                {
+                    throw Failure("Simulator", $"more than {MaxEvents} events: the run does not end.");
+                }
+
+                if (next is not TickEvent)
+                {
+                    _trace.Add(Now, next);
+                }
+
+                Dispatch(next);
+                ObserveNodes();
+                PollClients();
+                if (_phase == SimPhase.Liveness && LivenessReached())
+                {
+                    break;
+                }
+            }
+
+            CheckConvergence();
+            var fingerprint = CheckHistory();
+            return new SimulationResult(
+                Options.Seed, _events, Now, _stats.Completed, _stats.Failed, _stats.Unknown, _electionSafety.LeaderTerms,
+                _nodes.Sum(node => node.Crashes), Network.Sent, _committed.LastIndex, fingerprint);
+        }
+        catch (InvariantViolationException violation)
+        {
+            throw Failure(violation.Invariant, violation.Detail, violation);
+        }
+        catch (SimulationFailureException)
+        {
+            throw;
+        }
+        catch (Exception unexpected)
+        {
+            throw Failure("Unexpected exception", $"{unexpected.GetType().Name}: {unexpected.Message}", unexpected);
+        }
+    }
+
+    internal SimNode Node(int index) => _nodes[index];
+
+    internal void Schedule(long delay, SimEvent simEvent) => _queue.After(delay, simEvent);
+
+    internal void Trace(object what) => _trace.Add(Now, what);
+
+    private void Dispatch(SimEvent next)
+    {
+        switch (next)
+        {
+            case TickEvent tick:
+                var node = _nodes[tick.Node];
+                if (node.IsUp && node.Incarnation == tick.Incarnation)
+                {
+                    node.Tick();
+                    if (node.IsUp && node.Incarnation == tick.Incarnation)
+                    {
+                        Schedule(_tickPeriods[tick.Node], tick);
+                    }
+                }
+
+                break;
+            case DeliverEvent deliver:
+                Network.Deliver(deliver.Message);
+                break;
+            case UnreachableEvent unreachable:
+                var reporter = _nodes[unreachable.Node];
+                if (reporter.IsUp && reporter.Incarnation == unreachable.Incarnation)
+                {
+                    reporter.ReportUnreachable(unreachable.Peer);
+                }
+
+                break;
+            case RestartEvent restart:
+                if (!_nodes[restart.Node].IsUp)
+                {
+                    _nodes[restart.Node].Start();
+                }
+
+                break;
+            case FaultEvent fault:
+                OnFault(fault.Kind);
+                break;
+            case ClientStartEvent start:
+                StartOperation(_clients[start.Client]);
+                break;
+            case ClientTimeoutEvent timeout:
+                TimeOut(_clients[timeout.Client], timeout.OperationId);
+                break;
+            case LivenessPhaseEvent:
+                StartLiveness();
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown event {next}.");
+        }
+    }
+
+    internal void OnNodeStarted(SimNode node)
+    {
+        _stateMachineSafety.ObserveStart(node.Id);
+        var hardState = node.HardState.State;
+        Trace($"{node.Id} starts (incarnation {node.Incarnation}) with term {hardState.Term}, vote {hardState.VotedFor ?? "none"}, commit {hardState.Commit}, log {node.Log.LastIndex}");
+        Schedule(_tickRandom.NextLong(1, _tickPeriods[node.Index] + 1), new TickEvent(node.Index, node.Incarnation));
+    }
+
+    internal void OnNodeCrashed(SimNode node, string reason)
+    {
+        Trace($"{node.Id} CRASH: {reason}");
+        if (Options.LyingLogStore && node.Log.LoseUnsyncedWrites() is var lostFrom and > 0)
+        {
+            Trace($"{node.Id}'s disk lied: entries from {lostFrom} were never durable");
+            node.HardState.RollBackCommitTo(lostFrom - 1);
+            _durability.CheckFrom(lostFrom);
+        }
+    }
+
+    internal void ScheduleRestart(SimNode node) =>
+        Schedule(_phase == SimPhase.Safety ? _faultRandom.Exponential(Options.MeanDowntimeMicros) : 1_000, new RestartEvent(node.Index));
+
+    private SimulationFailureException Failure(string invariant, string detail, Exception? inner = null)
+    {
+        var report = new StringBuilder();
+        report.Append("Options: ").Append(Options).Append('\n');
+        report.Append("Nodes:\n");
+        foreach (var node in _nodes)
+        {
+            report.Append("  ").Append(node.IsUp ? node.Status.ToString() : $"{node.Id} down").Append(", durable ")
+                .Append(node.HardState.State).Append(", log ").Append(node.Log.LastIndex).Append('\n');
+        }
+
+        report.Append("Blocked links: ").Append(Network.DescribeBlocked()).Append('\n');
+        report.Append($"Last {Options.TraceLength} events (ticks omitted):\n").Append(_trace.Format());
+        return new SimulationFailureException(Options.Seed, Now, invariant, detail, report.ToString(), inner);
+    }
+}
