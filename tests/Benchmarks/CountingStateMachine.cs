@@ -15,4 +15,14 @@ internal sealed class CountingStateMachine : IStateMachine
         Interlocked.Increment(ref _applied);
         return ValueTask.FromResult(ReadOnlyMemory<byte>.Empty);
     }
+
+    public async ValueTask WriteSnapshotAsync(Stream destination, CancellationToken cancellationToken = default) =>
+        await destination.WriteAsync(BitConverter.GetBytes(Applied), cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask RestoreSnapshotAsync(Stream source, CancellationToken cancellationToken = default)
+    {
+        var buffer = new byte[8];
+        await source.ReadExactlyAsync(buffer, cancellationToken).ConfigureAwait(false);
+        Interlocked.Exchange(ref _applied, BitConverter.ToInt64(buffer));
+    }
 }

@@ -373,6 +373,9 @@ public sealed partial class RaftNode : IAsyncDisposable
         public void Receive(Message message) => node._events.Writer.TryWrite(new LoopEvent(LoopEventKind.Message, message));
 
         public void ReportUnreachable(string nodeId) => node._events.Writer.TryWrite(new LoopEvent(LoopEventKind.Unreachable, nodeId));
+
+        public Task ReceiveSnapshotAsync(Message message, Stream data, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException("RaftNode does not install snapshots yet (Raft.Core issue 5).");
     }
 
     // The completion of one proposal, carrying what the loop needs to propose it and when it entered the node.

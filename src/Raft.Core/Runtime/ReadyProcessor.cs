@@ -62,16 +62,12 @@ public sealed class ReadyProcessor
     /// <param name="cancellationToken">Passed to the stores; cancelling leaves the writes' outcome unknown, so the node must stop.</param>
     /// <returns>A task that completes once the writes are durable and every message was handed to the transport.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="ready"/> is null.</exception>
-    /// <exception cref="NotSupportedException"><paramref name="ready"/> carries a snapshot to install (not supported yet).</exception>
     public ValueTask PersistAndSendAsync(Ready ready, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ready);
-        if (ready.Snapshot is { } snapshot)
+        if (ready.Snapshot is not null)
         {
-            // Installing a snapshot means resetting the log store and restoring the state machine first, which the
-            // seams cannot do yet; failing here stops the node instead of writing entries after a log it never reset.
-            throw new NotSupportedException(
-                $"The ready carries a snapshot (index {snapshot.Index}, term {snapshot.Term}) to install, which ReadyProcessor does not support yet.");
+            return InstallSnapshotThenPersistAsync(ready, cancellationToken);
         }
 
         SendAll(ready.Messages);
@@ -102,6 +98,25 @@ public sealed class ReadyProcessor
         }
 
         return AwaitWritesThenSendAsync(append, save, ready.HardState, ready.PersistedMessages);
+    }
+
+    // A follower installing a snapshot from the leader: the log store is reset first, so that no hard state whose commit
+    // points into the snapshot can be durable beside a log that still holds the old, conflicting entries. The snapshot
+    // data itself is already durable in the snapshot store (the handler stored it before the engine saw the message);
+    // restoring the state machine is the caller's job, before it applies this ready's committed entries. Rare, so the
+    // writes simply run one after the other.
+    private async ValueTask InstallSnapshotThenPersistAsync(Ready ready, CancellationToken cancellationToken)
+    {
+        SendAll(ready.Messages);
+        await _logStore.ResetAsync(ready.Snapshot!.Index, cancellationToken).ConfigureAwait(false);
+        if (ready.HardState is { } state)
+        {
+            await StartSave(state, cancellationToken).ConfigureAwait(false);
+            _lastSaved = state;
+        }
+
+        await StartAppend(ready.Entries, cancellationToken).ConfigureAwait(false);
+        SendAll(ready.PersistedMessages);
     }
 
     // True when `state` moves the term or the vote past what this processor last made durable (or nothing is known yet).

@@ -16,4 +16,21 @@ public interface IStateMachine
     /// <param name="cancellationToken">Signals shutdown.</param>
     /// <returns>The result handed to whoever proposed the entry (ignored on other nodes).</returns>
     ValueTask<ReadOnlyMemory<byte>> ApplyAsync(Entry entry, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes the whole state, as of the last applied entry, to <paramref name="destination"/> (§7). Called between
+    /// applies, never concurrently with <see cref="ApplyAsync"/>; a state machine that can capture its state cheaply
+    /// (copy-on-write) keeps the pause short.
+    /// </summary>
+    /// <param name="destination">Where the snapshot goes; its total size need not be known up front.</param>
+    /// <param name="cancellationToken">Signals shutdown.</param>
+    /// <returns>A task that completes when the snapshot is written.</returns>
+    ValueTask WriteSnapshotAsync(Stream destination, CancellationToken cancellationToken = default);
+
+    /// <summary>Replaces the whole state with the one in <paramref name="source"/>, written by <see cref="WriteSnapshotAsync"/>.</summary>
+    /// <param name="source">The snapshot data.</param>
+    /// <param name="cancellationToken">Signals shutdown.</param>
+    /// <returns>A task that completes when the state is restored.</returns>
+    /// <exception cref="InvalidDataException">The data is not a snapshot of this state machine.</exception>
+    ValueTask RestoreSnapshotAsync(Stream source, CancellationToken cancellationToken = default);
 }

@@ -24,4 +24,25 @@ public interface ILogStore : ILogReader
     /// <returns>A task that completes when the entries are durable.</returns>
     /// <exception cref="ArgumentException">The entries are not consecutive, or would leave a hole after <see cref="ILogReader.LastIndex"/>.</exception>
     ValueTask AppendAsync(IReadOnlyList<Entry> entries, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Entries up to <paramref name="throughIndex"/> are covered by a durable snapshot and may be discarded. Discarding
+    /// may be lazy (whole segments), so <see cref="ILogReader.FirstIndex"/> may stay lower; entries after
+    /// <paramref name="throughIndex"/> are never discarded.
+    /// </summary>
+    /// <param name="throughIndex">The last index the snapshot covers that may go.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes when the compaction is recorded.</returns>
+    ValueTask CompactAsync(long throughIndex, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Discards the whole log, durably, because a snapshot at <paramref name="snapshotIndex"/> replaces it (a follower
+    /// installing a snapshot from the leader). Afterwards <see cref="ILogReader.FirstIndex"/> is
+    /// <c>snapshotIndex + 1</c>, <see cref="ILogReader.LastIndex"/> is <paramref name="snapshotIndex"/>, and the next
+    /// append starts at <c>snapshotIndex + 1</c>.
+    /// </summary>
+    /// <param name="snapshotIndex">The index of the installed snapshot.</param>
+    /// <param name="cancellationToken">Cancels the wait; the reset may still have happened.</param>
+    /// <returns>A task that completes when the reset is durable.</returns>
+    ValueTask ResetAsync(long snapshotIndex, CancellationToken cancellationToken = default);
 }

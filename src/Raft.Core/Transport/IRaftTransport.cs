@@ -22,4 +22,16 @@ public interface IRaftTransport : IAsyncDisposable
     /// <summary>Queues <paramref name="message"/> for <see cref="Message.To"/>; never blocks.</summary>
     /// <param name="message">The message to send.</param>
     void Send(Message message);
+
+    /// <summary>
+    /// Streams a snapshot to <see cref="Message.To"/>: the <see cref="MessageType.InstallSnapshot"/>
+    /// <paramref name="message"/> and the data read from <paramref name="data"/> in chunks, so the total size need not be
+    /// known up front. Runs beside <see cref="Send"/> traffic and never blocks it.
+    /// </summary>
+    /// <param name="message">The InstallSnapshot message, with its <see cref="Message.Snapshot"/> metadata.</param>
+    /// <param name="data">The snapshot data, read to its end.</param>
+    /// <param name="cancellationToken">Aborts the transfer.</param>
+    /// <returns>A task that completes when the receiver has stored the whole snapshot.</returns>
+    /// <exception cref="Exception">The transfer failed or was refused; the sender may retry from the start.</exception>
+    Task SendSnapshotAsync(Message message, Stream data, CancellationToken cancellationToken = default);
 }

@@ -81,6 +81,27 @@ public sealed class InMemoryTransport : IRaftTransport
 
     /// <summary>Detaches from the network, stops the delivery tasks and drops what they had not delivered yet.</summary>
     /// <returns>A task that completes when no delivery task runs any more.</returns>
+    /// <inheritdoc />
+    /// <remarks>The data is handed to the receiver's handler as it is read; a partition at the start fails the transfer.</remarks>
+    public async Task SendSnapshotAsync(Message message, Stream data, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(data);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_network.CanDeliver(NodeId, message.To) ||
+            !_network.TryGetReceiver(NodeId, message.To, out var receiver) ||
+            Volatile.Read(ref receiver._handler) is not { } handler)
+        {
+            Drop(message.To);
+            throw new IOException($"Node '{message.To}' is unreachable from '{NodeId}'; the snapshot was not delivered.");
+        }
+
+        // Yield so that the receiver never runs on the sender's consensus loop.
+        await Task.Yield();
+        await handler.ReceiveSnapshotAsync(message, data, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         if (_disposed)

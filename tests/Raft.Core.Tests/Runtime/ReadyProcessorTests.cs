@@ -201,22 +201,23 @@ public sealed class ReadyProcessorTests
         Assert.Equal(["save:start", "save:done", "append:start", "append:done"], Calls);
     }
 
-    // Installing a snapshot needs a log-store reset the seams do not offer yet: fail loudly, write nothing.
+    // §7: a follower installing a snapshot resets its log before anything else is written, so no hard state whose
+    // commit points into the snapshot is ever durable beside the old, conflicting log.
     [Fact]
-    public async Task PersistAndSend_ReadyWithASnapshot_ThrowsBeforeTouchingAnything()
+    public async Task PersistAndSend_ReadyWithASnapshot_ResetsTheLogThenSavesThenAppendsThenAcknowledges()
     {
         var ready = new Ready(
             softState: null,
             hardState: new HardState(3, null, 10),
-            entries: [],
+            entries: [new Entry(11, 3, EntryType.Normal, default)],
             messages: [NewMessage("m1")],
             persistedMessages: [NewMessage("p1")],
             committedEntries: [],
             snapshot: new SnapshotMetadata(10, 3, new Raft.Core.Membership.ClusterConfiguration(["a", "b"])));
 
-        await Assert.ThrowsAsync<NotSupportedException>(async () => await _processor.PersistAndSendAsync(ready));
+        await _processor.PersistAndSendAsync(ready);
 
-        Assert.Empty(Calls);
+        Assert.Equal(["send:m1", "reset:10", "save:start", "save:done", "append:start", "append:done", "send:p1"], Calls);
     }
 
     [Fact]

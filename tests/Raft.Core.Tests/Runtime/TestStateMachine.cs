@@ -8,6 +8,41 @@ namespace Raft.Core.Tests.Runtime;
 // from an echo. Can be made to fail on a command or to hold applies until released.
 public sealed class TestStateMachine : IStateMachine
 {
+    public ValueTask WriteSnapshotAsync(Stream destination, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            using var writer = new BinaryWriter(destination, System.Text.Encoding.UTF8, leaveOpen: true);
+            writer.Write(_applied.Count);
+            foreach (var (index, command) in _applied)
+            {
+                writer.Write(index);
+                writer.Write(command);
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask RestoreSnapshotAsync(Stream source, CancellationToken cancellationToken = default)
+    {
+        using var reader = new BinaryReader(source, System.Text.Encoding.UTF8, leaveOpen: true);
+        var count = reader.ReadInt32();
+        var restored = new List<(long, string)>(count);
+        for (var i = 0; i < count; i++)
+        {
+            restored.Add((reader.ReadInt64(), reader.ReadString()));
+        }
+
+        lock (_lock)
+        {
+            _applied.Clear();
+            _applied.AddRange(restored);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
     private readonly Lock _lock = new();
     private readonly List<(long Index, string Command)> _applied = [];
 

@@ -424,6 +424,10 @@ internal sealed partial class ScenarioEnv
 
         public void Send(Message message) => env._mailbox.Add(message);
 
+        // Scenarios deliver InstallSnapshot as a plain message (see DeliverMessages); no data travels.
+        public Task SendSnapshotAsync(Message message, Stream data, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException("Scenario nodes exchange snapshot metadata only.");
+
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

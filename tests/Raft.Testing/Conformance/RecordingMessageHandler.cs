@@ -45,6 +45,17 @@ public sealed class RecordingMessageHandler : IRaftMessageHandler, IDisposable
     /// <inheritdoc />
     public void ReportUnreachable(string nodeId) => _unreachable.Enqueue(nodeId);
 
+    /// <summary>Snapshots received, with their data, in arrival order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<(Message Message, byte[] Data)> Snapshots { get; } = new();
+
+    /// <inheritdoc />
+    public async Task ReceiveSnapshotAsync(Message message, Stream data, CancellationToken cancellationToken = default)
+    {
+        using var buffer = new MemoryStream();
+        await data.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        Snapshots.Enqueue((message, buffer.ToArray()));
+    }
+
     /// <summary>Waits until at least <paramref name="count"/> messages arrived.</summary>
     /// <param name="count">The number of messages to wait for.</param>
     /// <param name="timeout">The bound; <see cref="Eventually.DefaultTimeout"/> when null.</param>

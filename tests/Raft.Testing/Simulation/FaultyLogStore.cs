@@ -78,6 +78,13 @@ internal sealed class FaultyLogStore : ILogStore
         return ValueTask.CompletedTask;
     }
 
+    // The simulator does not compact logs or install snapshots yet; issue 5's simulator work replaces these.
+    public ValueTask CompactAsync(long throughIndex, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("The simulator does not compact logs yet.");
+
+    public ValueTask ResetAsync(long snapshotIndex, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("The simulator does not install snapshots yet.");
+
     public ValueTask<IReadOnlyList<Entry>> ReadAsync(long fromIndex, long toIndexInclusive, CancellationToken cancellationToken = default) =>
         _durable.ReadAsync(fromIndex, toIndexInclusive, cancellationToken);
 

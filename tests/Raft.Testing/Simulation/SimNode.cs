@@ -155,6 +155,9 @@ internal sealed class SimNode : IRaftMessageHandler
     /// <inheritdoc />
     public void ReportUnreachable(string nodeId) => Run(node => node._raw!.ReportUnreachable(nodeId));
 
+    public Task ReceiveSnapshotAsync(Message message, Stream data, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("The simulator does not transfer snapshots yet.");
+
     /// <summary>Proposes a command; an accepted one gets a task that resolves when it is applied or known lost.</summary>
     public (ProposeOutcome Outcome, Task<ProposalResult>? Completion) Propose(byte[] command)
     {

@@ -18,6 +18,10 @@ internal sealed class SimulatedTransport : IRaftTransport
 
     public void Start(IRaftMessageHandler handler) => _network.Register(_node, handler);
 
+    // The simulator does not compact logs yet, so no snapshot is ever sent; issue 5's simulator work replaces this.
+    public Task SendSnapshotAsync(Message message, Stream data, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("The simulator does not transfer snapshots yet.");
+
     public void Send(Message message)
     {
         // A crashed incarnation sends nothing more, even if a caller still holds the transport.

@@ -31,6 +31,12 @@ public sealed class FaultyLogStore : ILogStore
 
     public long FirstIndex => _inner.FirstIndex;
 
+    public ValueTask CompactAsync(long throughIndex, CancellationToken cancellationToken = default) =>
+        _inner.CompactAsync(throughIndex, cancellationToken);
+
+    public ValueTask ResetAsync(long snapshotIndex, CancellationToken cancellationToken = default) =>
+        _inner.ResetAsync(snapshotIndex, cancellationToken);
+
     public long LastIndex => _inner.LastIndex;
 
     public TaskCompletionSource HoldAppends()

@@ -6,6 +6,9 @@ namespace Raft.Core.Tests.Runtime.Fakes;
 // A transport that records each send as "send:<message context as text>".
 public sealed class RecordingTransport(CallLog calls) : IRaftTransport
 {
+    public Task SendSnapshotAsync(Message message, Stream data, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("RecordingTransport records one-way messages only.");
+
     public void Start(IRaftMessageHandler handler)
     {
     }

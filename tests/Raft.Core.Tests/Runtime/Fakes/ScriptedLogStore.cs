@@ -16,6 +16,15 @@ public sealed class ScriptedLogStore(CallLog calls) : ILogStore
 
     public long FirstIndex => _inner.FirstIndex;
 
+    public ValueTask CompactAsync(long throughIndex, CancellationToken cancellationToken = default) =>
+        _inner.CompactAsync(throughIndex, cancellationToken);
+
+    public ValueTask ResetAsync(long snapshotIndex, CancellationToken cancellationToken = default)
+    {
+        calls.Add($"reset:{snapshotIndex}");
+        return _inner.ResetAsync(snapshotIndex, cancellationToken);
+    }
+
     public long LastIndex => _inner.LastIndex;
 
     public ValueTask AppendAsync(IReadOnlyList<Entry> entries, CancellationToken cancellationToken = default)
