@@ -25,6 +25,18 @@ internal sealed partial class RaftState
     private long _ticks;
     private bool _pendingReadBroadcast;
 
+    // Set once this leader starts a transfer in its term: its TimeoutNow lets the target win votes despite the
+    // followers' leases, and may arrive late (after the transfer was abandoned), so the lease cannot be trusted again
+    // in this term. Reads fall back to ReadIndex until the next term.
+    private bool _transferAttemptedInTerm;
+
+    // Ticks since this node started, counted up to ElectionTick. With lease reads a restarted node must not vote
+    // within an election timeout of starting either: before the crash it may have promised a leader exactly that.
+    private int _ticksSinceStart;
+
+    private bool InStartupLease =>
+        _options.ReadOnlyOption == ReadOnlyOption.LeaseBased && _ticksSinceStart < _options.ElectionTick;
+
     private sealed record PendingRead(string From, ReadOnlyMemory<byte> Context, long Index, long Round);
 
     public ProposeOutcome ReadIndex(ReadOnlyMemory<byte> context)
@@ -75,7 +87,7 @@ internal sealed partial class RaftState
     /// <summary>§6.4.1: no other leader can exist before the followers that answered our confirmed round stop ignoring votes.</summary>
     private bool LeaseValid =>
         _options.ReadOnlyOption == ReadOnlyOption.LeaseBased &&
-        _leadTransferee is null &&
+        !_transferAttemptedInTerm &&
         CommittedInCurrentTerm &&
         _ticks < _leaseStartTick + _options.ElectionTick - _options.LeaseClockDriftTicks;
 
@@ -150,6 +162,7 @@ internal sealed partial class RaftState
         _confirmedRound = _heartbeatRound;
         _leaseStartTick = long.MinValue;
         _pendingReadBroadcast = false;
+        _transferAttemptedInTerm = false;
     }
 
     private void StepReadIndexResponse(Message m)

@@ -21,7 +21,7 @@ internal sealed partial class RaftState
                 // requests, so a removed or partitioned node cannot depose a working leader.
                 // A transfer election was asked for by the leader itself, so the lease does not apply to it.
                 var force = m.Type == MessageType.Vote && m.Context.Span.SequenceEqual(TransferContext.Span);
-                var inLease = _options.CheckQuorum && LeaderId is not null && _electionElapsed < _options.ElectionTick;
+                var inLease = _options.CheckQuorum && (LeaderId is not null || InStartupLease) && _electionElapsed < _options.ElectionTick;
                 if (inLease && !force)
                 {
                     return;

@@ -37,6 +37,7 @@ internal sealed partial class RaftState
 
         _leadTransferee = target;
         _transferElapsed = 0;
+        _transferAttemptedInTerm = true;
         var progress = _tracker[target];
         if (progress.Match == _log.LastIndex)
         {

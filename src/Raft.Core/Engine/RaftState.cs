@@ -77,6 +77,11 @@ internal sealed partial class RaftState
 
     public void Tick()
     {
+        if (_ticksSinceStart < _options.ElectionTick)
+        {
+            _ticksSinceStart++;
+        }
+
         if (Role == StateRole.Leader)
         {
             TickHeartbeat();
