@@ -2,6 +2,12 @@ using System.Runtime;
 using Benchmarks;
 
 // The benchmark program (not a test): see docs/benchmarks.md for the commands and recorded results.
+// Modes: `inmemory` (3-node in-process cluster, the default) and `storage` (FASTER log store vs raw fdatasync).
+if (args.Length > 0 && args[0] == "storage")
+{
+    return await Benchmarks.Storage.StorageBenchmark.RunAsync(args);
+}
+
 BenchmarkSettings settings;
 try
 {

@@ -1,0 +1,102 @@
+using System.Numerics;
+
+namespace Raft.Storage.Faster;
+
+/// <summary>Configuration of a <see cref="FasterLogStore"/>.</summary>
+/// <remarks>
+/// <see cref="Validate"/> runs when the store opens; its messages name the setting and say what to fix. The page and
+/// segment sizes are part of the on-disk format: reopening a log with different ones is refused.
+/// </remarks>
+public sealed record FasterLogStoreOptions
+{
+    /// <summary>The record header the store adds to each entry, plus FasterLog's own length prefix.</summary>
+    internal const int RecordOverhead = Internal.LogRecord.HeaderSize + 4;
+
+    /// <summary>The directory holding the log's files; created when missing. One log per directory (it is locked).</summary>
+    public required string Directory { get; init; }
+
+    /// <summary>
+    /// FasterLog's page size in bytes, a power of two from 64 KiB to 1 GiB; defaults to 4 MiB. A record never spans two
+    /// pages, so the largest entry payload is <c>PageSize - 36</c> bytes (<see cref="MaxEntrySize"/>); larger entries are
+    /// rejected. Keep it at least twice the largest command, since a record that does not fit the rest of a page moves
+    /// to the next one and leaves the rest unused.
+    /// </summary>
+    public long PageSize { get; init; } = 4L << 20;
+
+    /// <summary>
+    /// The size of one segment file, a power of two of at least <see cref="PageSize"/>; defaults to 64 MiB. Compaction
+    /// deletes whole segments, so this is also the granularity at which disk space is returned.
+    /// </summary>
+    public long SegmentSize { get; init; } = 64L << 20;
+
+    /// <summary>FasterLog's in-memory page ring (pinned), a power of two of at least two pages; defaults to 16 MiB.</summary>
+    public long MemorySize { get; init; } = 16L << 20;
+
+    /// <summary>
+    /// Bytes of recently appended entries kept in memory, so that reads of the log's tail never touch the disk;
+    /// defaults to 16 MiB, 0 disables the cache.
+    /// </summary>
+    public long CacheSize { get; init; } = 16L << 20;
+
+    /// <summary>
+    /// How often, at most, the durable end of the log is also written to the metadata file; defaults to 1 second.
+    /// Appends never wait for it (each costs one fdatasync of the log only). It bounds the tail of the log in which
+    /// recovery cannot tell a checksum failure from a write torn by a crash, and so reports neither as corruption.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Whether the next segment file is zero-filled in the background before the log reaches it (default true), so that
+    /// appends write into allocated blocks and each fdatasync has no file-system metadata to commit. When false, segments
+    /// are only reserved with fallocate, which is cheaper in disk bandwidth but may cost a journal commit on early syncs.
+    /// </summary>
+    public bool ZeroFillSegments { get; init; } = true;
+
+    /// <summary>The largest entry payload this configuration stores: <see cref="PageSize"/> minus 36 bytes of headers.</summary>
+    public int MaxEntrySize => (int)Math.Min(int.MaxValue, PageSize - RecordOverhead);
+
+    /// <summary>Checks the options; the message of the exception names the setting and what to change.</summary>
+    /// <exception cref="ArgumentException">A setting is missing or out of range.</exception>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Directory))
+        {
+            throw new ArgumentException("FasterLogStoreOptions.Directory must be set to the directory that holds this node's log.", nameof(Directory));
+        }
+
+        if (!IsPowerOfTwo(PageSize) || PageSize < 64 << 10 || PageSize > 1L << 30)
+        {
+            throw new ArgumentException(
+                $"FasterLogStoreOptions.PageSize must be a power of two between 64 KiB and 1 GiB (was {PageSize}); it bounds the largest entry, so use at least twice the largest command, e.g. 4 MiB (4194304).",
+                nameof(PageSize));
+        }
+
+        if (!IsPowerOfTwo(SegmentSize) || SegmentSize < PageSize)
+        {
+            throw new ArgumentException(
+                $"FasterLogStoreOptions.SegmentSize must be a power of two and at least PageSize ({PageSize}) (was {SegmentSize}); e.g. 64 MiB (67108864).",
+                nameof(SegmentSize));
+        }
+
+        if (!IsPowerOfTwo(MemorySize) || MemorySize < 2 * PageSize)
+        {
+            throw new ArgumentException(
+                $"FasterLogStoreOptions.MemorySize must be a power of two and at least two pages ({2 * PageSize}) (was {MemorySize}); e.g. 4 × PageSize.",
+                nameof(MemorySize));
+        }
+
+        if (CacheSize < 0)
+        {
+            throw new ArgumentException($"FasterLogStoreOptions.CacheSize must be 0 (no cache) or more bytes (was {CacheSize}).", nameof(CacheSize));
+        }
+
+        if (CheckpointInterval <= TimeSpan.Zero || CheckpointInterval == Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentException(
+                $"FasterLogStoreOptions.CheckpointInterval must be a positive, finite time span (was {CheckpointInterval}); 1 second is typical.",
+                nameof(CheckpointInterval));
+        }
+    }
+
+    private static bool IsPowerOfTwo(long value) => value > 0 && BitOperations.IsPow2(value);
+}

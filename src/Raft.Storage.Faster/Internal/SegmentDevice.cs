@@ -1,0 +1,371 @@
+using System.Collections.Concurrent;
+using FASTER.core;
+using Microsoft.Win32.SafeHandles;
+
+namespace Raft.Storage.Faster.Internal;
+
+// The FASTER device under the log: one file per segment ("<base>.<n>"), plain pwrite into files that were
+// preallocated (zero-filled in the background ahead of need, so that a write never grows a file or converts extents
+// and fdatasync has no metadata to commit), and no O_SYNC: durability comes from SyncDirty, which the commit manager
+// calls once per commit. This makes one durable append cost one fdatasync, where FASTER's own device costs an O_SYNC
+// write plus a metadata file per commit.
+// Thread-safety: FASTER writes and reads from several threads; _gate guards the handle table (reads and writes hold it
+// shared, removal exclusively, so a segment is never deleted under a read in progress).
+internal sealed unsafe class SegmentDevice : StorageDeviceBase
+{
+    private const int ZeroChunk = 1 << 20;
+
+    private readonly string _baseName;
+    private readonly long _segmentBytes;
+    private readonly bool _zeroFill;
+    private readonly ReaderWriterLockSlim _gate = new(LockRecursionPolicy.SupportsRecursion);
+    private readonly Dictionary<int, SafeFileHandle> _handles = [];
+    private readonly ConcurrentDictionary<int, Task> _preparing = new();
+    private readonly Lock _dirtyLock = new();
+    private HashSet<int> _dirty = [];
+    private volatile Exception? _failure;
+    private bool _disposed;
+
+    public SegmentDevice(string baseName, long segmentBytes, bool zeroFill)
+        : base(baseName, 512, Devices.CAPACITY_UNSPECIFIED)
+    {
+        _baseName = baseName;
+        _segmentBytes = segmentBytes;
+        _zeroFill = zeroFill;
+        foreach (var stale in Directory.EnumerateFiles(Path.GetDirectoryName(baseName)!, Path.GetFileName(baseName) + ".*.prep"))
+        {
+            File.Delete(stale);
+        }
+    }
+
+    // The first I/O failure; FASTER turns it into a failed commit, and the store reports it.
+    public Exception? Failure => _failure;
+
+    public static string SegmentPath(string baseName, long segment) => $"{baseName}.{segment}";
+
+    public string PathOf(long segment) => SegmentPath(_baseName, segment);
+
+    public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
+    {
+        uint error = 0;
+        try
+        {
+            _gate.EnterReadLock();
+            try
+            {
+                var handle = GetForWrite(segmentId);
+                RandomAccess.Write(handle, new ReadOnlySpan<byte>((void*)sourceAddress, (int)numBytesToWrite), (long)destinationAddress);
+            }
+            finally
+            {
+                _gate.ExitReadLock();
+            }
+
+            lock (_dirtyLock)
+            {
+                _dirty.Add(segmentId);
+            }
+        }
+        catch (Exception ex)
+        {
+            _failure ??= new IOException($"Writing {numBytesToWrite} bytes at offset {destinationAddress} of '{PathOf(segmentId)}' failed: {ex.Message}", ex);
+            error = 1;
+        }
+
+        callback(error, error == 0 ? numBytesToWrite : 0, context);
+    }
+
+    public override void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object context)
+    {
+        uint error = 0;
+        try
+        {
+            var span = new Span<byte>((void*)destinationAddress, (int)readLength);
+            var read = Read(segmentId, (long)sourceAddress, span);
+            span[read..].Clear();
+        }
+        catch (Exception ex)
+        {
+            _failure ??= ex;
+            error = 1;
+        }
+
+        callback(error, error == 0 ? readLength : 0, context);
+    }
+
+    // Reads what the segment holds at offset into buffer; returns the bytes read (fewer at the end of the file, 0 when
+    // the segment does not exist).
+    public int Read(long segment, long offset, Span<byte> buffer)
+    {
+        _gate.EnterReadLock();
+        try
+        {
+            var handle = GetForRead((int)segment);
+            if (handle is null)
+            {
+                return 0;
+            }
+
+            var total = 0;
+            while (total < buffer.Length)
+            {
+                var n = RandomAccess.Read(handle, buffer[total..], offset + total);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                total += n;
+            }
+
+            return total;
+        }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
+    }
+
+    // Whether the segment file exists (recovery checks for files beyond the log).
+    public bool Exists(long segment) => File.Exists(PathOf(segment));
+
+    // Makes every write so far durable: one fdatasync per segment written since the last call.
+    public void SyncDirty()
+    {
+        HashSet<int> dirty;
+        lock (_dirtyLock)
+        {
+            if (_dirty.Count == 0)
+            {
+                return;
+            }
+
+            dirty = _dirty;
+            _dirty = [];
+        }
+
+        _gate.EnterReadLock();
+        try
+        {
+            foreach (var segment in dirty.Order())
+            {
+                if (_handles.TryGetValue(segment, out var handle))
+                {
+                    NativeIo.FlushData(handle, PathOf(segment));
+                }
+            }
+        }
+        catch
+        {
+            lock (_dirtyLock)
+            {
+                _dirty.UnionWith(dirty);
+            }
+
+            throw;
+        }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
+    }
+
+    public override void RemoveSegmentAsync(int segment, AsyncCallback callback, IAsyncResult result)
+    {
+        RemoveSegment(segment);
+        callback(result);
+    }
+
+    public override void RemoveSegment(int segment)
+    {
+        _gate.EnterWriteLock();
+        try
+        {
+            if (_handles.Remove(segment, out var handle))
+            {
+                handle.Dispose();
+            }
+
+            File.Delete(PathOf(segment));
+        }
+        catch (IOException)
+        {
+            // Best effort: a segment left behind below the begin address is deleted by the next open.
+        }
+        finally
+        {
+            _gate.ExitWriteLock();
+        }
+    }
+
+    public override void Dispose()
+    {
+        foreach (var task in _preparing.Values)
+        {
+            try
+            {
+                task.Wait();
+            }
+            catch (AggregateException)
+            {
+                // A failed preparation only means the segment is created on demand.
+            }
+        }
+
+        _gate.EnterWriteLock();
+        try
+        {
+            _disposed = true;
+            foreach (var handle in _handles.Values)
+            {
+                handle.Dispose();
+            }
+
+            _handles.Clear();
+        }
+        finally
+        {
+            _gate.ExitWriteLock();
+        }
+    }
+
+    private SafeFileHandle? GetForRead(int segment)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        lock (_handles)
+        {
+            if (_handles.TryGetValue(segment, out var handle))
+            {
+                return handle;
+            }
+
+            var path = PathOf(segment);
+            if (!File.Exists(path))
+            {
+                return null;
+            }
+
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+            _handles[segment] = handle;
+            return handle;
+        }
+    }
+
+    private SafeFileHandle GetForWrite(int segment)
+    {
+        while (true)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_preparing.TryGetValue(segment, out var preparing))
+            {
+                // Rare: the log outran the background preallocation; wait rather than race it for the file.
+                try
+                {
+                    preparing.Wait();
+                }
+                catch (AggregateException)
+                {
+                    // Created below instead.
+                }
+
+                continue;
+            }
+
+            lock (_handles)
+            {
+                if (_handles.TryGetValue(segment, out var handle))
+                {
+                    return handle;
+                }
+
+                // PrepareAhead registers under this lock, so this check is final.
+                if (_preparing.ContainsKey(segment))
+                {
+                    continue;
+                }
+
+                var path = PathOf(segment);
+                var created = !File.Exists(path);
+                handle = created
+                    ? File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, preallocationSize: _segmentBytes)
+                    : File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+                if (created)
+                {
+                    // The new directory entry must be durable before anything in the file is relied on.
+                    NativeIo.FlushDirectory(Path.GetDirectoryName(path)!);
+                }
+
+                _handles[segment] = handle;
+                PrepareAhead(segment + 1);
+                return handle;
+            }
+        }
+    }
+
+    // Zero-fills `segment` now when it does not exist yet (the log's tail segment at open), so that the first appends
+    // write into allocated blocks too.
+    public void PrepareNow(int segment)
+    {
+        if (_zeroFill && !File.Exists(PathOf(segment)))
+        {
+            ZeroFill(segment);
+        }
+    }
+
+    // Zero-fills the next segment in the background.
+    private void PrepareAhead(int segment)
+    {
+        if (!_zeroFill || _handles.ContainsKey(segment) || File.Exists(PathOf(segment)) || _preparing.ContainsKey(segment))
+        {
+            return;
+        }
+
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _preparing[segment] = done.Task;
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                ZeroFill(segment);
+            }
+            catch (Exception)
+            {
+                // The segment is created on demand instead.
+            }
+            finally
+            {
+                // Unregister before signalling, so a writer that waited finds the file in place.
+                _preparing.TryRemove(segment, out _);
+                done.SetResult();
+            }
+        });
+    }
+
+    // Writes the segment's zeros under a temporary name, syncs it, and renames it into place (never over a file).
+    private void ZeroFill(int segment)
+    {
+        var path = PathOf(segment);
+        var temp = path + ".prep";
+        try
+        {
+            using (var handle = File.OpenHandle(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None))
+            {
+                var zeros = new byte[ZeroChunk];
+                for (long offset = 0; offset < _segmentBytes; offset += ZeroChunk)
+                {
+                    RandomAccess.Write(handle, zeros.AsSpan(0, (int)Math.Min(ZeroChunk, _segmentBytes - offset)), offset);
+                }
+
+                NativeIo.FlushData(handle, temp);
+            }
+
+            File.Move(temp, path, overwrite: false);
+            NativeIo.FlushDirectory(Path.GetDirectoryName(path)!);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+}
