@@ -31,4 +31,61 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Error, Message = "Raft node {NodeId} failed to start")]
     public static partial void StartFailed(ILogger logger, Exception exception, string nodeId);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information,
+        Message = "Raft node {NodeId} restored its state machine from the snapshot at index {Index} (term {Term}), configuration {Configuration}")]
+    public static partial void SnapshotRecovered(ILogger logger, string nodeId, long index, long term, string configuration);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning,
+        Message = "Raft node {NodeId} reset its log [{FirstIndex}, {LastIndex}] to start after the snapshot at index {SnapshotIndex}: {Reason}")]
+    public static partial void LogResetOnRecovery(ILogger logger, string nodeId, long firstIndex, long lastIndex, long snapshotIndex, string reason);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Information,
+        Message = "Raft node {NodeId} wrote a snapshot at index {Index} (term {Term}) in {ElapsedMilliseconds} ms")]
+    public static partial void SnapshotWritten(ILogger logger, string nodeId, long index, long term, double elapsedMilliseconds);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Debug,
+        Message = "Raft node {NodeId} compacted its log through index {ThroughIndex} behind the snapshot at index {SnapshotIndex}")]
+    public static partial void LogCompacted(ILogger logger, string nodeId, long throughIndex, long snapshotIndex);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Information,
+        Message = "Raft node {NodeId} installed the snapshot at index {Index} (term {Term}) from the leader")]
+    public static partial void SnapshotInstalled(ILogger logger, string nodeId, long index, long term);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Information,
+        Message = "Raft node {NodeId} is sending the snapshot at index {Index} (term {Term}) to {FollowerId}")]
+    public static partial void SnapshotSending(ILogger logger, string nodeId, string followerId, long index, long term);
+
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Information, Message = "Raft node {NodeId} sent the snapshot at index {Index} to {FollowerId}")]
+    public static partial void SnapshotSent(ILogger logger, string nodeId, string followerId, long index);
+
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Warning,
+        Message = "Raft node {NodeId} failed to send a snapshot to {FollowerId}; it will retry: {Reason}")]
+    public static partial void SnapshotSendFailed(ILogger logger, string nodeId, string followerId, string reason);
+
+    [LoggerMessage(EventId = 1015, Level = LogLevel.Information,
+        Message = "Raft node {NodeId} stored the snapshot at index {Index} (term {Term}) received from {LeaderId}")]
+    public static partial void SnapshotReceived(ILogger logger, string nodeId, string leaderId, long index, long term);
+
+    [LoggerMessage(EventId = 1016, Level = LogLevel.Warning,
+        Message = "Raft node {NodeId} did not store the snapshot at index {Index} from {LeaderId}: {Reason}")]
+    public static partial void SnapshotReceiveFailed(ILogger logger, string nodeId, string leaderId, long index, string reason);
+
+    [LoggerMessage(EventId = 1017, Level = LogLevel.Information,
+        Message = "Raft node {NodeId} proposed the membership change {Kind} {MemberId} at index {Index}")]
+    public static partial void MembershipChangeProposed(ILogger logger, string nodeId, Membership.ConfigurationChangeKind kind, string memberId, long index);
+
+    [LoggerMessage(EventId = 1018, Level = LogLevel.Warning,
+        Message = "Raft node {NodeId} was removed from the cluster while leading; {Count} proposals it can no longer follow failed with an unknown outcome")]
+    public static partial void RemovedLeaderFailedProposals(ILogger logger, string nodeId, int count);
+
+    [LoggerMessage(EventId = 1019, Level = LogLevel.Information, Message = "Raft node {NodeId} is transferring leadership to {TargetId}")]
+    public static partial void LeadershipTransferStarted(ILogger logger, string nodeId, string? targetId);
+
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Information, Message = "Raft node {NodeId} handed leadership to {LeaderId} before stopping")]
+    public static partial void LeadershipHandedOverBeforeStop(ILogger logger, string nodeId, string leaderId);
+
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Warning,
+        Message = "Raft node {NodeId} stops without handing over leadership; the cluster elects a leader after an election timeout: {Reason}")]
+    public static partial void TransferBeforeStopFailed(ILogger logger, string nodeId, string reason);
 }

@@ -47,10 +47,11 @@ internal sealed partial class RaftState
         }
         else if (m.Term < Term)
         {
-            if ((_options.CheckQuorum || _options.PreVote) && m.Type is MessageType.AppendEntries or MessageType.Heartbeat)
+            if (m.Type is MessageType.AppendEntries or MessageType.Heartbeat)
             {
-                // A stale leader whose messages we ignore might never learn of the newer term (with pre-vote or
-                // check-quorum we would not bump it ourselves): tell it, so it steps down.
+                // Figure 2: reply with our term, so a stale leader steps down. Without it, a node whose vote requests
+                // reach nobody (e.g. its configuration's other voters were removed) could stay unknown to the real
+                // leader forever (simulator seeds 678, 2143).
                 Send(new Message { Type = MessageType.AppendEntriesResponse, From = Id, To = m.From, Term = Term, Index = m.Index, Reject = true, RejectHint = _log.LastIndex, LogTerm = 0 });
             }
             else if (m.Type == MessageType.PreVote)

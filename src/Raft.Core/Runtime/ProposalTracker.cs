@@ -129,6 +129,93 @@ public sealed class ProposalTracker
         _maxPendingIndex = 0;
     }
 
+    /// <summary>
+    /// Tells the tracker that the state machine was restored from a snapshot covering the log up to
+    /// (<paramref name="index"/>, <paramref name="term"/>) instead of applying those entries here (§7), and resolves
+    /// every proposal whose fate that decides.
+    /// </summary>
+    /// <param name="index">The snapshot's last included index.</param>
+    /// <param name="term">The term of the entry at <paramref name="index"/>.</param>
+    /// <remarks>
+    /// For a proposal at (i, t) with i ≤ <paramref name="index"/>: if t equals <paramref name="term"/>, this node led
+    /// term t and wrote the entry at <paramref name="index"/> after its own entry at i, so the committed entry at i is
+    /// the proposal: it was applied, but its result is unknown (<see cref="ProposalResultUnknownException"/> with
+    /// <see cref="ProposalResultUnknownException.WasApplied"/> true). If t is later than <paramref name="term"/>, the
+    /// committed entry at i has an older term, so the proposal lost (<see cref="ProposalSupersededException"/>). If t is
+    /// earlier, either may be true (<see cref="ProposalResultUnknownException"/>, not known applied). Past the snapshot,
+    /// the usual rule holds: a proposal of a term older than <paramref name="term"/> lost its place.
+    /// </remarks>
+    public void OnSnapshotRestored(long index, long term)
+    {
+        if (_pending.Count == 0)
+        {
+            return;
+        }
+
+        List<long>? resolved = null;
+        foreach (var (pendingIndex, pending) in _pending)
+        {
+            if (pendingIndex <= index || pending.Term < term)
+            {
+                (resolved ??= []).Add(pendingIndex);
+            }
+        }
+
+        if (resolved is null)
+        {
+            return;
+        }
+
+        foreach (var pendingIndex in resolved)
+        {
+            _pending.Remove(pendingIndex, out var pending);
+            Exception outcome = pendingIndex > index || pending.Term > term
+                ? new ProposalSupersededException(pendingIndex, pending.Term, term)
+                : new ProposalResultUnknownException(
+                    pendingIndex,
+                    pending.Term,
+                    wasApplied: pending.Term == term,
+                    $"this node installed a snapshot through index {index} (term {term}) from the leader instead of applying the entry itself.");
+            pending.Completion.TrySetException(outcome);
+        }
+
+        RecomputeBounds();
+    }
+
+    /// <summary>Fails every pending proposal at an index above <paramref name="index"/> with an exception made by <paramref name="failure"/>.</summary>
+    /// <param name="index">Proposals at or below this index stay pending.</param>
+    /// <param name="failure">Makes the exception from a proposal's index and term.</param>
+    /// <returns>How many proposals failed.</returns>
+    public int FailAbove(long index, Func<long, long, Exception> failure)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        if (_pending.Count == 0 || _maxPendingIndex <= index)
+        {
+            return 0;
+        }
+
+        var failed = _pending.Keys.Where(i => i > index).ToList();
+        foreach (var pendingIndex in failed)
+        {
+            _pending.Remove(pendingIndex, out var pending);
+            pending.Completion.TrySetException(failure(pendingIndex, pending.Term));
+        }
+
+        RecomputeBounds();
+        return failed.Count;
+    }
+
+    private void RecomputeBounds()
+    {
+        _minPendingTerm = long.MaxValue;
+        _maxPendingIndex = 0;
+        foreach (var (pendingIndex, pending) in _pending)
+        {
+            _minPendingTerm = Math.Min(_minPendingTerm, pending.Term);
+            _maxPendingIndex = Math.Max(_maxPendingIndex, pendingIndex);
+        }
+    }
+
     // Rare: runs only when an entry of a newer term was applied while older proposals wait past it, i.e. after a
     // leadership change; it restores the exact bounds so the common path stays O(1).
     private void FailSupersededAfter(Entry entry)

@@ -25,4 +25,13 @@ internal static class RaftMetrics
 
     public static readonly Counter<long> AppliedEntries = Meter.CreateCounter<long>(
         "raft.entries.applied", "{entry}", "Committed entries applied on this node.");
+
+    public static readonly Counter<long> Reads = Meter.CreateCounter<long>(
+        "raft.reads", "{read}", "Linearizable reads sent to the engine for a read index.");
+
+    public static readonly Counter<long> SnapshotsWritten = Meter.CreateCounter<long>(
+        "raft.snapshots.written", "{snapshot}", "Snapshots of the state machine this node wrote.");
+
+    public static readonly Counter<long> SnapshotsInstalled = Meter.CreateCounter<long>(
+        "raft.snapshots.installed", "{snapshot}", "Snapshots from the leader this node restored its state machine from.");
 }

@@ -7,14 +7,17 @@ namespace Raft.Core.Runtime;
 // The consensus loop: the only code that touches the engine.
 public sealed partial class RaftNode
 {
-    // Proposals the engine accepted in the current iteration, registered with the tracker in one lock before the
-    // iteration's ready is taken (so before any of them can be committed and applied).
-    private readonly List<(long Index, long Term, PendingProposal Proposal)> _accepted = [];
+    // Proposals (commands and configuration changes) the engine accepted in the current iteration, registered with the
+    // tracker in one lock before the iteration's ready is taken (so before any of them can be committed and applied).
+    private readonly List<(long Index, long Term, TaskCompletionSource<ProposalResult> Proposal)> _accepted = [];
     private RawNode? _rawNode;
 
     // 1 while a tick event is queued: a loop that falls behind loses ticks instead of bursting them, which errs
     // towards fewer elections, never more.
     private int _tickQueued;
+
+    // The role and term of the latest Ready that carried a SoftState; loop only.
+    private SoftState _softState;
 
     private enum LoopEventKind : byte
     {
@@ -22,6 +25,11 @@ public sealed partial class RaftNode
         Message,
         Tick,
         Unreachable,
+        Read,
+        ConfigChange,
+        Transfer,
+        SnapshotWritten,
+        SnapshotSent,
     }
 
     private void OnTimer()
@@ -38,6 +46,8 @@ public sealed partial class RaftNode
         var reader = _events.Reader;
         var token = _stopping.Token;
         var stage = "engine";
+        var initial = rawNode.Status;
+        _softState = new SoftState(initial.Role, initial.LeaderId, initial.Term);
         try
         {
             // No token on the wait: a cancellable wait allocates on every call, and stopping completes the channel,
@@ -53,6 +63,9 @@ public sealed partial class RaftNode
                 }
 
                 RegisterAccepted();
+
+                // After every event of the iteration, so that all reads that arrived meanwhile share one request.
+                IssueReadBatch(rawNode);
 
                 while (!token.IsCancellationRequested && rawNode.HasReady())
                 {
@@ -71,18 +84,42 @@ public sealed partial class RaftNode
                     stage = "log store, hard-state store or transport";
                     await _readyProcessor.PersistAndSendAsync(ready, token).ConfigureAwait(false);
 
-                    if (ready.CommittedEntries.Count > 0 && !_applyQueue.Writer.TryWrite(ready.CommittedEntries))
+                    // The snapshot's state replaces the state machine's before the entries after it are applied.
+                    if (ready.Snapshot is { } snapshot)
                     {
-                        // Full (the state machine is behind): wait for room, which is the loop's backpressure.
-                        // Stopping completes the queue, which ends this wait with ChannelClosedException.
-                        await _applyQueue.Writer.WriteAsync(ready.CommittedEntries, token).ConfigureAwait(false);
+                        await EnqueueApplyAsync(new ApplyItem(null, snapshot), token).ConfigureAwait(false);
+                    }
+
+                    if (ready.CommittedEntries.Count > 0)
+                    {
+                        await EnqueueApplyAsync(new ApplyItem(ready.CommittedEntries, null), token).ConfigureAwait(false);
                     }
 
                     stage = "engine";
+                    if (ready.ReadStates.Count > 0)
+                    {
+                        // Before the role change below: these were confirmed while this node still led.
+                        OnReadStates(ready.ReadStates);
+                    }
+
+                    if (ready.SoftState is { } changed)
+                    {
+                        OnSoftStateChanged(rawNode, changed);
+                    }
+
                     rawNode.Advance(ready);
                 }
 
-                PublishStatus(rawNode.Status);
+                if (_pendingCompaction is { } compaction)
+                {
+                    _pendingCompaction = null;
+                    stage = "log store";
+                    await CompactLogAsync(rawNode, compaction, token).ConfigureAwait(false);
+                }
+
+                var status = rawNode.Status;
+                PublishStatus(status);
+                CheckTransfers(status);
             }
         }
         catch (Exception ex) when (token.IsCancellationRequested && ex is OperationCanceledException or ChannelClosedException)
@@ -95,6 +132,11 @@ public sealed partial class RaftNode
         }
     }
 
+    // Full (the state machine is behind): wait for room, which is the loop's backpressure. Stopping completes the
+    // queue, which ends this wait with ChannelClosedException.
+    private ValueTask EnqueueApplyAsync(ApplyItem item, CancellationToken cancellationToken) =>
+        _applyQueue.Writer.TryWrite(item) ? ValueTask.CompletedTask : _applyQueue.Writer.WriteAsync(item, cancellationToken);
+
     private void Handle(RawNode rawNode, LoopEvent loopEvent)
     {
         switch (loopEvent.Kind)
@@ -103,14 +145,43 @@ public sealed partial class RaftNode
                 Propose(rawNode, (PendingProposal)loopEvent.Payload!);
                 break;
             case LoopEventKind.Message:
-                rawNode.Step((Message)loopEvent.Payload!);
+                var message = (Message)loopEvent.Payload!;
+                if (message.Type is MessageType.AppendEntriesResponse or MessageType.HeartbeatResponse)
+                {
+                    ObserveFollower(message);
+                }
+
+                rawNode.Step(message);
                 break;
             case LoopEventKind.Tick:
                 Volatile.Write(ref _tickQueued, 0);
                 rawNode.Tick();
+                ExpireReads();
                 break;
             case LoopEventKind.Unreachable:
-                rawNode.ReportUnreachable((string)loopEvent.Payload!);
+                var unreachable = (string)loopEvent.Payload!;
+                ObserveUnreachable(unreachable);
+                rawNode.ReportUnreachable(unreachable);
+                break;
+            case LoopEventKind.Read:
+                (_newReads ??= []).Add((ReadRequest)loopEvent.Payload!);
+                break;
+            case LoopEventKind.ConfigChange:
+                ProposeConfigurationChange(rawNode, (PendingConfigurationChange)loopEvent.Payload!);
+                break;
+            case LoopEventKind.Transfer:
+                StartTransfer(rawNode, (TransferRequest)loopEvent.Payload!);
+                break;
+            case LoopEventKind.SnapshotWritten:
+                var written = (SnapshotMetadata)loopEvent.Payload!;
+                if (_pendingCompaction is null || written.Index > _pendingCompaction.Index)
+                {
+                    _pendingCompaction = written;
+                }
+
+                break;
+            case LoopEventKind.SnapshotSent:
+                OnSnapshotSent(rawNode, (SnapshotSendResult)loopEvent.Payload!);
                 break;
         }
     }
@@ -134,24 +205,32 @@ public sealed partial class RaftNode
             throw;
         }
 
+        OnProposeOutcome(outcome, proposal, "proposal");
+    }
+
+    // Shared by commands and configuration changes: an accepted proposal waits for its entry to be applied.
+    private void OnProposeOutcome(ProposeOutcome outcome, TaskCompletionSource<ProposalResult> proposal, string what)
+    {
         switch (outcome.Status)
         {
             case ProposeStatus.Accepted:
                 _accepted.Add((outcome.Index, outcome.Term, proposal));
-                break;
+                return;
             case ProposeStatus.NotLeader:
-                RaftMetrics.ProposalsRejected.Add(1, _nodeTag);
                 proposal.TrySetException(new NotLeaderException(Id, outcome.LeaderHint));
                 break;
             case ProposeStatus.Dropped:
-                RaftMetrics.ProposalsRejected.Add(1, _nodeTag);
-                proposal.TrySetException(new ProposalDroppedException());
+                proposal.TrySetException(outcome.Reason is null
+                    ? new ProposalDroppedException()
+                    : new ProposalDroppedException($"Raft node '{Id}' dropped the {what}; it was not appended. {outcome.Reason}"));
                 break;
             default:
-                RaftMetrics.ProposalsRejected.Add(1, _nodeTag);
-                proposal.TrySetException(new RaftException($"Raft node '{Id}' rejected the proposal: {outcome.Reason ?? outcome.Status.ToString()}."));
+                proposal.TrySetException(new RequestRejectedException(
+                    $"Raft node '{Id}' rejected the {what}: {outcome.Reason ?? outcome.Status.ToString()}"));
                 break;
         }
+
+        RaftMetrics.ProposalsRejected.Add(1, _nodeTag);
     }
 
     private void RegisterAccepted()
@@ -173,7 +252,20 @@ public sealed partial class RaftNode
         _accepted.Clear();
     }
 
-    // Called once the loop has ended: fails proposals it took but never registered, and those still queued.
+    // The role, leader or term changed: requests tied to the previous one end here.
+    private void OnSoftStateChanged(RawNode rawNode, SoftState softState)
+    {
+        var wasLeader = _softState.Role == StateRole.Leader;
+        _softState = softState;
+        OnLeadershipChanged(softState);
+        FailReadsAfterSoftStateChange(softState);
+        if (wasLeader && softState.Role != StateRole.Leader)
+        {
+            FailProposalsOfRemovedLeader(rawNode.Status);
+        }
+    }
+
+    // Called once the loop has ended: fails requests it took but never registered, and those still queued.
     private int FailUnregistered(Exception stopped)
     {
         var failed = 0;
@@ -185,13 +277,44 @@ public sealed partial class RaftNode
         _accepted.Clear();
         while (_events.Reader.TryRead(out var loopEvent))
         {
-            if (loopEvent.Kind == LoopEventKind.Propose)
+            switch (loopEvent.Payload)
             {
-                failed += ((PendingProposal)loopEvent.Payload!).TrySetException(stopped) ? 1 : 0;
+                case TaskCompletionSource<ProposalResult> proposal:
+                    failed += proposal.TrySetException(stopped) ? 1 : 0;
+                    break;
+                case ReadRequest read:
+                    read.TrySetException(stopped);
+                    break;
+                case TransferRequest transfer:
+                    transfer.TrySetException(stopped);
+                    break;
             }
         }
 
         return failed;
+    }
+
+    // Called once the loop has ended: fails the loop's own pending requests (reads without a read index, transfers).
+    private void FailLoopRequests(Exception stopped)
+    {
+        foreach (var read in _newReads ?? [])
+        {
+            read.TrySetException(stopped);
+        }
+
+        _newReads = null;
+        foreach (var batch in _readBatches.Values)
+        {
+            batch.Fail(stopped);
+        }
+
+        _readBatches.Clear();
+        foreach (var transfer in _transfers)
+        {
+            transfer.TrySetException(stopped);
+        }
+
+        _transfers.Clear();
     }
 
     private readonly record struct LoopEvent(LoopEventKind Kind, object? Payload);

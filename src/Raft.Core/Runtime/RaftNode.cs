@@ -29,6 +29,15 @@ namespace Raft.Core.Runtime;
 /// fails with <see cref="RaftNodeStoppedException"/> carrying it, and <see cref="Completion"/> faults with it.
 /// </para>
 /// <para>
+/// Beyond proposals it offers linearizable reads (<see cref="WaitForLinearizableReadAsync"/>), membership changes
+/// (<see cref="AddLearnerAsync"/>, <see cref="PromoteLearnerAsync(string, CancellationToken)"/>,
+/// <see cref="RemoveMemberAsync"/>), leadership transfer (<see cref="TransferLeadershipAsync"/>, also done by
+/// <see cref="StopAsync"/> on a leader), and snapshots with log compaction: the applier writes a snapshot into the
+/// <see cref="ISnapshotStore"/> beside the consensus loop once <see cref="RaftNodeOptions.SnapshotEntryThreshold"/> or
+/// <see cref="RaftNodeOptions.SnapshotByteThreshold"/> is passed, a follower too far behind receives one over the
+/// transport, and a restart recovers from the newest snapshot plus the log after it.
+/// </para>
+/// <para>
 /// Ownership: the node does not dispose the stores, transport or state machine it was given; their creator does,
 /// after <see cref="StopAsync"/>.
 /// </para>
@@ -42,6 +51,7 @@ public sealed partial class RaftNode : IAsyncDisposable
     private readonly RaftNodeOptions _options;
     private readonly ILogStore _logStore;
     private readonly IHardStateStore _hardStateStore;
+    private readonly ISnapshotStore _snapshotStore;
     private readonly IRaftTransport _transport;
     private readonly IStateMachine _stateMachine;
     private readonly TimeProvider _timeProvider;
@@ -57,6 +67,7 @@ public sealed partial class RaftNode : IAsyncDisposable
     private readonly ProposalTracker _proposals;
 
     private int _state = NotStarted;
+    private int _stopRequested;
     private Exception? _failure;
     private volatile RaftStatus _status;
     private TaskCompletionSource<string>? _leaderWaiter;
@@ -64,7 +75,10 @@ public sealed partial class RaftNode : IAsyncDisposable
     private Task _loopTask = Task.CompletedTask;
     private Task _applierTask = Task.CompletedTask;
 
-    /// <summary>Creates a node; it does nothing until <see cref="StartAsync"/>.</summary>
+    /// <summary>
+    /// Creates a node that keeps its snapshots in memory (an <see cref="InMemorySnapshotStore"/> of its own); it does
+    /// nothing until <see cref="StartAsync"/>.
+    /// </summary>
     /// <param name="options">The engine's and the runtime's configuration; validated here.</param>
     /// <param name="logStore">The durable log.</param>
     /// <param name="hardStateStore">The durable term, vote and commit index.</param>
@@ -72,6 +86,11 @@ public sealed partial class RaftNode : IAsyncDisposable
     /// <param name="stateMachine">Receives the committed commands.</param>
     /// <param name="timeProvider">The clock driving ticks; <see cref="TimeProvider.System"/> when null.</param>
     /// <param name="loggerFactory">Where logs go; none when null.</param>
+    /// <remarks>
+    /// The in-memory snapshots die with this instance, while a durable log store keeps its compaction: a node restarted
+    /// on a durable log that was compacted then refuses to start. With durable stores, use the overload that takes an
+    /// <see cref="ISnapshotStore"/> and give it a durable one (or disable snapshots with both thresholds at 0).
+    /// </remarks>
     /// <exception cref="ArgumentException">The options are inconsistent; the message names the setting.</exception>
     /// <exception cref="ArgumentNullException">A required argument is null.</exception>
     public RaftNode(
@@ -82,10 +101,36 @@ public sealed partial class RaftNode : IAsyncDisposable
         IStateMachine stateMachine,
         TimeProvider? timeProvider = null,
         ILoggerFactory? loggerFactory = null)
+        : this(options, logStore, hardStateStore, new InMemorySnapshotStore(), transport, stateMachine, timeProvider, loggerFactory)
+    {
+    }
+
+    /// <summary>Creates a node; it does nothing until <see cref="StartAsync"/>.</summary>
+    /// <param name="options">The engine's and the runtime's configuration; validated here.</param>
+    /// <param name="logStore">The durable log.</param>
+    /// <param name="hardStateStore">The durable term, vote and commit index.</param>
+    /// <param name="snapshotStore">Keeps the state-machine snapshots this node writes and receives; it must be as durable
+    /// as <paramref name="logStore"/>, since the log is compacted behind the snapshots.</param>
+    /// <param name="transport">Carries messages to and from the peers; started by <see cref="StartAsync"/>.</param>
+    /// <param name="stateMachine">Receives the committed commands.</param>
+    /// <param name="timeProvider">The clock driving ticks; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="loggerFactory">Where logs go; none when null.</param>
+    /// <exception cref="ArgumentException">The options are inconsistent; the message names the setting.</exception>
+    /// <exception cref="ArgumentNullException">A required argument is null.</exception>
+    public RaftNode(
+        RaftNodeOptions options,
+        ILogStore logStore,
+        IHardStateStore hardStateStore,
+        ISnapshotStore snapshotStore,
+        IRaftTransport transport,
+        IStateMachine stateMachine,
+        TimeProvider? timeProvider = null,
+        ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logStore);
         ArgumentNullException.ThrowIfNull(hardStateStore);
+        ArgumentNullException.ThrowIfNull(snapshotStore);
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(stateMachine);
         options.Validate();
@@ -93,21 +138,26 @@ public sealed partial class RaftNode : IAsyncDisposable
         _options = options;
         _logStore = logStore;
         _hardStateStore = hardStateStore;
+        _snapshotStore = snapshotStore;
         _transport = transport;
         _stateMachine = stateMachine;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)loggerFactory?.CreateLogger<RaftNode>() ?? NullLogger.Instance;
-        _readyProcessor = new ReadyProcessor(logStore, hardStateStore, transport);
+        _readyProcessor = new ReadyProcessor(logStore, hardStateStore, transport, StartSnapshotSend);
         _nodeTag = new KeyValuePair<string, object?>(RaftMetrics.NodeTag, options.Raft.Id);
         _proposals = new ProposalTracker(OnProposalResolved);
         _events = Channel.CreateUnbounded<LoopEvent>(new UnboundedChannelOptions { SingleReader = true });
-        _applyQueue = Channel.CreateBounded<IReadOnlyList<Entry>>(new BoundedChannelOptions(options.MaxPendingApplyBatches)
+        _applyQueue = Channel.CreateBounded<ApplyItem>(new BoundedChannelOptions(options.MaxPendingApplyBatches)
         {
             // Not SingleWriter: RequestStop completes it from another thread.
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
         _status = new RaftStatus(options.Raft.Id, StateRole.Follower, 0, null, null, 0, 0, 0, 0);
+        _readTimeoutTicks = (long)(options.ReadTimeout.TotalSeconds * _timeProvider.TimestampFrequency);
+        _nextReadId = _timeProvider.GetUtcNow().UtcTicks;
+        _electionTimeout = options.TickInterval * options.Raft.ElectionTick;
+        _appliedConfiguration = new Membership.ClusterConfiguration(options.Raft.Voters);
     }
 
     /// <summary>This node's id.</summary>
@@ -135,10 +185,17 @@ public sealed partial class RaftNode : IAsyncDisposable
     /// </summary>
     public Task Completion => _completion.Task;
 
-    /// <summary>Recovers the durable state from the stores and starts the transport, the consensus loop, the applier and the ticker.</summary>
+    /// <summary>
+    /// Recovers the durable state from the stores and starts the transport, the consensus loop, the applier and the
+    /// ticker. Recovery restores the state machine from the newest snapshot in the snapshot store, if any, and reads the
+    /// log after it; a log that ends before the snapshot or disagrees with it at the snapshot's index is reset to start
+    /// after it (those entries cannot be committed), and a hard state older than the snapshot's term is raised to it.
+    /// </summary>
     /// <param name="cancellationToken">Cancels the recovery.</param>
     /// <returns>A task that completes once the node runs.</returns>
-    /// <exception cref="InvalidOperationException">The node was already started or stopped, or the stored log does not start at index 1.</exception>
+    /// <exception cref="InvalidOperationException">The node was already started or stopped, the stored log was compacted
+    /// but no snapshot covers the compacted part, the log has a hole after the snapshot, or the newest snapshot could
+    /// not be opened or restored (the inner exception says why).</exception>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         if (Interlocked.CompareExchange(ref _state, Running, NotStarted) != NotStarted)
@@ -148,21 +205,8 @@ public sealed partial class RaftNode : IAsyncDisposable
 
         try
         {
-            var hardState = await _hardStateStore.LoadAsync(cancellationToken).ConfigureAwait(false);
-            var firstIndex = _logStore.FirstIndex;
-            var lastIndex = _logStore.LastIndex;
-            if (firstIndex != 1)
-            {
-                throw new InvalidOperationException(
-                    $"Raft node '{Id}': the log store starts at index {firstIndex}, but compacted logs are not supported yet; the log must start at index 1.");
-            }
-
-            IReadOnlyList<Entry> entries = lastIndex >= firstIndex
-                ? await _logStore.ReadAsync(firstIndex, lastIndex, cancellationToken).ConfigureAwait(false)
-                : [];
-            Log.NodeStarting(_logger, Id, hardState.Term, hardState.VotedFor, hardState.Commit, entries.Count);
-
-            _rawNode = new RawNode(_options.Raft, new InitialState(hardState, entries));
+            var initialState = await RecoverAsync(cancellationToken).ConfigureAwait(false);
+            _rawNode = new RawNode(_options.Raft, initialState);
             _status = _rawNode.Status;
             _transport.Start(new MessageHandler(this));
         }
@@ -184,7 +228,12 @@ public sealed partial class RaftNode : IAsyncDisposable
         Log.NodeStarted(_logger, Id, string.Join(",", _options.Raft.Voters), _options.TickInterval);
     }
 
-    /// <summary>Stops the node; every proposal still pending fails with <see cref="RaftNodeStoppedException"/>.</summary>
+    /// <summary>
+    /// Stops the node; every proposal, read and request still pending fails with <see cref="RaftNodeStoppedException"/>.
+    /// A leader first hands leadership to an up-to-date voter that answered recently (unless
+    /// <see cref="RaftNodeOptions.TransferLeadershipOnStop"/> is false), waiting at most about an election timeout; if
+    /// the transfer fails, the node stops anyway and the cluster elects a leader after an election timeout.
+    /// </summary>
     /// <returns>A task that completes once the loop and the applier have stopped. It does not fault: a failure that
     /// stopped the node earlier is reported by <see cref="Completion"/>.</returns>
     public async Task StopAsync()
@@ -196,9 +245,13 @@ public sealed partial class RaftNode : IAsyncDisposable
             return;
         }
 
-        if (!_stopping.IsCancellationRequested)
+        if (Interlocked.Exchange(ref _stopRequested, 1) == 0 && !_stopping.IsCancellationRequested)
         {
             Log.NodeStopping(_logger, Id);
+            if (_options.TransferLeadershipOnStop && IsLeader)
+            {
+                await TransferBeforeStopAsync().ConfigureAwait(false);
+            }
         }
 
         RequestStop();
@@ -349,10 +402,12 @@ public sealed partial class RaftNode : IAsyncDisposable
 
         var stopped = RaftNodeStoppedException.For(Id, _failure);
         var failed = FailUnregistered(stopped);
+        FailLoopRequests(stopped);
         lock (_lock)
         {
             failed += _proposals.Count;
             _proposals.FailAll(stopped);
+            FailReadWaiters(stopped);
             _leaderWaiter?.TrySetException(stopped);
             _leaderWaiter = null;
         }
@@ -375,7 +430,7 @@ public sealed partial class RaftNode : IAsyncDisposable
         public void ReportUnreachable(string nodeId) => node._events.Writer.TryWrite(new LoopEvent(LoopEventKind.Unreachable, nodeId));
 
         public Task ReceiveSnapshotAsync(Message message, Stream data, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException("RaftNode does not install snapshots yet (Raft.Core issue 5).");
+            node.ReceiveSnapshotAsync(message, data, cancellationToken);
     }
 
     // The completion of one proposal, carrying what the loop needs to propose it and when it entered the node.

@@ -25,6 +25,33 @@ public sealed record RaftNodeOptions
     /// </summary>
     public int MaxPendingApplyBatches { get; init; } = 1024;
 
+    /// <summary>
+    /// How long a linearizable read may wait, from when the consensus loop takes it until the state machine has applied
+    /// its read index, before it fails with <see cref="RaftTimeoutException"/>. It bounds reads whose request or answer
+    /// was lost (a follower's request to the leader travels as an ordinary message) and reads on a node that cannot
+    /// catch up. Defaults to 5 seconds.
+    /// </summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// When true (the default), <see cref="RaftNode.StopAsync"/> on a leader first hands leadership to the most
+    /// up-to-date voter that answered recently, waiting at most about an election timeout, so the cluster does not sit
+    /// through an election timeout without a leader. Set false to stop at once.
+    /// </summary>
+    public bool TransferLeadershipOnStop { get; init; } = true;
+
+    /// <summary>
+    /// The node writes a snapshot and compacts its log once this many entries were applied since the last snapshot.
+    /// 0 disables the entry-count trigger. Defaults to 100,000.
+    /// </summary>
+    public long SnapshotEntryThreshold { get; init; } = 100_000;
+
+    /// <summary>
+    /// The node writes a snapshot and compacts its log once the payloads applied since the last snapshot exceed this
+    /// many bytes. 0 disables the size trigger. Defaults to 64 MiB.
+    /// </summary>
+    public long SnapshotByteThreshold { get; init; } = 64L * 1024 * 1024;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the setting to fix when the options are inconsistent.</summary>
     /// <exception cref="ArgumentException">A setting is missing or out of range.</exception>
     public void Validate()
@@ -47,6 +74,20 @@ public sealed record RaftNodeOptions
         {
             throw new ArgumentException(
                 $"RaftNodeOptions.MaxEventsPerIteration must be at least 1 (was {MaxEventsPerIteration}).", nameof(MaxEventsPerIteration));
+        }
+
+        if (ReadTimeout <= TimeSpan.Zero || ReadTimeout == Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentException(
+                $"RaftNodeOptions.ReadTimeout must be a positive, finite time span (was {ReadTimeout}); reads must never wait forever.",
+                nameof(ReadTimeout));
+        }
+
+        if (SnapshotEntryThreshold < 0 || SnapshotByteThreshold < 0)
+        {
+            throw new ArgumentException(
+                $"RaftNodeOptions.SnapshotEntryThreshold and SnapshotByteThreshold must be 0 (disabled) or more (were {SnapshotEntryThreshold} and {SnapshotByteThreshold}).",
+                nameof(SnapshotEntryThreshold));
         }
 
         if (MaxPendingApplyBatches < 1)

@@ -39,6 +39,7 @@ public sealed class ReadyProcessor
     private readonly ILogStore _logStore;
     private readonly IHardStateStore _hardStateStore;
     private readonly IRaftTransport _transport;
+    private readonly Action<Message>? _sendSnapshot;
 
     // The hard state this processor last made durable; null until the first save.
     private HardState? _lastSaved;
@@ -48,6 +49,21 @@ public sealed class ReadyProcessor
     /// <param name="hardStateStore">Where <see cref="Ready.HardState"/> goes.</param>
     /// <param name="transport">Where messages go.</param>
     public ReadyProcessor(ILogStore logStore, IHardStateStore hardStateStore, IRaftTransport transport)
+        : this(logStore, hardStateStore, transport, sendSnapshot: null)
+    {
+    }
+
+    /// <summary>
+    /// Creates a processor that hands <see cref="MessageType.InstallSnapshot"/> messages to
+    /// <paramref name="sendSnapshot"/> instead of <see cref="IRaftTransport.Send"/>: their data travels as a stream beside
+    /// the message (<see cref="IRaftTransport.SendSnapshotAsync"/>), which the host starts and reports back to the engine.
+    /// </summary>
+    /// <param name="logStore">Where <see cref="Ready.Entries"/> go.</param>
+    /// <param name="hardStateStore">Where <see cref="Ready.HardState"/> goes.</param>
+    /// <param name="transport">Where the other messages go.</param>
+    /// <param name="sendSnapshot">Called, on the caller's thread and in message order, for each InstallSnapshot message;
+    /// it must not block. When null, InstallSnapshot messages go through <see cref="IRaftTransport.Send"/> like the rest.</param>
+    public ReadyProcessor(ILogStore logStore, IHardStateStore hardStateStore, IRaftTransport transport, Action<Message>? sendSnapshot)
     {
         ArgumentNullException.ThrowIfNull(logStore);
         ArgumentNullException.ThrowIfNull(hardStateStore);
@@ -55,6 +71,7 @@ public sealed class ReadyProcessor
         _logStore = logStore;
         _hardStateStore = hardStateStore;
         _transport = transport;
+        _sendSnapshot = sendSnapshot;
     }
 
     /// <summary>Sends <see cref="Ready.Messages"/>, makes the ready's entries and hard state durable, then sends <see cref="Ready.PersistedMessages"/>.</summary>
@@ -197,7 +214,15 @@ public sealed class ReadyProcessor
     {
         for (var i = 0; i < messages.Count; i++)
         {
-            _transport.Send(messages[i]);
+            var message = messages[i];
+            if (_sendSnapshot is not null && message.Type == MessageType.InstallSnapshot)
+            {
+                _sendSnapshot(message);
+            }
+            else
+            {
+                _transport.Send(message);
+            }
         }
     }
 }

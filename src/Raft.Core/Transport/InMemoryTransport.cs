@@ -79,10 +79,13 @@ public sealed class InMemoryTransport : IRaftTransport
         }
     }
 
-    /// <summary>Detaches from the network, stops the delivery tasks and drops what they had not delivered yet.</summary>
-    /// <returns>A task that completes when no delivery task runs any more.</returns>
     /// <inheritdoc />
-    /// <remarks>The data is handed to the receiver's handler as it is read; a partition at the start fails the transfer.</remarks>
+    /// <remarks>
+    /// The sender's stream is handed to the receiver's <see cref="IRaftMessageHandler.ReceiveSnapshotAsync"/>, which reads
+    /// it directly (no copy), on a thread-pool thread; the call completes when the receiver's handler does and fails
+    /// with its exception. A destination that is unknown, stopped or cut off when the transfer starts fails it with
+    /// <see cref="IOException"/>; a partition made during a transfer does not break it.
+    /// </remarks>
     public async Task SendSnapshotAsync(Message message, Stream data, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -101,7 +104,8 @@ public sealed class InMemoryTransport : IRaftTransport
         await handler.ReceiveSnapshotAsync(message, data, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <inheritdoc />
+    /// <summary>Detaches from the network, stops the delivery tasks and drops what they had not delivered yet.</summary>
+    /// <returns>A task that completes when no delivery task runs any more.</returns>
     public async ValueTask DisposeAsync()
     {
         if (_disposed)

@@ -190,6 +190,60 @@ public sealed class ProposalTrackerTests
         await Assert.ThrowsAsync<ProposalSupersededException>(() => lost.Task);
     }
 
+    // §7: the snapshot's last entry has term 5. A proposal of term 5 at or below it was written by this node as leader of
+    // term 5 before that entry, so it is in the snapshot; one of a later term lost; one of an earlier term is unknown.
+    [Fact]
+    public async Task OnSnapshotRestored_ProposalsItCovers_ResolveByTheirTerm()
+    {
+        var applied = Register(8, 5);
+        var superseded = Register(9, 6);
+        var unknown = Register(4, 3);
+
+        _tracker.OnSnapshotRestored(10, 5);
+
+        var known = await Assert.ThrowsAsync<ProposalResultUnknownException>(() => applied.Task);
+        Assert.True(known.WasApplied);
+        Assert.Equal(8, known.Index);
+        await Assert.ThrowsAsync<ProposalSupersededException>(() => superseded.Task);
+        var maybe = await Assert.ThrowsAsync<ProposalResultUnknownException>(() => unknown.Task);
+        Assert.False(maybe.WasApplied);
+        Assert.Equal(0, _tracker.Count);
+    }
+
+    [Fact]
+    public async Task OnSnapshotRestored_ProposalsPastIt_StayPendingUnlessOfAnOlderTerm()
+    {
+        var kept = Register(12, 5);
+        var lost = Register(13, 4);
+
+        _tracker.OnSnapshotRestored(10, 5);
+
+        await Assert.ThrowsAsync<ProposalSupersededException>(() => lost.Task);
+        Assert.False(kept.Task.IsCompleted);
+        _tracker.OnApplied(Normal(12, 5), default);
+        Assert.Equal(12, (await kept.Task).Index);
+    }
+
+    [Fact]
+    public async Task FailAbove_FailsOnlyTheProposalsPastTheIndex()
+    {
+        var below = Register(3, 1);
+        var at = Register(5, 1);
+        var above = Register(6, 1);
+
+        var failed = _tracker.FailAbove(5, (index, term) => new ProposalResultUnknownException(index, term, wasApplied: false, "removed."));
+
+        Assert.Equal(1, failed);
+        var ex = await Assert.ThrowsAsync<ProposalResultUnknownException>(() => above.Task);
+        Assert.Equal(6, ex.Index);
+        Assert.False(below.Task.IsCompleted);
+        Assert.False(at.Task.IsCompleted);
+        _tracker.OnApplied(Normal(3, 1), default);
+        _tracker.OnApplied(Normal(5, 1), default);
+        Assert.Equal(5, (await at.Task).Index);
+        Assert.Equal(0, _tracker.Count);
+    }
+
     private TaskCompletionSource<ProposalResult> Register(long index, long term)
     {
         var completion = new TaskCompletionSource<ProposalResult>(TaskCreationOptions.RunContinuationsAsynchronously);

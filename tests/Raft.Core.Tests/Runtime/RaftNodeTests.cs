@@ -252,6 +252,102 @@ public sealed class RaftNodeTests : IAsyncLifetime
             () => new RaftNode(options with { TickInterval = TimeSpan.FromMilliseconds(1) }, null!, new InMemoryHardStateStore(), transport, _stateMachine));
     }
 
+    [Fact]
+    public async Task WaitForLinearizableRead_SingleNode_CompletesAtOrAfterTheLastWrite()
+    {
+        var node = await StartLeaderAsync();
+        var write = await node.ProposeAsync(Bytes("w"));
+
+        var index = await node.WaitForLinearizableReadAsync();
+
+        Assert.True(index >= write.Index);
+        Assert.Contains((write.Index, "w"), _stateMachine.Applied);
+    }
+
+    // All reads that arrive while the loop is busy go to the engine as one request, and so share one read index.
+    [Fact]
+    public async Task WaitForLinearizableRead_ManyWhileTheLoopIsBusy_ShareOneEngineRequest()
+    {
+        var batches = new System.Collections.Concurrent.ConcurrentQueue<long>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Raft.Core" && instrument.Name == "raft.reads")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "raft.node" && (string?)tag.Value == "solo")
+                {
+                    batches.Enqueue(value);
+                }
+            }
+        });
+        listener.Start();
+        var node = await StartLeaderAsync();
+        var gate = _logStore.HoldAppends();
+        var blocker = node.ProposeAsync(Bytes("blocker"));
+        await Eventually.TrueAsync(() => _logStore.WaitingAppends > 0, "the loop to wait inside an append");
+
+        var reads = Enumerable.Range(0, 50).Select(_ => node.WaitForLinearizableReadAsync()).ToArray();
+        gate.SetResult();
+        var indexes = await Task.WhenAll(reads);
+
+        await blocker;
+        Assert.Single(indexes.Distinct());
+        Assert.Equal([50L], batches);
+    }
+
+    [Fact]
+    public async Task WaitForLinearizableRead_WaitingForTheStateMachineWhenTheNodeStops_FailsWithNodeStopped()
+    {
+        var node = await StartLeaderAsync();
+        _stateMachine.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = node.ProposeAsync(Bytes("held"));
+        await Eventually.TrueAsync(() => node.Status.CommitIndex >= 2, "the held entry to commit");
+        var read = node.WaitForLinearizableReadAsync();
+
+        await node.StopAsync();
+
+        await Assert.ThrowsAsync<RaftNodeStoppedException>(() => read);
+    }
+
+    [Fact]
+    public async Task WaitForLinearizableRead_BeforeStart_Throws()
+    {
+        var node = CreateNode();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => node.WaitForLinearizableReadAsync());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => node.TransferLeadershipAsync());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => node.AddLearnerAsync("x"));
+    }
+
+    [Fact]
+    public async Task TransferLeadership_WithNoOtherVoter_IsRejected()
+    {
+        var node = await StartLeaderAsync();
+
+        var failure = await Assert.ThrowsAsync<RequestRejectedException>(() => node.TransferLeadershipAsync());
+
+        Assert.Contains("no other voter", failure.Message, StringComparison.Ordinal);
+        Assert.True(node.IsLeader);
+    }
+
+    [Fact]
+    public async Task RequestsAfterStop_FailWithNodeStopped()
+    {
+        var node = await StartLeaderAsync();
+        await node.StopAsync();
+
+        await Assert.ThrowsAsync<RaftNodeStoppedException>(() => node.WaitForLinearizableReadAsync());
+        await Assert.ThrowsAsync<RaftNodeStoppedException>(() => node.TransferLeadershipAsync());
+        await Assert.ThrowsAsync<RaftNodeStoppedException>(() => node.RemoveMemberAsync("solo"));
+    }
+
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
     private RaftNode CreateNode(int? maxEntrySize = null)

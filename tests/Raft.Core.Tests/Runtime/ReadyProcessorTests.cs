@@ -220,6 +220,27 @@ public sealed class ReadyProcessorTests
         Assert.Equal(["send:m1", "reset:10", "save:start", "save:done", "append:start", "append:done", "send:p1"], Calls);
     }
 
+    // A snapshot's data travels as a stream beside the message, so InstallSnapshot goes to the host's hook instead.
+    [Fact]
+    public void PersistAndSend_WithASnapshotHook_RoutesInstallSnapshotToItAndTheRestToTheTransport()
+    {
+        var hooked = new List<Message>();
+        var processor = new ReadyProcessor(_logStore, _hardStateStore, new RecordingTransport(_calls), hooked.Add);
+        var install = NewMessage("snap") with { Type = MessageType.InstallSnapshot };
+        var ready = new Ready(
+            softState: null,
+            hardState: null,
+            entries: [],
+            messages: [NewMessage("m1"), install, NewMessage("m2")],
+            persistedMessages: [NewMessage("p1")],
+            committedEntries: []);
+
+        Assert.True(processor.PersistAndSendAsync(ready).IsCompletedSuccessfully);
+
+        Assert.Same(install, Assert.Single(hooked));
+        Assert.Equal(["send:m1", "send:m2", "send:p1"], Calls);
+    }
+
     [Fact]
     public void Constructor_NullArguments_Throw()
     {

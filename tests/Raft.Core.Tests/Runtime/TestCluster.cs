@@ -13,19 +13,36 @@ public sealed class TestCluster : IAsyncDisposable
     public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(10);
 
     private readonly Dictionary<string, Member> _members = new(StringComparer.Ordinal);
+    private readonly List<string> _ids = [];
+    private readonly Func<RaftNodeOptions, RaftNodeOptions>? _configure;
+    private readonly TimeProvider? _timeProvider;
 
-    private TestCluster(IReadOnlyList<string> ids)
+    private TestCluster(IReadOnlyList<string> ids, Func<RaftNodeOptions, RaftNodeOptions>? configure, TimeProvider? timeProvider)
     {
-        Ids = ids;
+        InitialVoters = ids;
+        _ids.AddRange(ids);
+        _configure = configure;
+        _timeProvider = timeProvider;
     }
 
     public InMemoryNetwork Network { get; } = new();
 
-    public IReadOnlyList<string> Ids { get; }
+    // Every node's log lines; print it when a test fails to see what the nodes did.
+    public Fakes.TestLog Log { get; } = new();
 
-    public static async Task<TestCluster> StartAsync(int size = 3, Func<string, ILogStore>? logStore = null)
+    // Every node ever started in this cluster, the initial voters first.
+    public IReadOnlyList<string> Ids => _ids;
+
+    // The configuration the cluster was created with; a node added later starts with it too.
+    public IReadOnlyList<string> InitialVoters { get; }
+
+    public static async Task<TestCluster> StartAsync(
+        int size = 3,
+        Func<string, ILogStore>? logStore = null,
+        Func<RaftNodeOptions, RaftNodeOptions>? configure = null,
+        TimeProvider? timeProvider = null)
     {
-        var cluster = new TestCluster([.. Enumerable.Range(1, size).Select(i => $"n{i}")]);
+        var cluster = new TestCluster([.. Enumerable.Range(1, size).Select(i => $"n{i}")], configure, timeProvider);
         foreach (var id in cluster.Ids)
         {
             var member = new Member(logStore?.Invoke(id) ?? new InMemoryLogStore(), new InMemoryHardStateStore());
@@ -47,6 +64,8 @@ public sealed class TestCluster : IAsyncDisposable
     public TestStateMachine StateMachine(string id) => _members[id].StateMachine!;
 
     public ILogStore LogStore(string id) => _members[id].LogStore;
+
+    public InMemorySnapshotStore SnapshotStore(string id) => _members[id].SnapshotStore;
 
     // The nodes currently running.
     public IEnumerable<RaftNode> Nodes => RunningIds.Select(Node);
@@ -86,6 +105,37 @@ public sealed class TestCluster : IAsyncDisposable
         }
     }
 
+    // A linearizable read on `id`, retried while leadership moves; returns the read index.
+    public async Task<long> ReadWithRetryAsync(string id)
+    {
+        var deadline = DateTime.UtcNow + Eventually.DefaultTimeout;
+        while (true)
+        {
+            try
+            {
+                return await Node(id).WaitForLinearizableReadAsync();
+            }
+            catch (Exception ex) when (ex is NotLeaderException or RaftTimeoutException && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TickInterval);
+            }
+        }
+    }
+
+    // Waits until the state machine of every running node (or of `among`) has applied the command at `index` (or
+    // a later one: state machines apply in log order).
+    public Task WaitForAppliedAsync(long index, IReadOnlyCollection<string>? among = null)
+    {
+        among ??= RunningIds;
+        return Eventually.TrueAsync(
+            () => among.All(id => StateMachine(id).Applied is { Count: > 0 } applied && applied[^1].Index >= index),
+            $"the state machines of [{string.Join(", ", among)}] to apply up to index {index}");
+    }
+
+    // The normal entries applied on `id` up to `index`, as (index, command).
+    public IReadOnlyList<(long Index, string Command)> AppliedUpTo(string id, long index) =>
+        [.. StateMachine(id).Applied.TakeWhile(a => a.Index <= index)];
+
     public async Task StopNodeAsync(string id)
     {
         var member = _members[id];
@@ -97,11 +147,21 @@ public sealed class TestCluster : IAsyncDisposable
         }
     }
 
-    // A restart: a new node, transport and (empty) state machine on the same durable stores.
+    // A restart: a new node, transport and (empty) state machine on the same durable stores (snapshots included).
     public async Task RestartNodeAsync(string id)
     {
         await StopNodeAsync(id);
         await StartMemberAsync(id, _members[id]);
+    }
+
+    // Starts a node that is not in the configuration yet (add it as a learner from the leader).
+    public async Task<RaftNode> AddNodeAsync(string id)
+    {
+        var member = new Member(new InMemoryLogStore(), new InMemoryHardStateStore());
+        _members.Add(id, member);
+        _ids.Add(id);
+        await StartMemberAsync(id, member);
+        return member.Node!;
     }
 
     public async ValueTask DisposeAsync()
@@ -117,7 +177,9 @@ public sealed class TestCluster : IAsyncDisposable
     {
         member.Transport = Network.CreateTransport(id);
         member.StateMachine = new TestStateMachine();
-        member.Node = new RaftNode(Options(id, Ids), member.LogStore, member.HardStateStore, member.Transport, member.StateMachine);
+        var options = Options(id, InitialVoters);
+        options = _configure?.Invoke(options) ?? options;
+        member.Node = new RaftNode(options, member.LogStore, member.HardStateStore, member.SnapshotStore, member.Transport, member.StateMachine, _timeProvider, Log);
         await member.Node.StartAsync();
     }
 
@@ -126,6 +188,8 @@ public sealed class TestCluster : IAsyncDisposable
         public ILogStore LogStore { get; } = logStore;
 
         public IHardStateStore HardStateStore { get; } = hardStateStore;
+
+        public InMemorySnapshotStore SnapshotStore { get; } = new();
 
         public InMemoryTransport? Transport { get; set; }
 

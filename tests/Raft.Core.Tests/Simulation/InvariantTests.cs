@@ -1,3 +1,4 @@
+using Raft.Core.Membership;
 using Raft.Core.Messages;
 using Raft.Testing.Simulation.Invariants;
 
@@ -36,9 +37,9 @@ public sealed class InvariantTests
     public void LogMatching_SameIndexAndTermWithOtherContent_Throws()
     {
         var invariant = new LogMatchingInvariant();
-        invariant.ObserveWrite("n1", [E(1, 1, "a"), E(2, 1, "b")], 1);
+        invariant.ObserveWrite("n1", L(E(1, 1, "a"), E(2, 1, "b")), 1);
 
-        var violation = Assert.Throws<InvariantViolationException>(() => invariant.ObserveWrite("n2", [E(1, 1, "a"), E(2, 1, "X")], 1));
+        var violation = Assert.Throws<InvariantViolationException>(() => invariant.ObserveWrite("n2", L(E(1, 1, "a"), E(2, 1, "X")), 1));
 
         Assert.Equal(LogMatchingInvariant.Name, violation.Invariant);
     }
@@ -47,27 +48,27 @@ public sealed class InvariantTests
     public void LogMatching_SameEntryAfterDifferentPredecessor_Throws()
     {
         var invariant = new LogMatchingInvariant();
-        invariant.ObserveWrite("n1", [E(1, 1, "a"), E(2, 2, "b")], 1);
+        invariant.ObserveWrite("n1", L(E(1, 1, "a"), E(2, 2, "b")), 1);
 
         // n2 holds the same entry 2/2, but after an entry of another term: the logs would differ before a match.
-        Assert.Throws<InvariantViolationException>(() => invariant.ObserveWrite("n2", [E(1, 2, "z"), E(2, 2, "b")], 1));
+        Assert.Throws<InvariantViolationException>(() => invariant.ObserveWrite("n2", L(E(1, 2, "z"), E(2, 2, "b")), 1));
     }
 
     [Fact]
     public void LogMatching_DivergentSuffixesAfterACommonPrefix_AreLegal()
     {
         var invariant = new LogMatchingInvariant();
-        invariant.ObserveWrite("n1", [E(1, 1, "a"), E(2, 2, "b")], 1);
-        invariant.ObserveWrite("n2", [E(1, 1, "a"), E(2, 3, "c")], 1);
+        invariant.ObserveWrite("n1", L(E(1, 1, "a"), E(2, 2, "b")), 1);
+        invariant.ObserveWrite("n2", L(E(1, 1, "a"), E(2, 3, "c")), 1);
 
-        LogMatchingInvariant.CheckAll([("n1", [E(1, 1, "a"), E(2, 2, "b")]), ("n2", [E(1, 1, "a"), E(2, 3, "c")])]);
+        LogMatchingInvariant.CheckAll([("n1", L(E(1, 1, "a"), E(2, 2, "b"))), ("n2", L(E(1, 1, "a"), E(2, 3, "c")))]);
     }
 
     [Fact]
     public void LogMatching_CheckAll_LogsAgreeingAtAnIndexButNotBefore_Throws()
     {
         Assert.Throws<InvariantViolationException>(() =>
-            LogMatchingInvariant.CheckAll([("n1", [E(1, 1, "a"), E(2, 2, "b")]), ("n2", [E(1, 1, "X"), E(2, 2, "b")])]));
+            LogMatchingInvariant.CheckAll([("n1", L(E(1, 1, "a"), E(2, 2, "b"))), ("n2", L(E(1, 1, "X"), E(2, 2, "b")))]));
     }
 
     [Fact]
@@ -109,21 +110,21 @@ public sealed class InvariantTests
     public void CommittedLog_TwoNodesCommittingDifferentEntries_Throws()
     {
         var committed = new CommittedLog();
-        committed.Learn("n1", 1, [E(1, 1, "a")], 1);
+        committed.Learn("n1", 1, L(E(1, 1, "a")), 1);
 
-        Assert.Throws<InvariantViolationException>(() => committed.Learn("n2", 2, [E(1, 2, "b")], 1));
+        Assert.Throws<InvariantViolationException>(() => committed.Learn("n2", 2, L(E(1, 2, "b")), 1));
     }
 
     [Fact]
     public void LeaderCompleteness_LeaderOfALaterTermMissingACommittedEntry_Throws()
     {
         var committed = new CommittedLog();
-        committed.Learn("n1", 1, [E(1, 1, "a"), E(2, 1, "b")], 2);
+        committed.Learn("n1", 1, L(E(1, 1, "a"), E(2, 1, "b")), 2);
         var invariant = new LeaderCompletenessInvariant(committed);
 
         // A leader of the same term need not hold what was committed in it later; a leader of term 2 must.
-        invariant.ObserveLeader("n2", 1, [E(1, 1, "a")]);
-        var violation = Assert.Throws<InvariantViolationException>(() => invariant.ObserveLeader("n3", 2, [E(1, 1, "a"), E(2, 2, "c")]));
+        invariant.ObserveLeader("n2", 1, L(E(1, 1, "a")));
+        var violation = Assert.Throws<InvariantViolationException>(() => invariant.ObserveLeader("n3", 2, L(E(1, 1, "a"), E(2, 2, "c"))));
 
         Assert.Equal(LeaderCompletenessInvariant.Name, violation.Invariant);
     }
@@ -147,11 +148,11 @@ public sealed class InvariantTests
         var n1 = new List<Entry> { E(1, 1, "a") };
         var n2 = new List<Entry> { E(1, 1, "a") };
         var n3 = new List<Entry>();
-        var invariant = new CommittedEntriesDurableInvariant(committed, [("n1", n1), ("n2", n2), ("n3", n3)]);
-        committed.Learn("n1", 1, n1, 1);
+        var invariant = new CommittedEntriesDurableInvariant(committed, Voters(("n1", n1), ("n2", n2), ("n3", n3)));
+        committed.Learn("n1", 1, LogViews.Of(n1), 1);
         invariant.CheckFrom(1);
 
-        var violation = Assert.Throws<InvariantViolationException>(() => invariant.BeforeWrite("n2", n2, [E(1, 2, "b")]));
+        var violation = Assert.Throws<InvariantViolationException>(() => invariant.BeforeWrite("n2", LogViews.Of(n2), [E(1, 2, "b")]));
 
         Assert.Equal(CommittedEntriesDurableInvariant.Name, violation.Invariant);
     }
@@ -161,12 +162,155 @@ public sealed class InvariantTests
     {
         var committed = new CommittedLog();
         var n1 = new List<Entry> { E(1, 1, "a") };
-        var invariant = new CommittedEntriesDurableInvariant(committed, [("n1", n1), ("n2", []), ("n3", [])]);
-        committed.Learn("n1", 1, n1, 1);
+        var invariant = new CommittedEntriesDurableInvariant(committed, Voters(("n1", n1), ("n2", []), ("n3", [])));
+        committed.Learn("n1", 1, LogViews.Of(n1), 1);
 
         Assert.Throws<InvariantViolationException>(() => invariant.CheckFrom(1));
     }
 
+    [Fact]
+    public void CommittedEntriesDurable_EntryCoveredBySnapshots_CountsAsHeld()
+    {
+        var committed = new CommittedLog();
+        var n1 = new List<Entry> { E(1, 1, "a"), E(2, 1, "b") };
+        committed.Learn("n1", 1, LogViews.Of(n1), 2);
+
+        // n2 and n3 compacted entry 1 into their snapshots; n3 also holds nothing of entry 2 but its snapshot covers it.
+        var invariant = new CommittedEntriesDurableInvariant(committed, [
+            new DurableReplica("n1", LogViews.Of(n1)),
+            new DurableReplica("n2", LogViews.Of([E(2, 1, "b")], 1, 1), SnapshotIndex: 1),
+            new DurableReplica("n3", LogViews.Of([], 2, 1), SnapshotIndex: 2),
+        ]);
+
+        invariant.CheckFrom(1);
+    }
+
+    [Fact]
+    public void CommittedEntriesDurable_EvenElectorate_HalfHoldingSuffices()
+    {
+        var committed = new CommittedLog();
+        var held = new List<Entry> { E(1, 1, "a") };
+        committed.Learn("n1", 1, LogViews.Of(held), 1);
+        var two = new CommittedEntriesDurableInvariant(committed, Voters(("n1", held), ("n2", held), ("n3", []), ("n4", [])));
+        var one = new CommittedEntriesDurableInvariant(committed, Voters(("n1", held), ("n2", []), ("n3", []), ("n4", [])));
+
+        // Four voters, two without the entry: they cannot elect a leader alone. Three without it could.
+        two.CheckFrom(1);
+        Assert.Throws<InvariantViolationException>(() => one.CheckFrom(1));
+    }
+
+    [Fact]
+    public void CommittedEntriesDurable_CompactionBeyondTheSnapshot_Throws()
+    {
+        CommittedEntriesDurableInvariant.BeforeCompact("n1", 5, 5);
+
+        Assert.Throws<InvariantViolationException>(() => CommittedEntriesDurableInvariant.BeforeCompact("n1", 6, 5));
+    }
+
+    [Fact]
+    public void CommittedEntriesDurable_ResetDroppingACommittedEntryPastTheSnapshot_Throws()
+    {
+        var committed = new CommittedLog();
+        var n1 = new List<Entry> { E(1, 1, "a"), E(2, 1, "b"), E(3, 1, "c") };
+        committed.Learn("n1", 1, LogViews.Of(n1), 3);
+        var invariant = new CommittedEntriesDurableInvariant(committed, Voters(("n1", n1)));
+
+        invariant.BeforeReset("n1", LogViews.Of(n1), 3);
+        Assert.Throws<InvariantViolationException>(() => invariant.BeforeReset("n1", LogViews.Of(n1), 2));
+    }
+
+    [Fact]
+    public void LogMatching_FirstEntryAfterACompactedBase_IsCheckedAgainstTheBaseTerm()
+    {
+        var invariant = new LogMatchingInvariant();
+        invariant.ObserveWrite("n1", L(E(1, 1, "a"), E(2, 2, "b"), E(3, 2, "c")), 1);
+        invariant.ObserveWrite("n2", LogViews.Of([E(3, 2, "c")], 2, 2), 3);
+
+        // The same entry 3/2 after a base of term 1 at index 2: the logs would differ before a match.
+        Assert.Throws<InvariantViolationException>(() => invariant.ObserveWrite("n3", LogViews.Of([E(3, 2, "c")], 2, 1), 3));
+    }
+
+    [Fact]
+    public void LogMatching_CheckAll_ComparesOnlyTheRangeBothLogsHold()
+    {
+        LogMatchingInvariant.CheckAll([("n1", L(E(1, 1, "a"), E(2, 2, "b"))), ("n2", LogViews.Of([E(2, 2, "b"), E(3, 2, "c")], 1, 1))]);
+
+        Assert.Throws<InvariantViolationException>(() =>
+            LogMatchingInvariant.CheckAll([("n1", L(E(1, 1, "a"), E(2, 1, "x"), E(3, 2, "c"))), ("n2", LogViews.Of([E(2, 1, "y"), E(3, 2, "c")], 1, 1))]));
+    }
+
+    [Fact]
+    public void CommittedLog_SnapshotDisagreeingWithTheCommittedLog_Throws()
+    {
+        var voters = new ClusterConfiguration(["n1", "n2", "n3"]);
+        var committed = new CommittedLog(voters);
+        committed.Learn("n1", 2, L(E(1, 1, "a"), E(2, 2, "b")), 2);
+
+        committed.CheckSnapshot("n1", new SnapshotMetadata(2, 2, voters));
+        Assert.Throws<InvariantViolationException>(() => committed.CheckSnapshot("n2", new SnapshotMetadata(2, 1, voters)));
+        Assert.Throws<InvariantViolationException>(() => committed.CheckSnapshot("n2", new SnapshotMetadata(3, 2, voters)));
+        Assert.Throws<InvariantViolationException>(() => committed.CheckSnapshot("n2", new SnapshotMetadata(2, 2, new ClusterConfiguration(["n1", "n2"]))));
+    }
+
+    [Fact]
+    public void CommittedLog_CommittedConfigurationEntries_AreTracked()
+    {
+        var committed = new CommittedLog(new ClusterConfiguration(["n1", "n2", "n3"]));
+        var grown = new ClusterConfiguration(["n1", "n2", "n3"], ["n4"]);
+        committed.Learn("n1", 1, L(E(1, 1, "a"), new Entry(2, 1, EntryType.ConfigChange, grown.Encode()), E(3, 1, "b")), 3);
+
+        Assert.Equal(grown, committed.Configuration);
+        Assert.Equal(new ClusterConfiguration(["n1", "n2", "n3"]), committed.ConfigurationAt(1));
+        Assert.Equal(1, committed.ConfigurationChanges);
+    }
+
+    [Fact]
+    public void CommittedLog_CommitCoveredOnlyByASnapshotNobodyCommitted_Throws()
+    {
+        var committed = new CommittedLog();
+
+        Assert.Throws<InvariantViolationException>(() => committed.Learn("n1", 1, LogViews.Of([], 5, 1), 5));
+    }
+
+    [Fact]
+    public void SingleConfigurationChange_TwoUncommittedChangesOnALeader_Throws()
+    {
+        var change = new ClusterConfiguration(["n1", "n2", "n3"], ["n4"]).Encode();
+        var log = L(E(1, 1, "a"), new Entry(2, 1, EntryType.ConfigChange, change), E(3, 1, "b"), new Entry(4, 1, EntryType.ConfigChange, change));
+
+        // One change beyond the committed index is allowed; two are not.
+        SingleConfigurationChangeInvariant.ObserveLeader("n1", 1, log, 2);
+        var violation = Assert.Throws<InvariantViolationException>(() => SingleConfigurationChangeInvariant.ObserveLeader("n1", 1, log, 1));
+
+        Assert.Equal(SingleConfigurationChangeInvariant.Name, violation.Invariant);
+    }
+
+    [Fact]
+    public void SnapshotState_DifferentStatesAtOneIndex_Throws()
+    {
+        var invariant = new SnapshotStateInvariant();
+        invariant.Observe(5, [1, 2, 3], "n1's snapshot");
+        invariant.Observe(5, [1, 2, 3], "n2's state machine");
+
+        Assert.True(invariant.HasState(5));
+        Assert.False(invariant.HasState(6));
+        Assert.Throws<InvariantViolationException>(() => invariant.Observe(5, [1, 2, 4], "n3's snapshot"));
+    }
+
+    [Fact]
+    public void ReadIndex_ReadBehindAnEarlierCommitOrAheadOfApply_Throws()
+    {
+        ReadIndexInvariant.ObserveServe("n1", readIndex: 7, committedAtStart: 7, applied: 9);
+
+        Assert.Throws<InvariantViolationException>(() => ReadIndexInvariant.ObserveServe("n1", readIndex: 6, committedAtStart: 7, applied: 9));
+        Assert.Throws<InvariantViolationException>(() => ReadIndexInvariant.ObserveServe("n1", readIndex: 8, committedAtStart: 7, applied: 7));
+    }
+
     private static Entry E(long index, long term, string data) =>
         new(index, term, EntryType.Normal, System.Text.Encoding.UTF8.GetBytes(data));
+
+    private static ILogView L(params Entry[] entries) => LogViews.Of(entries);
+
+    private static IDurableReplica[] Voters(params (string NodeId, List<Entry> Log)[] voters) =>
+        voters.Select(voter => (IDurableReplica)new DurableReplica(voter.NodeId, LogViews.Of(voter.Log))).ToArray();
 }

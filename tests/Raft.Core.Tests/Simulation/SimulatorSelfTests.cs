@@ -1,3 +1,4 @@
+using Raft.Core.Engine;
 using Raft.Testing.Simulation;
 using Raft.Testing.Simulation.Invariants;
 using Xunit.Abstractions;
@@ -45,6 +46,81 @@ public sealed class SimulatorSelfTests
         Assert.Contains("n1", failure.Message, StringComparison.Ordinal);
     }
 
+    // Issue 5's operations must actually happen in ordinary seeds, or their checks guard nothing.
+    [Fact]
+    public void Simulation_FirstSeeds_ExerciseSnapshotsMembershipTransfersAndReads()
+    {
+        var results = Enumerable.Range(1, 5).Select(seed => Simulator.RunSeed(seed)).ToList();
+        foreach (var result in results)
+        {
+            _output.WriteLine(result.ToString());
+        }
+
+        Assert.True(results.Sum(r => r.SnapshotsTaken) > 0, "no node took a snapshot");
+        Assert.True(results.Sum(r => r.SnapshotsInstalled) > 0, "no node installed a snapshot from a leader");
+        Assert.True(results.Sum(r => r.ConfigurationChanges) > 0, "no configuration change committed");
+        Assert.True(results.Sum(r => r.Transfers) > 0, "no leadership transfer was accepted");
+        Assert.True(results.Sum(r => r.IndexReads) > 0, "no read was served through ReadIndex");
+        Assert.Contains(results, r => r.LeaseSeed && r.IndexReads > 0);
+    }
+
+    // A runtime that resets its log for an installed snapshot but forgets to restore the state machine from it: the
+    // snapshot-state check (or, failing that, convergence or linearizability) must notice within a few seeds.
+    [Fact]
+    public void Simulation_SnapshotInstallThatSkipsTheRestore_IsCaught()
+    {
+        var failure = FirstFailure(seed => SimulationOptions.FromSeed(seed) with { SkipRestoreOnInstall = true }, maxSeeds: 10);
+
+        Assert.Contains(failure.Invariant, new[] { SnapshotStateInvariant.Name, Simulator.LinearizabilityName, Simulator.LivenessName });
+    }
+
+    // Thesis §6.4.1: a lease is only as good as the clocks. With the leader's clock at a third of the speed the drift
+    // allowance covers, an isolated leader keeps serving reads from its lease after the others elected a new leader
+    // and committed: the read-index check must catch the stale read. (Lease seeds of FromSeed keep drift in bounds.)
+    [Fact]
+    public void Simulation_ClockDriftBeyondTheLeaseBound_StaleLeaseReadIsCaught()
+    {
+        var failure = FirstFailure(
+            seed => SimulationOptions.FromSeed(seed) with
+            {
+                ClusterSize = 3,
+                SpareNodes = 0,
+                MeanTimeBetweenMembershipChangesMicros = 0,
+                CheckQuorum = true,
+                ReadOnlyOption = ReadOnlyOption.LeaseBased,
+                LeaseClockDriftTicks = 1,
+                ClockRates = [3.0],
+                ReadShare = 0.9,
+                ReadIndexShare = 1,
+                FollowerReadShare = 0,
+                MeanTimeBetweenPartitionsMicros = 100_000,
+                MeanPartitionMicros = 200_000,
+                MeanTimeBetweenTransfersMicros = 100_000,
+            },
+            maxSeeds: 30);
+
+        Assert.Contains(failure.Invariant, new[] { ReadIndexInvariant.Name, Simulator.LinearizabilityName });
+    }
+
+    private SimulationFailureException FirstFailure(Func<long, SimulationOptions> options, int maxSeeds)
+    {
+        for (var seed = 1; seed <= maxSeeds; seed++)
+        {
+            try
+            {
+                new Simulator(options(seed)).Run();
+            }
+            catch (SimulationFailureException failure)
+            {
+                _output.WriteLine(failure.Summary);
+                return failure;
+            }
+        }
+
+        Assert.Fail($"none of {maxSeeds} seeds failed");
+        throw new InvalidOperationException("unreachable");
+    }
+
     private static readonly string[] ProtocolInvariants =
     [
         CommittedEntriesDurableInvariant.Name,
@@ -53,6 +129,9 @@ public sealed class SimulatorSelfTests
         LogMatchingInvariant.Name,
         ElectionSafetyInvariant.Name,
         Simulator.LinearizabilityName,
+        CommittedLog.SnapshotName,
+        SnapshotStateInvariant.Name,
+        ReadIndexInvariant.Name,
     ];
 
     // A disk that acknowledges appends it never made durable (and rolls its commit index back with them on a crash)

@@ -383,4 +383,192 @@ public abstract class LogStoreConformance
         Assert.Equal(1, store.FirstIndex);
         Assert.Equal(0, store.LastIndex);
     }
+
+    // §7: entries a snapshot covers may go, lazily (a store may keep whole segments), but never those after it.
+    [Fact]
+    public async Task Compact_ThroughAnIndex_KeepsEveryLaterEntryAndMovesFirstIndexAtMostPastIt()
+    {
+        var store = await CreateAsync();
+        var entries = NewEntries(1, 100, term: 2);
+        await store.AppendAsync(entries);
+
+        await store.CompactAsync(60);
+
+        Assert.InRange(store.FirstIndex, 1, 61);
+        Assert.Equal(100, store.LastIndex);
+        RaftAssert.EntriesEqual(entries[60..], await store.ReadAsync(61, 100));
+        RaftAssert.EntriesEqual(entries[(int)(store.FirstIndex - 1)..], await store.ReadAsync(store.FirstIndex, 100));
+    }
+
+    [Fact]
+    public async Task Compact_ThenAppend_ContinuesTheLog()
+    {
+        var store = await CreateAsync();
+        await store.AppendAsync(NewEntries(1, 50, term: 1));
+        await store.CompactAsync(40);
+
+        await store.AppendAsync(NewEntries(51, 60, term: 2));
+
+        Assert.InRange(store.FirstIndex, 1, 41);
+        Assert.Equal(60, store.LastIndex);
+        RaftAssert.EntriesEqual([.. NewEntries(41, 50, 1), .. NewEntries(51, 60, 2)], await store.ReadAsync(41, 60));
+    }
+
+    [Fact]
+    public async Task Compact_ThenReplaceASuffixAfterIt_Works()
+    {
+        var store = await CreateAsync();
+        await store.AppendAsync(NewEntries(1, 50, term: 1));
+        await store.CompactAsync(30);
+
+        await store.AppendAsync(NewEntries(45, 47, term: 2));
+
+        Assert.Equal(47, store.LastIndex);
+        RaftAssert.EntriesEqual([.. NewEntries(31, 44, 1), .. NewEntries(45, 47, 2)], await store.ReadAsync(31, 47));
+    }
+
+    [Fact]
+    public async Task Compact_AgainOrBehindTheFirstIndex_ChangesNothingElse()
+    {
+        var store = await CreateAsync();
+        await store.AppendAsync(NewEntries(1, 30, term: 1));
+        await store.CompactAsync(20);
+        var first = store.FirstIndex;
+
+        await store.CompactAsync(20);
+        await store.CompactAsync(5);
+
+        Assert.Equal(first, store.FirstIndex);
+        Assert.Equal(30, store.LastIndex);
+        RaftAssert.EntriesEqual(NewEntries(21, 30, 1), await store.ReadAsync(21, 30));
+    }
+
+    [Fact]
+    public async Task Compact_ManyTimesWhileAppending_KeepsTheTailReadable()
+    {
+        var store = await CreateAsync();
+        for (var from = 1; from <= 5000; from += 100)
+        {
+            await store.AppendAsync(NewEntries(from, from + 99, term: 1));
+            await store.CompactAsync(from + 49);
+        }
+
+        Assert.InRange(store.FirstIndex, 1, 4951);
+        Assert.Equal(5000, store.LastIndex);
+        RaftAssert.EntriesEqual(NewEntries(4951, 5000, 1), await store.ReadAsync(4951, 5000));
+    }
+
+    [Fact]
+    public async Task Reopen_AfterCompaction_KeepsTheEntriesAfterIt()
+    {
+        var store = await CreateAsync();
+        var entries = NewEntries(1, 80, term: 3);
+        await store.AppendAsync(entries);
+        await store.CompactAsync(50);
+
+        store = await ReopenAsync(store);
+
+        Assert.InRange(store.FirstIndex, 1, 51);
+        Assert.Equal(80, store.LastIndex);
+        RaftAssert.EntriesEqual(entries[50..], await store.ReadAsync(51, 80));
+    }
+
+    // A follower installing a snapshot from the leader discards its whole log (§7).
+    [Fact]
+    public async Task Reset_EmptiesTheLogAndTheNextAppendStartsAfterTheSnapshotIndex()
+    {
+        var store = await CreateAsync();
+        await store.AppendAsync(NewEntries(1, 10, term: 1));
+
+        await store.ResetAsync(100);
+
+        Assert.Equal(101, store.FirstIndex);
+        Assert.Equal(100, store.LastIndex);
+        await store.AppendAsync(NewEntries(101, 105, term: 4));
+        Assert.Equal(101, store.FirstIndex);
+        Assert.Equal(105, store.LastIndex);
+        RaftAssert.EntriesEqual(NewEntries(101, 105, 4), await store.ReadAsync(101, 105));
+    }
+
+    [Fact]
+    public async Task Reset_ToAnIndexInsideTheLog_DropsEveryEntry()
+    {
+        var store = await CreateAsync();
+        await store.AppendAsync(NewEntries(1, 20, term: 1));
+
+        await store.ResetAsync(8);
+
+        Assert.Equal(9, store.FirstIndex);
+        Assert.Equal(8, store.LastIndex);
+        await store.AppendAsync(NewEntries(9, 9, term: 2));
+        RaftAssert.EntriesEqual(NewEntries(9, 9, 2), await store.ReadAsync(9, 9));
+    }
+
+    [Fact]
+    public async Task Reset_OnAnEmptyStore_StartsTheLogAfterTheSnapshotIndex()
+    {
+        var store = await CreateAsync();
+
+        await store.ResetAsync(5000);
+
+        Assert.Equal(5001, store.FirstIndex);
+        Assert.Equal(5000, store.LastIndex);
+        await store.AppendAsync(NewEntries(5001, 5003, term: 7));
+        RaftAssert.EntriesEqual(NewEntries(5001, 5003, 7), await store.ReadAsync(5001, 5003));
+    }
+
+    [Fact]
+    public async Task Reset_ThenAppendLeavingAHole_ThrowsAndKeepsTheLog()
+    {
+        var store = await CreateAsync();
+        await store.ResetAsync(100);
+
+        await Assert.ThrowsAnyAsync<ArgumentException>(async () => await store.AppendAsync(NewEntries(103, 104, term: 1)));
+
+        Assert.Equal(100, store.LastIndex);
+    }
+
+    [Fact]
+    public async Task Reopen_AfterAResetAndAppends_KeepsTheNewLog()
+    {
+        var store = await CreateAsync();
+        await store.AppendAsync(NewEntries(1, 30, term: 1));
+        await store.ResetAsync(200);
+        await store.AppendAsync(NewEntries(201, 210, term: 5));
+
+        store = await ReopenAsync(store);
+
+        Assert.Equal(201, store.FirstIndex);
+        Assert.Equal(210, store.LastIndex);
+        RaftAssert.EntriesEqual(NewEntries(201, 210, 5), await store.ReadAsync(201, 210));
+        await store.AppendAsync(NewEntries(211, 212, term: 5));
+        Assert.Equal(212, store.LastIndex);
+    }
+
+    [Fact]
+    public async Task Reopen_AfterAResetWithoutAppends_IsEmptyAfterTheSnapshotIndex()
+    {
+        var store = await CreateAsync();
+        await store.AppendAsync(NewEntries(1, 30, term: 1));
+        await store.ResetAsync(50);
+
+        store = await ReopenAsync(store);
+
+        Assert.Equal(51, store.FirstIndex);
+        Assert.Equal(50, store.LastIndex);
+    }
+
+    [Fact]
+    public async Task Reset_ThenCompact_KeepsTheEntriesAfterIt()
+    {
+        var store = await CreateAsync();
+        await store.ResetAsync(10);
+        await store.AppendAsync(NewEntries(11, 40, term: 2));
+
+        await store.CompactAsync(30);
+
+        Assert.InRange(store.FirstIndex, 11, 31);
+        Assert.Equal(40, store.LastIndex);
+        RaftAssert.EntriesEqual(NewEntries(31, 40, 2), await store.ReadAsync(31, 40));
+    }
 }

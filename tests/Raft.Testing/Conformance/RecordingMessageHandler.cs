@@ -45,12 +45,22 @@ public sealed class RecordingMessageHandler : IRaftMessageHandler, IDisposable
     /// <inheritdoc />
     public void ReportUnreachable(string nodeId) => _unreachable.Enqueue(nodeId);
 
-    /// <summary>Snapshots received, with their data, in arrival order.</summary>
-    public System.Collections.Concurrent.ConcurrentQueue<(Message Message, byte[] Data)> Snapshots { get; } = new();
+    /// <summary>Snapshots received in full, with their data, in arrival order.</summary>
+    public ConcurrentQueue<(Message Message, byte[] Data)> Snapshots { get; } = new();
+
+    /// <summary>When set, <see cref="ReceiveSnapshotAsync"/> reads part of the data, then fails with this exception (a store that broke).</summary>
+    public Exception? SnapshotFailure { get; set; }
 
     /// <inheritdoc />
     public async Task ReceiveSnapshotAsync(Message message, Stream data, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(data);
+        if (SnapshotFailure is { } failure)
+        {
+            await data.ReadAsync(new byte[16], cancellationToken).ConfigureAwait(false);
+            throw failure;
+        }
+
         using var buffer = new MemoryStream();
         await data.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
         Snapshots.Enqueue((message, buffer.ToArray()));

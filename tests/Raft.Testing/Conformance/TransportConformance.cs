@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Raft.Core.Membership;
 using Raft.Core.Messages;
 using Raft.Core.Transport;
 using Xunit;
@@ -253,6 +254,86 @@ public abstract class TransportConformance
             Patience);
     }
 
+    // §7: the snapshot's data travels as a stream beside the InstallSnapshot message; its length is not known up front.
+    [Fact]
+    public async Task SendSnapshot_ToAPeer_DeliversTheMessageAndTheDataIntact()
+    {
+        await using var cluster = await StartAsync("a", "b");
+        var data = new byte[(3 * 1024 * 1024) + 17];
+        new Random(11).NextBytes(data);
+        var metadata = new SnapshotMetadata(500, 7, new ClusterConfiguration(["a", "b"], ["c"]));
+        var message = new Message
+        {
+            Type = MessageType.InstallSnapshot,
+            From = "a",
+            To = "b",
+            Term = 8,
+            Index = 500,
+            LogTerm = 7,
+            Snapshot = metadata,
+        };
+
+        await cluster.Transport("a").SendSnapshotAsync(message, new UnseekableStream(data)).WaitAsync(Patience);
+
+        var (received, bytes) = Assert.Single(cluster.Handler("b").Snapshots);
+        RaftAssert.MessageEqual(message, received);
+        Assert.Equal(metadata, received.Snapshot);
+        Assert.Equal(data, bytes);
+        Assert.Empty(cluster.Handler("a").Snapshots);
+    }
+
+    [Fact]
+    public async Task SendSnapshot_AnEmptySnapshot_IsDelivered()
+    {
+        await using var cluster = await StartAsync("a", "b");
+        var message = NewMessage("a", "b", 3, MessageType.InstallSnapshot) with { Snapshot = new SnapshotMetadata(3, 1, new ClusterConfiguration(["a", "b"])) };
+
+        await cluster.Transport("a").SendSnapshotAsync(message, new UnseekableStream([])).WaitAsync(Patience);
+
+        var (received, bytes) = Assert.Single(cluster.Handler("b").Snapshots);
+        Assert.Equal(message.Snapshot, received.Snapshot);
+        Assert.Empty(bytes);
+    }
+
+    [Fact]
+    public async Task SendSnapshot_ToAnUnreachablePeer_Fails()
+    {
+        await using var cluster = await StartAsync("a", "b");
+        var message = NewMessage("a", "ghost", 1, MessageType.InstallSnapshot) with { Snapshot = new SnapshotMetadata(1, 1, new ClusterConfiguration(["a", "ghost"])) };
+
+        await Assert.ThrowsAnyAsync<Exception>(() => cluster.Transport("a").SendSnapshotAsync(message, new UnseekableStream(new byte[1000])).WaitAsync(Patience));
+
+        await cluster.StopAsync("b");
+        var toStopped = message with { To = "b" };
+        await Assert.ThrowsAnyAsync<Exception>(() => cluster.Transport("a").SendSnapshotAsync(toStopped, new UnseekableStream(new byte[1000])).WaitAsync(Patience));
+    }
+
+    // The receiver stores the data before it acknowledges; if that fails, the sender must learn it to retry.
+    [Fact]
+    public async Task SendSnapshot_WhenTheReceiverFails_Fails()
+    {
+        await using var cluster = await StartAsync("a", "b");
+        cluster.Handler("b").SnapshotFailure = new IOException("disk full");
+        var message = NewMessage("a", "b", 1, MessageType.InstallSnapshot) with { Snapshot = new SnapshotMetadata(1, 1, new ClusterConfiguration(["a", "b"])) };
+
+        await Assert.ThrowsAnyAsync<Exception>(() => cluster.Transport("a").SendSnapshotAsync(message, new UnseekableStream(new byte[100_000])).WaitAsync(Patience));
+
+        Assert.Empty(cluster.Handler("b").Snapshots);
+    }
+
+    [Fact]
+    public async Task SendSnapshot_DoesNotStopOrdinaryMessages()
+    {
+        await using var cluster = await StartAsync("a", "b");
+        var message = NewMessage("a", "b", 1, MessageType.InstallSnapshot) with { Snapshot = new SnapshotMetadata(1, 1, new ClusterConfiguration(["a", "b"])) };
+        await cluster.Transport("a").SendSnapshotAsync(message, new UnseekableStream(new byte[10_000])).WaitAsync(Patience);
+
+        cluster.Transport("a").Send(NewMessage("a", "b", 2));
+
+        await cluster.Handler("b").WaitForMessagesAsync(1, Patience);
+        Assert.Equal(2, cluster.Handler("b").Messages[^1].Index);
+    }
+
     private async Task<Cluster> StartAsync(params string[] nodeIds)
     {
         var transports = await CreateTransportsAsync(nodeIds);
@@ -264,6 +345,51 @@ public abstract class TransportConformance
         }
 
         return cluster;
+    }
+
+    // A read-only stream whose length is unknown, as a state machine's snapshot stream may be.
+    private sealed class UnseekableStream(byte[] data) : Stream
+    {
+        private readonly MemoryStream _inner = new(data, writable: false);
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, Math.Min(count, 4096));
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            _inner.ReadAsync(buffer[..Math.Min(buffer.Length, 4096)], cancellationToken);
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
     }
 
     // The transports under test with their recording handlers; disposing releases and disposes everything.

@@ -6,8 +6,9 @@ namespace Raft.Testing.KeyValue;
 /// <summary>A small in-memory key-value store replicated by Raft, for the simulator and the samples' tests.</summary>
 /// <remarks>
 /// Deterministic, as <see cref="IStateMachine"/> requires: the same commands in the same order give the same
-/// contents and results on every replica. Reads go through the log for now (no read index yet). Completes
-/// synchronously, so the simulator stays on one thread.
+/// contents and results on every replica. A Get may go through the log (a command like the others) or be served
+/// from <see cref="Data"/> after a ReadIndex. The snapshot format is deterministic too (keys in ordinal order), so
+/// equal states give equal snapshot bytes. Completes synchronously, so the simulator stays on one thread.
 /// </remarks>
 public sealed class KvStateMachine : IStateMachine
 {
@@ -67,8 +68,6 @@ public sealed class KvStateMachine : IStateMachine
         }
     }
 
-    /// <summary>Describes the contents in one line, for failure reports.</summary>
-    /// <returns>The contents as <c>{k=v, ...}</c>.</returns>
     /// <inheritdoc />
     public ValueTask WriteSnapshotAsync(Stream destination, CancellationToken cancellationToken = default)
     {
@@ -122,5 +121,7 @@ public sealed class KvStateMachine : IStateMachine
 
     private const int SnapshotMagic = 0x4B56534E; // "KVSN"
 
+    /// <summary>Describes the contents in one line, for failure reports.</summary>
+    /// <returns>The contents as <c>{k=v, ...}</c>.</returns>
     public string Describe() => "{" + string.Join(", ", _data.Select(pair => $"{pair.Key}={pair.Value}")) + "}";
 }

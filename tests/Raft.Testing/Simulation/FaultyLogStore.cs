@@ -1,5 +1,6 @@
 using Raft.Core.Messages;
 using Raft.Core.Storage;
+using Raft.Testing.Simulation.Invariants;
 
 namespace Raft.Testing.Simulation;
 
@@ -8,19 +9,25 @@ namespace Raft.Testing.Simulation;
 /// can crash the node just before or just after it becomes durable, and so that the invariants see every write.
 /// </summary>
 /// <remarks>
-/// An append is atomic (the <see cref="ILogStore"/> contract): it lands whole or not at all. <see cref="Entries"/> is a
-/// mirror of the store kept for the invariants, which index into it on every event.
+/// An append, a compaction and a reset are each atomic (the <see cref="ILogStore"/> contract): they land whole or not
+/// at all. The store keeps a mirror of its entries (<see cref="ILogView"/>) for the invariants, which index into it
+/// on every event. Compaction and reset move the base; the base term is remembered so that the first entry after it
+/// can be checked for Log Matching and a restart can tell whether the log continues a snapshot.
 /// With <see cref="SimulationOptions.LyingLogStore"/> the store acknowledges appends it has not made durable, and a
 /// crash loses them: the self-test that proves the checks catch a disk that lies about fsync.
 /// </remarks>
-internal sealed class FaultyLogStore : ILogStore
+internal sealed class FaultyLogStore : ILogStore, ILogView
 {
     private readonly SimNode _owner;
     private readonly Simulator _sim;
+
+    // Invariant: _entries[i].Index == _baseIndex + 1 + i; _baseTerm is the term of the entry at _baseIndex.
     private readonly List<Entry> _entries = [];
     private InMemoryLogStore _durable = new();
+    private long _baseIndex;
+    private long _baseTerm;
 
-    // Lying mode: the prefix length that truly reached the disk; entries past it vanish on a crash.
+    // Lying mode: the last index that truly reached the disk; entries past it vanish on a crash.
     private long _trulyDurable;
 
     public FaultyLogStore(SimNode owner, Simulator sim)
@@ -29,12 +36,22 @@ internal sealed class FaultyLogStore : ILogStore
         _sim = sim;
     }
 
-    /// <summary>The durable log (entry i at position i - 1), as the store would return it after a crash.</summary>
-    public IReadOnlyList<Entry> Entries => _entries;
+    public long BaseIndex => _baseIndex;
 
-    public long FirstIndex => 1;
+    public long BaseTerm => _baseTerm;
 
-    public long LastIndex => _entries.Count;
+    public long FirstIndex => _baseIndex + 1;
+
+    public long LastIndex => _baseIndex + _entries.Count;
+
+    public Entry? At(long index) => index > _baseIndex && index <= LastIndex ? _entries[(int)(index - _baseIndex - 1)] : null;
+
+    /// <summary>The entries after <paramref name="index"/>, as a restart hands them to the engine.</summary>
+    public Entry[] EntriesAfter(long index)
+    {
+        var skip = (int)Math.Max(0, index - _baseIndex);
+        return skip >= _entries.Count ? [] : _entries.GetRange(skip, _entries.Count - skip).ToArray();
+    }
 
     public ValueTask AppendAsync(IReadOnlyList<Entry> entries, CancellationToken cancellationToken = default)
     {
@@ -50,26 +67,23 @@ internal sealed class FaultyLogStore : ILogStore
             throw new SimulatedCrashException($"{_owner.Id} crashed before appending {entries[0].Index}..{entries[^1].Index}");
         }
 
-        _sim.BeforeDurableAppend(_owner, _entries, entries);
-        var pending = _durable.AppendAsync(entries, cancellationToken);
-        if (!pending.IsCompletedSuccessfully)
-        {
-            throw new InvalidOperationException("InMemoryLogStore.AppendAsync did not complete synchronously.");
-        }
+        _sim.BeforeDurableAppend(_owner, this, entries);
+        Complete(_durable.AppendAsync(entries, cancellationToken), "AppendAsync");
 
         var from = entries[0].Index;
-        _entries.RemoveRange((int)(from - 1), _entries.Count - (int)(from - 1));
+        var keep = (int)(from - _baseIndex - 1);
+        _entries.RemoveRange(keep, _entries.Count - keep);
         _entries.AddRange(entries);
         if (!_sim.Options.LyingLogStore || _owner.Random.Chance(0.5))
         {
-            _trulyDurable = _entries.Count;
+            _trulyDurable = LastIndex;
         }
         else
         {
             _trulyDurable = Math.Min(_trulyDurable, from - 1);
         }
 
-        _sim.AfterDurableAppend(_owner, _entries, from);
+        _sim.AfterDurableAppend(_owner, this, from);
         if (fate == WriteFate.CrashAfter)
         {
             throw new SimulatedCrashException($"{_owner.Id} crashed right after appending {entries[0].Index}..{entries[^1].Index}");
@@ -78,12 +92,69 @@ internal sealed class FaultyLogStore : ILogStore
         return ValueTask.CompletedTask;
     }
 
-    // The simulator does not compact logs or install snapshots yet; issue 5's simulator work replaces these.
-    public ValueTask CompactAsync(long throughIndex, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("The simulator does not compact logs yet.");
+    public ValueTask CompactAsync(long throughIndex, CancellationToken cancellationToken = default)
+    {
+        var through = Math.Min(throughIndex, LastIndex);
+        if (through <= _baseIndex)
+        {
+            return ValueTask.CompletedTask;
+        }
 
-    public ValueTask ResetAsync(long snapshotIndex, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("The simulator does not install snapshots yet.");
+        var fate = _owner.DecideWriteFate();
+        if (fate == WriteFate.CrashBefore)
+        {
+            throw new SimulatedCrashException($"{_owner.Id} crashed before compacting its log through {through}");
+        }
+
+        CommittedEntriesDurableInvariant.BeforeCompact(_owner.Id, through, _owner.Snapshots.LatestIndex);
+        Complete(_durable.CompactAsync(throughIndex, cancellationToken), "CompactAsync");
+        _baseTerm = At(through)!.Term;
+        _entries.RemoveRange(0, (int)(through - _baseIndex));
+        _baseIndex = through;
+        _trulyDurable = Math.Max(_trulyDurable, through);
+        if (fate == WriteFate.CrashAfter)
+        {
+            throw new SimulatedCrashException($"{_owner.Id} crashed right after compacting its log through {through}");
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask ResetAsync(long snapshotIndex, CancellationToken cancellationToken = default)
+    {
+        var fate = _owner.DecideWriteFate();
+        if (fate == WriteFate.CrashBefore)
+        {
+            throw new SimulatedCrashException($"{_owner.Id} crashed before resetting its log to snapshot {snapshotIndex}");
+        }
+
+        // The snapshot the reset stands for must already be durable, or a crash now would leave nothing behind index
+        // snapshotIndex at all.
+        var snapshot = _owner.Snapshots.Latest;
+        if (snapshot is null || snapshot.Index != snapshotIndex)
+        {
+            throw new InvariantViolationException(
+                CommittedEntriesDurableInvariant.Name,
+                $"{_owner.Id} resets its log to start after {snapshotIndex}, but its newest durable snapshot is {snapshot?.Index.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}.");
+        }
+
+        _sim.BeforeLogReset(_owner, this, snapshotIndex);
+        Complete(_durable.ResetAsync(snapshotIndex, cancellationToken), "ResetAsync");
+        SetBase(snapshotIndex, snapshot.Term);
+        if (fate == WriteFate.CrashAfter)
+        {
+            throw new SimulatedCrashException($"{_owner.Id} crashed right after resetting its log to snapshot {snapshotIndex}");
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Recovery: the log does not continue the newest snapshot, so it is discarded (no fault is injected here).</summary>
+    public void RecoverTo(long snapshotIndex, long snapshotTerm)
+    {
+        Complete(_durable.ResetAsync(snapshotIndex), "ResetAsync");
+        SetBase(snapshotIndex, snapshotTerm);
+    }
 
     public ValueTask<IReadOnlyList<Entry>> ReadAsync(long fromIndex, long toIndexInclusive, CancellationToken cancellationToken = default) =>
         _durable.ReadAsync(fromIndex, toIndexInclusive, cancellationToken);
@@ -92,14 +163,38 @@ internal sealed class FaultyLogStore : ILogStore
     /// <returns>The first index lost, or 0 when nothing was.</returns>
     public long LoseUnsyncedWrites()
     {
-        if (_trulyDurable >= _entries.Count)
+        if (_trulyDurable >= LastIndex)
         {
             return 0;
         }
 
         var lostFrom = _trulyDurable + 1;
-        _entries.RemoveRange((int)_trulyDurable, _entries.Count - (int)_trulyDurable);
-        _durable = new InMemoryLogStore(_entries);
+        _entries.RemoveRange((int)(_trulyDurable - _baseIndex), (int)(LastIndex - _trulyDurable));
+        _durable = new InMemoryLogStore();
+        if (_baseIndex > 0)
+        {
+            Complete(_durable.ResetAsync(_baseIndex), "ResetAsync");
+        }
+
+        Complete(_durable.AppendAsync(_entries), "AppendAsync");
         return lostFrom;
+    }
+
+    private void SetBase(long index, long term)
+    {
+        _entries.Clear();
+        _baseIndex = index;
+        _baseTerm = term;
+        _trulyDurable = index;
+    }
+
+    private static void Complete(ValueTask pending, string operation)
+    {
+        if (!pending.IsCompletedSuccessfully)
+        {
+            throw new InvalidOperationException($"InMemoryLogStore.{operation} did not complete synchronously.");
+        }
+
+        pending.GetAwaiter().GetResult();
     }
 }

@@ -31,6 +31,12 @@ internal sealed class SimClient
     /// <summary>The accepted proposal's completion, while it is pending.</summary>
     public Task<ProposalResult>? Completion { get; set; }
 
+    /// <summary>The ReadIndex read in flight, while it is pending.</summary>
+    public Task<ReadOutcome>? ReadCompletion { get; set; }
+
+    /// <summary>The node serving the ReadIndex read in flight.</summary>
+    public int ReadNode { get; set; }
+
     /// <summary>When the operation in flight was invoked.</summary>
     public long InvokedAt { get; set; }
 

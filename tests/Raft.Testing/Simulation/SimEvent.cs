@@ -23,10 +23,28 @@ internal sealed record UnreachableEvent(int Node, int Incarnation, string Peer) 
     public override string ToString() => $"n{Node + 1} told {Peer} is unreachable";
 }
 
+/// <summary>A snapshot stream reaches its destination: the data is stored, then the InstallSnapshot message is stepped.</summary>
+internal sealed record SnapshotDeliverEvent(SnapshotTransfer Transfer) : SimEvent
+{
+    public override string ToString() => $"deliver snapshot {Transfer}";
+}
+
+/// <summary>The sender's transport learns how a snapshot transfer ended and tells its engine (RawNode.ReportSnapshot).</summary>
+internal sealed record SnapshotReportEvent(SnapshotTransfer Transfer, bool Success) : SimEvent
+{
+    public override string ToString() => $"{Transfer.Message.From} told snapshot to {Transfer.Message.To} {(Success ? "arrived" : "failed")}";
+}
+
 /// <summary>A crashed node comes back from its durable state.</summary>
 internal sealed record RestartEvent(int Node) : SimEvent
 {
     public override string ToString() => $"n{Node + 1} restart";
+}
+
+/// <summary>A node removed from the configuration is shut down for good.</summary>
+internal sealed record RetireEvent(int Node) : SimEvent
+{
+    public override string ToString() => $"n{Node + 1} retires (removed from the configuration)";
 }
 
 /// <summary>The fault schedule's next step: a new partition, a heal, or a crash.</summary>
@@ -42,6 +60,8 @@ internal enum FaultKind
     HealPartition,
     Crash,
     Campaign,
+    Transfer,
+    Membership,
 }
 
 /// <summary>A client sends its next operation.</summary>

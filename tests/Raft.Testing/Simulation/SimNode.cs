@@ -1,5 +1,6 @@
 using Raft.Core;
 using Raft.Core.Engine;
+using Raft.Core.Membership;
 using Raft.Core.Messages;
 using Raft.Core.Runtime;
 using Raft.Core.Transport;
@@ -9,23 +10,31 @@ using Raft.Testing.Simulation.Invariants;
 namespace Raft.Testing.Simulation;
 
 /// <summary>
-/// One simulated server: durable stores that survive crashes, and an incarnation (engine, state machine, proposal
-/// tracker, transport) that a crash throws away.
+/// One simulated server: durable stores that survive crashes (log, hard state, snapshots), and an incarnation
+/// (engine, state machine, proposal tracker, pending reads, transport) that a crash throws away.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Each <see cref="Ready"/> is handled the way the runtime handles it: <see cref="ReadyProcessor.PersistAndSendAsync"/>
-/// (which must complete synchronously here), then the committed entries are applied in order and reported to the
-/// <see cref="ProposalTracker"/>, then <see cref="RawNode.Advance"/>. A crash can strike inside a durable write (see
+/// (which must complete synchronously here, and installs a snapshot's log reset first), then the state machine is
+/// restored from an installed snapshot, the committed entries are applied in order and reported to the
+/// <see cref="ProposalTracker"/>, confirmed reads are served, then <see cref="RawNode.Advance"/>; after it, the node may
+/// snapshot its state machine and compact its log. A crash can strike inside a durable write (see
 /// <see cref="DecideWriteFate"/>) or between those steps; the node then loses everything but its stores, and its
 /// pending proposals end with an unknown outcome.
+/// </para>
+/// <para>
+/// A node is <see cref="NodeState.Dormant"/> until the membership operator adds it, and <see cref="NodeState.Retired"/>
+/// once it was removed from the configuration and shut down for good.
+/// </para>
 /// </remarks>
-internal sealed class SimNode : IRaftMessageHandler
+internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
 {
     /// <summary>The name reported when a node cannot restart from its durable state.</summary>
     public const string RecoveryName = "Recovery from durable state (crash consistency)";
 
     private readonly Simulator _sim;
-    private readonly IReadOnlyList<string> _voters;
+    private readonly IReadOnlyList<string> _bootstrapVoters;
     private RawNode? _raw;
     private KvStateMachine? _stateMachine;
     private ProposalTracker? _tracker;
@@ -39,20 +48,34 @@ internal sealed class SimNode : IRaftMessageHandler
     // Durable writes made so far by the Ready being persisted.
     private int _writesInReady;
 
-    public SimNode(Simulator sim, int index, IReadOnlyList<string> voters, SimRandom random)
+    // What the state machine holds. Invariant: _appliedIndex is the index of the last entry applied (or of the snapshot
+    // restored), _appliedTerm its term, _appliedConfiguration the configuration in force there.
+    private long _appliedIndex;
+    private long _appliedTerm;
+    private ClusterConfiguration _appliedConfiguration;
+
+    public SimNode(Simulator sim, int index, string id, IReadOnlyList<string> bootstrapVoters, SimRandom random)
     {
         _sim = sim;
         Index = index;
-        Id = voters[index];
-        _voters = voters;
+        Id = id;
+        _bootstrapVoters = bootstrapVoters;
+        _appliedConfiguration = new ClusterConfiguration(bootstrapVoters);
         Random = random;
         Log = new FaultyLogStore(this, sim);
         HardState = new FaultyHardStateStore(this, sim);
+        Snapshots = new FaultySnapshotStore(this, sim);
     }
 
     public int Index { get; }
 
     public string Id { get; }
+
+    string IDurableReplica.NodeId => Id;
+
+    ILogView IDurableReplica.Log => Log;
+
+    long IDurableReplica.SnapshotIndex => Snapshots.LatestIndex;
 
     /// <summary>This node's own random stream (storage faults, engine seeds).</summary>
     public SimRandom Random { get; }
@@ -61,7 +84,14 @@ internal sealed class SimNode : IRaftMessageHandler
 
     public FaultyHardStateStore HardState { get; }
 
+    public FaultySnapshotStore Snapshots { get; }
+
+    public NodeState State { get; private set; } = NodeState.Dormant;
+
     public bool IsUp => _raw is not null;
+
+    /// <summary>Part of the cluster's life: started at least once and not retired (it may be down now).</summary>
+    public bool IsActive => State is NodeState.Up or NodeState.Down;
 
     /// <summary>Which run of the node this is; increases at every crash, so stale timers and reports are ignored.</summary>
     public int Incarnation { get; private set; }
@@ -75,18 +105,57 @@ internal sealed class SimNode : IRaftMessageHandler
 
     public KvStateMachine StateMachine => _stateMachine ?? throw new InvalidOperationException($"{Id} is down.");
 
+    public long AppliedIndex => _appliedIndex;
+
     public int PendingProposals => _tracker?.Count ?? 0;
 
-    /// <summary>Boots the node from its durable state, as at first start or after a crash.</summary>
-    /// <exception cref="ArgumentException">The engine refused the recovered state.</exception>
+    /// <summary>Boots the node from its durable state, as at first start or after a crash: the newest snapshot, then the log after it.</summary>
     public void Start()
     {
+        if (State == NodeState.Retired)
+        {
+            throw new InvalidOperationException($"{Id} is retired.");
+        }
+
+        var snapshot = Snapshots.ReadLatest();
+        var stateMachine = new KvStateMachine();
+        Entry[] entries;
+        if (snapshot is { } stored)
+        {
+            var meta = stored.Metadata;
+            if (Log.BaseIndex > meta.Index)
+            {
+                throw new InvariantViolationException(
+                    RecoveryName, $"{Id}'s log starts after {Log.BaseIndex}, past its newest snapshot through {meta.Index}: the entries between are lost.");
+            }
+
+            if (Log.TermAt(meta.Index) != meta.Term)
+            {
+                // The log does not continue the snapshot (a crash between storing an installed snapshot and resetting
+                // the log): what follows in it is from another history, and none of it can be committed.
+                Log.RecoverTo(meta.Index, meta.Term);
+                _sim.Trace($"{Id} recovery: its log does not continue its snapshot through {meta.Index}/{meta.Term}; log discarded");
+            }
+
+            entries = Log.EntriesAfter(meta.Index);
+            Restore(stateMachine, stored.Data);
+            _appliedIndex = meta.Index;
+            _appliedTerm = meta.Term;
+            _appliedConfiguration = meta.Configuration;
+        }
+        else
+        {
+            entries = Log.EntriesAfter(0);
+            _appliedIndex = 0;
+            _appliedTerm = 0;
+            _appliedConfiguration = new ClusterConfiguration(_bootstrapVoters);
+        }
+
         var hardState = HardState.State;
-        var entries = Log.Entries.ToArray();
         var options = new RaftOptions
         {
             Id = Id,
-            Voters = _voters,
+            Voters = _bootstrapVoters,
             ElectionTick = _sim.Options.ElectionTick,
             HeartbeatTick = _sim.Options.HeartbeatTick,
             PreVote = _sim.Options.PreVote,
@@ -94,13 +163,16 @@ internal sealed class SimNode : IRaftMessageHandler
             MaxInflightMessages = _sim.Options.MaxInflightMessages,
             MaxSizePerMessage = _sim.Options.MaxSizePerMessage,
             MaxUncommittedEntriesSize = _sim.Options.MaxUncommittedEntriesSize,
+            ReadOnlyOption = _sim.Options.ReadOnlyOption,
+            LeaseClockDriftTicks = _sim.Options.LeaseClockDriftTicks,
+            SnapshotTrailingEntries = _sim.Options.SnapshotTrailingEntries,
             RandomSeed = (int)Random.NextUInt64(),
         };
 
-        // The state machine is in memory and starts empty, so the engine hands every committed entry out again.
+        // An in-memory state machine starts empty, or from the snapshot; the engine hands out every committed entry after it.
         try
         {
-            _raw = new RawNode(options, new InitialState(hardState, entries, Applied: 0));
+            _raw = new RawNode(options, new InitialState(hardState, entries, _appliedIndex, snapshot?.Metadata));
         }
         catch (ArgumentException refused)
         {
@@ -108,31 +180,46 @@ internal sealed class SimNode : IRaftMessageHandler
             // start from; refusing it would keep this node down forever.
             throw new InvariantViolationException(
                 RecoveryName,
-                $"{Id} cannot restart from what its stores made durable ({hardState}, log of {entries.Length} entries, last term " +
-                $"{(entries.Length == 0 ? 0 : entries[^1].Term)}): {refused.Message}");
+                $"{Id} cannot restart from what its stores made durable ({hardState}, snapshot {snapshot?.Metadata.ToString() ?? "none"}, " +
+                $"log ({Log.BaseIndex}, {Log.LastIndex}] with last term {Log.TermAt(Log.LastIndex)}): {refused.Message}");
         }
 
-        _stateMachine = new KvStateMachine();
+        State = NodeState.Up;
+        _stateMachine = stateMachine;
         _tracker = new ProposalTracker();
-        _transport = new SimulatedTransport(_sim.Network, Index);
-        _processor = new ReadyProcessor(Log, HardState, _transport);
+        _transport = new SimulatedTransport(_sim.Network, this);
+        _processor = new ReadyProcessor(Log, HardState, _transport, _transport.StreamSnapshot);
         _transport.Start(this);
         _crashing = null;
         LearnedCommit = 0;
-        _sim.OnNodeStarted(this);
+        _sim.OnNodeStarted(this, _appliedIndex);
         Run(static node => { });
     }
 
-    /// <summary>Loses everything in memory: engine, state machine, unapplied work and pending proposals.</summary>
-    public void Crash(string reason)
+    /// <summary>Loses everything in memory: engine, state machine, unapplied work, pending proposals and reads.</summary>
+    public void Crash(string reason) => Stop(reason, crash: true);
+
+    /// <summary>Shuts the node down for good: it was removed from the configuration.</summary>
+    public void Retire()
+    {
+        Stop("retired", crash: false);
+        State = NodeState.Retired;
+    }
+
+    private void Stop(string reason, bool crash)
     {
         if (!IsUp)
         {
             return;
         }
 
-        Crashes++;
+        if (crash)
+        {
+            Crashes++;
+        }
+
         Incarnation++;
+        State = NodeState.Down;
         _raw = null;
         _stateMachine = null;
         _processor = null;
@@ -142,6 +229,7 @@ internal sealed class SimNode : IRaftMessageHandler
         _tracker = null;
         _crashing = null;
         tracker.FailAll(RaftNodeStoppedException.For(Id, new SimulatedCrashException(reason)));
+        FailAllReads();
         _sim.OnNodeCrashed(this, reason);
     }
 
@@ -155,22 +243,21 @@ internal sealed class SimNode : IRaftMessageHandler
     /// <inheritdoc />
     public void ReportUnreachable(string nodeId) => Run(node => node._raw!.ReportUnreachable(nodeId));
 
-    public Task ReceiveSnapshotAsync(Message message, Stream data, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("The simulator does not transfer snapshots yet.");
+    public void ReportSnapshot(string nodeId, bool success) => Run(node => node._raw!.ReportSnapshot(nodeId, success));
 
     /// <summary>Proposes a command; an accepted one gets a task that resolves when it is applied or known lost.</summary>
-    public (ProposeOutcome Outcome, Task<ProposalResult>? Completion) Propose(byte[] command)
-    {
-        var outcome = _raw!.Propose(command);
-        if (!outcome.IsAccepted)
-        {
-            return (outcome, null);
-        }
+    public (ProposeOutcome Outcome, Task<ProposalResult>? Completion) Propose(byte[] command) =>
+        Track(_raw!.Propose(command));
 
-        var completion = new TaskCompletionSource<ProposalResult>();
-        _tracker!.Register(outcome.Index, outcome.Term, completion);
+    /// <summary>Proposes a membership change; an accepted one is tracked like a command, so it must resolve too.</summary>
+    public (ProposeOutcome Outcome, Task<ProposalResult>? Completion) ProposeConfigurationChange(ConfigurationChange change) =>
+        Track(_raw!.ProposeConfigurationChange(change));
+
+    public ProposeOutcome TransferLeadership(string? target)
+    {
+        var outcome = _raw!.TransferLeadership(target);
         Run(static node => { });
-        return (outcome, completion.Task);
+        return outcome;
     }
 
     /// <summary>Decides whether the durable write about to happen lands, or crashes the node before or after it.</summary>
@@ -191,6 +278,27 @@ internal sealed class SimNode : IRaftMessageHandler
 
         _crashing = Random.Chance(0.5) ? WriteFate.CrashAfter : WriteFate.CrashBefore;
         return _crashing.Value;
+    }
+
+    /// <summary>The fate of a durable write outside any Ready (a snapshot, a compaction): on its own, so always decided afresh.</summary>
+    public WriteFate DecideSoloWriteFate()
+    {
+        _writesInReady = 0;
+        _crashing = null;
+        return DecideWriteFate();
+    }
+
+    private (ProposeOutcome Outcome, Task<ProposalResult>? Completion) Track(ProposeOutcome outcome)
+    {
+        if (!outcome.IsAccepted)
+        {
+            return (outcome, null);
+        }
+
+        var completion = new TaskCompletionSource<ProposalResult>();
+        _tracker!.Register(outcome.Index, outcome.Term, completion);
+        Run(static node => { });
+        return (outcome, completion.Task);
     }
 
     // Every input goes through here: feed the engine, then drain its readies; a simulated crash anywhere inside ends
@@ -223,12 +331,16 @@ internal sealed class SimNode : IRaftMessageHandler
             if (ready.SoftState is { } soft)
             {
                 _sim.Trace(new RoleChange(Id, soft));
+
+                // Reads not yet confirmed may have gone with the old leader (the engine drops them): fail them, the
+                // client retries. Confirmed ones stay valid whoever leads now.
+                FailUnconfirmedReads();
             }
 
-            if (ready.Snapshot is not null)
+            if (ready.Snapshot is { } installed && Snapshots.Latest != installed)
             {
-                // Nothing here compacts its log, so no leader should ever need to send a snapshot.
-                throw new InvalidOperationException($"{Id} was handed a snapshot ({ready.Snapshot}); the simulator does not compact logs yet.");
+                throw new InvariantViolationException(
+                    RecoveryName, $"{Id} is told to install snapshot {installed}, but its newest durable snapshot is {Snapshots.Latest?.ToString() ?? "none"}.");
             }
 
             _writesInReady = 0;
@@ -240,7 +352,16 @@ internal sealed class SimNode : IRaftMessageHandler
             }
 
             persisted.GetAwaiter().GetResult();
+
+            // Learn what is committed now, before anything is applied or compacted away.
+            _sim.ObserveCommit(this);
             MaybeCrash("after persisting a ready, before applying it");
+
+            if (ready.Snapshot is { } snapshot)
+            {
+                RestoreInstalledSnapshot(snapshot);
+                MaybeCrash($"after restoring snapshot {snapshot.Index}, before applying");
+            }
 
             foreach (var entry in ready.CommittedEntries)
             {
@@ -248,8 +369,11 @@ internal sealed class SimNode : IRaftMessageHandler
                 Apply(entry);
             }
 
+            OnReadStates(ready.ReadStates);
+            ServeAppliedReads();
             MaybeCrash("after applying, before Advance");
             raw.Advance(ready);
+            MaybeSnapshot();
         }
     }
 
@@ -267,8 +391,15 @@ internal sealed class SimNode : IRaftMessageHandler
 
             response = applied.Result;
         }
+        else if (entry.Type == EntryType.ConfigChange)
+        {
+            _appliedConfiguration = ClusterConfiguration.Decode(entry.Data.Span);
+        }
 
+        _appliedIndex = entry.Index;
+        _appliedTerm = entry.Term;
         _tracker!.OnApplied(entry, response);
+        _sim.OnAppliedState(this);
     }
 
     private void MaybeCrash(string where)
@@ -286,4 +417,20 @@ internal sealed class SimNode : IRaftMessageHandler
         public override string ToString() =>
             $"{NodeId} is now {State.Role} in term {State.Term}{(State.LeaderId is null ? string.Empty : $" (leader {State.LeaderId})")}";
     }
+}
+
+/// <summary>Where a simulated node is in its life.</summary>
+internal enum NodeState
+{
+    /// <summary>Not part of the cluster yet: a spare the membership operator may add.</summary>
+    Dormant,
+
+    /// <summary>Running.</summary>
+    Up,
+
+    /// <summary>Crashed; it restarts from its durable state.</summary>
+    Down,
+
+    /// <summary>Removed from the configuration and shut down for good.</summary>
+    Retired,
 }

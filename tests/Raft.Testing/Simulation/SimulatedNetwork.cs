@@ -11,6 +11,8 @@ namespace Raft.Testing.Simulation;
 /// Ordinary messages on one link arrive in the order sent (as over one TCP connection); a reordered message takes an
 /// independent, longer delay, so it may overtake or be overtaken. A partition is checked when a message is sent and
 /// again when it would arrive, so messages in flight when a partition starts are lost too.
+/// A snapshot travels as one stream beside the messages (<see cref="SendSnapshot"/>): it takes longer, is never
+/// duplicated, and either arrives whole or breaks; either way the sender's transport learns how it ended.
 /// </remarks>
 internal sealed class SimulatedNetwork
 {
@@ -52,6 +54,10 @@ internal sealed class SimulatedNetwork
     public long Sent { get; private set; }
 
     public long Delivered { get; private set; }
+
+    public int SnapshotsSent { get; private set; }
+
+    public int SnapshotsDelivered { get; private set; }
 
     public int IndexOf(string nodeId) => _indexOf[nodeId];
 
@@ -134,6 +140,62 @@ internal sealed class SimulatedNetwork
         Delivered++;
         handler.Receive(message);
     }
+
+    /// <summary>Starts streaming a snapshot; it arrives after the link latency plus the time to stream it, or breaks.</summary>
+    public void SendSnapshot(SnapshotTransfer transfer)
+    {
+        Sent++;
+        SnapshotsSent++;
+        var from = _indexOf[transfer.Message.From];
+        var to = _indexOf[transfer.Message.To];
+        if (DropEverything || _blocked[from, to])
+        {
+            _sim.Trace(new Dropped(transfer.Message, DropEverything ? "network down" : "partitioned"));
+            EndSnapshot(transfer, success: false);
+            return;
+        }
+
+        _sim.Schedule(Latency() + _random.NextLong(0, _options.MaxSnapshotTransferMicros + 1), new SnapshotDeliverEvent(transfer));
+    }
+
+    public void DeliverSnapshot(SnapshotTransfer transfer)
+    {
+        var message = transfer.Message;
+        var from = _indexOf[message.From];
+        var to = _indexOf[message.To];
+        var handler = _handlers[to];
+        string? broken =
+            DropEverything ? "network down"
+            : _blocked[from, to] ? "partitioned in flight"
+            : handler is null ? "receiver down"
+            : FaultsEnabled && _random.Chance(_options.DropRate) ? "stream broken"
+            : null;
+        if (broken is not null)
+        {
+            _sim.Trace(new Dropped(message, broken));
+            EndSnapshot(transfer, success: false);
+            return;
+        }
+
+        // The receiver stores the data durably, then steps the message; it may crash on the way.
+        var received = handler!.ReceiveSnapshotAsync(message, new MemoryStream(transfer.Data, writable: false));
+        if (!received.IsCompleted)
+        {
+            throw new InvalidOperationException("ReceiveSnapshotAsync did not complete synchronously; the simulation cannot wait on it.");
+        }
+
+        var stored = received.IsCompletedSuccessfully;
+        if (stored)
+        {
+            Delivered++;
+            SnapshotsDelivered++;
+        }
+
+        EndSnapshot(transfer, stored);
+    }
+
+    // The sender's transport learns the outcome after the receiver's acknowledgement (or the broken connection) reaches it.
+    private void EndSnapshot(SnapshotTransfer transfer, bool success) => _sim.Schedule(Latency(), new SnapshotReportEvent(transfer, success));
 
     private void ScheduleDelivery(int from, int to, Message message)
     {

@@ -1,3 +1,5 @@
+using Raft.Core.Engine;
+
 namespace Raft.Testing.Simulation;
 
 /// <summary>Everything that shapes one simulated run; <see cref="FromSeed"/> derives all of it from the seed.</summary>
@@ -85,6 +87,42 @@ public sealed record SimulationOptions
     /// </summary>
     public bool AtomicReadyWrites { get; init; }
 
+    /// <summary>A node snapshots its state machine and compacts its log once it applied this many entries past its last snapshot (0: never).</summary>
+    public long SnapshotThreshold { get; init; }
+
+    /// <summary>The engine's <see cref="Raft.Core.RaftOptions.SnapshotTrailingEntries"/>: entries kept before a snapshot's index.</summary>
+    public long SnapshotTrailingEntries { get; init; } = 1024;
+
+    /// <summary>The longest extra time a snapshot transfer takes beyond the link latency (streaming the data).</summary>
+    public long MaxSnapshotTransferMicros { get; init; } = 20_000;
+
+    /// <summary>How leaders confirm read indexes: heartbeat rounds, or leases (which rely on bounded clock drift).</summary>
+    public ReadOnlyOption ReadOnlyOption { get; init; } = ReadOnlyOption.Safe;
+
+    /// <summary>
+    /// The engine's <see cref="Raft.Core.RaftOptions.LeaseClockDriftTicks"/>. <see cref="FromSeed"/> keeps
+    /// <see cref="MaxClockDrift"/> within what it allows on lease seeds (see <see cref="LeaseSafeClockDrift"/>).
+    /// </summary>
+    public int LeaseClockDriftTicks { get; init; } = 2;
+
+    /// <summary>The share of client operations that are reads (Get); the rest are Put, Cas and Delete.</summary>
+    public double ReadShare { get; init; } = 0.3;
+
+    /// <summary>The share of reads served through ReadIndex (or a lease) rather than through the log.</summary>
+    public double ReadIndexShare { get; init; }
+
+    /// <summary>The share of ReadIndex reads sent to a random node rather than the leader (a follower asks the leader, then serves locally).</summary>
+    public double FollowerReadShare { get; init; }
+
+    /// <summary>Mean gap between steps of the membership operator (0: membership never changes).</summary>
+    public long MeanTimeBetweenMembershipChangesMicros { get; init; }
+
+    /// <summary>Nodes beyond <see cref="ClusterSize"/> the membership operator may add over the run (grow, replace).</summary>
+    public int SpareNodes { get; init; }
+
+    /// <summary>Mean gap between requested leadership transfers (0: never).</summary>
+    public long MeanTimeBetweenTransfersMicros { get; init; }
+
     /// <summary>Concurrent clients.</summary>
     public int ClientCount { get; init; } = 4;
 
@@ -124,6 +162,33 @@ public sealed record SimulationOptions
     /// </summary>
     public bool LyingLogStore { get; init; }
 
+    /// <summary>
+    /// Self-test hook: a node that installs a snapshot from the leader resets its log but keeps its old state machine
+    /// (a runtime that forgets to restore), so the snapshot and convergence checks must fire. Never set by <see cref="FromSeed"/>.
+    /// </summary>
+    public bool SkipRestoreOnInstall { get; init; }
+
+    /// <summary>
+    /// Self-test hook: each node's tick period as a multiple of <see cref="TickMicros"/> (node i at position i, missing
+    /// ones at 1), instead of a random drift within <see cref="MaxClockDrift"/>. Never set by <see cref="FromSeed"/>.
+    /// </summary>
+    public IReadOnlyList<double>? ClockRates { get; init; }
+
+    /// <summary>
+    /// The largest per-node clock drift (as a fraction of the tick period) under which a lease stays safe: a leader's
+    /// lease of ElectionTick − LeaseClockDriftTicks of its ticks, started when a heartbeat is sent, must end before any
+    /// follower that answered it counts ElectionTick of its own ticks from receiving it, the first of which may come
+    /// at once: (E − D)·p_leader ≤ (E − 1)·p_follower, with periods p = tick·(1 ± drift).
+    /// </summary>
+    /// <param name="electionTick">The election timeout in ticks (E).</param>
+    /// <param name="leaseClockDriftTicks">The engine's drift allowance (D).</param>
+    /// <returns>The bound; 0 when D ≤ 1 (the tick phase alone uses a whole tick).</returns>
+    public static double LeaseSafeClockDrift(int electionTick, int leaseClockDriftTicks)
+    {
+        var ratio = (electionTick - 1.0) / (electionTick - leaseClockDriftTicks);
+        return Math.Max(0, (ratio - 1) / (ratio + 1));
+    }
+
     /// <summary>Derives a whole run from <paramref name="seed"/>: cluster shape, engine options, faults and workload.</summary>
     /// <param name="seed">The seed.</param>
     /// <returns>The options.</returns>
@@ -138,6 +203,42 @@ public sealed record SimulationOptions
         var maxLatency = minLatency + r.NextLong(500, 8_000);
         var stormy = r.Chance(0.5);
         var electionMicros = electionTick * tick;
+        var checkQuorum = r.Chance(0.8);
+        var clockDrift = r.NextDouble() * 0.03;
+
+        // Drawn after everything above so that adding a knob here does not reshape the older ones.
+        var snapshots = r.Chance(0.85);
+        var snapshotThreshold = r.NextLong(10, 201);
+        var trailing = r.NextLong(0, 21);
+        var lease = checkQuorum && r.Chance(0.35);
+        var leaseDrift = r.Next(2, Math.Min(5, electionTick));
+        var readIndexShare = r.Chance(0.15) ? 0 : r.NextDouble();
+        var followerReadShare = r.NextDouble() * 0.7;
+        var membership = r.Chance(0.7);
+        var membershipGap = r.NextLong(100_000, 600_000);
+        var spares = r.Next(2, 5);
+        var transfers = r.Chance(0.6);
+        var transferGap = r.NextLong(200_000, 1_500_000);
+        var snapshotTransfer = r.NextLong(0, electionMicros);
+        var busy = new SimRandom(unchecked((ulong)seed) ^ 0xB05E_0BE2_A702UL);
+        if (busy.Chance(0.2))
+        {
+            // A busy operator: a membership step every few heartbeats, transfers all the time, a snapshot every few
+            // dozen entries and snapshot streams that take up to two election timeouts. Drawn from its own generator
+            // so that the other options of a seed keep their shape.
+            membershipGap = busy.NextLong(30_000, 100_000);
+            spares = 6;
+            transfers = true;
+            transferGap = busy.NextLong(50_000, 150_000);
+            snapshotThreshold = busy.NextLong(10, 31);
+            trailing = busy.NextLong(0, 3);
+            snapshotTransfer = busy.NextLong(electionMicros, electionMicros * 2);
+        }
+        if (lease)
+        {
+            // The lease is only as good as the clocks: keep every node's drift within what LeaseClockDriftTicks covers.
+            clockDrift = Math.Min(clockDrift, LeaseSafeClockDrift(electionTick, leaseDrift));
+        }
 
         return new SimulationOptions
         {
@@ -146,12 +247,12 @@ public sealed record SimulationOptions
             ElectionTick = electionTick,
             HeartbeatTick = heartbeatTick,
             PreVote = r.Chance(0.8),
-            CheckQuorum = r.Chance(0.8),
+            CheckQuorum = checkQuorum,
             MaxInflightMessages = r.Pick(new[] { 1, 2, 4, 64, 256 }),
             MaxSizePerMessage = r.Pick(new long[] { 64, 256, 4096, 1024 * 1024 }),
             MaxUncommittedEntriesSize = r.Chance(0.25) ? r.NextLong(200, 4_000) : 0,
             TickMicros = tick,
-            MaxClockDrift = r.NextDouble() * 0.03,
+            MaxClockDrift = clockDrift,
             MinLatencyMicros = minLatency,
             MaxLatencyMicros = maxLatency,
             DropRate = r.Chance(0.3) ? 0 : r.NextDouble() * (stormy ? 0.15 : 0.03),
@@ -171,6 +272,16 @@ public sealed record SimulationOptions
             SafetyPhaseMicros = 8_000_000,
             LeaderBoundMicros = electionMicros * 2 * 15,
             ProgressBoundMicros = (electionMicros * 6 + 200_000) * 2 + 1_000_000,
+            SnapshotThreshold = snapshots ? snapshotThreshold : 0,
+            SnapshotTrailingEntries = trailing,
+            MaxSnapshotTransferMicros = snapshotTransfer,
+            ReadOnlyOption = lease ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
+            LeaseClockDriftTicks = lease ? leaseDrift : 2,
+            ReadIndexShare = readIndexShare,
+            FollowerReadShare = followerReadShare,
+            MeanTimeBetweenMembershipChangesMicros = membership ? membershipGap : 0,
+            SpareNodes = membership ? spares : 0,
+            MeanTimeBetweenTransfersMicros = transfers ? transferGap : 0,
         };
     }
 
@@ -181,6 +292,10 @@ public sealed record SimulationOptions
         $"latency={MinLatencyMicros}-{MaxLatencyMicros}us drop={DropRate:P1} dup={DuplicateRate:P1} reorder={ReorderRate:P1} " +
         $"partitionEvery={MeanTimeBetweenPartitionsMicros / 1000}ms partitionFor={MeanPartitionMicros / 1000}ms " +
         $"crashEvery={MeanTimeBetweenCrashesMicros / 1000}ms downFor={MeanDowntimeMicros / 1000}ms campaignEvery={MeanTimeBetweenCampaignsMicros / 1000}ms storageCrash={StorageCrashRate:P2} " +
-        $"clients={ClientCount} keys={KeyCount} timeout={ClientTimeoutMicros / 1000}ms safety={SafetyPhaseMicros / 1000}ms" +
-        (BreakNetworkInLiveness ? " BREAK-NETWORK" : string.Empty) + (AtomicReadyWrites ? " atomic-ready-writes" : string.Empty) + (LyingLogStore ? " LYING-DISK" : string.Empty);
+        $"clients={ClientCount} keys={KeyCount} timeout={ClientTimeoutMicros / 1000}ms safety={SafetyPhaseMicros / 1000}ms " +
+        $"snapshotEvery={SnapshotThreshold} trailing={SnapshotTrailingEntries} reads={ReadOnlyOption}{(ReadOnlyOption == ReadOnlyOption.LeaseBased ? $"(drift {LeaseClockDriftTicks} ticks)" : string.Empty)} " +
+        $"readIndex={ReadIndexShare:P0} followerReads={FollowerReadShare:P0} membershipEvery={MeanTimeBetweenMembershipChangesMicros / 1000}ms spares={SpareNodes} " +
+        $"transferEvery={MeanTimeBetweenTransfersMicros / 1000}ms" +
+        (BreakNetworkInLiveness ? " BREAK-NETWORK" : string.Empty) + (AtomicReadyWrites ? " atomic-ready-writes" : string.Empty) + (LyingLogStore ? " LYING-DISK" : string.Empty) + (SkipRestoreOnInstall ? " SKIP-RESTORE" : string.Empty) +
+        (ClockRates is null ? string.Empty : $" CLOCK-RATES({string.Join(" ", ClockRates)})");
 }

@@ -25,8 +25,34 @@ public sealed record SimulationResult(
     long CommittedIndex,
     ulong Fingerprint)
 {
+    /// <summary>Snapshots nodes took of their own state machines.</summary>
+    public int SnapshotsTaken { get; init; }
+
+    /// <summary>Snapshots installed from a leader (log reset, state machine restored).</summary>
+    public int SnapshotsInstalled { get; init; }
+
+    /// <summary>Snapshot streams started by leaders.</summary>
+    public int SnapshotTransfers { get; init; }
+
+    /// <summary>Configuration changes committed.</summary>
+    public int ConfigurationChanges { get; init; }
+
+    /// <summary>Voters in the final configuration.</summary>
+    public int FinalVoters { get; init; }
+
+    /// <summary>Leadership transfers a leader accepted.</summary>
+    public int Transfers { get; init; }
+
+    /// <summary>Reads served through ReadIndex or a lease (not through the log).</summary>
+    public int IndexReads { get; init; }
+
+    /// <summary>Whether the run's leaders served reads from leases.</summary>
+    public bool LeaseSeed { get; init; }
+
     /// <inheritdoc />
     public override string ToString() =>
         $"seed {Seed}: {Events} events, {SimulationTrace.FormatTime(VirtualMicros)} virtual, ops {Completed} ok / {Failed} failed / {Unknown} unknown, " +
-        $"{LeaderTerms} leader terms, {Crashes} crashes, {MessagesSent} messages, commit {CommittedIndex}, fingerprint {Fingerprint:x16}";
+        $"{LeaderTerms} leader terms, {Crashes} crashes, {MessagesSent} messages, commit {CommittedIndex}, " +
+        $"{SnapshotsTaken} snapshots / {SnapshotTransfers} sent / {SnapshotsInstalled} installed, {ConfigurationChanges} config changes ({FinalVoters} voters at the end), " +
+        $"{Transfers} transfers, {IndexReads} {(LeaseSeed ? "lease/index" : "index")} reads, fingerprint {Fingerprint:x16}";
 }

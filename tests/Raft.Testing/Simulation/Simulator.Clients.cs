@@ -7,6 +7,9 @@ namespace Raft.Testing.Simulation;
 
 /// <summary>The client workload: Put, Get, Delete and Cas on a few keys, recorded for the linearizability check.</summary>
 /// <remarks>
+/// A Get goes through the log, or (<see cref="SimulationOptions.ReadIndexShare"/>) through ReadIndex: to the leader,
+/// or to any node, which asks the leader for the read index and serves the read from its own state machine; on lease
+/// seeds the leader answers from its lease. Both kinds land in the same checked history.
 /// Each client has one operation in flight. A refusal before the entry was appended (not leader, dropped, node down)
 /// and a <see cref="ProposalSupersededException"/> prove that the operation never took effect, so it leaves the
 /// history. A crash of the node or the client's timeout leave the outcome unknown: the operation stays in the history
@@ -41,7 +44,9 @@ public sealed partial class Simulator
         client.InvokedAt = Now;
         client.OperationId = _history.Invoke(client.Id, input, Now);
 
-        var target = client.Target ?? client.Random.Next(_nodes.Length);
+        var readIndex = input.Op == KvOp.Get && client.Random.Chance(Options.ReadIndexShare);
+        var followerRead = readIndex && client.Random.Chance(Options.FollowerReadShare);
+        var target = followerRead || client.Target is null ? client.Random.Pick(ClientTargets()).Index : client.Target.Value;
         var node = _nodes[target];
         if (!node.IsUp)
         {
@@ -49,6 +54,12 @@ public sealed partial class Simulator
             Trace($"client {client.Id} {Describe(input)} at {node.Id}: node down");
             client.Target = null;
             EndOperation(client, known: false, retryDelay: client.Random.NextLong(1_000, 10_000));
+            return;
+        }
+
+        if (readIndex)
+        {
+            StartRead(client, input, node, followerRead);
             return;
         }
 
@@ -79,7 +90,39 @@ public sealed partial class Simulator
         }
     }
 
-    // After every event: resolve the operations whose proposals resolved.
+    // Clients know the members, as a client configured with the cluster's addresses would: a spare whose addition never
+    // committed is not one of them (no leader talks to it, so a read sent there would wait forever).
+    private List<SimNode> ClientTargets() => _nodes.Where(node => node.IsActive && _joined.Contains(node.Id)).ToList();
+
+    private void StartRead(SimClient client, KvInput input, SimNode node, bool followerRead)
+    {
+        var completion = new TaskCompletionSource<ReadOutcome>();
+        var outcome = node.ReadIndex(client.OperationId!.Value, input.Key, _committed.LastIndex, completion);
+        Trace($"client {client.Id} {Describe(input)} by read index at {node.Id}: {outcome.Status} {outcome.LeaderHint}");
+        switch (outcome.Status)
+        {
+            case ProposeStatus.Accepted:
+                if (!followerRead)
+                {
+                    client.Target = node.Index;
+                }
+
+                client.ReadCompletion = completion.Task;
+                client.ReadNode = node.Index;
+                Schedule(Options.ClientTimeoutMicros, new ClientTimeoutEvent(client.Id, client.OperationId.Value));
+                break;
+            case ProposeStatus.NotLeader when outcome.LeaderHint is { } hint && hint != node.Id && !followerRead:
+                client.Target = Network.IndexOf(hint);
+                EndOperation(client, known: false, retryDelay: client.Random.NextLong(100, 1_000));
+                break;
+            default:
+                client.Target = null;
+                EndOperation(client, known: false, retryDelay: client.Random.NextLong(1_000, Options.ElectionTick * Options.TickMicros));
+                break;
+        }
+    }
+
+    // After every event: resolve the operations whose proposals or reads resolved.
     private void PollClients()
     {
         foreach (var client in _clients)
@@ -89,7 +132,37 @@ public sealed partial class Simulator
                 client.Completion = null;
                 Resolve(client, completion);
             }
+            else if (client.ReadCompletion is { IsCompleted: true } read)
+            {
+                client.ReadCompletion = null;
+                ResolveRead(client, read.Result);
+            }
         }
+    }
+
+    private void ResolveRead(SimClient client, ReadOutcome read)
+    {
+        var input = client.Input!;
+        if (!read.Served)
+        {
+            // Abandoned before it was served: a read has no effect, so it simply did not happen.
+            Trace($"client {client.Id} {Describe(input)} by read index abandoned");
+            EndOperation(client, known: false, retryDelay: client.Random.NextLong(0, Options.MaxThinkMicros + 1));
+            return;
+        }
+
+        var output = KvOutput.Read(read.Value);
+        _history.Complete(client.OperationId!.Value, output, Now);
+        _stats.Completed++;
+        _features.IndexReads++;
+        client.LastSeen[input.Key] = read.Value;
+        if (_leaderAt is { } leaderAt && client.InvokedAt >= leaderAt)
+        {
+            client.LivenessCompleted++;
+        }
+
+        Trace($"client {client.Id} {KvModel.Instance.Describe(input, output)} at read index {read.ReadIndex} (applied {read.AppliedIndex})");
+        EndOperation(client, known: true, retryDelay: client.Random.NextLong(0, Options.MaxThinkMicros + 1));
     }
 
     private void Resolve(SimClient client, Task<ProposalResult> completion)
@@ -128,13 +201,34 @@ public sealed partial class Simulator
         }
         else
         {
-            Trace($"client {client.Id} {Describe(input)} outcome unknown: {completion.Exception?.InnerException?.Message}");
-            Unknown(client, "its node stopped");
+            var why = completion.Exception?.InnerException?.Message;
+            Trace($"client {client.Id} {Describe(input)} outcome unknown: {why}");
+            Unknown(client, why ?? "its node stopped");
         }
     }
 
     private void TimeOut(SimClient client, long operationId)
     {
+        if (client.OperationId == operationId && client.ReadCompletion is not null)
+        {
+            client.ReadCompletion = null;
+            var node = _nodes[client.ReadNode];
+            var confirmedAt = node.ForgetRead(operationId);
+            Trace($"client {client.Id} {Describe(client.Input!)} by read index at {node.Id} timed out " +
+                (confirmedAt is { } index ? $"waiting to apply through read index {index} (applied {node.AppliedIndex})" : "before a read index was confirmed"));
+
+            // Without faults the leader confirms a read index within a heartbeat round; applying through it may take
+            // longer on a node that is still catching up (a new learner, a small pipelining window), which is no stall.
+            if (_leaderAt is { } leaderAt && client.InvokedAt >= leaderAt && confirmedAt is null)
+            {
+                throw Failure(LivenessName, $"client {client.Id}'s read by read index at {node.Id}, sent after the leader emerged without faults, never got a read index.");
+            }
+
+            // A read that was never answered had no effect: it leaves the history.
+            EndOperation(client, known: false, retryDelay: client.Random.NextLong(0, Options.MaxThinkMicros + 1));
+            return;
+        }
+
         if (client.OperationId == operationId && client.Completion is not null)
         {
             client.Completion = null;
@@ -146,7 +240,11 @@ public sealed partial class Simulator
     private void Unknown(SimClient client, string why)
     {
         _stats.Unknown++;
-        if (_leaderAt is { } leaderAt && client.InvokedAt >= leaderAt)
+
+        // A change the operator left pending when faults stopped may remove the leader in the liveness phase; the
+        // removed node is shut down, and what it had accepted since ends unknown, as it would for its clients.
+        var removed = client.Target is { } target && _nodes[target].State == NodeState.Retired;
+        if (_leaderAt is { } leaderAt && client.InvokedAt >= leaderAt && !removed)
         {
             throw Failure("Liveness", $"client {client.Id}'s {Describe(client.Input!)}, sent after the leader emerged without faults, lost its outcome: {why}.");
         }
@@ -187,18 +285,19 @@ public sealed partial class Simulator
         var random = client.Random;
         var key = $"k{random.Next(Options.KeyCount)}";
         var value = $"c{client.Id}.{client.Sequence}";
-        var roll = random.Next(100);
-        if (roll < 30)
+        if (random.Chance(Options.ReadShare))
         {
             return KvInput.Get(key);
         }
 
-        if (roll < 60)
+        // Writes: Put 3/7, Cas 5/14, Delete 3/14 (with the default read share: 30, 25 and 15 in 100).
+        var roll = random.Next(70);
+        if (roll < 30)
         {
             return KvInput.Put(key, value);
         }
 
-        if (roll < 85)
+        if (roll < 55)
         {
             // Aim at a value the key may hold, so that some swaps succeed and some fail.
             var aim = random.Next(10);

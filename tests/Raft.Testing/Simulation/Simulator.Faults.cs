@@ -10,7 +10,8 @@ namespace Raft.Testing.Simulation;
 /// </remarks>
 public sealed partial class Simulator
 {
-    private int MaxFaulty => (_nodes.Length - 1) / 2;
+    // Faults are aimed at the nodes that are part of the cluster now (spares not yet added and retired nodes are left alone).
+    private int MaxFaulty => (ActiveNodes().Count - 1) / 2;
 
     private void ScheduleFaults()
     {
@@ -24,7 +25,9 @@ public sealed partial class Simulator
             Schedule(_faultRandom.Exponential(Options.MeanTimeBetweenCrashesMicros), new FaultEvent(FaultKind.Crash));
         }
 
-        if (Options.MeanTimeBetweenCampaignsMicros > 0)
+        // An early election timer is a clock fault: it breaks the bound a lease relies on (a node that campaigns forgets
+        // the leader it promised not to desert), so lease seeds keep clocks within their bound and have none.
+        if (Options.MeanTimeBetweenCampaignsMicros > 0 && Options.ReadOnlyOption != ReadOnlyOption.LeaseBased)
         {
             Schedule(_faultRandom.Exponential(Options.MeanTimeBetweenCampaignsMicros), new FaultEvent(FaultKind.Campaign));
         }
@@ -53,9 +56,15 @@ public sealed partial class Simulator
                 CrashSomeNode();
                 Schedule(_faultRandom.Exponential(Options.MeanTimeBetweenCrashesMicros), new FaultEvent(FaultKind.Crash));
                 break;
+            case FaultKind.Membership:
+                OnMembershipStep();
+                break;
+            case FaultKind.Transfer:
+                OnTransferStep();
+                break;
             case FaultKind.Campaign:
                 // An election timer that fires early (a paused process, a skewed clock): a node campaigns at once.
-                var candidate = _nodes[_faultRandom.Next(_nodes.Length)];
+                var candidate = _faultRandom.Pick(ActiveNodes());
                 Trace($"{candidate.Id} campaigns out of turn");
                 candidate.Campaign();
                 Schedule(_faultRandom.Exponential(Options.MeanTimeBetweenCampaignsMicros), new FaultEvent(FaultKind.Campaign));
@@ -65,13 +74,15 @@ public sealed partial class Simulator
 
     private void Partition()
     {
-        var n = _nodes.Length;
+        // Partitions are drawn over the active nodes; a spare that joins later is reachable until the next one.
+        var active = ActiveNodes().Select(node => node.Index).ToArray();
+        var n = active.Length;
         var roll = _faultRandom.Next(100);
         if (roll < 30)
         {
             // Cut the leader off both ways: the rest must elect another while it still believes it leads.
-            var victim = CurrentLeader() ?? _faultRandom.Next(n);
-            for (var other = 0; other < n; other++)
+            var victim = CurrentLeader() ?? _faultRandom.Pick(active);
+            foreach (var other in active)
             {
                 Network.Block(victim, other);
                 Network.Block(other, victim);
@@ -80,7 +91,7 @@ public sealed partial class Simulator
         else if (roll < 55)
         {
             // A minority on one side, a majority on the other.
-            var order = Shuffled(n);
+            var order = Shuffled(n).Select(i => active[i]).ToArray();
             var minority = 1 + _faultRandom.Next(Math.Max(1, MaxFaulty));
             for (var i = 0; i < minority; i++)
             {
@@ -94,9 +105,9 @@ public sealed partial class Simulator
         else if (roll < 75)
         {
             // One-way: a node that can hear but not speak (or the reverse), the leader half of the time.
-            var victim = _faultRandom.Chance(0.5) && CurrentLeader() is { } leader ? leader : _faultRandom.Next(n);
+            var victim = _faultRandom.Chance(0.5) && CurrentLeader() is { } leader ? leader : _faultRandom.Pick(active);
             var mute = _faultRandom.Chance(0.5);
-            for (var other = 0; other < n; other++)
+            foreach (var other in active)
             {
                 if (mute)
                 {
@@ -111,9 +122,9 @@ public sealed partial class Simulator
         else
         {
             // Flaky links: each direction of each link fails on its own.
-            for (var from = 0; from < n; from++)
+            foreach (var from in active)
             {
-                for (var to = 0; to < n; to++)
+                foreach (var to in active)
                 {
                     if (_faultRandom.Chance(0.3))
                     {
@@ -126,8 +137,9 @@ public sealed partial class Simulator
 
     private void CrashSomeNode()
     {
-        var up = _nodes.Where(node => node.IsUp).ToList();
-        if (_nodes.Length - up.Count >= MaxFaulty || up.Count == 0)
+        var active = ActiveNodes();
+        var up = active.Where(node => node.IsUp).ToList();
+        if (active.Count - up.Count >= (active.Count - 1) / 2 || up.Count == 0)
         {
             return;
         }

@@ -9,8 +9,9 @@ namespace Raft.Testing.Simulation;
 /// <summary>The liveness phase and the end-of-run checks: convergence and linearizability.</summary>
 /// <remarks>
 /// Once faults stop, the cluster must, within <see cref="SimulationOptions.LeaderBoundMicros"/>, elect a leader that
-/// every node knows; then resolve every pending proposal, let each client complete a few more operations, and bring
-/// every replica to the same log and state, never stalling for longer than <see cref="SimulationOptions.ProgressBoundMicros"/>.
+/// every member of its configuration knows; then resolve every pending proposal (membership changes included), let each
+/// client complete a few more operations, and bring every member to the same log and state, never stalling for longer
+/// than <see cref="SimulationOptions.ProgressBoundMicros"/>. Nodes removed from the configuration are shut down first.
 /// </remarks>
 public sealed partial class Simulator
 {
@@ -25,6 +26,7 @@ public sealed partial class Simulator
 
     private long _livenessStart;
     private long? _leaderAt;
+    private long? _stableAt;
     private long _progressMark;
     private long _progressAt;
 
@@ -37,7 +39,11 @@ public sealed partial class Simulator
         Network.DropEverything = Options.BreakNetworkInLiveness;
         foreach (var node in _nodes)
         {
-            if (!node.IsUp)
+            if (node.IsActive && _joined.Contains(node.Id) && !_committed.Configuration.Contains(node.Id))
+            {
+                Retire(node);
+            }
+            else if (node.State == NodeState.Down)
             {
                 node.Start();
             }
@@ -51,20 +57,30 @@ public sealed partial class Simulator
         {
             if (StableLeader() is { } leader)
             {
-                _leaderAt = Now;
-                _progressAt = Now;
-                Trace($"liveness: {_nodes[leader].Id} leads term {_nodes[leader].Status.Term}, known to every node");
-                foreach (var client in _clients)
+                _stableAt ??= Now;
+                if (CaughtUpMajority(_nodes[leader].Status, out var behind))
                 {
-                    client.LivenessCompleted = 0;
+                    _leaderAt = Now;
+                    _progressAt = Now;
+                    Trace($"liveness: {_nodes[leader].Id} leads term {_nodes[leader].Status.Term}, known to every node, with a caught-up majority");
+                    foreach (var client in _clients)
+                    {
+                        client.LivenessCompleted = 0;
+                    }
+                }
+                else
+                {
+                    // Voters cut off during the faults may be far behind; until enough catch up, nothing new commits.
+                    // That may take a while through a small pipelining window, but it must not stall.
+                    CheckProgress($"no caught-up majority under leader {_nodes[leader].Id}: {behind}");
                 }
             }
-            else if (Now - _livenessStart > Options.LeaderBoundMicros)
+            else if (_stableAt is null && Now - _livenessStart > Options.LeaderBoundMicros)
             {
                 throw Failure(
                     LivenessName,
-                    $"no leader known to every node within {SimulationTrace.FormatTime(Options.LeaderBoundMicros)} after faults stopped; terms: " +
-                    string.Join(", ", _nodes.Select(node => node.IsUp ? $"{node.Id} {node.Status.Role} {node.Status.Term} (leader {node.Status.LeaderId ?? "?"})" : $"{node.Id} down")));
+                    $"no leader known to every member within {SimulationTrace.FormatTime(Options.LeaderBoundMicros)} after faults stopped; terms: " +
+                    string.Join(", ", ActiveNodes().Select(node => node.IsUp ? $"{node.Id} {node.Status.Role} {node.Status.Term} (leader {node.Status.LeaderId ?? "?"})" : $"{node.Id} down")));
             }
 
             return false;
@@ -75,19 +91,7 @@ public sealed partial class Simulator
             return true;
         }
 
-        // A follower far behind may legitimately need long to catch up through a small pipelining window, so the
-        // bound is on stalling: some replica must apply more, or some client complete more, at least this often.
-        var progress = _stats.Completed + _nodes.Sum(node => node.IsUp ? node.Status.AppliedIndex : 0);
-        if (progress > _progressMark)
-        {
-            _progressMark = progress;
-            _progressAt = Now;
-        }
-
-        if (Now - _progressAt > Options.ProgressBoundMicros)
-        {
-            throw Failure(LivenessName, $"no progress for {SimulationTrace.FormatTime(Options.ProgressBoundMicros)} after the leader emerged: {missing}.");
-        }
+        CheckProgress(missing);
 
         if (Now - _leaderAt.Value > MaxConvergenceMicros)
         {
@@ -97,18 +101,39 @@ public sealed partial class Simulator
         return false;
     }
 
-    /// <summary>The leader when exactly one node leads and every node is up and follows it in its term.</summary>
+    // A follower far behind may legitimately need long to catch up through a small pipelining window, so the bound is
+    // on stalling: some replica must apply more, or some client complete more, at least this often.
+    private void CheckProgress(string missing)
+    {
+        var progress = _stats.Completed + _nodes.Sum(node => node.IsUp ? node.Status.AppliedIndex + node.Status.LastIndex : 0);
+        if (progress > _progressMark || _progressAt == 0)
+        {
+            _progressMark = Math.Max(_progressMark, progress);
+            _progressAt = Now;
+        }
+
+        if (Now - _progressAt > Options.ProgressBoundMicros)
+        {
+            throw Failure(LivenessName, $"no progress for {SimulationTrace.FormatTime(Options.ProgressBoundMicros)} after the leader emerged: {missing}.");
+        }
+    }
+
+    /// <summary>Whether a majority of the leader's voters (itself included) hold everything it has committed, so that new entries commit promptly.</summary>
+    private bool CaughtUpMajority(RaftStatus leader, out string behind)
+    {
+        var voters = leader.Configuration!.Voters;
+        var lagging = voters.Select(id => _byId[id]).Where(node => node.Status.LastIndex < leader.CommitIndex).ToList();
+        behind = string.Join(", ", lagging.Select(node => $"{node.Id} has {node.Status.LastIndex} of {leader.CommitIndex}"));
+        return voters.Count - lagging.Count >= (voters.Count / 2) + 1;
+    }
+
+    /// <summary>The leader when exactly one node leads and every member of its configuration is up and follows it in its term.</summary>
     private int? StableLeader()
     {
         int? leader = null;
         foreach (var node in _nodes)
         {
-            if (!node.IsUp)
-            {
-                return null;
-            }
-
-            if (node.Status.Role == StateRole.Leader)
+            if (node.IsUp && node.Status.Role == StateRole.Leader)
             {
                 if (leader is not null)
                 {
@@ -125,7 +150,16 @@ public sealed partial class Simulator
         }
 
         var status = _nodes[index].Status;
-        return _nodes.All(node => node.Status.Term == status.Term && node.Status.LeaderId == status.Id) ? index : null;
+        return Members(status).All(node => node.IsUp && node.Status.Term == status.Term && node.Status.LeaderId == status.Id) ? index : null;
+    }
+
+    /// <summary>The nodes of the configuration in force on <paramref name="leader"/>, voters and learners, the leader first.</summary>
+    private List<SimNode> Members(RaftStatus leader)
+    {
+        var configuration = leader.Configuration!;
+        var members = new List<SimNode> { _byId[leader.Id] };
+        members.AddRange(configuration.Voters.Concat(configuration.Learners).Where(id => id != leader.Id).Select(id => _byId[id]));
+        return members;
     }
 
     private bool Quiescent(out string missing)
@@ -151,7 +185,7 @@ public sealed partial class Simulator
         }
 
         var target = _nodes[leader].Status;
-        var behind = _nodes
+        var behind = Members(target)
             .Where(node => node.Status.AppliedIndex != target.LastIndex || node.Status.LastIndex != target.LastIndex || target.CommitIndex != target.LastIndex)
             .Select(node => $"{node.Id} applied {node.Status.AppliedIndex} of {node.Status.LastIndex} (leader commit {target.CommitIndex}, last {target.LastIndex})")
             .ToList();
@@ -165,12 +199,13 @@ public sealed partial class Simulator
         return true;
     }
 
-    private void CheckConvergence()
+    // Returns the members of the final configuration, the leader first.
+    private List<SimNode> CheckConvergence()
     {
-        var logs = _nodes.Select(node => (node.Id, (IReadOnlyList<Raft.Core.Messages.Entry>)node.Log.Entries)).ToArray();
-        LogMatchingInvariant.CheckAll(logs);
-        var reference = _nodes[0];
-        foreach (var node in _nodes)
+        var members = Members(_nodes[StableLeader()!.Value].Status);
+        LogMatchingInvariant.CheckAll(members.Select(node => (node.Id, (ILogView)node.Log)).ToArray());
+        var reference = members[0];
+        foreach (var node in members)
         {
             if (node.Log.LastIndex != reference.Log.LastIndex || node.StateMachine.Describe() != reference.StateMachine.Describe())
             {
@@ -180,10 +215,12 @@ public sealed partial class Simulator
                     $"{node.Id} has log {node.Log.LastIndex} and {node.StateMachine.Describe()}.");
             }
         }
+
+        return members;
     }
 
     // Returns a fingerprint of the run: the history and the final state.
-    private ulong CheckHistory()
+    private ulong CheckHistory(SimNode leader)
     {
         var history = _history.Build(KvOutput.Indeterminate);
         var result = LinearizabilityChecker.Check(KvModel.Instance, history, TimeSpan.FromSeconds(60));
@@ -205,7 +242,7 @@ public sealed partial class Simulator
                 .Append(op.Call).Append(' ').Append(op.Return).Append('\n');
         }
 
-        text.Append(_nodes[0].StateMachine.Describe()).Append(_events);
+        text.Append(leader.StateMachine.Describe()).Append(_events);
         return Fnv1a(text.ToString());
     }
 

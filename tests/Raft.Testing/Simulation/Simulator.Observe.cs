@@ -5,7 +5,7 @@ using Raft.Testing.Simulation.Invariants;
 
 namespace Raft.Testing.Simulation;
 
-/// <summary>Feeding the invariants: after every event, and inside every durable write and every apply.</summary>
+/// <summary>Feeding the invariants: after every event, and inside every durable write, every apply and every snapshot.</summary>
 public sealed partial class Simulator
 {
     /// <summary>The name reported when a node's durable log is not what its engine believes is durable.</summary>
@@ -13,6 +13,8 @@ public sealed partial class Simulator
 
     /// <summary>The name reported when one client request is applied twice.</summary>
     public const string ExactlyOnceName = "Exactly-once apply";
+
+    private FeatureStats _features;
 
     // After every event: each live node's view, checked against what the whole cluster ever showed.
     private void ObserveNodes()
@@ -25,47 +27,87 @@ public sealed partial class Simulator
             }
 
             var status = node.Status;
-            var log = node.Log.Entries;
+            var log = node.Log;
             _monotonicCommit.ObserveCommit(node.Id, node.Incarnation, status.CommitIndex);
 
             // Every Ready was carried out before the event ended, so nothing may be left only in memory.
-            if (status.LastIndex != log.Count || status.StableIndex != log.Count)
+            if (status.LastIndex != log.LastIndex || status.StableIndex != log.LastIndex)
             {
                 throw new InvariantViolationException(
-                    DurableLogName, $"{node.Id}'s engine has last index {status.LastIndex} (stable {status.StableIndex}) but its durable log ends at {log.Count}.");
+                    DurableLogName, $"{node.Id}'s engine has last index {status.LastIndex} (stable {status.StableIndex}) but its durable log ends at {log.LastIndex}.");
             }
 
-            if (status.CommitIndex > node.LearnedCommit)
-            {
-                var firstNew = _committed.Learn(node.Id, status.Term, log, status.CommitIndex, node.LearnedCommit + 1);
-                node.LearnedCommit = status.CommitIndex;
-                if (firstNew <= _committed.LastIndex)
-                {
-                    _durability.CheckFrom(firstNew);
-                }
-            }
-
+            LearnCommit(node, status);
             if (status.Role == StateRole.Leader)
             {
                 _electionSafety.ObserveLeader(node.Id, status.Term);
                 _leaderCompleteness.ObserveLeader(node.Id, status.Term, log);
+                SingleConfigurationChangeInvariant.ObserveLeader(node.Id, status.Term, log, _committed.LastIndex);
             }
         }
     }
 
-    internal void BeforeDurableAppend(SimNode node, IReadOnlyList<Entry> log, IReadOnlyList<Entry> entries) =>
+    /// <summary>A node persisted a ready: learn its commit index now, before it applies and perhaps compacts those entries.</summary>
+    internal void ObserveCommit(SimNode node) => LearnCommit(node, node.Status);
+
+    private void LearnCommit(SimNode node, RaftStatus status)
+    {
+        if (status.CommitIndex <= node.LearnedCommit)
+        {
+            return;
+        }
+
+        var configurations = _committed.ConfigurationChanges;
+        var firstNew = _committed.Learn(node.Id, status.Term, node.Log, status.CommitIndex, node.LearnedCommit + 1);
+        node.LearnedCommit = status.CommitIndex;
+        if (firstNew <= _committed.LastIndex)
+        {
+            _durability.CheckFrom(firstNew);
+        }
+
+        if (_committed.ConfigurationChanges != configurations)
+        {
+            _electoratesAt = -1;
+            OnConfigurationCommitted();
+        }
+    }
+
+    internal void BeforeDurableAppend(SimNode node, ILogView log, IReadOnlyList<Entry> entries) =>
         _durability.BeforeWrite(node.Id, log, entries);
 
-    internal void AfterDurableAppend(SimNode node, IReadOnlyList<Entry> log, long fromIndex)
+    internal void AfterDurableAppend(SimNode node, ILogView log, long fromIndex)
     {
         _logMatching.ObserveWrite(node.Id, log, fromIndex);
         _durability.CheckFrom(fromIndex);
     }
 
+    internal void BeforeLogReset(SimNode node, ILogView log, long snapshotIndex) =>
+        _durability.BeforeReset(node.Id, log, snapshotIndex);
+
     internal void BeforeDurableSave(SimNode node, HardState previous, HardState next)
     {
         ElectionSafetyInvariant.ObserveDurableHardState(node.Id, previous, next);
         MonotonicCommitInvariant.ObserveDurableHardState(node.Id, previous, next);
+    }
+
+    /// <summary>A snapshot is about to become durable on <paramref name="node"/>, taken there or received from a leader.</summary>
+    internal void BeforeSnapshotSaved(SimNode node, SnapshotMetadata metadata, byte[] data)
+    {
+        _committed.CheckSnapshot(node.Id, metadata);
+        _snapshotStates.Observe(metadata.Index, data, $"{node.Id}'s snapshot {metadata.Index}/{metadata.Term}");
+    }
+
+    internal void OnSnapshotTaken(SimNode node, SnapshotMetadata metadata)
+    {
+        _features.SnapshotsTaken++;
+        Trace($"{node.Id} took snapshot {metadata.Index}/{metadata.Term} ({metadata.Configuration})");
+    }
+
+    internal void OnSnapshotInstalled(SimNode node, SnapshotMetadata metadata)
+    {
+        _features.SnapshotsInstalled++;
+        _stateMachineSafety.ObserveStart(node.Id, metadata.Index);
+        Trace($"{node.Id} installed snapshot {metadata.Index}/{metadata.Term} ({metadata.Configuration})");
     }
 
     internal void OnApply(SimNode node, Entry entry)
@@ -79,5 +121,33 @@ public sealed partial class Simulator
                 throw new InvariantViolationException(ExactlyOnceName, $"request {command.RequestId} ({command.Type} {command.Key}) is in the log twice; the second copy is {entry}.");
             }
         }
+    }
+
+    /// <summary>After each apply: where some snapshot exists at this index, the state applied one entry at a time must equal it.</summary>
+    internal void OnAppliedState(SimNode node)
+    {
+        var index = node.AppliedIndex;
+        if (!_snapshotStates.HasState(index))
+        {
+            return;
+        }
+
+        using var data = new MemoryStream();
+        var written = node.StateMachine.WriteSnapshotAsync(data);
+        if (!written.IsCompletedSuccessfully)
+        {
+            throw new InvalidOperationException("KvStateMachine.WriteSnapshotAsync did not complete synchronously.");
+        }
+
+        _snapshotStates.Observe(index, data.GetBuffer().AsSpan(0, (int)data.Length), $"{node.Id}'s state machine at applied index {index}");
+    }
+
+    /// <summary>What the run exercised beyond the basics, for the result and the coverage self-test.</summary>
+    private struct FeatureStats
+    {
+        public int SnapshotsTaken;
+        public int SnapshotsInstalled;
+        public int Transfers;
+        public int IndexReads;
     }
 }

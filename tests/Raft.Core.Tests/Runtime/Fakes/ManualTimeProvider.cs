@@ -42,6 +42,31 @@ public sealed class ManualTimeProvider : TimeProvider
         }
     }
 
+    // Fires every timer every few milliseconds until disposed, like a real clock (for shutting a cluster down).
+    public IAsyncDisposable StartTicking()
+    {
+        var stop = new CancellationTokenSource();
+        var ticking = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                FireAll();
+                await Task.Delay(5);
+            }
+        });
+        return new Ticking(stop, ticking);
+    }
+
+    private sealed class Ticking(CancellationTokenSource stop, Task ticking) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await stop.CancelAsync();
+            await ticking;
+            stop.Dispose();
+        }
+    }
+
     private sealed class ManualTimer(TimerCallback callback, object? state) : ITimer
     {
         public bool Disposed { get; private set; }

@@ -3,14 +3,23 @@ using Raft.Core.Messages;
 namespace Raft.Testing.Simulation.Invariants;
 
 /// <summary>
-/// No acknowledged entry is lost (§5.3, §5.4): an entry counts as committed only once a majority stored it durably, and
-/// from then on it stays, unchanged, on the durable logs of a majority; a node that holds a committed entry never
-/// replaces or drops it.
+/// No acknowledged entry is lost (§5.3, §5.4, §7): an entry counts as committed only once a majority stored it durably,
+/// and from then on no majority of any configuration that can elect a leader lacks it; a node that holds a committed
+/// entry never replaces or drops it, and compacts its log only behind a durable snapshot.
 /// </summary>
 /// <remarks>
-/// Crashes cannot take it away here (the stores keep what they acknowledged), so only a write can: each write is
-/// checked before it happens (does it replace a committed entry this node holds?) and after (is every committed entry
-/// from the written index on still on a majority?). Newly committed entries are counted when they become known.
+/// <para>
+/// A node holds an entry when its durable log has it, or its durable snapshot covers its index (the snapshot's content
+/// is checked elsewhere). Crashes cannot take either away here (the stores keep what they acknowledged), so only a
+/// write can: each write is checked before it happens (does it replace or drop a committed entry this node holds?) and
+/// after (does every committed entry from the written index on still reach every electorate?). Newly committed entries
+/// are counted when they become known.
+/// </para>
+/// <para>
+/// The electorates are the voter sets that can elect the next leader: the committed configuration and the one in force
+/// on the current leader, which single-server changes keep at most one change apart (thesis §4.1). With an even
+/// number of voters, half of them holding the entry suffices: the others cannot form a majority without one of them.
+/// </para>
 /// </remarks>
 public sealed class CommittedEntriesDurableInvariant
 {
@@ -18,25 +27,31 @@ public sealed class CommittedEntriesDurableInvariant
     public const string Name = "Committed entries stay on a majority (§5.3, §5.4)";
 
     private readonly CommittedLog _committed;
-    private readonly IReadOnlyList<(string NodeId, IReadOnlyList<Entry> Log)> _durableLogs;
+    private readonly Func<IReadOnlyList<IReadOnlyList<IDurableReplica>>> _electorates;
 
     /// <summary>Creates the check.</summary>
     /// <param name="committed">The entries known committed.</param>
-    /// <param name="durableLogs">Every voter's durable log, live views (entry i at position i - 1).</param>
-    public CommittedEntriesDurableInvariant(CommittedLog committed, IReadOnlyList<(string NodeId, IReadOnlyList<Entry> Log)> durableLogs)
+    /// <param name="electorates">The voter sets that can elect a leader now, with their durable state; asked at every check.</param>
+    public CommittedEntriesDurableInvariant(CommittedLog committed, Func<IReadOnlyList<IReadOnlyList<IDurableReplica>>> electorates)
     {
         _committed = committed;
-        _durableLogs = durableLogs;
+        _electorates = electorates;
     }
 
-    private int Majority => (_durableLogs.Count / 2) + 1;
+    /// <summary>Creates the check for a fixed set of voters.</summary>
+    /// <param name="committed">The entries known committed.</param>
+    /// <param name="voters">Every voter's durable state.</param>
+    public CommittedEntriesDurableInvariant(CommittedLog committed, IReadOnlyList<IDurableReplica> voters)
+        : this(committed, () => [voters])
+    {
+    }
 
     /// <summary>Before a write: a committed entry that <paramref name="nodeId"/> holds must survive it unchanged.</summary>
     /// <param name="nodeId">The node about to write.</param>
     /// <param name="log">Its durable log before the write.</param>
     /// <param name="entries">The entries it appends, replacing its log from <c>entries[0].Index</c> on.</param>
     /// <exception cref="InvariantViolationException">The write would replace or drop a committed entry.</exception>
-    public void BeforeWrite(string nodeId, IReadOnlyList<Entry> log, IReadOnlyList<Entry> entries)
+    public void BeforeWrite(string nodeId, ILogView log, IReadOnlyList<Entry> entries)
     {
         ArgumentNullException.ThrowIfNull(log);
         ArgumentNullException.ThrowIfNull(entries);
@@ -46,11 +61,11 @@ public sealed class CommittedEntriesDurableInvariant
         }
 
         var from = entries[0].Index;
-        var last = Math.Min(log.Count, _committed.LastIndex);
-        for (var index = from; index <= last; index++)
+        var last = Math.Min(log.LastIndex, _committed.LastIndex);
+        for (var index = Math.Max(from, log.BaseIndex + 1); index <= last; index++)
         {
             var committed = _committed[index];
-            if (!EntryIdentity.Same(log[(int)(index - 1)], committed))
+            if (!EntryIdentity.Same(log.At(index)!, committed))
             {
                 continue;
             }
@@ -65,31 +80,81 @@ public sealed class CommittedEntriesDurableInvariant
         }
     }
 
-    /// <summary>After a write from <paramref name="fromIndex"/>, or when entries become known committed: each committed entry from there on is on a majority.</summary>
-    /// <param name="fromIndex">The first index to check.</param>
-    /// <exception cref="InvariantViolationException">A committed entry is on fewer than a majority of durable logs.</exception>
-    public void CheckFrom(long fromIndex)
+    /// <summary>Before a snapshot install resets the log to start after <paramref name="snapshotIndex"/>: no committed entry past it may go.</summary>
+    /// <param name="nodeId">The node about to reset its log.</param>
+    /// <param name="log">Its durable log before the reset.</param>
+    /// <param name="snapshotIndex">The index of the installed snapshot (already durable).</param>
+    /// <exception cref="InvariantViolationException">The reset would drop a committed entry no snapshot covers.</exception>
+    public void BeforeReset(string nodeId, ILogView log, long snapshotIndex)
     {
-        for (var index = Math.Max(1, fromIndex); index <= _committed.LastIndex; index++)
+        ArgumentNullException.ThrowIfNull(log);
+        var last = Math.Min(log.LastIndex, _committed.LastIndex);
+        for (var index = Math.Max(snapshotIndex, log.BaseIndex) + 1; index <= last; index++)
         {
-            var committed = _committed[index];
-            var holders = 0;
-            foreach (var (_, log) in _durableLogs)
-            {
-                if (EntryIdentity.At(log, index) is { } held && EntryIdentity.Same(held, committed))
-                {
-                    holders++;
-                }
-            }
-
-            if (holders < Majority)
+            if (EntryIdentity.Same(log.At(index)!, _committed[index]))
             {
                 throw new InvariantViolationException(
-                    Name, $"the committed entry {committed} is on {holders} durable logs, fewer than a majority of {Majority}: " + Holders(index));
+                    Name, $"{nodeId} installs a snapshot through {snapshotIndex} and drops the committed entry {_committed[index]} after it.");
             }
         }
     }
 
-    private string Holders(long index) => string.Join(", ", _durableLogs.Select(
-        node => $"{node.NodeId} has {EntryIdentity.At(node.Log, index)?.ToString() ?? "nothing"}"));
+    /// <summary>Before compaction: the entries through <paramref name="throughIndex"/> may go only if a durable snapshot covers them.</summary>
+    /// <param name="nodeId">The node about to compact.</param>
+    /// <param name="throughIndex">The last index it discards.</param>
+    /// <param name="snapshotIndex">What its newest durable snapshot covers.</param>
+    /// <exception cref="InvariantViolationException">No durable snapshot covers the discarded entries.</exception>
+    public static void BeforeCompact(string nodeId, long throughIndex, long snapshotIndex)
+    {
+        if (throughIndex > snapshotIndex)
+        {
+            throw new InvariantViolationException(
+                Name, $"{nodeId} compacts its log through {throughIndex}, but its newest durable snapshot covers only {snapshotIndex}.");
+        }
+    }
+
+    /// <summary>After a write from <paramref name="fromIndex"/>, or when entries become known committed: each committed entry from there on reaches every electorate.</summary>
+    /// <param name="fromIndex">The first index to check.</param>
+    /// <exception cref="InvariantViolationException">The voters lacking a committed entry could form a majority.</exception>
+    public void CheckFrom(long fromIndex)
+    {
+        if (fromIndex > _committed.LastIndex)
+        {
+            return;
+        }
+
+        foreach (var electorate in _electorates())
+        {
+            var majority = (electorate.Count / 2) + 1;
+            var needed = electorate.Count - majority + 1;
+            for (var index = Math.Max(1, fromIndex); index <= _committed.LastIndex; index++)
+            {
+                var committed = _committed[index];
+                var holders = 0;
+                foreach (var replica in electorate)
+                {
+                    if (Holds(replica, index, committed))
+                    {
+                        holders++;
+                    }
+                }
+
+                if (holders < needed)
+                {
+                    throw new InvariantViolationException(
+                        Name,
+                        $"the committed entry {committed} is durable on {holders} of the voters ({string.Join(" ", electorate.Select(r => r.NodeId))}), " +
+                        $"so {electorate.Count - holders} voters without it could elect a leader: " + Holders(electorate, index));
+                }
+            }
+        }
+    }
+
+    private static bool Holds(IDurableReplica replica, long index, Entry committed) =>
+        replica.SnapshotIndex >= index || (replica.Log.At(index) is { } held && EntryIdentity.Same(held, committed));
+
+    private static string Holders(IReadOnlyList<IDurableReplica> electorate, long index) => string.Join(", ", electorate.Select(
+        replica => replica.SnapshotIndex >= index
+            ? $"{replica.NodeId} has it in its snapshot through {replica.SnapshotIndex}"
+            : $"{replica.NodeId} has {replica.Log.At(index)?.ToString() ?? "nothing"}"));
 }

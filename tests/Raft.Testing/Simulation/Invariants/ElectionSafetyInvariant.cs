@@ -20,6 +20,9 @@ public sealed class ElectionSafetyInvariant
     /// <summary>How many terms had a leader.</summary>
     public int LeaderTerms => _leaderOfTerm.Count;
 
+    /// <summary>The highest term that had a leader (0 before the first).</summary>
+    public long HighestLeaderTerm { get; private set; }
+
     /// <summary>Records that <paramref name="nodeId"/> is leader in <paramref name="term"/>.</summary>
     /// <param name="nodeId">The node.</param>
     /// <param name="term">Its term.</param>
@@ -37,6 +40,7 @@ public sealed class ElectionSafetyInvariant
         }
 
         _leaderOfTerm.Add(term, nodeId);
+        HighestLeaderTerm = Math.Max(HighestLeaderTerm, term);
     }
 
     /// <summary>Checks a durable hard state change of one node: the term never goes back, and a vote cast in a term is never changed.</summary>

@@ -17,14 +17,4 @@ public static class EntryIdentity
         return ReferenceEquals(a, b) ||
             (a.Index == b.Index && a.Term == b.Term && a.Type == b.Type && a.Data.Span.SequenceEqual(b.Data.Span));
     }
-
-    /// <summary>The entry at <paramref name="index"/> of a log kept from index 1, or null when the log is shorter.</summary>
-    /// <param name="log">The log; entry i at position i - 1.</param>
-    /// <param name="index">The log index.</param>
-    /// <returns>The entry, or null.</returns>
-    public static Entry? At(IReadOnlyList<Entry> log, long index)
-    {
-        ArgumentNullException.ThrowIfNull(log);
-        return index >= 1 && index <= log.Count ? log[(int)(index - 1)] : null;
-    }
 }

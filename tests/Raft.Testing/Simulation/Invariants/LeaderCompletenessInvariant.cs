@@ -9,7 +9,8 @@ namespace Raft.Testing.Simulation.Invariants;
 /// <remarks>
 /// Every observed leader is checked against every entry in <see cref="CommittedLog"/> whose commitment was seen in a
 /// lower term. Each (leader, term) remembers how far it was checked, so a leader is checked in full once when it is
-/// first seen and then only against newly committed entries.
+/// first seen and then only against newly committed entries. Entries the leader compacted into its snapshot are not
+/// looked at here: compaction is checked to happen only behind a durable snapshot, and snapshots against the committed log.
 /// </remarks>
 public sealed class LeaderCompletenessInvariant
 {
@@ -29,12 +30,12 @@ public sealed class LeaderCompletenessInvariant
     /// <summary>Checks that the leader <paramref name="nodeId"/> of <paramref name="term"/> holds every entry committed before its term.</summary>
     /// <param name="nodeId">The leader.</param>
     /// <param name="term">Its term.</param>
-    /// <param name="log">Its log; entry i at position i - 1.</param>
+    /// <param name="log">Its durable log.</param>
     /// <exception cref="InvariantViolationException">A committed entry is missing or different.</exception>
-    public void ObserveLeader(string nodeId, long term, IReadOnlyList<Entry> log)
+    public void ObserveLeader(string nodeId, long term, ILogView log)
     {
         ArgumentNullException.ThrowIfNull(log);
-        var from = _checkedUpTo.GetValueOrDefault((nodeId, term)) + 1;
+        var from = Math.Max(_checkedUpTo.GetValueOrDefault((nodeId, term)), log.BaseIndex) + 1;
         for (var index = from; index <= _committed.LastIndex; index++)
         {
             if (_committed.SeenInTerm(index) >= term)
@@ -43,7 +44,7 @@ public sealed class LeaderCompletenessInvariant
             }
 
             var committed = _committed[index];
-            var held = EntryIdentity.At(log, index);
+            var held = log.At(index);
             if (held is null || !EntryIdentity.Same(held, committed))
             {
                 throw new InvariantViolationException(

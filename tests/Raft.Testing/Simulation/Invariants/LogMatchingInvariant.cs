@@ -10,8 +10,9 @@ namespace Raft.Testing.Simulation.Invariants;
 /// Checked incrementally on every durable write: the first time any log holds (index, term), its content and the
 /// term of its predecessor are registered; every later copy, on any node, must have the same content and the same
 /// predecessor term. By induction over the index, two logs that agree at (index, term) then agree everywhere
-/// before it, and each write costs only its own entries. <see cref="CheckAll"/> compares whole logs pairwise, for the
-/// end of a run.
+/// before it, and each write costs only its own entries. The first entry after a compacted or installed base is checked
+/// against the base's term. <see cref="CheckAll"/> compares logs pairwise over the range both still hold, for the end
+/// of a run.
 /// </remarks>
 public sealed class LogMatchingInvariant
 {
@@ -22,16 +23,16 @@ public sealed class LogMatchingInvariant
 
     /// <summary>Checks the entries a durable write just placed at <paramref name="fromIndex"/> and after.</summary>
     /// <param name="nodeId">The node whose log changed.</param>
-    /// <param name="log">Its whole durable log after the write; entry i at position i - 1.</param>
+    /// <param name="log">Its durable log after the write.</param>
     /// <param name="fromIndex">The first index the write placed.</param>
     /// <exception cref="InvariantViolationException">A copy differs from the first one seen, or the log is malformed.</exception>
-    public void ObserveWrite(string nodeId, IReadOnlyList<Entry> log, long fromIndex)
+    public void ObserveWrite(string nodeId, ILogView log, long fromIndex)
     {
         ArgumentNullException.ThrowIfNull(log);
-        for (var index = Math.Max(1, fromIndex); index <= log.Count; index++)
+        for (var index = Math.Max(Math.Max(1, fromIndex), log.BaseIndex + 1); index <= log.LastIndex; index++)
         {
-            var entry = log[(int)(index - 1)];
-            var previousTerm = index == 1 ? 0 : log[(int)(index - 2)].Term;
+            var entry = log.At(index)!;
+            var previousTerm = log.TermAt(index - 1);
             if (entry.Index != index)
             {
                 throw new InvariantViolationException(Name, $"{nodeId}'s durable log holds entry {entry} at position {index}.");
@@ -64,10 +65,10 @@ public sealed class LogMatchingInvariant
         }
     }
 
-    /// <summary>Compares every pair of logs in full: where two hold the same (index, term), everything up to it must be equal.</summary>
+    /// <summary>Compares every pair of logs where both hold entries: where two hold the same (index, term), everything both hold up to it must be equal.</summary>
     /// <param name="logs">Each node's id and durable log.</param>
     /// <exception cref="InvariantViolationException">Two logs agree at an entry but differ before it.</exception>
-    public static void CheckAll(IReadOnlyList<(string NodeId, IReadOnlyList<Entry> Log)> logs)
+    public static void CheckAll(IReadOnlyList<(string NodeId, ILogView Log)> logs)
     {
         ArgumentNullException.ThrowIfNull(logs);
         for (var a = 0; a < logs.Count; a++)
@@ -76,25 +77,26 @@ public sealed class LogMatchingInvariant
             {
                 var (idA, logA) = logs[a];
                 var (idB, logB) = logs[b];
-                var common = Math.Min(logA.Count, logB.Count);
+                var first = Math.Max(logA.BaseIndex, logB.BaseIndex) + 1;
+                var last = Math.Min(logA.LastIndex, logB.LastIndex);
 
-                // The highest index where both hold the same term; everything below must be identical.
-                var match = 0;
-                for (var i = common; i >= 1; i--)
+                // The highest index both hold with the same term; everything both hold below it must be identical.
+                var match = 0L;
+                for (var i = last; i >= first; i--)
                 {
-                    if (logA[i - 1].Term == logB[i - 1].Term)
+                    if (logA.At(i)!.Term == logB.At(i)!.Term)
                     {
                         match = i;
                         break;
                     }
                 }
 
-                for (var i = 1; i <= match; i++)
+                for (var i = first; i <= match; i++)
                 {
-                    if (!EntryIdentity.Same(logA[i - 1], logB[i - 1]))
+                    if (!EntryIdentity.Same(logA.At(i)!, logB.At(i)!))
                     {
                         throw new InvariantViolationException(
-                            Name, $"{idA} and {idB} both hold term {logA[match - 1].Term} at index {match} but differ at index {i}: {logA[i - 1]} vs {logB[i - 1]}.");
+                            Name, $"{idA} and {idB} both hold term {logA.At(match)!.Term} at index {match} but differ at index {i}: {logA.At(i)} vs {logB.At(i)}.");
                     }
                 }
             }

@@ -5,24 +5,24 @@ namespace Raft.Testing.Simulation.Invariants;
 /// <summary>
 /// State Machine Safety (§5.4.3): if a server has applied a log entry at a given index to its state machine, no other
 /// server will ever apply a different log entry for the same index. Also: each server applies every index once, in
-/// order, from its state machine's starting point.
+/// order, from its state machine's starting point (index 1, or the snapshot it restored).
 /// </summary>
 public sealed class StateMachineSafetyInvariant
 {
     /// <summary>The name reported on a violation.</summary>
     public const string Name = "State Machine Safety (§5.4.3)";
 
-    // The first entry applied at each index by any node: _applied[i - 1] for index i. Indexes are applied in order
-    // from 1 on every node, so this is always a prefix.
+    // The first entry applied at each index by any node: _applied[i - 1] for index i. Indexes are applied in order,
+    // and a snapshot only ever covers indexes some node applied, so this is always a prefix.
     private readonly List<(Entry Entry, string FirstBy)> _applied = [];
     private readonly Dictionary<string, long> _lastApplied = [];
 
     /// <summary>The highest index any node applied.</summary>
     public long LastIndex => _applied.Count;
 
-    /// <summary>The node starts with an empty state machine (a restart of an in-memory one): it applies from index 1 again.</summary>
+    /// <summary>The node's state machine starts over: empty (it applies from index 1 again), or restored from a snapshot.</summary>
     /// <param name="nodeId">The node.</param>
-    /// <param name="applied">What its state machine already holds (0 when empty).</param>
+    /// <param name="applied">What its state machine already holds: 0 when empty, else the snapshot's index.</param>
     public void ObserveStart(string nodeId, long applied = 0) => _lastApplied[nodeId] = applied;
 
     /// <summary>Records that <paramref name="nodeId"/> applied <paramref name="entry"/>.</summary>
@@ -49,6 +49,12 @@ public sealed class StateMachineSafetyInvariant
             }
 
             return false;
+        }
+
+        if (entry.Index != _applied.Count + 1)
+        {
+            throw new InvariantViolationException(
+                Name, $"{nodeId} applied {entry} after restoring a snapshot through {last}, but no node ever applied index {_applied.Count + 1}.");
         }
 
         _applied.Add((entry, nodeId));

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Logging;
+
+namespace Orleans.Raft;
+
+/// <summary>Every log message of Orleans.Raft, source-generated; EventIds 4000–4999.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 4000, Level = LogLevel.Information,
+        Message = "Raft grain storage {Provider}: starting node {NodeId} with members {Members}, data in {Directory}")]
+    public static partial void NodeStarting(ILogger logger, string provider, string nodeId, string members, string directory);
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Raft grain storage {Provider}: node {NodeId} started")]
+    public static partial void NodeStarted(ILogger logger, string provider, string nodeId);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information,
+        Message = "Raft grain storage {Provider}: stopping node {NodeId} (leader: {IsLeader}; a leader hands leadership away first)")]
+    public static partial void NodeStopping(ILogger logger, string provider, string nodeId, bool isLeader);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Raft grain storage {Provider}: node {NodeId} stopped")]
+    public static partial void NodeStopped(ILogger logger, string provider, string nodeId);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Raft grain storage {Provider}: node {NodeId} failed to start")]
+    public static partial void NodeStartFailed(ILogger logger, Exception exception, string provider, string nodeId);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Information,
+        Message = "Raft grain storage {Provider}: node {NodeId} registered client session {SessionId}")]
+    public static partial void SessionRegistered(ILogger logger, string provider, string nodeId, long sessionId);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Warning,
+        Message = "Raft grain storage {Provider}: client session {SessionId} of node {NodeId} is no longer known to the store; registering a new one")]
+    public static partial void SessionLost(ILogger logger, string provider, string nodeId, long sessionId);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Debug,
+        Message = "Raft grain storage {Provider}: {Operation} of {Key} on node {NodeId} retries after {Reason}")]
+    public static partial void OperationRetry(ILogger logger, string provider, string operation, string key, string nodeId, string reason);
+
+    [LoggerMessage(EventId = 4008, Level = LogLevel.Debug,
+        Message = "Raft grain storage {Provider}: {Operation} of {Key} refused: ETag {CurrentETag} given, {StoredETag} stored")]
+    public static partial void ETagConflict(ILogger logger, string provider, string operation, string key, string? currentETag, string? storedETag);
+
+    [LoggerMessage(EventId = 4009, Level = LogLevel.Warning,
+        Message = "Raft grain storage {Provider}: {Operation} of {Key} on node {NodeId} failed: {Reason}")]
+    public static partial void OperationFailed(ILogger logger, Exception? exception, string provider, string operation, string key, string nodeId, string reason);
+
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Warning,
+        Message = "Raft grain storage {Provider}: node {NodeId} did not stop cleanly")]
+    public static partial void NodeStopFailed(ILogger logger, Exception exception, string provider, string nodeId);
+}

@@ -1,0 +1,161 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Raft.Core.Runtime;
+using Raft.Core.Transport;
+using Raft.Transport.Grpc;
+using Raft.Transport.Grpc.Client;
+using Raft.Transport.Grpc.Hosting;
+
+namespace Orleans.Raft.Networking;
+
+/// <summary>
+/// Connects the provider's Raft nodes over gRPC (HTTP/2): each silo runs a small Kestrel endpoint for its node at its
+/// address in <c>RaftGrainStorageOptions.Members</c>; Raft messages stream between the endpoints, and a follower
+/// forwards writes to the leader's client service. The default network of the provider.
+/// </summary>
+/// <remarks>
+/// Each node listens on the port of its own member address: on that IP address when the host is one (or
+/// <c>localhost</c>), on every interface when it is a host name. Set <see cref="ListenAddress"/> to choose otherwise,
+/// and <see cref="ConfigureTransport"/> for TLS and the transport's limits.
+/// </remarks>
+public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
+{
+    /// <summary>
+    /// Where this silo's endpoint listens, as <c>host:port</c> (an IP address, <c>0.0.0.0</c> or <c>localhost</c>);
+    /// null (the default) derives it from this node's member address.
+    /// </summary>
+    public string? ListenAddress { get; init; }
+
+    /// <summary>Adjusts the transport's options (TLS, message sizes, timeouts) before the transport is created.</summary>
+    public Action<GrpcTransportOptions>? ConfigureTransport { get; init; }
+
+    /// <inheritdoc />
+    public ValueTask<IRaftStorageConnection> ConnectAsync(RaftStorageEndpoint endpoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var clusterId = HeaderSafe(endpoint.ClusterId);
+        var options = new GrpcTransportOptions
+        {
+            ClusterId = clusterId,
+            NodeId = endpoint.NodeId,
+            ListenAddress = ListenAddress ?? DeriveListenAddress(endpoint.Members[endpoint.NodeId]),
+            Peers = endpoint.Members.Where(m => m.Key != endpoint.NodeId).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal),
+        };
+        ConfigureTransport?.Invoke(options);
+        var transport = new GrpcRaftTransport(options, endpoint.LoggerFactory);
+        return new ValueTask<IRaftStorageConnection>(new Connection(transport, options, endpoint));
+    }
+
+    /// <summary>The listening <c>host:port</c> for a member address: its IP address and port, or every interface for a host name.</summary>
+    /// <param name="address">A member address: <c>host:port</c> or an <c>http(s)://</c> URI.</param>
+    /// <returns>The address to listen on.</returns>
+    /// <exception cref="ArgumentException">The address has no port.</exception>
+    public static string DeriveListenAddress(string address)
+    {
+        if (!TryParse(address, out var host, out var port))
+        {
+            throw new ArgumentException($"The Raft member address '{address}' must be host:port or an http(s):// URI with a port.", nameof(address));
+        }
+
+        var listenHost = host == "localhost" || IPAddress.TryParse(host, out _) ? host : "0.0.0.0";
+        return $"{listenHost}:{port.ToString(CultureInfo.InvariantCulture)}";
+    }
+
+    /// <summary>True when <paramref name="address"/> is <c>host:port</c> or an <c>http(s)://</c> URI with a port.</summary>
+    /// <param name="address">The address to check.</param>
+    /// <param name="host">The host.</param>
+    /// <param name="port">The port.</param>
+    /// <returns>Whether the address could be read.</returns>
+    public static bool TryParse(string? address, out string host, out int port)
+    {
+        host = "";
+        port = 0;
+        if (string.IsNullOrWhiteSpace(address))
+        {
+            return false;
+        }
+
+        var text = address.Contains("://", StringComparison.Ordinal) ? address : $"http://{address}";
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Host.Length == 0 || uri.IsDefaultPort && !address.Contains(':', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        host = uri.Host.Trim('[', ']');
+        port = uri.Port;
+        return port is > 0 and <= 65535;
+    }
+
+    // gRPC headers carry the cluster id: keep printable ASCII without spaces.
+    private static string HeaderSafe(string value)
+    {
+        var builder = new StringBuilder(value.Length);
+        foreach (var c in value)
+        {
+            builder.Append(c is > ' ' and < (char)127 ? c : '-');
+        }
+
+        return builder.ToString();
+    }
+
+    private sealed class Connection(GrpcRaftTransport transport, GrpcTransportOptions options, RaftStorageEndpoint endpoint) : IRaftStorageConnection
+    {
+        private readonly ConcurrentDictionary<string, GrpcRaftClient> _clients = new(StringComparer.Ordinal);
+        private GrpcRaftServer? _server;
+
+        public IRaftTransport Transport => transport;
+
+        public async Task StartAsync(RaftNode node, CancellationToken cancellationToken = default)
+        {
+            _server = new GrpcRaftServer(transport, node, endpoint.LoggerFactory);
+            await _server.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        public async Task<ProposalResult> ForwardAsync(string leaderId, ReadOnlyMemory<byte> command, CancellationToken cancellationToken = default)
+        {
+            if (!endpoint.Members.TryGetValue(leaderId, out var address))
+            {
+                throw new NotLeaderException($"Node '{endpoint.NodeId}' has no address for node '{leaderId}'; the write was not sent.");
+            }
+
+            var client = _clients.GetOrAdd(leaderId, _ => new GrpcRaftClient(new GrpcRaftClientOptions
+            {
+                ClusterId = options.ClusterId,
+                Endpoints = [address],
+                Tls = options.Tls,
+                MaxMessageBytes = options.MaxMessageBytes,
+
+                // The provider retries itself, within its own operation timeout; one short round here is enough.
+                RetryBudget = TimeSpan.FromMilliseconds(500),
+            }));
+            try
+            {
+                var result = await client.ProposeAsync(command, cancellationToken).ConfigureAwait(false);
+                return new ProposalResult(result.Index, result.Result);
+            }
+            catch (RaftClientException ex) when (!ex.OutcomeUnknown)
+            {
+                throw new NotLeaderException($"The write forwarded by node '{endpoint.NodeId}' to '{leaderId}' was not applied: {ex.Message}", ex);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            // The transport first, so its peer streams end cleanly, then the server that served them.
+            await transport.DisposeAsync().ConfigureAwait(false);
+            if (_server is { } server)
+            {
+                await server.DisposeAsync().ConfigureAwait(false);
+            }
+
+            foreach (var client in _clients.Values)
+            {
+                await client.DisposeAsync().ConfigureAwait(false);
+            }
+
+            _clients.Clear();
+        }
+    }
+}

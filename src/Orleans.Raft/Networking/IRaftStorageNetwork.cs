@@ -1,0 +1,62 @@
+using Raft.Core.Runtime;
+using Raft.Core.Transport;
+
+namespace Orleans.Raft.Networking;
+
+/// <summary>
+/// How the Raft nodes of one grain-storage provider reach each other: the transport for Raft's own messages, and a way
+/// for a follower to hand a write to the leader.
+/// </summary>
+/// <remarks>
+/// The provider calls <see cref="ConnectAsync"/> once per start of its node. Implementations: the gRPC one (the
+/// default, one HTTP/2 endpoint per silo) and <see cref="InMemoryRaftStorageNetwork"/> for silos in one process
+/// (tests, samples).
+/// </remarks>
+public interface IRaftStorageNetwork
+{
+    /// <summary>Creates the connection of one node; nothing is served until <see cref="IRaftStorageConnection.StartAsync"/>.</summary>
+    /// <param name="endpoint">Who the node is and who its peers are.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The node's connection; the caller disposes it after stopping the node.</returns>
+    ValueTask<IRaftStorageConnection> ConnectAsync(RaftStorageEndpoint endpoint, CancellationToken cancellationToken = default);
+}
+
+/// <summary>One node's identity and peers, as the provider's options give them.</summary>
+/// <param name="ClusterId">Names the Raft group; peers of another group are refused where the network can tell.</param>
+/// <param name="NodeId">This node's id (the silo name unless configured otherwise).</param>
+/// <param name="Members">Every voting member, this node included: node id → network address.</param>
+/// <param name="LoggerFactory">Where the network logs.</param>
+public sealed record RaftStorageEndpoint(
+    string ClusterId,
+    string NodeId,
+    IReadOnlyDictionary<string, string> Members,
+    Microsoft.Extensions.Logging.ILoggerFactory LoggerFactory);
+
+/// <summary>One node's link to the others; see <see cref="IRaftStorageNetwork"/>.</summary>
+/// <remarks>
+/// Order: <see cref="IRaftStorageNetwork.ConnectAsync"/>, create the <see cref="RaftNode"/> on <see cref="Transport"/>,
+/// <see cref="StartAsync"/>, start the node; on the way down stop the node, then dispose the connection.
+/// </remarks>
+public interface IRaftStorageConnection : IAsyncDisposable
+{
+    /// <summary>The transport the node sends and receives Raft messages with.</summary>
+    IRaftTransport Transport { get; }
+
+    /// <summary>Starts serving the node: peers' messages and writes forwarded by followers reach it from now on.</summary>
+    /// <param name="node">The node built on <see cref="Transport"/>, not necessarily started yet.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>A task that completes once the node can be reached.</returns>
+    Task StartAsync(RaftNode node, CancellationToken cancellationToken = default);
+
+    /// <summary>Hands a command to the node <paramref name="leaderId"/>, which proposes it if it leads.</summary>
+    /// <param name="leaderId">The node believed to lead.</param>
+    /// <param name="command">The command.</param>
+    /// <param name="cancellationToken">Abandons the wait; the command may still be applied.</param>
+    /// <returns>The log index and the state machine's answer, once the leader applied the command.</returns>
+    /// <remarks>
+    /// Failure contract: <see cref="NotLeaderException"/>, <see cref="ProposalDroppedException"/> and
+    /// <see cref="ProposalSupersededException"/> mean the command was certainly not applied (the first also when the
+    /// leader could not be reached at all); any other exception means its outcome is unknown.
+    /// </remarks>
+    Task<ProposalResult> ForwardAsync(string leaderId, ReadOnlyMemory<byte> command, CancellationToken cancellationToken = default);
+}

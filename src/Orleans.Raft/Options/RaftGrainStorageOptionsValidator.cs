@@ -1,0 +1,95 @@
+using Orleans.Raft.Networking;
+using Orleans.Runtime;
+
+namespace Orleans.Configuration;
+
+/// <summary>Checks a <see cref="RaftGrainStorageOptions"/> when the silo starts; each message says what to fix.</summary>
+/// <param name="options">The provider's options.</param>
+/// <param name="name">The provider's name.</param>
+/// <param name="siloName">This silo's name, the default node id.</param>
+public sealed class RaftGrainStorageOptionsValidator(RaftGrainStorageOptions options, string name, string siloName) : IConfigurationValidator
+{
+    /// <summary>The largest <see cref="RaftGrainStorageOptions.MaxStateSize"/> allowed: 16 MiB less room for the command's header.</summary>
+    public const int MaxStateSizeLimit = (16 * 1024 * 1024) - (64 * 1024);
+
+    /// <inheritdoc />
+    /// <exception cref="OrleansConfigurationException">A setting is missing or wrong; the message says which and how to fix it.</exception>
+    public void ValidateConfiguration()
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var prefix = $"Raft grain storage '{name}':";
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            throw new OrleansConfigurationException(
+                $"{prefix} DataDirectory is not set. Set it to a directory on durable disk; this silo keeps its Raft log in DataDirectory/<node id>, and each provider needs its own directory.");
+        }
+
+        if (options.Members is null || options.Members.Count == 0)
+        {
+            throw new OrleansConfigurationException(
+                $"{prefix} Members is empty. List every voting silo as node id (its silo name) → Raft endpoint address (host:port), the same list on every silo.");
+        }
+
+        foreach (var (id, address) in options.Members)
+        {
+            if (string.IsNullOrWhiteSpace(id))
+            {
+                throw new OrleansConfigurationException($"{prefix} Members contains an empty node id. Use each silo's name (SiloOptions.SiloName).");
+            }
+
+            if (string.IsNullOrWhiteSpace(address))
+            {
+                throw new OrleansConfigurationException(
+                    $"{prefix} Members['{id}'] has no address. Give the host:port of that silo's Raft endpoint.");
+            }
+
+            if (options.Network is null && !GrpcRaftStorageNetwork.TryParse(address, out _, out _))
+            {
+                throw new OrleansConfigurationException(
+                    $"{prefix} Members['{id}'] = '{address}' is not a gRPC address. Use host:port (for example 10.0.0.2:7001) or an http(s):// URI with a port.");
+            }
+        }
+
+        var nodeId = options.NodeId ?? siloName;
+        if (string.IsNullOrWhiteSpace(nodeId) || !options.Members.ContainsKey(nodeId))
+        {
+            throw new OrleansConfigurationException(
+                $"{prefix} this silo's node id '{nodeId}' ({(options.NodeId is null ? "its silo name" : "NodeId")}) is not in Members [{string.Join(", ", options.Members.Keys)}]. Add it to Members, or set NodeId (or SiloOptions.SiloName) to one of them.");
+        }
+
+        if (options.MaxStateSize < 1 || options.MaxStateSize > MaxStateSizeLimit)
+        {
+            throw new OrleansConfigurationException(
+                $"{prefix} MaxStateSize is {options.MaxStateSize}; it must be between 1 and {MaxStateSizeLimit} bytes (a Raft entry carries at most 16 MiB).");
+        }
+
+        if (options.TickInterval <= TimeSpan.Zero)
+        {
+            throw new OrleansConfigurationException($"{prefix} TickInterval is {options.TickInterval}; it must be positive (10–100 ms is typical).");
+        }
+
+        if (options.HeartbeatTick < 1 || options.ElectionTick <= options.HeartbeatTick)
+        {
+            throw new OrleansConfigurationException(
+                $"{prefix} ElectionTick ({options.ElectionTick}) must be greater than HeartbeatTick ({options.HeartbeatTick}), and HeartbeatTick at least 1; 10 and 1 are typical.");
+        }
+
+        var electionTimeout = options.TickInterval * options.ElectionTick;
+        if (options.OperationTimeout < electionTimeout * 2)
+        {
+            throw new OrleansConfigurationException(
+                $"{prefix} OperationTimeout ({options.OperationTimeout}) must be at least two election timeouts ({electionTimeout * 2} = 2 × TickInterval × ElectionTick), or operations would fail during every election. Raise it, or lower TickInterval or ElectionTick.");
+        }
+
+        if (options.SnapshotEntryThreshold < 0)
+        {
+            throw new OrleansConfigurationException($"{prefix} SnapshotEntryThreshold is {options.SnapshotEntryThreshold}; use 0 to disable snapshots or a positive count.");
+        }
+
+        if (options.GrainStorageSerializer is null)
+        {
+            throw new OrleansConfigurationException(
+                $"{prefix} no grain storage serializer. Register an IGrainStorageSerializer (the silo's default is added by Orleans) or set GrainStorageSerializer.");
+        }
+    }
+}

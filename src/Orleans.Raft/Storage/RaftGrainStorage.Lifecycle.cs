@@ -1,0 +1,104 @@
+using Orleans.Raft.Networking;
+using Orleans.Runtime;
+using Raft.Core;
+using Raft.Core.Runtime;
+using Raft.Storage.Faster;
+
+namespace Orleans.Raft.Storage;
+
+// The Raft node's life inside the silo's: started before grains can activate, stopped after they deactivated.
+public sealed partial class RaftGrainStorage
+{
+    /// <summary>
+    /// Joins the silo lifecycle at <see cref="Configuration.RaftGrainStorageOptions.InitStage"/>: the Raft node starts
+    /// there (before grains can activate) and stops there on the way down (after grains deactivated), handing
+    /// leadership to another member first when it leads.
+    /// </summary>
+    /// <param name="lifecycle">The silo's lifecycle.</param>
+    public void Participate(ISiloLifecycle lifecycle)
+    {
+        ArgumentNullException.ThrowIfNull(lifecycle);
+        lifecycle.Subscribe(OptionFormattingUtilities.Name<RaftGrainStorage>(_name), _options.InitStage, StartAsync, StopAsync);
+    }
+
+    private async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var nodeId = NodeId;
+        var directory = Path.Combine(_options.DataDirectory!, nodeId);
+        var members = new Dictionary<string, string>(_options.Members, StringComparer.Ordinal);
+        Log.NodeStarting(_logger, _name, nodeId, string.Join(", ", members.Select(m => $"{m.Key}={m.Value}")), directory);
+        try
+        {
+            _storage = await FasterRaftStorage.OpenAsync(directory, loggerFactory: _loggerFactory, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
+            var endpoint = new RaftStorageEndpoint(_options.RaftClusterId ?? $"{_serviceId}/{_name}", nodeId, members, _loggerFactory);
+            _connection = await (_options.Network ?? new GrpcRaftStorageNetwork()).ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
+            var nodeOptions = new RaftNodeOptions
+            {
+                Raft = new RaftOptions
+                {
+                    Id = nodeId,
+                    Voters = [.. members.Keys.Order(StringComparer.Ordinal)],
+                    ElectionTick = _options.ElectionTick,
+                    HeartbeatTick = _options.HeartbeatTick,
+                },
+                TickInterval = _options.TickInterval,
+                SnapshotEntryThreshold = _options.SnapshotEntryThreshold,
+                ReadTimeout = _options.OperationTimeout,
+            };
+            var node = new RaftNode(
+                nodeOptions, _storage.Log, _storage.HardState, _storage.Snapshots, _connection.Transport, StateMachine, null, _loggerFactory);
+            await _connection.StartAsync(node, cancellationToken).ConfigureAwait(false);
+            await node.StartAsync(cancellationToken).ConfigureAwait(false);
+            _node = node;
+        }
+        catch (Exception ex)
+        {
+            Log.NodeStartFailed(_logger, ex, _name, nodeId);
+            await ReleaseAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        Log.NodeStarted(_logger, _name, nodeId);
+    }
+
+    private async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_node is { } node)
+        {
+            Log.NodeStopping(_logger, _name, node.Id, node.IsLeader);
+        }
+
+        await ReleaseAsync().ConfigureAwait(false);
+        Log.NodeStopped(_logger, _name, NodeId);
+    }
+
+    // Stops the node (a leader transfers leadership first), then closes the network and the stores.
+    private async Task ReleaseAsync()
+    {
+        var node = Interlocked.Exchange(ref _node, null);
+        try
+        {
+            if (node is not null)
+            {
+                await node.StopAsync().ConfigureAwait(false);
+            }
+
+            if (Interlocked.Exchange(ref _connection, null) is { } connection)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.NodeStopFailed(_logger, ex, _name, NodeId);
+        }
+        finally
+        {
+            if (Interlocked.Exchange(ref _storage, null) is { } storage)
+            {
+                await storage.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}

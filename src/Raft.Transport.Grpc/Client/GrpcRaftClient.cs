@@ -1,0 +1,186 @@
+using System.Collections.Concurrent;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Raft.Transport.Grpc.Mapping;
+using Raft.Transport.Grpc.Security;
+using Raft.Transport.Grpc.Services;
+using Proto = Raft.Transport.Grpc.Protos;
+
+namespace Raft.Transport.Grpc.Client;
+
+/// <summary>An application's client of a Raft cluster served by <see cref="Hosting.GrpcRaftServer"/> (or <see cref="Hosting.RaftGrpcEndpointRouteBuilderExtensions.MapRaftGrpcServices"/>).</summary>
+/// <remarks>
+/// <para>
+/// A call goes to the node that last answered, which forwards it to the leader when it is a follower; when a node
+/// answers that it is not the leader, the client follows the leader hint or tries the next endpoint. It retries, within
+/// <see cref="GrpcRaftClientOptions.RetryBudget"/>, only what was certainly not applied: a refusal, or a node it could
+/// not connect to. A call that broke after it was sent fails with <see cref="RaftClientException.OutcomeUnknown"/>.
+/// </para>
+/// <para>Thread-safe; meant to be shared. Many concurrent calls share one HTTP/2 connection per node.</para>
+/// </remarks>
+public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
+{
+    private readonly GrpcRaftClientOptions _options;
+    private readonly TlsMaterial? _tls;
+    private readonly Uri[] _endpoints;
+    private readonly ConcurrentDictionary<Uri, GrpcChannel> _channels = new();
+    private readonly Metadata _headers;
+    private volatile Uri _preferred;
+    private volatile bool _disposed;
+
+    /// <summary>Creates a client; it connects on the first call.</summary>
+    /// <param name="options">The configuration; validated here.</param>
+    /// <exception cref="ArgumentException">The options are inconsistent; the message names the setting.</exception>
+    public GrpcRaftClient(GrpcRaftClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _tls = options.Tls is { } tls ? TlsMaterial.Load(tls) : null;
+        _endpoints = [.. options.Endpoints.Select(e =>
+        {
+            GrpcTransportOptions.TryNormalizeAddress(e, _tls is not null, out var uri);
+            return uri;
+        })];
+        _preferred = _endpoints[0];
+        _headers = new Metadata { { CallHeaders.ClusterId, options.ClusterId } };
+    }
+
+    /// <summary>Replicates <paramref name="command"/> and returns the state machine's result once the leader applied it.</summary>
+    /// <param name="command">The command.</param>
+    /// <param name="cancellationToken">Abandons the call; the command may still be applied.</param>
+    /// <returns>The log index and the result.</returns>
+    /// <exception cref="RaftClientException">The cluster did not apply it within the retry budget, or the outcome is unknown.</exception>
+    public Task<RaftCommandResult> ProposeAsync(ReadOnlyMemory<byte> command, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(command, read: false, cancellationToken);
+
+    /// <summary>A linearizable read: the state machine answers <paramref name="query"/> with a state at least as new as every write acknowledged before the call.</summary>
+    /// <param name="query">The query, in the state machine's own format.</param>
+    /// <param name="cancellationToken">Abandons the call.</param>
+    /// <returns>The answer.</returns>
+    /// <exception cref="RaftClientException">The cluster did not answer within the retry budget, or the outcome is unknown.</exception>
+    public Task<RaftCommandResult> ReadAsync(ReadOnlyMemory<byte> query, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(query, read: true, cancellationToken);
+
+    /// <summary>Asks one node for its status and, with <paramref name="includePeers"/>, that of every node it knows.</summary>
+    /// <param name="includePeers">Also ask the node's peers.</param>
+    /// <param name="cancellationToken">Abandons the call.</param>
+    /// <returns>The statuses, the asked node first.</returns>
+    /// <exception cref="RaftClientException">No endpoint answered.</exception>
+    public async Task<IReadOnlyList<RaftNodeStatus>> GetStatusAsync(bool includePeers = true, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        RpcException? last = null;
+        foreach (var endpoint in _endpoints.OrderBy(e => e == _preferred ? 0 : 1))
+        {
+            try
+            {
+                var reply = await Client(endpoint).GetStatusAsync(
+                    new Proto.StatusRequest { IncludePeers = includePeers }, _headers, DateTime.UtcNow + _options.AttemptTimeout, cancellationToken).ConfigureAwait(false);
+                return [.. reply.Nodes.Select((n, i) =>
+                {
+                    var status = ClientMapper.FromProto(n);
+                    return i == 0 && status.Address is null ? status with { Address = endpoint.ToString() } : status;
+                })];
+            }
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested && ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+            {
+                last = ex;
+            }
+        }
+
+        throw new RaftClientException($"No node answered a status request: {last?.Status.Detail}", outcomeUnknown: false, last);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _disposed = true;
+        foreach (var channel in _channels.Values)
+        {
+            channel.Dispose();
+        }
+
+        _channels.Clear();
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task<RaftCommandResult> ExecuteAsync(ReadOnlyMemory<byte> payload, bool read, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var request = new Proto.CommandRequest { Payload = UnsafeByteOperations.UnsafeWrap(payload) };
+        var giveUp = DateTime.UtcNow + _options.RetryBudget;
+        var target = _preferred;
+        var refusals = 0;
+        string? lastRefusal = null;
+        while (true)
+        {
+            try
+            {
+                var client = Client(target);
+                var deadline = DateTime.UtcNow + _options.AttemptTimeout;
+                var reply = await (read
+                    ? client.ReadAsync(request, _headers, deadline, cancellationToken)
+                    : client.ProposeAsync(request, _headers, deadline, cancellationToken)).ConfigureAwait(false);
+                switch (reply.Outcome)
+                {
+                    case Proto.Outcome.Applied:
+                        _preferred = target;
+                        return new RaftCommandResult(reply.Index, reply.Result.Memory, reply.ServedBy);
+                    case Proto.Outcome.NotLeader when reply.LeaderAddress.Length > 0 && Uri.TryCreate(reply.LeaderAddress, UriKind.Absolute, out var leader)
+                                                      && leader != target && refusals % 4 != 3:
+                        target = leader;
+                        break;
+                    default:
+                        target = Next(target);
+                        await Task.Delay(_options.RetryDelay, cancellationToken).ConfigureAwait(false);
+                        break;
+                }
+
+                lastRefusal = $"{reply.Outcome} from {reply.ServedBy}: {reply.Detail}";
+                refusals++;
+            }
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested && RaftClientService.NeverSent(ex))
+            {
+                lastRefusal = $"{target} unreachable: {ex.Status.Detail}";
+                target = Next(target);
+                await Task.Delay(_options.RetryDelay, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                var unknown = ex.StatusCode is not (StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.Unauthenticated
+                    or StatusCode.ResourceExhausted or StatusCode.FailedPrecondition);
+                throw new RaftClientException(
+                    $"The {(read ? "read" : "command")} sent to {target} failed{(unknown ? "; it may or may not have been applied" : "")}: {ex.StatusCode}: {ex.Status.Detail}",
+                    unknown,
+                    ex);
+            }
+
+            if (DateTime.UtcNow > giveUp)
+            {
+                throw new RaftClientException(
+                    $"The cluster did not take the {(read ? "read" : "command")} within {_options.RetryBudget}; last refusal: {lastRefusal}", outcomeUnknown: false);
+            }
+        }
+    }
+
+    private Uri Next(Uri current)
+    {
+        var i = Array.IndexOf(_endpoints, current);
+        return _endpoints[(i + 1) % _endpoints.Length];
+    }
+
+    private Proto.RaftClient.RaftClientClient Client(Uri endpoint)
+    {
+        var channel = _channels.GetOrAdd(endpoint, e => GrpcChannels.Create(
+            e, _options.MaxMessageBytes, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10), _tls));
+        return new Proto.RaftClient.RaftClientClient(channel);
+    }
+}

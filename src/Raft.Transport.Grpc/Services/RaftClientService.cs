@@ -1,0 +1,212 @@
+using System.Net.Http;
+using Grpc.Core;
+using Raft.Core.Runtime;
+using Raft.Transport.Grpc.Mapping;
+using Raft.Transport.Grpc.Security;
+using Proto = Raft.Transport.Grpc.Protos;
+
+namespace Raft.Transport.Grpc.Services;
+
+// The application-facing service: propose (forwarded once to the leader by a follower), linearizable read, status.
+internal sealed class RaftClientService(RaftClientServiceContext context) : Proto.RaftClient.RaftClientBase
+{
+    private static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(2);
+
+    private GrpcRaftTransport Transport => context.Transport;
+
+    public override Task<Proto.CommandReply> Propose(Proto.CommandRequest request, ServerCallContext callContext) =>
+        ExecuteAsync(request, callContext, nameof(Propose));
+
+    // With a query handler: read index (thesis §6.4) on this node, follower or leader, then a local query. Without:
+    // through the log, the query proposed like a command and answered by the state machine in log order.
+    public override Task<Proto.CommandReply> Read(Proto.CommandRequest request, ServerCallContext callContext) =>
+        context.QueryHandler is { } queryHandler
+            ? ReadLocallyAsync(request, callContext, queryHandler)
+            : ExecuteAsync(request, callContext, nameof(Read));
+
+    public override async Task<Proto.StatusReply> GetStatus(Proto.StatusRequest request, ServerCallContext callContext)
+    {
+        CallGuard.RequireClient(Transport, callContext, nameof(GetStatus));
+        var reply = new Proto.StatusReply();
+        reply.Nodes.Add(context.Node is { } node
+            ? ClientMapper.ToProto(node.Status, context.OwnAddress?.ToString())
+            : ClientMapper.Unreachable(Transport.NodeId, context.OwnAddress?.ToString(), "no Raft node is attached to this server yet"));
+
+        if (request.IncludePeers)
+        {
+            var peers = await Task.WhenAll(Transport.Peers.Select(p => AskPeerAsync(p.Key, p.Value, callContext.CancellationToken))).ConfigureAwait(false);
+            reply.Nodes.Add(peers.OrderBy(p => p.Id, StringComparer.Ordinal));
+        }
+
+        return reply;
+    }
+
+    private async Task<Proto.NodeStatus> AskPeerAsync(string peerId, Uri address, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var client = new Proto.RaftClient.RaftClientClient(Transport.GetChannel(peerId)!);
+            var reply = await client.GetStatusAsync(
+                new Proto.StatusRequest(), Transport.Headers, DateTime.UtcNow + StatusTimeout, cancellationToken).ConfigureAwait(false);
+            var status = reply.Nodes.Count > 0 ? reply.Nodes[0] : ClientMapper.Unreachable(peerId, null, "the peer sent an empty status");
+            status.Address = address.ToString();
+            return status;
+        }
+        catch (RpcException ex)
+        {
+            return ClientMapper.Unreachable(peerId, address.ToString(), $"{ex.StatusCode}: {ex.Status.Detail}");
+        }
+    }
+
+    private async Task<Proto.CommandReply> ReadLocallyAsync(Proto.CommandRequest request, ServerCallContext callContext, IRaftQueryHandler queryHandler)
+    {
+        CallGuard.RequireClient(Transport, callContext, nameof(Read));
+        var node = context.Node ?? throw CallGuard.Reject(Transport, callContext, nameof(Read), StatusCode.Unavailable,
+            $"Node '{Transport.NodeId}' has no Raft node attached yet; retry shortly.");
+        var cancellationToken = callContext.CancellationToken;
+        long index;
+        try
+        {
+            index = await node.WaitForLinearizableReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotLeaderException ex)
+        {
+            var leaderId = ex.LeaderId ?? node.Status.LeaderId;
+            Uri? leaderAddress = null;
+            if (leaderId is not null)
+            {
+                Transport.TryGetPeerAddress(leaderId, out leaderAddress);
+            }
+
+            return ClientMapper.Refused(Proto.Outcome.NotLeader, node.Id, ex.Message, leaderId, leaderAddress);
+        }
+        catch (RaftTimeoutException ex)
+        {
+            // Safe to retry: no stale index is ever returned.
+            return ClientMapper.Refused(Proto.Outcome.Dropped, node.Id, ex.Message);
+        }
+        catch (RaftNodeStoppedException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, ex.Message));
+        }
+
+        var result = await queryHandler.QueryAsync(request.Payload.Memory, cancellationToken).ConfigureAwait(false);
+        return ClientMapper.Applied(new ProposalResult(index, result), node.Id);
+    }
+
+    private async Task<Proto.CommandReply> ExecuteAsync(Proto.CommandRequest request, ServerCallContext callContext, string method)
+    {
+        CallGuard.RequireClient(Transport, callContext, method);
+        var forwarded = callContext.RequestHeaders.GetValue(CallHeaders.Forwarded) is not null;
+        var node = context.Node ?? throw CallGuard.Reject(Transport, callContext, method, StatusCode.Unavailable,
+            $"Node '{Transport.NodeId}' has no Raft node attached yet; retry shortly.");
+        var cancellationToken = callContext.CancellationToken;
+        var leaderId = node.Status.LeaderId ?? await WaitForLeaderAsync(node, cancellationToken).ConfigureAwait(false);
+        if (leaderId == node.Id)
+        {
+            try
+            {
+                var result = await node.ProposeAsync(request.Payload.Memory, cancellationToken).ConfigureAwait(false);
+                return ClientMapper.Applied(result, node.Id);
+            }
+            catch (NotLeaderException ex)
+            {
+                leaderId = ex.LeaderId;
+            }
+            catch (ProposalDroppedException ex)
+            {
+                return ClientMapper.Refused(Proto.Outcome.Dropped, node.Id, ex.Message);
+            }
+            catch (ProposalSupersededException ex)
+            {
+                return ClientMapper.Refused(Proto.Outcome.Superseded, node.Id, ex.Message);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
+            }
+            catch (RequestRejectedException ex)
+            {
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message));
+            }
+            catch (RaftException ex)
+            {
+                // Stopped, or the result was lost (a snapshot replaced the log around it): the command may have been
+                // committed, so the outcome is unknown.
+                throw new RpcException(new Status(StatusCode.Unavailable, $"Node '{node.Id}': the command may or may not have been applied: {ex.Message}"));
+            }
+        }
+
+        if (leaderId is null)
+        {
+            return ClientMapper.Refused(Proto.Outcome.NotLeader, node.Id, $"Node '{node.Id}' knows no leader right now (an election may be in progress); retry shortly.");
+        }
+
+        Transport.TryGetPeerAddress(leaderId, out var leaderAddress);
+        if (forwarded || leaderAddress is null)
+        {
+            return ClientMapper.Refused(Proto.Outcome.NotLeader, node.Id, $"Node '{node.Id}' is not the leader; the leader is '{leaderId}'.", leaderId, leaderAddress);
+        }
+
+        return await ForwardAsync(request, callContext, method, leaderId, leaderAddress).ConfigureAwait(false);
+    }
+
+    private async Task<Proto.CommandReply> ForwardAsync(Proto.CommandRequest request, ServerCallContext callContext, string method, string leaderId, Uri leaderAddress)
+    {
+        Log.Forwarding(Transport.Logger, Transport.NodeId, method, leaderId);
+        var headers = new Metadata
+        {
+            { CallHeaders.ClusterId, Transport.ClusterId },
+            { CallHeaders.SenderId, Transport.NodeId },
+            { CallHeaders.Forwarded, "1" },
+        };
+        var deadline = DateTime.UtcNow + Transport.Options.ForwardTimeout;
+        if (callContext.Deadline < deadline)
+        {
+            deadline = callContext.Deadline;
+        }
+
+        var client = new Proto.RaftClient.RaftClientClient(Transport.GetChannel(leaderId)!);
+        try
+        {
+            var call = method == nameof(Read)
+                ? client.ReadAsync(request, headers, deadline, callContext.CancellationToken)
+                : client.ProposeAsync(request, headers, deadline, callContext.CancellationToken);
+            return await call.ResponseAsync.ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (!callContext.CancellationToken.IsCancellationRequested)
+        {
+            Log.ForwardFailed(Transport.Logger, ex, Transport.NodeId, method, leaderId);
+            if (NeverSent(ex))
+            {
+                return ClientMapper.Refused(
+                    Proto.Outcome.NotLeader, Transport.NodeId, $"The leader '{leaderId}' is unreachable from '{Transport.NodeId}': {ex.Status.Detail}", leaderId, leaderAddress);
+            }
+
+            throw new RpcException(new Status(
+                ex.StatusCode == StatusCode.DeadlineExceeded ? StatusCode.DeadlineExceeded : StatusCode.Unavailable,
+                $"Forwarding to the leader '{leaderId}' failed; the command may or may not have been applied: {ex.StatusCode}: {ex.Status.Detail}"));
+        }
+    }
+
+    private async Task<string?> WaitForLeaderAsync(RaftNode node, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await node.WaitForLeaderAsync(cancellationToken).WaitAsync(Transport.Options.ForwardTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+        catch (RaftNodeStoppedException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, ex.Message));
+        }
+    }
+
+    // True when the call cannot have reached the other side: the connection was never established.
+    internal static bool NeverSent(RpcException exception) =>
+        exception.StatusCode == StatusCode.Unavailable &&
+        exception.InnerException is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError };
+}

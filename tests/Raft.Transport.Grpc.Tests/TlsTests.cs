@@ -1,0 +1,124 @@
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Core;
+using Raft.Testing.Conformance;
+using Raft.Transport.Grpc.Security;
+using Raft.Transport.Grpc.Tests.Infrastructure;
+
+namespace Raft.Transport.Grpc.Tests;
+
+// Mutual TLS with a cluster CA: nodes with certificates from the CA talk; anyone else is refused at the handshake,
+// and the node keeps serving its real peers.
+public sealed class TlsTests : IDisposable
+{
+    private static readonly X509Certificate2 ClusterCa = TestCertificates.CreateCa("raft-test-ca");
+    private static readonly X509Certificate2 OtherCa = TestCertificates.CreateCa("intruder-ca");
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "raft-grpc-tls-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task MutualTls_NodesWithClusterCertificates_ExchangeMessages()
+    {
+        await using var pair = await Pair.StartAsync(o => o.Tls = Tls(TestCertificates.CreateNode(ClusterCa, o.NodeId), ClusterCa));
+
+        Assert.Equal("https", pair.B.Address.Scheme);
+        pair.A.Send(Messages.Heartbeat("a", "b", 1));
+        pair.B.Send(Messages.Heartbeat("b", "a", 2));
+
+        await pair.HandlerB.WaitForMessagesAsync(1);
+        await pair.HandlerA.WaitForMessagesAsync(1);
+    }
+
+    [Fact]
+    public async Task MutualTls_CertificatesFromPemFiles_Work()
+    {
+        await using var pair = await Pair.StartAsync(o =>
+        {
+            var (cert, key, ca) = TestCertificates.WritePem(Path.Combine(_directory, o.NodeId), TestCertificates.CreateNode(ClusterCa, o.NodeId), ClusterCa);
+            o.Tls = new GrpcTlsOptions { CertificatePath = cert, CertificateKeyPath = key, CaCertificatePath = ca };
+        });
+
+        await pair.AssertBServesAAsync();
+    }
+
+    [Fact]
+    public async Task MutualTls_ACallerWithACertificateFromAnotherCa_IsRefusedAndTheNodeKeepsServing()
+    {
+        await using var pair = await Pair.StartAsync(o => o.Tls = Tls(TestCertificates.CreateNode(ClusterCa, o.NodeId), ClusterCa));
+
+        // Claims to be "a", trusts the cluster CA (so it accepts b's certificate), but its own is from another CA.
+        var options = TestNode.Options("a");
+        options.Tls = Tls(TestCertificates.CreateNode(OtherCa, "a"), ClusterCa);
+        options.Peers["b"] = pair.B.Address.ToString();
+        await using var intruder = await TestNode.StartAsync(options);
+        using var intruderHandler = new RecordingMessageHandler();
+        intruder.Start(intruderHandler);
+
+        await Eventually.TrueAsync(
+            () =>
+            {
+                intruder.Send(Messages.Heartbeat("a", "b", -9));
+                return intruderHandler.Unreachable.Contains("b");
+            },
+            "the intruder to be refused");
+
+        await pair.AssertBServesAAsync();
+        Assert.DoesNotContain(pair.HandlerB.Messages, m => m.Index == -9);
+    }
+
+    [Fact]
+    public async Task Tls_AServerWithACertificateFromAnotherCa_IsNotTrusted()
+    {
+        await using var pair = await Pair.StartAsync(o => o.Tls = Tls(TestCertificates.CreateNode(ClusterCa, o.NodeId), ClusterCa));
+
+        // A server posing as "b" with a certificate the cluster CA did not issue.
+        var fakeOptions = TestNode.Options("b");
+        fakeOptions.Tls = Tls(TestCertificates.CreateNode(OtherCa, "b"), OtherCa);
+        fakeOptions.Tls.RequireClientCertificate = false;
+        await using var fake = await TestNode.StartAsync(fakeOptions);
+        using var fakeHandler = new RecordingMessageHandler();
+        fake.Start(fakeHandler);
+        pair.A.Transport.SetPeer("b", fake.Address.ToString());
+
+        await Eventually.TrueAsync(
+            () =>
+            {
+                pair.A.Send(Messages.Heartbeat("a", "b", -3));
+                return pair.HandlerA.Unreachable.Contains("b");
+            },
+            "a to refuse the fake server");
+
+        Assert.Empty(fakeHandler.Messages);
+    }
+
+    [Fact]
+    public async Task Tls_APlaintextCaller_IsRefused()
+    {
+        await using var pair = await Pair.StartAsync(o => o.Tls = Tls(TestCertificates.CreateNode(ClusterCa, o.NodeId), ClusterCa));
+        using var raw = new RawPeer(new Uri($"http://127.0.0.1:{pair.B.Address.Port}"));
+
+        var refusal = await raw.StreamUntilRefusedAsync(RawPeer.Headers("test", "a"));
+
+        Assert.Equal(StatusCode.Unavailable, refusal.StatusCode);
+        await pair.AssertBServesAAsync();
+    }
+
+    [Fact]
+    public void Options_ACertificateWithoutItsKey_IsRefusedSayingSo()
+    {
+        var options = TestNode.Options("a");
+        options.Tls = new GrpcTlsOptions { Certificate = X509CertificateLoader.LoadCertificate(ClusterCa.RawData) };
+
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+
+        Assert.Contains("no private key", error.Message, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    private static GrpcTlsOptions Tls(X509Certificate2 certificate, X509Certificate2 ca) => new() { Certificate = certificate, CaCertificate = ca };
+}
