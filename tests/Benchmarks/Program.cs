@@ -1,43 +1,32 @@
+using System.Reflection;
 using System.Runtime;
 using Benchmarks;
 
 // The benchmark program (not a test): see docs/benchmarks.md for the commands and recorded results.
-// Modes: `inmemory` (3-node in-process cluster, the default) and `storage` (FASTER log store vs raw fdatasync).
-if (args.Length > 0 && args[0] == "storage")
-{
-    return await Benchmarks.Storage.StorageBenchmark.RunAsync(args);
-}
+// The first argument picks a mode (an IBenchmarkMode, found by reflection); `inmemory` is the default.
+var modes = typeof(IBenchmarkMode).Assembly.GetTypes()
+    .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(IBenchmarkMode).IsAssignableFrom(t))
+    .Select(t => (IBenchmarkMode)Activator.CreateInstance(t)!)
+    .OrderBy(m => m.Name, StringComparer.Ordinal)
+    .ToDictionary(m => m.Name, StringComparer.Ordinal);
 
-BenchmarkSettings settings;
-try
+if (args.Length > 0 && args[0] is "help" or "--help" or "-h" && args.Length == 1)
 {
-    settings = BenchmarkSettings.Parse(args);
-}
-catch (ArgumentException ex)
-{
-    Console.Error.WriteLine(ex.Message);
-    return 2;
-}
+    Console.WriteLine("usage: dotnet run -c Release --project tests/Benchmarks -- <mode> [options]   (mode --help for its options)");
+    foreach (var m in modes.Values)
+    {
+        Console.WriteLine($"  {m.Name,-12} {m.Description}");
+    }
 
-Console.WriteLine($".NET {Environment.Version}, {Environment.ProcessorCount} cores, server GC {GCSettings.IsServerGC}, {(GCSettings.LatencyMode)}");
-if (!settings.Matrix)
-{
-    Console.WriteLine(await InMemoryClusterBenchmark.RunAsync(settings));
     return 0;
 }
 
-var rows = new List<string>();
-foreach (var payload in new[] { 64, 1024 })
+var (name, rest) = args.Length > 0 && modes.ContainsKey(args[0]) ? (args[0], args[1..]) : ("inmemory", args);
+if (args.Length > 0 && !args[0].StartsWith('-') && !modes.ContainsKey(args[0]))
 {
-    foreach (var concurrency in new[] { 1, 16, 256 })
-    {
-        var result = await InMemoryClusterBenchmark.RunAsync(settings with { Concurrency = concurrency, Payload = payload });
-        Console.WriteLine(result);
-        rows.Add(result.ToMarkdownRow());
-    }
+    Console.Error.WriteLine($"Unknown benchmark mode '{args[0]}'; modes: {string.Join(", ", modes.Keys)}.");
+    return 2;
 }
 
-Console.WriteLine();
-Console.WriteLine(BenchmarkResult.MarkdownHeader);
-rows.ForEach(Console.WriteLine);
-return 0;
+Console.WriteLine($".NET {Environment.Version}, {Environment.ProcessorCount} cores, server GC {GCSettings.IsServerGC}, {GCSettings.LatencyMode}");
+return await modes[name].RunAsync(rest);
