@@ -20,4 +20,16 @@ internal enum CommandStatus : byte
     /// late duplicate; whether the first attempt applied is unknown here.
     /// </summary>
     StaleRequest = 3,
+
+    /// <summary>
+    /// Not applied: a journal snapshot no newer than the one held (whose record count the answer carries); harmless,
+    /// another writer saved the same or a later view.
+    /// </summary>
+    SnapshotNotNewer = 4,
+
+    /// <summary>
+    /// Not applied: a journal snapshot at a record count the journal does not have (beyond its count, below its first
+    /// retained record, or the journal does not exist); the answer carries the journal's count.
+    /// </summary>
+    OutOfRange = 5,
 }

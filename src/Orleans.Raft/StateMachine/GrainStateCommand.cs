@@ -14,17 +14,31 @@ internal enum CommandKind : byte
 
     /// <summary>Clears (or deletes) a grain state if the stored ETag is the expected one.</summary>
     Clear = 3,
+
+    /// <summary>Appends records to a journal if its ETag is the expected one (format 2).</summary>
+    JournalAppend = 4,
+
+    /// <summary>Replaces all records of a journal (and drops its snapshot) if its ETag is the expected one (format 2).</summary>
+    JournalReplace = 5,
+
+    /// <summary>Deletes a journal, keeping a tombstone, if its ETag is the expected one (format 2).</summary>
+    JournalDelete = 6,
+
+    /// <summary>Stores a snapshot of a journal's view at a record count, optionally trimming older records (format 2).</summary>
+    JournalSnapshot = 7,
 }
 
 /// <summary>One command of the replicated grain-state store, and its binary form in the Raft log.</summary>
 /// <remarks>
-/// Format (little-endian): format version (1 byte), kind (1 byte); for writes and clears then the session id, the
+/// Format 1 (little-endian): format version (1 byte), kind (1 byte); for writes and clears then the session id, the
 /// request id and the session's lowest unacknowledged request id (8 bytes each), the grain type, grain key and state
 /// name (each a 4-byte length and UTF-8 bytes), the expected ETag (8 bytes, 0 for none), and for a write the data
 /// (4-byte length and bytes) or for a clear one byte (1 = delete the record). The format is part of the durable log:
-/// change it only with a new version number and keep reading the old one.
+/// change it only with a new version number and keep reading the old one. Format 2 adds the journal commands (see
+/// GrainStateCommand.Journal.cs); registrations, writes and clears are still written in format 1, so a node of the
+/// previous release can apply them.
 /// </remarks>
-internal sealed class GrainStateCommand
+internal sealed partial class GrainStateCommand
 {
     public const byte FormatVersion = 1;
 
@@ -54,6 +68,11 @@ internal sealed class GrainStateCommand
 
     public byte[] Encode()
     {
+        if (IsJournal(Kind))
+        {
+            return EncodeJournal();
+        }
+
         var buffer = new byte[Overhead(Key) + (Kind == CommandKind.Write ? Data.Length : 0)];
         var span = buffer.AsSpan();
         span[0] = FormatVersion;
@@ -93,10 +112,10 @@ internal sealed class GrainStateCommand
         try
         {
             var span = bytes.Span;
-            if (span.Length < 2 || span[0] != FormatVersion)
+            if (span.Length < 2 || (span[0] != FormatVersion && span[0] != JournalFormatVersion))
             {
                 throw new InvalidDataException(
-                    $"Not a grain-state command of format {FormatVersion} (first byte {(span.Length == 0 ? "none" : span[0].ToString(System.Globalization.CultureInfo.InvariantCulture))}).");
+                    $"Not a grain-state command of format {FormatVersion} or {JournalFormatVersion} (first byte {(span.Length == 0 ? "none" : span[0].ToString(System.Globalization.CultureInfo.InvariantCulture))}).");
             }
 
             var kind = (CommandKind)span[1];
@@ -108,8 +127,10 @@ internal sealed class GrainStateCommand
                 case CommandKind.Write:
                 case CommandKind.Clear:
                     break;
+                case >= CommandKind.JournalAppend and <= CommandKind.JournalSnapshot when span[0] == JournalFormatVersion:
+                    return DecodeJournal(bytes, kind);
                 default:
-                    throw new InvalidDataException($"Unknown grain-state command kind {(byte)kind}.");
+                    throw new InvalidDataException($"Unknown grain-state command kind {(byte)kind} in format {span[0]}.");
             }
 
             var sessionId = ReadInt64(span, ref offset);
@@ -200,7 +221,7 @@ internal readonly record struct CommandAnswer(CommandStatus Status, long ETag)
     }
 
     /// <exception cref="InvalidDataException">The bytes are not an answer.</exception>
-    public static CommandAnswer Decode(ReadOnlySpan<byte> bytes) => bytes.Length == Size && bytes[0] <= (byte)CommandStatus.StaleRequest
+    public static CommandAnswer Decode(ReadOnlySpan<byte> bytes) => bytes.Length == Size && bytes[0] <= (byte)CommandStatus.OutOfRange
         ? new CommandAnswer((CommandStatus)bytes[0], BinaryPrimitives.ReadInt64LittleEndian(bytes[1..]))
         : throw new InvalidDataException($"Not an answer of the grain-state store ({bytes.Length} bytes).");
 }

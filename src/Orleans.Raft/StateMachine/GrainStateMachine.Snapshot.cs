@@ -3,11 +3,13 @@ using System.Text;
 
 namespace Orleans.Raft.StateMachine;
 
-// Snapshots (§7): the states and the sessions, so a restored replica deduplicates retries exactly as the others do.
+// Snapshots (§7): the states, the sessions (so a restored replica deduplicates retries exactly as the others do) and,
+// from format 2 on, the journals. Format 1 (no journals) is still read: a node may restore a snapshot taken before.
 public sealed partial class GrainStateMachine
 {
     private const uint SnapshotMagic = 0x4D53524F; // "ORSM"
-    private const int SnapshotVersion = 1;
+    private const int SnapshotVersion = 2;
+    private const int SnapshotVersionWithoutJournals = 1;
 
     /// <inheritdoc />
     public ValueTask WriteSnapshotAsync(Stream destination, CancellationToken cancellationToken = default)
@@ -47,8 +49,109 @@ public sealed partial class GrainStateMachine
             }
         }
 
+        WriteJournals(writer, cancellationToken);
         writer.Flush();
         return ValueTask.CompletedTask;
+    }
+
+    // Each journal: key, ETag, exists, count, first retained, properties, snapshot (count, length or -1, bytes), then
+    // the retained records (each a length and bytes).
+    private void WriteJournals(BinaryWriter writer, CancellationToken cancellationToken)
+    {
+        var journals = _journals;
+        writer.Write(journals.Count);
+        foreach (var (key, journal) in journals)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            writer.Write(key.GrainType);
+            writer.Write(key.GrainKey);
+            writer.Write(key.StateName);
+            writer.Write(journal.ETag);
+            writer.Write(journal.Exists);
+            writer.Write(journal.Count);
+            writer.Write(journal.FirstRetained);
+            writer.Write(journal.Properties.Count);
+            foreach (var (name, value) in journal.Properties.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                writer.Write(name);
+                writer.Write(value);
+            }
+
+            writer.Write(journal.SnapshotCount);
+            writer.Write(journal.Snapshot?.Length ?? -1);
+            if (journal.Snapshot is { } snapshot)
+            {
+                writer.Write(snapshot.Span);
+            }
+
+            foreach (var record in journal.Retained)
+            {
+                writer.Write(record.Length);
+                writer.Write(record.Span);
+            }
+        }
+    }
+
+    private static ConcurrentDictionary<GrainStateKey, StoredJournal> ReadJournals(BinaryReader reader, CancellationToken cancellationToken)
+    {
+        var journals = new ConcurrentDictionary<GrainStateKey, StoredJournal>();
+        var count = reader.ReadInt32();
+        for (var i = 0; i < count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var key = new GrainStateKey(reader.ReadString(), reader.ReadString(), reader.ReadString());
+            var etag = reader.ReadInt64();
+            var exists = reader.ReadBoolean();
+            var recordCount = reader.ReadInt64();
+            var firstRetained = reader.ReadInt64();
+            if (firstRetained < 0 || firstRetained > recordCount)
+            {
+                throw new InvalidDataException($"Journal {key} in the snapshot retains records from {firstRetained} of {recordCount}.");
+            }
+
+            var propertyCount = reader.ReadInt32();
+            var properties = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var j = 0; j < propertyCount; j++)
+            {
+                var name = reader.ReadString();
+                properties[name] = reader.ReadString();
+            }
+
+            var snapshotCount = reader.ReadInt64();
+            var snapshotLength = reader.ReadInt32();
+            ReadOnlyMemory<byte>? snapshot = snapshotLength < 0 ? null : (ReadOnlyMemory<byte>)ReadExactly(reader, snapshotLength);
+            if (snapshot is not null && (snapshotCount < firstRetained || snapshotCount > recordCount))
+            {
+                throw new InvalidDataException($"Journal {key} in the snapshot has a snapshot at {snapshotCount}, outside its records [{firstRetained}, {recordCount}].");
+            }
+
+            if (recordCount - firstRetained > int.MaxValue)
+            {
+                throw new InvalidDataException($"Journal {key} in the snapshot claims {recordCount - firstRetained} retained records.");
+            }
+
+            var records = new ReadOnlyMemory<byte>[recordCount - firstRetained];
+            for (var j = 0; j < records.Length; j++)
+            {
+                records[j] = ReadExactly(reader, reader.ReadInt32());
+            }
+
+            var chunks = JournalRecordChunks.Empty.TrimBelow(firstRetained).Append(firstRetained, records);
+            journals[key] = new StoredJournal(etag, exists, recordCount, firstRetained, chunks, snapshot, snapshotCount, properties);
+        }
+
+        return journals;
+    }
+
+    private static byte[] ReadExactly(BinaryReader reader, int length)
+    {
+        if (length < 0)
+        {
+            throw new InvalidDataException($"A journal in the snapshot claims a record of {length} bytes.");
+        }
+
+        var bytes = reader.ReadBytes(length);
+        return bytes.Length == length ? bytes : throw new EndOfStreamException();
     }
 
     /// <inheritdoc />
@@ -64,9 +167,10 @@ public sealed partial class GrainStateMachine
             }
 
             var version = reader.ReadInt32();
-            if (version != SnapshotVersion)
+            if (version is not (SnapshotVersion or SnapshotVersionWithoutJournals))
             {
-                throw new InvalidDataException($"The grain-state snapshot has format version {version}; this build reads version {SnapshotVersion}.");
+                throw new InvalidDataException(
+                    $"The grain-state snapshot has format version {version}; this build reads versions {SnapshotVersionWithoutJournals} and {SnapshotVersion}.");
             }
 
             var states = new ConcurrentDictionary<GrainStateKey, StoredGrainState>();
@@ -103,8 +207,10 @@ public sealed partial class GrainStateMachine
                 sessions[session.Id] = session;
             }
 
+            var journals = version >= SnapshotVersion ? ReadJournals(reader, cancellationToken) : new();
             _sessions = sessions;
             _states = states;
+            _journals = journals;
         }
         catch (EndOfStreamException ex)
         {

@@ -6,8 +6,9 @@ namespace Orleans.Raft.StateMachine;
 
 /// <summary>
 /// The replicated state machine behind the Raft grain storage: a map from (grain type, grain key, state name) to
-/// (ETag, serialized state), changed only by committed commands, plus the client sessions that make retried writes
-/// apply at most once (thesis §6.3).
+/// (ETag, serialized state), a second map of the same keys to journals (append-only record logs, see
+/// GrainStateMachine.Journals.cs), both changed only by committed commands, plus the client sessions that make
+/// retried writes apply at most once (thesis §6.3).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -56,7 +57,10 @@ public sealed partial class GrainStateMachine : IStateMachine
             return new ValueTask<ReadOnlyMemory<byte>>(ReadOnlyMemory<byte>.Empty);
         }
 
-        var command = GrainStateCommand.Decode(entry.Data);
+        // A journal command's records and snapshot are kept as slices of the command: copy the entry's bytes once,
+        // since the log may reuse its buffer.
+        var data = entry.Data.Length >= 2 && GrainStateCommand.IsJournal((CommandKind)entry.Data.Span[1]) ? (ReadOnlyMemory<byte>)entry.Data.ToArray() : entry.Data;
+        var command = GrainStateCommand.Decode(data);
         var answer = command.Kind == CommandKind.RegisterSession
             ? RegisterSession(entry.Index)
             : ApplyInSession(command, entry.Index);
@@ -95,7 +99,12 @@ public sealed partial class GrainStateMachine : IStateMachine
             return cached;
         }
 
-        var answer = command.Kind == CommandKind.Write ? Write(command, index) : Clear(command, index);
+        var answer = command.Kind switch
+        {
+            CommandKind.Write => Write(command, index),
+            CommandKind.Clear => Clear(command, index),
+            _ => ApplyJournal(command, index),
+        };
         session.Answers.Add(command.RequestId, answer);
         return answer;
     }

@@ -6,15 +6,16 @@ using Raft.Core.Runtime;
 
 namespace Orleans.Raft.Storage;
 
-// Writes and clears: conditional commands in this provider's client session, proposed on the leader (forwarded when
-// this silo follows) and retried until answered or out of time; and the read index that makes reads linearizable.
+// Writes, clears and journal commands: conditional commands in this provider's client session, proposed on the leader
+// (forwarded when this silo follows) and retried until answered or out of time; and the read index that makes reads
+// linearizable.
 public sealed partial class RaftGrainStorage
 {
-    private async Task<CommandAnswer> ExecuteAsync(
+    // A grain-state write or clear: the shared command path, and an ETag mismatch as Orleans expects it.
+    private async Task<CommandAnswer> ExecuteStateCommandAsync(
         CommandKind kind, GrainStateKey key, string? etag, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         var operation = kind == CommandKind.Write ? "write" : "clear";
-        var started = Stopwatch.GetTimestamp();
         if (!TryParseETag(etag, out var expected))
         {
             Count(operation, "conflict");
@@ -23,6 +24,44 @@ public sealed partial class RaftGrainStorage
                 storedEtag: null, currentEtag: etag);
         }
 
+        var deleteOnClear = _options.DeleteStateOnClear;
+        var answer = await ExecuteAsync(
+            operation,
+            key,
+            (sessionId, requestId, lowestUnacknowledged) => new GrainStateCommand
+            {
+                Kind = kind,
+                SessionId = sessionId,
+                RequestId = requestId,
+                LowestUnacknowledged = lowestUnacknowledged,
+                Key = key,
+                ExpectedETag = expected,
+                Data = data,
+                DeleteOnClear = deleteOnClear,
+            }.Encode(),
+            cancellationToken).ConfigureAwait(false);
+        if (answer.Status == CommandStatus.ETagMismatch)
+        {
+            Count(operation, "conflict");
+            var stored = FormatETag(answer.ETag);
+            Log.ETagConflict(_logger, _name, operation, key.ToString(), etag, stored);
+            throw new InconsistentStateException(
+                $"Raft grain storage '{_name}': ETag mismatch on the {operation} of state {key}: stored ETag {stored ?? "none (no record)"}, given {etag ?? "none"}. Another activation changed the state; read it again.",
+                stored, etag);
+        }
+
+        return answer;
+    }
+
+    // Every command of a key (grain state or journal) goes this way: in this provider's client session, proposed on the
+    // leader (forwarded when this silo follows), retried until answered or out of time. Returns the store's own answer
+    // (Applied, or a refusal the caller turns into its exception); a lost session or a stale request become
+    // RaftWriteOutcomeUnknownException. `encode` builds the command for a session id, request id and lowest
+    // unacknowledged request id.
+    private async Task<CommandAnswer> ExecuteAsync(
+        string operation, GrainStateKey key, Func<long, long, long, byte[]> encode, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
         var node = RequireNode();
         var deadline = started + (long)(_options.OperationTimeout.TotalSeconds * Stopwatch.Frequency);
         var requestId = _session.Begin();
@@ -49,17 +88,7 @@ public sealed partial class RaftGrainStorage
                             .ConfigureAwait(false);
                     }
 
-                    var command = new GrainStateCommand
-                    {
-                        Kind = kind,
-                        SessionId = sessionId,
-                        RequestId = requestId,
-                        LowestUnacknowledged = _session.LowestUnacknowledged,
-                        Key = key,
-                        ExpectedETag = expected,
-                        Data = data,
-                        DeleteOnClear = _options.DeleteStateOnClear,
-                    }.Encode();
+                    var command = encode(sessionId, requestId, _session.LowestUnacknowledged);
 
                     // Sent: from here on a failure that is not a certain refusal leaves the outcome open.
                     var answer = CommandAnswer.Decode((await ProposeOnceAsync(node, command, remaining, cancellationToken).ConfigureAwait(false)).Response.Span);
@@ -69,13 +98,8 @@ public sealed partial class RaftGrainStorage
                             Count(operation, "ok");
                             RaftStorageMetrics.WriteLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, _providerTag);
                             return answer;
-                        case CommandStatus.ETagMismatch:
-                            Count(operation, "conflict");
-                            var stored = FormatETag(answer.ETag);
-                            Log.ETagConflict(_logger, _name, operation, key.ToString(), etag, stored);
-                            throw new InconsistentStateException(
-                                $"Raft grain storage '{_name}': ETag mismatch on the {operation} of state {key}: stored ETag {stored ?? "none (no record)"}, given {etag ?? "none"}. Another activation changed the state; read it again.",
-                                stored, etag);
+                        case CommandStatus.ETagMismatch or CommandStatus.SnapshotNotNewer or CommandStatus.OutOfRange:
+                            return answer;
                         case CommandStatus.SessionUnknown when !maybeApplied:
                             Log.SessionLost(_logger, _name, NodeId, sessionId);
                             _session.Invalidate(sessionId);
@@ -84,7 +108,7 @@ public sealed partial class RaftGrainStorage
                         default:
                             Count(operation, "unknown");
                             throw new RaftWriteOutcomeUnknownException(
-                                $"Raft grain storage '{_name}': the outcome of the {operation} of state {key} is unknown: an earlier attempt may have been applied, and the store no longer remembers this client's session ({answer.Status}). Read the state again to find out.",
+                                $"Raft grain storage '{_name}': the outcome of the {operation} of {key} is unknown: an earlier attempt may have been applied, and the store no longer remembers this client's session ({answer.Status}). Read the state again to find out.",
                                 lastFailure);
                     }
                 }
@@ -103,7 +127,7 @@ public sealed partial class RaftGrainStorage
                     // This silo's own node stopped (shutdown or failure): nothing left here to retry through.
                     Count(operation, "unknown");
                     throw new RaftWriteOutcomeUnknownException(
-                        $"Raft grain storage '{_name}': this silo's Raft node stopped during the {operation} of state {key}; it may or may not have been applied. Read the state again to find out.",
+                        $"Raft grain storage '{_name}': this silo's Raft node stopped during the {operation} of {key}; it may or may not have been applied. Read the state again to find out.",
                         ex);
                 }
                 catch (Exception ex) when (ex is not (InconsistentStateException or RaftGrainStorageException or InvalidDataException)
@@ -203,7 +227,7 @@ public sealed partial class RaftGrainStorage
 
     // Waits until this replica has applied everything acknowledged before the call (thesis §6.4), retrying while an
     // election runs, within the operation timeout.
-    private async Task WaitForReadIndexAsync(GrainStateKey key, CancellationToken cancellationToken)
+    private async Task WaitForReadIndexAsync(GrainStateKey key, CancellationToken cancellationToken, string operation = "read")
     {
         var node = RequireNode();
         var deadline = Stopwatch.GetTimestamp() + (long)(_options.OperationTimeout.TotalSeconds * Stopwatch.Frequency);
@@ -218,7 +242,7 @@ public sealed partial class RaftGrainStorage
             }
             catch (RaftNodeStoppedException ex)
             {
-                throw new RaftGrainStorageException($"Raft grain storage '{_name}': this silo's Raft node stopped during the read of state {key}.", ex);
+                throw new RaftGrainStorageException($"Raft grain storage '{_name}': this silo's Raft node stopped during the {operation} of {key}.", ex);
             }
             catch (Exception ex) when (ex is NotLeaderException or RaftTimeoutException or TimeoutException)
             {
@@ -226,7 +250,7 @@ public sealed partial class RaftGrainStorage
             }
 
             RaftStorageMetrics.Retries.Add(1, _providerTag);
-            Log.OperationRetry(_logger, _name, "read", key.ToString(), NodeId, lastFailure.Message);
+            Log.OperationRetry(_logger, _name, operation, key.ToString(), NodeId, lastFailure.Message);
             var wait = Remaining(deadline);
             if (wait > TimeSpan.Zero)
             {
@@ -237,7 +261,7 @@ public sealed partial class RaftGrainStorage
         }
 
         throw new RaftQuorumUnavailableException(
-            $"Raft grain storage '{_name}': the read of state {key} could not be confirmed by a Raft leader with a quorum within OperationTimeout ({_options.OperationTimeout}). Check that a majority of Members [{string.Join(", ", _options.Members.Keys)}] is running and reachable.",
+            $"Raft grain storage '{_name}': the {operation} of {key} could not be confirmed by a Raft leader with a quorum within OperationTimeout ({_options.OperationTimeout}). Check that a majority of Members [{string.Join(", ", _options.Members.Keys)}] is running and reachable.",
             lastFailure);
     }
 
@@ -247,10 +271,10 @@ public sealed partial class RaftGrainStorage
         var members = string.Join(", ", _options.Members.Keys);
         RaftGrainStorageException failure = maybeApplied
             ? new RaftWriteOutcomeUnknownException(
-                $"Raft grain storage '{_name}': the {operation} of state {key} reached the Raft group but was not answered within OperationTimeout ({_options.OperationTimeout}); it may or may not have been applied. Read the state again to find out. Last error: {lastFailure?.Message}",
+                $"Raft grain storage '{_name}': the {operation} of {key} reached the Raft group but was not answered within OperationTimeout ({_options.OperationTimeout}); it may or may not have been applied. Read the state again to find out. Last error: {lastFailure?.Message}",
                 lastFailure)
             : new RaftQuorumUnavailableException(
-                $"Raft grain storage '{_name}': no Raft leader with a quorum accepted the {operation} of state {key} within OperationTimeout ({_options.OperationTimeout}); it was not applied. Check that a majority of Members [{members}] is running and reachable. Last error: {lastFailure?.Message}",
+                $"Raft grain storage '{_name}': no Raft leader with a quorum accepted the {operation} of {key} within OperationTimeout ({_options.OperationTimeout}); it was not applied. Check that a majority of Members [{members}] is running and reachable. Last error: {lastFailure?.Message}",
                 lastFailure);
         Log.OperationFailed(_logger, failure, _name, operation, key.ToString(), NodeId, failure.Message);
         return failure;

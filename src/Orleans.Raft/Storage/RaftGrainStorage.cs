@@ -175,7 +175,7 @@ public sealed partial class RaftGrainStorage : IGrainStorage, ILifecycleParticip
                 $"Raft grain storage '{_name}': state '{stateName}' of grain {grainId} serializes to {data.Length} bytes, more than MaxStateSize ({_options.MaxStateSize}); it was not written. Make the state smaller or raise RaftGrainStorageOptions.MaxStateSize.");
         }
 
-        var answer = await ExecuteAsync(CommandKind.Write, key, grainState.ETag, data, cancellationToken).ConfigureAwait(false);
+        var answer = await ExecuteStateCommandAsync(CommandKind.Write, key, grainState.ETag, data, cancellationToken).ConfigureAwait(false);
         grainState.ETag = FormatETag(answer.ETag);
         grainState.RecordExists = true;
     }
@@ -197,7 +197,7 @@ public sealed partial class RaftGrainStorage : IGrainStorage, ILifecycleParticip
     {
         ArgumentNullException.ThrowIfNull(grainState);
         var key = KeyOf(stateName, grainId);
-        var answer = await ExecuteAsync(CommandKind.Clear, key, grainState.ETag, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        var answer = await ExecuteStateCommandAsync(CommandKind.Clear, key, grainState.ETag, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         grainState.ETag = FormatETag(answer.ETag);
         grainState.RecordExists = false;
         grainState.State = CreateState<T>();
