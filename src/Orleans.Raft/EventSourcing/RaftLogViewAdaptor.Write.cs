@@ -25,6 +25,18 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
         {
             outcome = await _journal.AppendAsync(_key, _etag, records, properties, CancellationToken.None).ConfigureAwait(false);
         }
+        catch (RaftStateTooLargeException ex)
+        {
+            // Nothing was proposed, and retrying the same batch cannot succeed: say so loudly; the caller's
+            // ConfirmEvents does not complete until the batch is written.
+            EventSourcingLog.AppendFailed(_logger, ex, _provider, Services.GrainId, batch.Length, false, ex.Message);
+            Services.ProtocolError(
+                $"Raft log-consistency provider '{_provider}': {batch.Length} events of {Services.GrainId} do not fit one Raft command ({ex.Message}). Confirm fewer events at a time, or raise RaftGrainStorageOptions.MaxStateSize.",
+                throwexception: false);
+            LastPrimaryIssue.Record(NewIssue("append", ex, outcomeUnknown: false), Host, Services);
+            await LastPrimaryIssue.DelayBeforeRetry().ConfigureAwait(false);
+            return 0;
+        }
         catch (RaftQuorumUnavailableException ex)
         {
             // Certainly not applied: wait and let the base class try again.
