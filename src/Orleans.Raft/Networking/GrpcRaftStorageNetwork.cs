@@ -6,14 +6,14 @@ using Raft.Core.Runtime;
 using Raft.Core.Transport;
 using Raft.Transport.Grpc;
 using Raft.Transport.Grpc.Client;
-using Raft.Transport.Grpc.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Orleans.Raft.Networking;
 
 /// <summary>
 /// Connects the provider's Raft nodes over gRPC (HTTP/2): each silo runs a small Kestrel endpoint for its node at its
 /// address in <c>RaftGrainStorageOptions.Members</c>; Raft messages stream between the endpoints, and a follower
-/// forwards writes to the leader's client service. The default network of the provider.
+/// forwards writes to the leader on one long-lived stream that batches whatever is queued. The default network of the provider.
 /// </summary>
 /// <remarks>
 /// Each node listens on the port of its own member address: on that IP address when the host is one (or
@@ -102,25 +102,44 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
 
     private sealed class Connection(GrpcRaftTransport transport, GrpcTransportOptions options, RaftStorageEndpoint endpoint) : IRaftStorageConnection
     {
-        private readonly ConcurrentDictionary<string, GrpcRaftClient> _clients = new(StringComparer.Ordinal);
-        private GrpcRaftServer? _server;
+        private readonly ConcurrentDictionary<string, GrpcRaftClient> _unaryClients = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, ForwardingClient> _forwardingClients = new(StringComparer.Ordinal);
+        private readonly ILogger _logger = endpoint.LoggerFactory.CreateLogger<GrpcRaftStorageNetwork>();
+        private GrpcRaftStorageServer? _server;
 
         public IRaftTransport Transport => transport;
 
         public async Task StartAsync(RaftNode node, CancellationToken cancellationToken = default)
         {
-            _server = new GrpcRaftServer(transport, node, endpoint.LoggerFactory);
+            var forwarding = new ForwardingServiceContext(options.ClusterId, endpoint.NodeId, endpoint.Members, () => node, _logger);
+            _server = new GrpcRaftStorageServer(transport, options, node, forwarding, endpoint.LoggerFactory);
             await _server.StartAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        public async Task<ProposalResult> ForwardAsync(string leaderId, ReadOnlyMemory<byte> command, CancellationToken cancellationToken = default)
+        public Task<ProposalResult> ForwardAsync(string leaderId, ReadOnlyMemory<byte> command, CancellationToken cancellationToken = default)
         {
-            if (!endpoint.Members.TryGetValue(leaderId, out var address))
+            if (!endpoint.Members.TryGetValue(leaderId, out var address) || !TryParse(address, out var host, out var port))
             {
-                throw new NotLeaderException($"Node '{endpoint.NodeId}' has no address for node '{leaderId}'; the write was not sent.");
+                return Task.FromException<ProposalResult>(
+                    new NotLeaderException($"Node '{endpoint.NodeId}' has no address for node '{leaderId}'; the write was not sent."));
             }
 
-            var client = _clients.GetOrAdd(leaderId, _ => new GrpcRaftClient(new GrpcRaftClientOptions
+            // With TLS the write goes as one unary call of the transport's client (which carries the TLS setup);
+            // without, on this silo's batched forwarding stream to the leader.
+            if (options.Tls is not null)
+            {
+                return ForwardUnaryAsync(leaderId, address, command, cancellationToken);
+            }
+
+            var client = _forwardingClients.GetOrAdd(leaderId, id => new ForwardingClient(
+                endpoint.NodeId, id, new Uri($"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{port.ToString(CultureInfo.InvariantCulture)}"),
+                options.ClusterId, options.MaxMessageBytes, _logger));
+            return client.ForwardAsync(command, cancellationToken);
+        }
+
+        private async Task<ProposalResult> ForwardUnaryAsync(string leaderId, string address, ReadOnlyMemory<byte> command, CancellationToken cancellationToken)
+        {
+            var client = _unaryClients.GetOrAdd(leaderId, _ => new GrpcRaftClient(new GrpcRaftClientOptions
             {
                 ClusterId = options.ClusterId,
                 Endpoints = [address],
@@ -150,12 +169,18 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
                 await server.DisposeAsync().ConfigureAwait(false);
             }
 
-            foreach (var client in _clients.Values)
+            foreach (var client in _forwardingClients.Values)
             {
                 await client.DisposeAsync().ConfigureAwait(false);
             }
 
-            _clients.Clear();
+            foreach (var client in _unaryClients.Values)
+            {
+                await client.DisposeAsync().ConfigureAwait(false);
+            }
+
+            _forwardingClients.Clear();
+            _unaryClients.Clear();
         }
     }
 }

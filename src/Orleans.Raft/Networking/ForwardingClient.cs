@@ -1,0 +1,282 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Raft.Core.Runtime;
+
+namespace Orleans.Raft.Networking;
+
+/// <summary>
+/// A follower's end of the forwarding stream to one leader: writes queue up, one sender loop sends everything queued
+/// as one frame on one long-lived call, and a receiver loop completes each write from the batched answers.
+/// </summary>
+/// <remarks>
+/// Failure contract (that of <see cref="IRaftStorageConnection.ForwardAsync"/>): a write the stream never carried fails
+/// with <see cref="NotLeaderException"/> (certainly not applied); a write sent but unanswered when the stream breaks
+/// fails with <see cref="ProposalResultUnknownException"/>. Which of the two is decided under one lock with the sender,
+/// so a write is never reported unsent and then sent. A broken stream is replaced on the next write. Thread-safe.
+/// </remarks>
+internal sealed class ForwardingClient : IAsyncDisposable
+{
+    private readonly string _nodeId;
+    private readonly string _leaderId;
+    private readonly GrpcChannel _channel;
+    private readonly Grpc.Core.Metadata _headers;
+    private readonly ILogger _logger;
+    private readonly Lock _lock = new();
+    private ForwardStream? _stream;
+    private bool _disposed;
+
+    public ForwardingClient(string nodeId, string leaderId, Uri address, string clusterId, int maxMessageBytes, ILogger logger)
+    {
+        _nodeId = nodeId;
+        _leaderId = leaderId;
+        _logger = logger;
+        _headers = new Grpc.Core.Metadata { { ForwardingProtocol.ClusterHeader, clusterId }, { ForwardingProtocol.SenderHeader, nodeId } };
+        _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            MaxReceiveMessageSize = maxMessageBytes,
+            MaxSendMessageSize = maxMessageBytes,
+            HttpHandler = new SocketsHttpHandler
+            {
+                EnableMultipleHttp2Connections = true,
+                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+                KeepAlivePingDelay = TimeSpan.FromSeconds(20),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+                ConnectTimeout = TimeSpan.FromSeconds(2),
+            },
+        });
+    }
+
+    public Task<ProposalResult> ForwardAsync(ReadOnlyMemory<byte> command, CancellationToken cancellationToken)
+    {
+        var pending = new Pending(command);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_stream is not { Broken: false } stream)
+            {
+                stream = _stream = new ForwardStream(this);
+            }
+
+            stream.Enqueue(pending);
+        }
+
+        return cancellationToken.CanBeCanceled ? pending.Completion.Task.WaitAsync(cancellationToken) : pending.Completion.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        ForwardStream? stream;
+        lock (_lock)
+        {
+            _disposed = true;
+            stream = _stream;
+            _stream = null;
+        }
+
+        if (stream is not null)
+        {
+            await stream.CloseAsync().ConfigureAwait(false);
+        }
+
+        _channel.Dispose();
+    }
+
+    private sealed class Pending(ReadOnlyMemory<byte> command)
+    {
+        public long Id;
+        public bool Sent;
+
+        public ReadOnlyMemory<byte> Command { get; } = command;
+
+        public TaskCompletionSource<ProposalResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    // One call. Its pending writes, the sent flags and Broken are guarded by the owner's lock.
+    private sealed class ForwardStream
+    {
+        private readonly ForwardingClient _owner;
+        private readonly Dictionary<long, Pending> _pending = [];
+        private readonly Channel<Pending> _outgoing = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly CancellationTokenSource _stop = new();
+        private readonly AsyncDuplexStreamingCall<byte[], byte[]> _call;
+        private readonly Task _sending;
+        private readonly Task _receiving;
+        private long _nextId;
+
+        public ForwardStream(ForwardingClient owner)
+        {
+            _owner = owner;
+            _call = owner._channel.CreateCallInvoker().AsyncDuplexStreamingCall(
+                ForwardingProtocol.Forward, null, new CallOptions(owner._headers, cancellationToken: _stop.Token));
+            _sending = Task.Run(SendAsync);
+            _receiving = Task.Run(ReceiveAsync);
+
+            // A broken stream is dropped by its owner without CloseAsync: release the call once both loops ended.
+            _ = Task.WhenAll(_sending, _receiving).ContinueWith(_ => _call.Dispose(), TaskScheduler.Default);
+        }
+
+        public bool Broken { get; private set; }
+
+        // Under the owner's lock.
+        public void Enqueue(Pending pending)
+        {
+            pending.Id = ++_nextId;
+            _pending.Add(pending.Id, pending);
+            _outgoing.Writer.TryWrite(pending);
+        }
+
+        public async Task CloseAsync()
+        {
+            Break(new ObjectDisposedException(nameof(ForwardingClient), "The forwarding connection is closing."));
+            await _stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await Task.WhenAll(_sending, _receiving).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Ending the call is the point; how its loops ended does not matter any more.
+            }
+
+            _call.Dispose();
+        }
+
+        private async Task SendAsync()
+        {
+            var batch = new List<Pending>();
+            var requests = new List<ForwardRequest>();
+            try
+            {
+                while (await _outgoing.Reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
+                {
+                    var bytes = 0;
+                    while (bytes < ForwardingProtocol.MaxFrameBytes && _outgoing.Reader.TryRead(out var pending))
+                    {
+                        batch.Add(pending);
+                        bytes += ForwardingFrames.RequestHeaderBytes + pending.Command.Length;
+                    }
+
+                    lock (_owner._lock)
+                    {
+                        if (Broken)
+                        {
+                            return;
+                        }
+
+                        foreach (var pending in batch)
+                        {
+                            if (!pending.Completion.Task.IsCompleted)
+                            {
+                                pending.Sent = true;
+                                requests.Add(new ForwardRequest(pending.Id, pending.Command));
+                            }
+                        }
+                    }
+
+                    if (requests.Count > 0)
+                    {
+                        await _call.RequestStream.WriteAsync(ForwardingFrames.EncodeRequests(requests), _stop.Token).ConfigureAwait(false);
+                    }
+
+                    batch.Clear();
+                    requests.Clear();
+                }
+            }
+            catch (Exception ex)
+            {
+                Break(ex);
+            }
+        }
+
+        private async Task ReceiveAsync()
+        {
+            try
+            {
+                await foreach (var frame in _call.ResponseStream.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+                {
+                    foreach (var reply in ForwardingFrames.DecodeReplies(frame))
+                    {
+                        Pending? pending;
+                        lock (_owner._lock)
+                        {
+                            _pending.Remove(reply.Id, out pending);
+                        }
+
+                        pending?.Completion.TrySetResult(reply);
+                    }
+                }
+
+                Break(new IOException($"The Raft node '{_owner._leaderId}' ended the forwarding stream."));
+            }
+            catch (Exception ex)
+            {
+                Break(ex);
+            }
+        }
+
+        // Fails every write still waiting: unsent ones as certainly not applied, sent ones as unknown.
+        private void Break(Exception reason)
+        {
+            List<Pending> failed;
+            lock (_owner._lock)
+            {
+                if (Broken)
+                {
+                    return;
+                }
+
+                Broken = true;
+                failed = [.. _pending.Values];
+                _pending.Clear();
+                _outgoing.Writer.TryComplete();
+            }
+
+            var unsent = failed.Count(p => !p.Sent);
+            if (failed.Count > 0)
+            {
+                Log.ForwardingStreamLost(_owner._logger, _owner._nodeId, _owner._leaderId, unsent, failed.Count - unsent, reason.Message);
+            }
+
+            foreach (var pending in failed)
+            {
+                pending.Completion.TrySetException(pending.Sent
+                    ? new ProposalResultUnknownException(
+                        $"The forwarding stream from node '{_owner._nodeId}' to the leader '{_owner._leaderId}' broke before the write was answered; it may or may not be applied: {reason.Message}",
+                        reason)
+                    : new NotLeaderException(
+                        $"Node '{_owner._nodeId}' could not send the write to the leader '{_owner._leaderId}'; it was not applied: {reason.Message}",
+                        reason));
+            }
+
+            _ = _stop.CancelAsync();
+        }
+    }
+}
+
+// Completing a pending write from its reply.
+internal static class ForwardingCompletion
+{
+    public static void TrySetResult(this TaskCompletionSource<ProposalResult> completion, ForwardReply reply)
+    {
+        switch (reply.Outcome)
+        {
+            case ForwardOutcome.Applied:
+                completion.TrySetResult(new ProposalResult(reply.Index, reply.Payload));
+                break;
+            case ForwardOutcome.NotLeader:
+                completion.TrySetException(new NotLeaderException(reply.Detail));
+                break;
+            case ForwardOutcome.Dropped:
+                completion.TrySetException(new ProposalDroppedException(reply.Detail));
+                break;
+            case ForwardOutcome.Superseded:
+                completion.TrySetException(new ProposalSupersededException(reply.Detail));
+                break;
+            default:
+                completion.TrySetException(new ProposalResultUnknownException($"The leader could not tell the outcome of the forwarded write: {reply.Detail}"));
+                break;
+        }
+    }
+}

@@ -1,0 +1,206 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.Raft.Networking;
+using Orleans.Raft.Storage;
+using Orleans.Storage;
+
+namespace Benchmarks.Orleans;
+
+/// <summary>
+/// 3 silos and a client in one process; G counter grains per provider, C callers each looping "pick a random grain,
+/// <c>Increment()</c>" (one <c>State.Value++; await WriteStateAsync()</c> per call). Rounds alternate between the
+/// providers, so both see the same machine load; the median round of each is compared.
+/// </summary>
+internal static class OrleansBenchmark
+{
+    public const string RaftProvider = "raft";
+    public const string MemoryProvider = "memory";
+
+    public static async Task<int> RunAsync(OrleansBenchmarkSettings settings)
+    {
+        Console.WriteLine($"load average before: {LoadAverage()}");
+        var raftNetwork = settings.InMemoryNetwork ? new InMemoryRaftStorageNetwork() : null;
+        var started = Stopwatch.StartNew();
+        await using var cluster = await OrleansTestCluster.StartAsync(new OrleansTestClusterOptions
+        {
+            ConfigureSilo = (silo, builder) =>
+            {
+                builder.AddMemoryGrainStorage(MemoryProvider);
+                builder.AddRaftGrainStorage(RaftProvider, (RaftGrainStorageOptions o) =>
+                {
+                    o.DataDirectory = silo.DataDirectory;
+                    o.Network = raftNetwork;
+                    foreach (var (name, address) in silo.RaftMembers)
+                    {
+                        o.Members[name] = address;
+                    }
+                });
+            },
+        });
+        var leader = await WaitForRaftLeaderAsync(cluster, TimeSpan.FromSeconds(30));
+        Console.WriteLine(
+            $"3 silos started in {started.Elapsed.TotalSeconds:F1} s; data in {cluster.DataDirectory}; Raft over {(settings.InMemoryNetwork ? "the in-memory network" : "gRPC")}, leader {leader}");
+
+        var providers = settings.Providers switch
+        {
+            "raft" => new[] { RaftProvider },
+            "memory" => [MemoryProvider],
+            _ => [MemoryProvider, RaftProvider],
+        };
+        var results = providers.ToDictionary(p => p, _ => new List<OrleansBenchmarkResult>());
+        foreach (var provider in providers)
+        {
+            var activation = Stopwatch.StartNew();
+            await ActivateAsync(cluster.Client, provider, settings);
+            Console.WriteLine($"{provider}: {settings.Grains} grains activated and written once in {activation.Elapsed.TotalSeconds:F1} s");
+        }
+
+        for (var round = 0; round < settings.Rounds; round++)
+        {
+            // Alternate which provider goes first, so neither always runs right after the other's activity.
+            foreach (var provider in round % 2 == 0 ? providers : providers.Reverse())
+            {
+                var result = await MeasureAsync(cluster, provider, settings);
+                results[provider].Add(result);
+                Console.WriteLine($"round {round + 1}: {result}");
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"load average after: {LoadAverage()}");
+        Console.WriteLine(OrleansBenchmarkResult.MarkdownHeader);
+        var medians = results.ToDictionary(r => r.Key, r => r.Value.OrderBy(x => x.WritesPerSecond).ElementAt((r.Value.Count - 1) / 2));
+        foreach (var provider in providers)
+        {
+            Console.WriteLine(medians[provider].ToMarkdownRow());
+        }
+
+        if (medians.Count == 2)
+        {
+            var ratio = medians[RaftProvider].WritesPerSecond / medians[MemoryProvider].WritesPerSecond;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Raft / in-memory throughput (median rounds): {ratio:P0} (target ≥ 60 %)"));
+        }
+
+        return results.Values.SelectMany(r => r).Any(r => r.Writes == 0) ? 1 : 0;
+    }
+
+    private static async Task ActivateAsync(IClusterClient client, string provider, OrleansBenchmarkSettings settings)
+    {
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, settings.Concurrency).Select(async _ =>
+        {
+            while (Interlocked.Increment(ref next) is var key && key < settings.Grains)
+            {
+                await Counter(client, provider, key).Increment();
+            }
+        }));
+    }
+
+    private static async Task<OrleansBenchmarkResult> MeasureAsync(OrleansTestCluster cluster, string provider, OrleansBenchmarkSettings settings)
+    {
+        var client = cluster.Client;
+        var histogram = new LatencyHistogram();
+        var measuring = 0;
+        var stop = 0;
+        long writes = 0;
+        long errors = 0;
+        string? firstError = null;
+        var leaderBefore = RaftLeader(cluster);
+
+        async Task CallerAsync(int caller)
+        {
+            var random = new Random(caller);
+            while (Volatile.Read(ref stop) == 0)
+            {
+                var grain = Counter(client, provider, random.Next(settings.Grains));
+                var start = Stopwatch.GetTimestamp();
+                try
+                {
+                    await grain.Increment();
+                    if (Volatile.Read(ref measuring) == 1)
+                    {
+                        histogram.Record((long)Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                        Interlocked.Increment(ref writes);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    Interlocked.Increment(ref errors);
+                    Interlocked.CompareExchange(ref firstError, $"{ex.GetType().Name}: {ex.Message.Split('\n')[0]}", null);
+                }
+            }
+        }
+
+        var callers = Enumerable.Range(0, settings.Concurrency).Select(c => Task.Run(() => CallerAsync(c))).ToArray();
+        await Task.Delay(TimeSpan.FromSeconds(settings.WarmupSeconds));
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var gen0 = GC.CollectionCount(0);
+        var gen2 = GC.CollectionCount(2);
+        var window = Stopwatch.StartNew();
+        Volatile.Write(ref measuring, 1);
+        await Task.Delay(TimeSpan.FromSeconds(settings.Seconds));
+        Volatile.Write(ref measuring, 0);
+        var elapsed = window.Elapsed;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var (gen0Count, gen2Count) = (GC.CollectionCount(0) - gen0, GC.CollectionCount(2) - gen2);
+        Volatile.Write(ref stop, 1);
+        await Task.WhenAll(callers);
+
+        var count = Interlocked.Read(ref writes);
+        return new OrleansBenchmarkResult(
+            provider,
+            settings,
+            count,
+            count / elapsed.TotalSeconds,
+            histogram.Percentile(50),
+            histogram.Percentile(99),
+            count == 0 ? double.NaN : cpu.TotalMicroseconds / count,
+            gen0Count,
+            gen2Count,
+            Interlocked.Read(ref errors),
+            firstError,
+            provider == RaftProvider && leaderBefore != RaftLeader(cluster));
+    }
+
+    private static IBenchCounterGrain Counter(IClusterClient client, string provider, int key) => provider == RaftProvider
+        ? client.GetGrain<IRaftBenchCounterGrain>(key)
+        : client.GetGrain<IMemoryBenchCounterGrain>(key);
+
+    private static string? RaftLeader(OrleansTestCluster cluster) => Enumerable.Range(0, cluster.SiloNames.Count)
+        .Where(cluster.IsRunning)
+        .Select(i => RaftStorage(cluster, i).Node)
+        .FirstOrDefault(n => n?.IsLeader == true)?.Id;
+
+    private static RaftGrainStorage RaftStorage(OrleansTestCluster cluster, int silo) =>
+        (RaftGrainStorage)cluster.Services(silo).GetRequiredKeyedService<IGrainStorage>(RaftProvider);
+
+    private static async Task<string> WaitForRaftLeaderAsync(OrleansTestCluster cluster, TimeSpan timeout)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (stopwatch.Elapsed < timeout)
+        {
+            if (RaftLeader(cluster) is { } leader)
+            {
+                return leader;
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException($"No Raft leader among the silos within {timeout}.");
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+}

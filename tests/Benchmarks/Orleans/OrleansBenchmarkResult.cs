@@ -1,0 +1,34 @@
+using System.Globalization;
+
+namespace Benchmarks.Orleans;
+
+/// <summary>One measured round of one provider.</summary>
+internal sealed record OrleansBenchmarkResult(
+    string Provider,
+    OrleansBenchmarkSettings Settings,
+    long Writes,
+    double WritesPerSecond,
+    double P50Microseconds,
+    double P99Microseconds,
+    double CpuMicrosecondsPerWrite,
+    int Gen0Collections,
+    int Gen2Collections,
+    long Errors,
+    string? FirstError,
+    bool LeaderChanged)
+{
+    public const string MarkdownHeader = """
+        | provider | grains | callers | writes/s | p50 | p99 | CPU time/write | errors |
+        |---|---:|---:|---:|---:|---:|---:|---:|
+        """;
+
+    public string ToMarkdownRow() => string.Create(
+        CultureInfo.InvariantCulture,
+        $"| {Provider} | {Settings.Grains} | {Settings.Concurrency} | {WritesPerSecond:N0} | {Ms(P50Microseconds)} | {Ms(P99Microseconds)} | {CpuMicrosecondsPerWrite:F0} µs | {Errors} |");
+
+    public override string ToString() => string.Create(
+        CultureInfo.InvariantCulture,
+        $"{Provider,-6} {WritesPerSecond,8:N0} writes/s  p50 {Ms(P50Microseconds)}  p99 {Ms(P99Microseconds)}  CPU {CpuMicrosecondsPerWrite:F0} µs/write  GCs gen0 {Gen0Collections} gen2 {Gen2Collections}  errors {Errors}{(FirstError is null ? "" : $" (first: {FirstError})")}{(LeaderChanged ? "  (Raft leader changed)" : "")}");
+
+    private static string Ms(double microseconds) => string.Create(CultureInfo.InvariantCulture, $"{microseconds / 1000:F2} ms");
+}

@@ -1,0 +1,69 @@
+using System.Globalization;
+
+namespace Benchmarks.Orleans;
+
+/// <summary>The <c>orleans</c> mode's command line.</summary>
+internal sealed record OrleansBenchmarkSettings
+{
+    public int Grains { get; init; } = 1000;
+
+    public int Concurrency { get; init; } = 64;
+
+    public int Seconds { get; init; } = 10;
+
+    public int WarmupSeconds { get; init; } = 3;
+
+    public int Rounds { get; init; } = 2;
+
+    public bool InMemoryNetwork { get; init; }
+
+    public string Providers { get; init; } = "both";
+
+    public const string Usage = """
+        usage: dotnet run -c Release --project tests/Benchmarks -- orleans [options]
+          --grains G        counter grains (default 1000)
+          --concurrency C   concurrent callers (default 64)
+          --seconds S       measured seconds per round and provider (default 10)
+          --warmup W        warm-up seconds before each measurement (default 3)
+          --rounds R        rounds; each measures every provider once, alternating (default 2)
+          --providers P     both | raft | memory (default both)
+          --raft-network N  grpc (default: the provider's production network) | inmemory (diagnosis: no gRPC)
+        """;
+
+    public static OrleansBenchmarkSettings Parse(string[] args)
+    {
+        var settings = new OrleansBenchmarkSettings();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            settings = arg switch
+            {
+                "--grains" => settings with { Grains = Int(args, ++i) },
+                "--concurrency" or "-c" => settings with { Concurrency = Int(args, ++i) },
+                "--seconds" or "-s" => settings with { Seconds = Int(args, ++i) },
+                "--warmup" => settings with { WarmupSeconds = Int(args, ++i) },
+                "--rounds" => settings with { Rounds = Int(args, ++i) },
+                "--providers" => settings with { Providers = Text(args, ++i, "both", "raft", "memory") },
+                "--raft-network" => settings with { InMemoryNetwork = Text(args, ++i, "grpc", "inmemory") == "inmemory" },
+                _ => throw new ArgumentException($"Unknown argument '{arg}'.\n{Usage}"),
+            };
+        }
+
+        if (settings.Grains < 1 || settings.Concurrency < 1 || settings.Seconds < 1 || settings.WarmupSeconds < 0 || settings.Rounds < 1)
+        {
+            throw new ArgumentException($"Out-of-range argument.\n{Usage}");
+        }
+
+        return settings;
+    }
+
+    private static int Int(string[] args, int i) =>
+        i < args.Length && int.TryParse(args[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new ArgumentException($"'{args[i - 1]}' needs an integer.\n{Usage}");
+
+    private static string Text(string[] args, int i, params string[] allowed) =>
+        i < args.Length && allowed.Contains(args[i], StringComparer.Ordinal)
+            ? args[i]
+            : throw new ArgumentException($"'{args[i - 1]}' takes one of {string.Join(", ", allowed)}.\n{Usage}");
+}
