@@ -8,6 +8,8 @@ namespace Orleans.Raft.StateMachine;
 public sealed partial class GrainStateMachine
 {
     // Replaced as a whole by a restore; read without a lock by TryGetJournal. Each value is immutable once published.
+    // Publishing a journal stores it under the dictionary's lock, whose acquisition is a full fence: the record slots
+    // the applier wrote before are visible to any reader that sees the new journal.
     private volatile ConcurrentDictionary<GrainStateKey, StoredJournal> _journals = new();
 
     /// <summary>How many journals (tombstones included) the store holds.</summary>
