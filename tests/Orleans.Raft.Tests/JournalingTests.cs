@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
 using Orleans.Journaling;
 using Orleans.Raft.Journaling;
 using Orleans.Storage;
@@ -129,6 +130,29 @@ public sealed class JournalingTests(JournalingClusterFixture fixture)
         Assert.True(storage.IsCompactionRequested);
         await storage.ReplaceAsync(Bytes("snapshot"), CancellationToken.None);
         Assert.False(storage.IsCompactionRequested);
+    }
+
+    // A grain whose state alone is larger than the byte threshold must not be rewritten on every write.
+    [Fact]
+    public async Task IsCompactionRequested_ByBytes_CountsAppendsSinceTheSnapshot()
+    {
+        var provider = _cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<IJournalStorageProvider>();
+        var id = new JournalId($"bytes/{Guid.NewGuid():N}");
+        var storage = provider.CreateStorage(id);
+        await storage.ReadAsync(new CollectingConsumer(), CancellationToken.None);
+        var snapshot = new ReadOnlySequence<byte>(new byte[RaftJournalStorageOptions.DefaultCompactionByteThreshold + 1024]);
+        await storage.ReplaceAsync(snapshot, CancellationToken.None);
+        await storage.AppendAsync(Bytes("small"), CancellationToken.None);
+        Assert.False(storage.IsCompactionRequested);
+
+        // A fresh activation reads it the same way.
+        var reread = provider.CreateStorage(id);
+        await reread.ReadAsync(new CollectingConsumer(), CancellationToken.None);
+        Assert.False(reread.IsCompactionRequested);
+
+        // Appends that outweigh the snapshot do request it.
+        await storage.AppendAsync(new ReadOnlySequence<byte>(new byte[RaftJournalStorageOptions.DefaultCompactionByteThreshold + 2048]), CancellationToken.None);
+        Assert.True(storage.IsCompactionRequested);
     }
 
     private static ReadOnlySequence<byte> Bytes(string text) => new(Encoding.UTF8.GetBytes(text));
