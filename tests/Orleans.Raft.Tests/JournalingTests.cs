@@ -155,6 +155,48 @@ public sealed class JournalingTests(JournalingClusterFixture fixture)
         Assert.True(storage.IsCompactionRequested);
     }
 
+    [Fact]
+    public async Task Catalog_ListsExistingJournals_ByPrefixAndBounds_WithMetadataOnRequest()
+    {
+        var services = _cluster.Cluster.Silos[1].ServiceProvider;
+        var provider = services.GetRequiredService<IJournalStorageProvider>();
+        var catalog = Assert.IsAssignableFrom<IJournalStorageCatalog>(provider);
+        Assert.Same(provider, services.GetService<IJournalStorageCatalog>());
+        var prefix = $"catalog-{Guid.NewGuid():N}/";
+        foreach (var name in new[] { "a", "b", "c", "deleted" })
+        {
+            var storage = provider.CreateStorage(new JournalId(prefix + name));
+            await storage.ReadAsync(new CollectingConsumer(), CancellationToken.None);
+            await storage.AppendAsync(Bytes(name), CancellationToken.None);
+            if (name == "deleted")
+            {
+                await storage.DeleteAsync(CancellationToken.None);
+            }
+        }
+
+        var all = await ToListAsync(catalog.ListAsync(new JournalCatalogListOptions { Prefix = new JournalId(prefix) }));
+        Assert.Equal([prefix + "a", prefix + "b", prefix + "c"], all.Select(e => e.Id.Value).Order(StringComparer.Ordinal));
+        Assert.All(all, e => Assert.Null(e.Metadata));
+
+        var bounded = await ToListAsync(catalog.ListAsync(new JournalCatalogListOptions
+        {
+            Prefix = new JournalId(prefix), MinId = new JournalId(prefix + "b"), MaxId = new JournalId(prefix + "c"), IncludeMetadata = true,
+        }));
+        Assert.Equal([prefix + "b", prefix + "c"], bounded.Select(e => e.Id.Value).Order(StringComparer.Ordinal));
+        Assert.All(bounded, e => Assert.Equal("json", e.Metadata?.FormatKey));
+    }
+
+    private static async Task<List<JournalCatalogEntry>> ToListAsync(IAsyncEnumerable<JournalCatalogEntry> entries)
+    {
+        var list = new List<JournalCatalogEntry>();
+        await foreach (var entry in entries)
+        {
+            list.Add(entry);
+        }
+
+        return list;
+    }
+
     private static ReadOnlySequence<byte> Bytes(string text) => new(Encoding.UTF8.GetBytes(text));
 
     private sealed class CollectingConsumer : IJournalStorageConsumer

@@ -143,7 +143,7 @@ internal sealed partial class RaftJournalStorage : IJournalStorage
         ? null
         : new Dictionary<string, string>(StringComparer.Ordinal) { [FormatKeyProperty] = _formatKey };
 
-    private static JournalMetadata Metadata(JournalSnapshotView journal)
+    internal static JournalMetadata Metadata(JournalSnapshotView journal)
     {
         if (!journal.Exists)
         {

@@ -19,6 +19,10 @@ public sealed partial class GrainStateMachine
     internal bool TryGetJournal(GrainStateKey key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoredJournal? journal) =>
         _journals.TryGetValue(key, out journal);
 
+    /// <summary>The journals (tombstones included) whose key has grain type <paramref name="grainType"/>, as of now; any thread.</summary>
+    internal IEnumerable<KeyValuePair<GrainStateKey, StoredJournal>> JournalsOfType(string grainType) =>
+        _journals.Where(p => string.Equals(p.Key.GrainType, grainType, StringComparison.Ordinal));
+
     private CommandAnswer ApplyJournal(GrainStateCommand command, long index)
     {
         _journals.TryGetValue(command.Key, out var current);
