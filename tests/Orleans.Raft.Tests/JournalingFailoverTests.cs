@@ -1,3 +1,8 @@
+using Orleans.Journaling;
+using Orleans.Raft.Journaling;
+using Orleans.Raft.StateMachine;
+using Orleans.Raft.Storage;
+
 namespace Orleans.Raft.Tests;
 
 // Orleans journaling through lost silos: its own cluster, since it kills silos.
@@ -68,4 +73,65 @@ public sealed class JournalingFailoverTests
         Assert.InRange(await grain.Changes(), acknowledged.Count, acknowledged.Count + uncertain.Count);
         Assert.True(acknowledged.Count >= 15, $"Only {acknowledged.Count} of {next} changes were acknowledged.");
     }
+
+    // Raft snapshots carry the journals: a silo cut off while the others compact their logs catches up, and a full
+    // restart of the cluster from disk (snapshot + log tail) replays every grain to the same state.
+    [Fact]
+    public async Task LaggingSiloAndFullRestart_RecoverJournalsFromRaftSnapshots()
+    {
+        var directory = RaftTestCluster.NewDataDirectory();
+        try
+        {
+            var keys = Enumerable.Range(0, 4).Select(i => $"restart-{i}").ToArray();
+            var expected = new Dictionary<string, Dictionary<string, int>>();
+            await using (var first = await JournalingTestCluster.StartAsync(directory, snapshotEntryThreshold: 25))
+            {
+                // Silo 2 goes away while the others write (and compact their logs past what it has), then comes back.
+                var away = first.Cluster.Silos[2];
+                await first.Cluster.StopSiloAsync(away);
+                foreach (var key in keys)
+                {
+                    var grain = first.Client.GetGrain<IJournaledInventoryGrain>(key);
+                    for (var i = 0; i < 15; i++)
+                    {
+                        await grain.Set($"item{i % 6}", i);
+                    }
+
+                    expected[key] = await grain.Items();
+                }
+
+                var back = RaftTestCluster.Storage((await first.Cluster.RestartSiloAsync(away))!);
+                var reference = RaftTestCluster.Storage(first.Cluster.Silos[0]);
+                var journals = keys.Select(k => RaftJournalStorageProvider.KeyOf(JournalId.FromGrainId(first.Client.GetGrain<IJournaledInventoryGrain>(k).GetGrainId()))).ToArray();
+                var caughtUp = System.Diagnostics.Stopwatch.StartNew();
+                while (!journals.All(j => Same(back, reference, j)) && caughtUp.Elapsed < TimeSpan.FromSeconds(20))
+                {
+                    await Task.Delay(50);
+                }
+
+                Assert.All(journals, j => Assert.True(Same(back, reference, j), $"Journal {j} did not catch up on the restarted silo."));
+            }
+
+            Assert.All(Enumerable.Range(0, 3), i => Assert.NotEmpty(
+                Directory.EnumerateFiles(Path.Combine(directory, $"Silo_{i}", "snapshots"), "*", SearchOption.AllDirectories)));
+
+            await using var second = await JournalingTestCluster.StartAsync(directory, snapshotEntryThreshold: 25);
+            foreach (var key in keys)
+            {
+                var grain = second.Client.GetGrain<IJournaledInventoryGrain>(key);
+                Assert.Equal(expected[key], await grain.Items());
+                Assert.Equal(15, await grain.Changes());
+            }
+
+            Assert.Equal(16, await second.Client.GetGrain<IJournaledInventoryGrain>(keys[0]).Set("after-restart", 1));
+        }
+        finally
+        {
+            RaftTestCluster.TryDelete(directory);
+        }
+    }
+
+    private static bool Same(RaftGrainStorage a, RaftGrainStorage b, GrainStateKey journal) =>
+        a.StateMachine.TryGetJournal(journal, out var x) && b.StateMachine.TryGetJournal(journal, out var y)
+        && (x.ETag, x.Count) == (y.ETag, y.Count);
 }

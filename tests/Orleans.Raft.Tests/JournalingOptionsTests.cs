@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Hosting;
 using Orleans.Configuration;
 using Orleans.Runtime;
 using Orleans.Storage;
@@ -35,6 +36,17 @@ public sealed class JournalingOptionsTests
         {
             GrainStorageName = "raft", CompactionRecordThreshold = records, CompactionByteThreshold = bytes,
         }), StringComparison.Ordinal);
+
+    [Fact]
+    public void ServiceCollectionForm_RegistersTheUnkeyedProviderAndItsValidator()
+    {
+        var services = new ServiceCollection().AddRaftJournalStorage(o => o.Configure(x => x.GrainStorageName = "raft"));
+
+        Assert.Contains(services, d => d.ServiceType == typeof(Orleans.Journaling.IJournalStorageProvider) && !d.IsKeyedService);
+        Assert.Contains(services, d => d.ServiceType == typeof(IConfigurationValidator));
+        var options = services.BuildServiceProvider().GetRequiredService<Microsoft.Extensions.Options.IOptions<RaftJournalStorageOptions>>().Value;
+        Assert.Equal("raft", options.GrainStorageName);
+    }
 
     private sealed class NotRaftStorage : IGrainStorage
     {

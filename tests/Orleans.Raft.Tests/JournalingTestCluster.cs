@@ -16,8 +16,11 @@ public sealed class JournalingTestCluster : IAsyncDisposable
 {
     public const int CompactionRecords = 4;
 
-    private JournalingTestCluster(InProcessTestCluster cluster, InMemoryRaftStorageNetwork network, string dataDirectory)
+    private readonly bool _keepData;
+
+    private JournalingTestCluster(InProcessTestCluster cluster, InMemoryRaftStorageNetwork network, string dataDirectory, bool keepData)
     {
+        _keepData = keepData;
         Cluster = cluster;
         Network = network;
         DataDirectory = dataDirectory;
@@ -31,10 +34,12 @@ public sealed class JournalingTestCluster : IAsyncDisposable
 
     public IClusterClient Client => Cluster.Client;
 
-    public static async Task<JournalingTestCluster> StartAsync()
+    // dataDirectory: reuse the stores of an earlier cluster (a full restart); the caller then deletes it.
+    public static async Task<JournalingTestCluster> StartAsync(string? dataDirectory = null, long snapshotEntryThreshold = 10_000)
     {
         var network = new InMemoryRaftStorageNetwork();
-        var dataDirectory = RaftTestCluster.NewDataDirectory();
+        var keepData = dataDirectory is not null;
+        dataDirectory ??= RaftTestCluster.NewDataDirectory();
         var builder = new InProcessTestClusterBuilder(3);
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureSilo((siloOptions, silo) =>
@@ -43,6 +48,7 @@ public sealed class JournalingTestCluster : IAsyncDisposable
             {
                 o.DataDirectory = dataDirectory;
                 o.Network = network;
+                o.SnapshotEntryThreshold = snapshotEntryThreshold;
                 for (var i = 0; i < 3; i++)
                 {
                     o.Members[$"Silo_{i}"] = "in-memory";
@@ -63,11 +69,15 @@ public sealed class JournalingTestCluster : IAsyncDisposable
         catch
         {
             await cluster.DisposeAsync();
-            RaftTestCluster.TryDelete(dataDirectory);
+            if (!keepData)
+            {
+                RaftTestCluster.TryDelete(dataDirectory);
+            }
+
             throw;
         }
 
-        return new JournalingTestCluster(cluster, network, dataDirectory);
+        return new JournalingTestCluster(cluster, network, dataDirectory, keepData);
     }
 
     // The journal of a grain as silo i's replica holds it (as of what that replica applied).
@@ -104,7 +114,10 @@ public sealed class JournalingTestCluster : IAsyncDisposable
         finally
         {
             await Cluster.DisposeAsync();
-            RaftTestCluster.TryDelete(DataDirectory);
+            if (!_keepData)
+            {
+                RaftTestCluster.TryDelete(DataDirectory);
+            }
         }
     }
 }

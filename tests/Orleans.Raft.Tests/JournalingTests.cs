@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
 using Orleans.Journaling;
 using Orleans.Raft.Journaling;
 using Orleans.Storage;
@@ -129,6 +130,71 @@ public sealed class JournalingTests(JournalingClusterFixture fixture)
         Assert.True(storage.IsCompactionRequested);
         await storage.ReplaceAsync(Bytes("snapshot"), CancellationToken.None);
         Assert.False(storage.IsCompactionRequested);
+    }
+
+    // A grain whose state alone is larger than the byte threshold must not be rewritten on every write.
+    [Fact]
+    public async Task IsCompactionRequested_ByBytes_CountsAppendsSinceTheSnapshot()
+    {
+        var provider = _cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<IJournalStorageProvider>();
+        var id = new JournalId($"bytes/{Guid.NewGuid():N}");
+        var storage = provider.CreateStorage(id);
+        await storage.ReadAsync(new CollectingConsumer(), CancellationToken.None);
+        var snapshot = new ReadOnlySequence<byte>(new byte[RaftJournalStorageOptions.DefaultCompactionByteThreshold + 1024]);
+        await storage.ReplaceAsync(snapshot, CancellationToken.None);
+        await storage.AppendAsync(Bytes("small"), CancellationToken.None);
+        Assert.False(storage.IsCompactionRequested);
+
+        // A fresh activation reads it the same way.
+        var reread = provider.CreateStorage(id);
+        await reread.ReadAsync(new CollectingConsumer(), CancellationToken.None);
+        Assert.False(reread.IsCompactionRequested);
+
+        // Appends that outweigh the snapshot do request it.
+        await storage.AppendAsync(new ReadOnlySequence<byte>(new byte[RaftJournalStorageOptions.DefaultCompactionByteThreshold + 2048]), CancellationToken.None);
+        Assert.True(storage.IsCompactionRequested);
+    }
+
+    [Fact]
+    public async Task Catalog_ListsExistingJournals_ByPrefixAndBounds_WithMetadataOnRequest()
+    {
+        var services = _cluster.Cluster.Silos[1].ServiceProvider;
+        var provider = services.GetRequiredService<IJournalStorageProvider>();
+        var catalog = Assert.IsAssignableFrom<IJournalStorageCatalog>(provider);
+        Assert.Same(provider, services.GetService<IJournalStorageCatalog>());
+        var prefix = $"catalog-{Guid.NewGuid():N}/";
+        foreach (var name in new[] { "a", "b", "c", "deleted" })
+        {
+            var storage = provider.CreateStorage(new JournalId(prefix + name));
+            await storage.ReadAsync(new CollectingConsumer(), CancellationToken.None);
+            await storage.AppendAsync(Bytes(name), CancellationToken.None);
+            if (name == "deleted")
+            {
+                await storage.DeleteAsync(CancellationToken.None);
+            }
+        }
+
+        var all = await ToListAsync(catalog.ListAsync(new JournalCatalogListOptions { Prefix = new JournalId(prefix) }));
+        Assert.Equal([prefix + "a", prefix + "b", prefix + "c"], all.Select(e => e.Id.Value).Order(StringComparer.Ordinal));
+        Assert.All(all, e => Assert.Null(e.Metadata));
+
+        var bounded = await ToListAsync(catalog.ListAsync(new JournalCatalogListOptions
+        {
+            Prefix = new JournalId(prefix), MinId = new JournalId(prefix + "b"), MaxId = new JournalId(prefix + "c"), IncludeMetadata = true,
+        }));
+        Assert.Equal([prefix + "b", prefix + "c"], bounded.Select(e => e.Id.Value).Order(StringComparer.Ordinal));
+        Assert.All(bounded, e => Assert.Equal("json", e.Metadata?.FormatKey));
+    }
+
+    private static async Task<List<JournalCatalogEntry>> ToListAsync(IAsyncEnumerable<JournalCatalogEntry> entries)
+    {
+        var list = new List<JournalCatalogEntry>();
+        await foreach (var entry in entries)
+        {
+            list.Add(entry);
+        }
+
+        return list;
     }
 
     private static ReadOnlySequence<byte> Bytes(string text) => new(Encoding.UTF8.GetBytes(text));

@@ -80,6 +80,11 @@ public sealed class OptionsValidationTests
         new RaftGrainStorageOptionsValidator(options, "raft", "not-a-member").ValidateConfiguration();
     }
 
+    // A state the durable log cannot store would stop every node of the group, so the limit stays below its largest entry.
+    [Fact]
+    public void MaxStateSizeLimit_LeavesRoomForTheHeaderInTheDurableLogsLargestEntry() =>
+        Assert.True(RaftGrainStorageOptionsValidator.MaxStateSizeLimit + (64 * 1024) <= new global::Raft.Storage.Faster.FasterLogStoreOptions { Directory = "unused" }.MaxEntrySize);
+
     [Fact]
     public void MaxStateSizeOutOfRange_GivesTheRange()
     {

@@ -47,7 +47,7 @@ internal sealed partial class RaftJournalStorage
         if (_eTag == journal.ETag)
         {
             // This instance was up to date, so it stays so: its next append continues the created journal.
-            (_eTag, _storedFormatKey, _records, _bytes) = (eTag, _formatKey, 0, 0);
+            (_eTag, _storedFormatKey, _records, _baseBytes, _bytes) = (eTag, _formatKey, 0, 0, 0);
         }
 
         return true;

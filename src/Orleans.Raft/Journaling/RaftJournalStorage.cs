@@ -35,10 +35,12 @@ internal sealed partial class RaftJournalStorage : IJournalStorage
     private readonly RaftJournalStorageOptions _options;
     private readonly ILogger _logger;
 
-    // The journal as this instance last read or wrote it.
+    // The journal as this instance last read or wrote it: its records, the bytes of the first one (after a compaction,
+    // the snapshot of the grain's state) and the bytes of the others (appended since).
     private long _eTag;
     private string? _storedFormatKey;
     private int _records;
+    private long _baseBytes;
     private long _bytes;
 
     public RaftJournalStorage(
@@ -53,7 +55,13 @@ internal sealed partial class RaftJournalStorage : IJournalStorage
     }
 
     /// <inheritdoc />
-    public bool IsCompactionRequested => _records > _options.CompactionRecordThreshold || _bytes > _options.CompactionByteThreshold;
+    /// <remarks>
+    /// After more than <c>CompactionRecordThreshold</c> records, or once the records appended after the first (the last
+    /// snapshot) outweigh both <c>CompactionByteThreshold</c> and that snapshot: a grain whose state alone exceeds the
+    /// byte threshold is then not rewritten on every write.
+    /// </remarks>
+    public bool IsCompactionRequested =>
+        _records > _options.CompactionRecordThreshold || _bytes > Math.Max(_options.CompactionByteThreshold, _baseBytes);
 
     /// <inheritdoc />
     public async ValueTask ReadAsync(IJournalStorageConsumer consumer, CancellationToken cancellationToken)
@@ -69,13 +77,14 @@ internal sealed partial class RaftJournalStorage : IJournalStorage
         _eTag = journal.ETag;
         _storedFormatKey = journal.Exists ? journal.Properties.GetValueOrDefault(FormatKeyProperty) : null;
         _records = journal.Records.Count;
+        _baseBytes = _records == 0 ? 0 : journal.Records[0].Length;
         _bytes = 0;
-        foreach (var record in journal.Records)
+        for (var i = 1; i < _records; i++)
         {
-            _bytes += record.Length;
+            _bytes += journal.Records[i].Length;
         }
 
-        JournalingLog.Read(_logger, _journalId, _records, _bytes, _eTag, _storedFormatKey);
+        JournalingLog.Read(_logger, _journalId, _records, _baseBytes + _bytes, _eTag, _storedFormatKey);
         consumer.Read(journal.Records, Metadata(journal), complete: true);
     }
 
@@ -91,8 +100,15 @@ internal sealed partial class RaftJournalStorage : IJournalStorage
         var record = value.ToArray();
         _eTag = await Guard("append", _storage.AppendJournalAsync(_key, _eTag, [record], FormatProperty(), cancellationToken)).ConfigureAwait(false);
         _storedFormatKey = _formatKey;
-        _records++;
-        _bytes += record.Length;
+        if (_records++ == 0)
+        {
+            _baseBytes = record.Length;
+        }
+        else
+        {
+            _bytes += record.Length;
+        }
+
         RaftJournalingMetrics.AppendBytes.Record(record.Length);
         JournalingLog.Appended(_logger, _journalId, record.Length, _eTag);
     }
@@ -101,11 +117,12 @@ internal sealed partial class RaftJournalStorage : IJournalStorage
     public async ValueTask ReplaceAsync(ReadOnlySequence<byte> value, CancellationToken cancellationToken)
     {
         var record = value.ToArray();
-        var (oldRecords, oldBytes) = (_records, _bytes);
+        var (oldRecords, oldBytes) = (_records, _baseBytes + _bytes);
         _eTag = await Guard("replace", _storage.ReplaceJournalAsync(_key, _eTag, [record], FormatProperty(), cancellationToken)).ConfigureAwait(false);
         _storedFormatKey = _formatKey;
         _records = 1;
-        _bytes = record.Length;
+        _baseBytes = record.Length;
+        _bytes = 0;
         RaftJournalingMetrics.Compactions.Add(1);
         JournalingLog.Compacted(_logger, _journalId, oldRecords, oldBytes, record.Length, _eTag);
     }
@@ -116,6 +133,7 @@ internal sealed partial class RaftJournalStorage : IJournalStorage
         _eTag = await Guard("delete", _storage.DeleteJournalAsync(_key, _eTag, cancellationToken)).ConfigureAwait(false);
         _storedFormatKey = null;
         _records = 0;
+        _baseBytes = 0;
         _bytes = 0;
         JournalingLog.Deleted(_logger, _journalId, _eTag);
     }
@@ -125,7 +143,7 @@ internal sealed partial class RaftJournalStorage : IJournalStorage
         ? null
         : new Dictionary<string, string>(StringComparer.Ordinal) { [FormatKeyProperty] = _formatKey };
 
-    private static JournalMetadata Metadata(JournalSnapshotView journal)
+    internal static JournalMetadata Metadata(JournalSnapshotView journal)
     {
         if (!journal.Exists)
         {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -15,9 +16,10 @@ namespace Orleans.Raft.Journaling;
 /// <remarks>
 /// Register it with <c>siloBuilder.AddRaftJournalStorage(o =&gt; o.GrainStorageName = "raft")</c>. Each activation gets
 /// its own <see cref="IJournalStorage"/> (see <see cref="CreateStorage"/>), which fences itself: its appends are
-/// conditional on the ETag it read or last wrote, so a stale activation cannot fork the journal.
+/// conditional on the ETag it read or last wrote, so a stale activation cannot fork the journal. As a catalog it lists
+/// the journals that exist (not deleted ones), read linearizably.
 /// </remarks>
-public sealed class RaftJournalStorageProvider : IJournalStorageProvider
+public sealed class RaftJournalStorageProvider : IJournalStorageProvider, IJournalStorageCatalog
 {
     /// <summary>The grain type under which journals are kept in the store, apart from grain states and other journals.</summary>
     internal const string JournalGrainType = "orleans.journaling";
@@ -55,6 +57,30 @@ public sealed class RaftJournalStorageProvider : IJournalStorageProvider
     /// <param name="journalId">The journal (for a grain, <c>JournalId.FromGrainId</c>).</param>
     /// <returns>Its key in the replicated store.</returns>
     public static GrainStateKey KeyOf(JournalId journalId) => new(JournalGrainType, journalId.Value, JournalStateName);
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<JournalCatalogEntry> ListAsync(
+        JournalCatalogListOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var (prefix, min, max, withMetadata) = (Bound(options?.Prefix), Bound(options?.MinId), Bound(options?.MaxId), options?.IncludeMetadata ?? false);
+        var journals = await _storage.ListJournalsAsync(JournalGrainType, cancellationToken).ConfigureAwait(false);
+        foreach (var (key, journal) in journals)
+        {
+            var id = key.GrainKey;
+            if (!journal.Exists || !string.Equals(key.StateName, JournalStateName, StringComparison.Ordinal)
+                || (!string.IsNullOrEmpty(prefix) && !id.StartsWith(prefix, StringComparison.Ordinal))
+                || (min is not null && string.CompareOrdinal(id, min) < 0)
+                || (max is not null && string.CompareOrdinal(id, max) > 0))
+            {
+                continue;
+            }
+
+            yield return new JournalCatalogEntry(new JournalId(id), withMetadata ? RaftJournalStorage.Metadata(journal) : null);
+        }
+    }
+
+    // A default (or missing) JournalId imposes no bound.
+    private static string? Bound(JournalId? id) => id is { IsDefault: false } value ? value.Value : null;
 
     /// <inheritdoc />
     public IJournalStorage CreateStorage(JournalId journalId) =>

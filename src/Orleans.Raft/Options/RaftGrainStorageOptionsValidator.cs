@@ -9,8 +9,12 @@ namespace Orleans.Configuration;
 /// <param name="siloName">This silo's name, the default node id.</param>
 public sealed class RaftGrainStorageOptionsValidator(RaftGrainStorageOptions options, string name, string siloName) : IConfigurationValidator
 {
-    /// <summary>The largest <see cref="RaftGrainStorageOptions.MaxStateSize"/> allowed: 16 MiB less room for the command's header.</summary>
-    public const int MaxStateSizeLimit = (16 * 1024 * 1024) - (64 * 1024);
+    /// <summary>
+    /// The largest <see cref="RaftGrainStorageOptions.MaxStateSize"/> allowed: the largest entry the durable Raft log
+    /// stores (its 4 MiB page less 36 bytes of headers) less 65 KiB of room for the command's header. A larger entry
+    /// would be refused by every node's log and stop the whole Raft group.
+    /// </summary>
+    public const int MaxStateSizeLimit = (4 * 1024 * 1024) - (65 * 1024);
 
     /// <inheritdoc />
     /// <exception cref="OrleansConfigurationException">A setting is missing or wrong; the message says which and how to fix it.</exception>
@@ -60,7 +64,7 @@ public sealed class RaftGrainStorageOptionsValidator(RaftGrainStorageOptions opt
         if (options.MaxStateSize < 1 || options.MaxStateSize > MaxStateSizeLimit)
         {
             throw new OrleansConfigurationException(
-                $"{prefix} MaxStateSize is {options.MaxStateSize}; it must be between 1 and {MaxStateSizeLimit} bytes (a Raft entry carries at most 16 MiB).");
+                $"{prefix} MaxStateSize is {options.MaxStateSize}; it must be between 1 and {MaxStateSizeLimit} bytes (the durable Raft log stores entries of at most 4 MiB).");
         }
 
         if (options.TickInterval <= TimeSpan.Zero)

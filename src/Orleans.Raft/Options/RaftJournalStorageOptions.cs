@@ -26,6 +26,9 @@ public sealed class RaftJournalStorageOptions
     /// </summary>
     public int CompactionRecordThreshold { get; set; } = DefaultCompactionRecordThreshold;
 
-    /// <summary>Journal bytes after which the next write compacts the journal. Defaults to 256 KiB.</summary>
+    /// <summary>
+    /// Bytes appended since the last compaction after which the next write compacts the journal, unless the last
+    /// snapshot (the grain's state) is larger: then the appends must outweigh it. Defaults to 256 KiB.
+    /// </summary>
     public int CompactionByteThreshold { get; set; } = DefaultCompactionByteThreshold;
 }

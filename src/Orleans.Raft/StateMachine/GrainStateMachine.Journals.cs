@@ -8,6 +8,8 @@ namespace Orleans.Raft.StateMachine;
 public sealed partial class GrainStateMachine
 {
     // Replaced as a whole by a restore; read without a lock by TryGetJournal. Each value is immutable once published.
+    // Publishing a journal stores it under the dictionary's lock, whose acquisition is a full fence: the record slots
+    // the applier wrote before are visible to any reader that sees the new journal.
     private volatile ConcurrentDictionary<GrainStateKey, StoredJournal> _journals = new();
 
     /// <summary>How many journals (tombstones included) the store holds.</summary>
@@ -16,6 +18,10 @@ public sealed partial class GrainStateMachine
     /// <summary>Looks up a journal as of the last applied entry; safe on any thread while the applier applies.</summary>
     internal bool TryGetJournal(GrainStateKey key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoredJournal? journal) =>
         _journals.TryGetValue(key, out journal);
+
+    /// <summary>The journals (tombstones included) whose key has grain type <paramref name="grainType"/>, as of now; any thread.</summary>
+    internal IEnumerable<KeyValuePair<GrainStateKey, StoredJournal>> JournalsOfType(string grainType) =>
+        _journals.Where(p => string.Equals(p.Key.GrainType, grainType, StringComparison.Ordinal));
 
     private CommandAnswer ApplyJournal(GrainStateCommand command, long index)
     {

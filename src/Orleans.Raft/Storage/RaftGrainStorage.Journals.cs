@@ -27,6 +27,21 @@ public sealed partial class RaftGrainStorage
             journal.SnapshotCount, journal.Properties);
     }
 
+    /// <summary>Lists the journals whose key has grain type <paramref name="grainType"/>, linearizably (as of a read index).</summary>
+    /// <param name="grainType">The grain type of the keys.</param>
+    /// <param name="cancellationToken">Abandons the read.</param>
+    /// <returns>The journals, tombstones included, in no particular order.</returns>
+    /// <exception cref="RaftQuorumUnavailableException">No leader confirmed a read index within the operation timeout.</exception>
+    internal async Task<IReadOnlyList<(GrainStateKey Key, JournalSnapshotView Journal)>> ListJournalsAsync(string grainType, CancellationToken cancellationToken)
+    {
+        await ReadIndexForJournalAsync(new GrainStateKey(grainType, "*", "*"), cancellationToken).ConfigureAwait(false);
+        return StateMachine.JournalsOfType(grainType)
+            .Select(p => (p.Key, new JournalSnapshotView(
+                p.Value.Exists, p.Value.ETag, p.Value.Count, p.Value.FirstRetained, p.Value.Retained, p.Value.Snapshot,
+                p.Value.SnapshotCount, p.Value.Properties)))
+            .ToList();
+    }
+
     /// <summary>Reads the records [<paramref name="from"/>, <paramref name="to"/>) of a journal linearizably.</summary>
     /// <param name="key">The journal's key.</param>
     /// <param name="from">The logical index of the first record.</param>
