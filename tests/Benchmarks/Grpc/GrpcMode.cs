@@ -19,7 +19,7 @@ internal sealed class GrpcMode : IBenchmarkMode
           --concurrency C    one configuration only: C concurrent proposers ...
           --payload P        ... of P-byte commands (default 64)
           --seconds S        measured seconds per configuration (default 10)
-          --warmup W         warm-up seconds (default 3)
+          --warmup W         warm-up seconds (default 5: the nodes' JIT is still busy in the first seconds)
           --tick MS          the nodes' tick interval (default 20, the sample's default)
         """;
 
@@ -33,7 +33,7 @@ internal sealed class GrpcMode : IBenchmarkMode
         int? concurrency = null;
         var payload = 64;
         var seconds = 10;
-        var warmup = 3;
+        var warmup = 5;
         var tick = 20;
         try
         {
