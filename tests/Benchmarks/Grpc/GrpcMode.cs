@@ -93,13 +93,11 @@ internal sealed class GrpcMode : IBenchmarkMode
         await using var client = new GrpcRaftClient(new GrpcRaftClientOptions { ClusterId = cluster.ClusterId, Endpoints = cluster.Endpoints });
         var leader = await FindLeaderAsync(client, cluster);
 
-        // The fixed costs, measured now, on this disk and this loopback, under whatever else the machine is doing.
-        var fdatasync = Baselines.FdatasyncP50(Path.Combine(root, "baseline"));
-        double roundTrip;
-        await using (var direct = new GrpcRaftClient(new GrpcRaftClientOptions { ClusterId = cluster.ClusterId, Endpoints = [leader] }))
-        {
-            roundTrip = await Baselines.GrpcRoundTripP50(direct);
-        }
+        // The fixed costs, measured on this disk and this loopback under whatever else the machine is doing, before
+        // and after the run (the mean of the two medians is the baseline).
+        await using var direct = new GrpcRaftClient(new GrpcRaftClientOptions { ClusterId = cluster.ClusterId, Endpoints = [leader] });
+        var fdatasyncBefore = Baselines.FdatasyncP50(Path.Combine(root, "baseline"));
+        var roundTripBefore = await Baselines.GrpcRoundTripP50(direct);
 
         var commands = Commands(concurrency, payload);
         var histogram = new LatencyHistogram();
@@ -132,22 +130,35 @@ internal sealed class GrpcMode : IBenchmarkMode
 
         await Task.Delay(TimeSpan.FromSeconds(warmup));
         var self = Process.GetCurrentProcess();
-        var cpuBefore = cluster.NodesCpuTime() + self.TotalProcessorTime;
+        var nodesBefore = cluster.NodesCpuTime();
+        var clientBefore = self.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         Volatile.Write(ref measuring, 1);
         await Task.Delay(TimeSpan.FromSeconds(seconds));
         Volatile.Write(ref measuring, 0);
         var elapsed = clock.Elapsed;
         self.Refresh();
-        var cpu = cluster.NodesCpuTime() + self.TotalProcessorTime - cpuBefore;
+        var nodesAfter = cluster.NodesCpuTime();
+        var clientCpu = self.TotalProcessorTime - clientBefore;
         var count = Interlocked.Read(ref committed);
         Volatile.Write(ref stop, 1);
         await Task.WhenAll(workers);
+        var fdatasyncAfter = Baselines.FdatasyncP50(Path.Combine(root, "baseline"));
+        var roundTripAfter = await Baselines.GrpcRoundTripP50(direct);
 
+        var leaderIndex = cluster.Endpoints.FindIndex(e => leader.Contains(e, StringComparison.Ordinal));
+        var nodesCpu = nodesAfter.Select((t, i) => t - nodesBefore[i]).ToArray();
+        var cpu = nodesCpu.Aggregate(clientCpu, (a, b) => a + b);
+        double PerOp(TimeSpan t) => count == 0 ? double.NaN : t.TotalMicroseconds / count;
+        var split = string.Create(
+            CultureInfo.InvariantCulture,
+            $"leader {PerOp(leaderIndex >= 0 ? nodesCpu[leaderIndex] : TimeSpan.Zero):F1} µs, followers {string.Join(" + ", nodesCpu.Where((_, i) => i != leaderIndex).Select(t => PerOp(t).ToString("F1", CultureInfo.InvariantCulture)))} µs, client {PerOp(clientCpu):F1} µs");
         return new GrpcResult(
             concurrency, payload, count, count / elapsed.TotalSeconds, histogram.Percentile(50), histogram.Percentile(99),
-            count == 0 ? double.NaN : cpu.TotalMicroseconds / count, cpu.TotalSeconds / elapsed.TotalSeconds,
-            fdatasync, roundTrip, Interlocked.Read(ref failed), loadBefore, LoadAverage());
+            PerOp(cpu), cpu.TotalSeconds / elapsed.TotalSeconds, split,
+            (fdatasyncBefore + fdatasyncAfter) / 2, (roundTripBefore + roundTripAfter) / 2,
+            string.Create(CultureInfo.InvariantCulture, $"fdatasync p50 {fdatasyncBefore / 1000:F3} / {fdatasyncAfter / 1000:F3} ms, RTT p50 {roundTripBefore / 1000:F3} / {roundTripAfter / 1000:F3} ms (before / after)"),
+            Interlocked.Read(ref failed), loadBefore, LoadAverage());
     }
 
     // Each worker cycles through its own pre-encoded puts (distinct keys), so the client measures Raft, not encoding.

@@ -12,8 +12,10 @@ internal sealed record GrpcResult(
     double P99Microseconds,
     double CpuMicrosecondsPerOp,
     double CoresBusy,
+    string CpuSplit,
     double FdatasyncP50Microseconds,
     double RoundTripP50Microseconds,
+    string BaselineDetail,
     long Failed,
     string LoadBefore,
     string LoadAfter)
@@ -36,8 +38,9 @@ internal sealed record GrpcResult(
         grpc: 3 node processes, concurrency {Concurrency}, payload {Payload} B
           committed        {Committed:N0} ops, {OpsPerSecond:N0} ops/s ({Failed} failed calls)
           commit latency   p50 {Ms(P50Microseconds)}, p99 {Ms(P99Microseconds)}
-          CPU time per op  {CpuMicrosecondsPerOp:F1} µs (3 nodes + client; {CoresBusy:F2} of {Environment.ProcessorCount} cores busy)
+          CPU time per op  {CpuMicrosecondsPerOp:F1} µs (3 nodes + client; {CoresBusy:F2} of {Environment.ProcessorCount} cores busy): {CpuSplit}
           baselines        fdatasync p50 {Ms(FdatasyncP50Microseconds)}, gRPC round trip p50 {Ms(RoundTripP50Microseconds)}; p50 / (fdatasync + RTT) = {LatencyRatio:F2}x
+                           {BaselineDetail}
           load average     {LoadBefore} before, {LoadAfter} after
         """);
 

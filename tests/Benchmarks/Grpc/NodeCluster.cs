@@ -84,17 +84,17 @@ internal sealed class NodeCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>User + system CPU time of every node process so far.</summary>
-    public TimeSpan NodesCpuTime()
+    /// <summary>User + system CPU time of each node process so far, in node order.</summary>
+    public TimeSpan[] NodesCpuTime()
     {
-        var total = TimeSpan.Zero;
-        foreach (var process in _processes)
+        var times = new TimeSpan[_processes.Count];
+        for (var i = 0; i < times.Length; i++)
         {
-            process.Refresh();
-            total += process.TotalProcessorTime;
+            _processes[i].Refresh();
+            times[i] = _processes[i].TotalProcessorTime;
         }
 
-        return total;
+        return times;
     }
 
     public async ValueTask DisposeAsync()
