@@ -19,6 +19,11 @@ internal sealed partial class RaftClientService
         ServerCallContext callContext)
     {
         CallGuard.RequireClient(Transport, callContext, nameof(Stream));
+        if (context.Node is { Completion.IsCompleted: true } || Transport.Stopping.IsCancellationRequested)
+        {
+            // Refused before it is accepted, so the client knows that none of its commands started.
+            throw Stopping(nameof(Stream));
+        }
 
         // A stopping node (its transport disposed, or its host stopping) stops reading commands, answers those it
         // read, and ends the call normally: the client then knows the unanswered ones never started.
@@ -80,6 +85,12 @@ internal sealed partial class RaftClientService
             catch (OperationCanceledException) when (callContext.CancellationToken.IsCancellationRequested)
             {
                 reply = new Proto.StreamedReply { Id = id, StatusCode = (int)StatusCode.Cancelled, StatusDetail = "The call was cancelled." };
+            }
+            catch (Exception ex)
+            {
+                // What a unary call would end with (Unknown); every command must be answered, or the call never ends.
+                Log.StreamedCommandFailed(Transport.Logger, ex, Transport.NodeId, id);
+                reply = new Proto.StreamedReply { Id = id, StatusCode = (int)StatusCode.Unknown, StatusDetail = $"Node '{Transport.NodeId}' failed on the command: {ex.Message}" };
             }
 
             replies.Writer.TryWrite(reply);

@@ -239,7 +239,12 @@ internal sealed partial class RaftClientService(RaftClientServiceContext context
 
     // Unavailable, and certainly not applied: the caller may retry on another node.
     private RpcException Stopping(string method) => new(
-        new Status(StatusCode.Unavailable, $"Node '{Transport.NodeId}' is stopping; the {(method == nameof(Read) ? "read" : "command")} was not taken (not applied); retry on another node."),
+        new Status(StatusCode.Unavailable, method switch
+        {
+            nameof(Read) => $"Node '{Transport.NodeId}' is stopping; the read was not taken; retry on another node.",
+            nameof(Stream) => $"Node '{Transport.NodeId}' is stopping; it takes no new command stream (nothing was applied); retry on another node.",
+            _ => $"Node '{Transport.NodeId}' is stopping; the command was not taken (not applied); retry on another node.",
+        }),
         new Metadata { { CallHeaders.NotApplied, "1" } });
 
     // True when the call cannot have reached the other side: the connection was never established.
