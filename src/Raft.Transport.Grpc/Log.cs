@@ -72,6 +72,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 3301, Level = LogLevel.Warning, Message = "Node {NodeId} could not forward a {Method} call to leader {LeaderId}")]
     public static partial void ForwardFailed(ILogger logger, Exception exception, string nodeId, string method, string leaderId);
 
+    [LoggerMessage(EventId = 3302, Level = LogLevel.Error, Message = "Node {NodeId} failed on streamed command {CommandId}")]
+    public static partial void StreamedCommandFailed(ILogger logger, Exception exception, string nodeId, long commandId);
+
     // 3400–3499: hosting.
     [LoggerMessage(EventId = 3400, Level = LogLevel.Information, Message = "Raft gRPC server of node {NodeId} listening on {Address}")]
     public static partial void ServerStarted(ILogger logger, string nodeId, Uri address);

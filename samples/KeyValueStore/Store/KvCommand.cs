@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text;
 
 namespace KeyValueStore.Store;
@@ -29,16 +30,13 @@ public sealed record KvCommand(KvOperation Operation, string Key, string? Value 
     /// <returns>The bytes.</returns>
     public byte[] Encode()
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
-        {
-            writer.Write((byte)Operation);
-            WriteString(writer, Key);
-            WriteString(writer, Value);
-            WriteString(writer, Expected);
-        }
-
-        return buffer.ToArray();
+        var bytes = new byte[1 + Size(Key) + Size(Value) + Size(Expected)];
+        bytes[0] = (byte)Operation;
+        var position = 1;
+        position += WriteString(bytes.AsSpan(position), Key);
+        position += WriteString(bytes.AsSpan(position), Value);
+        WriteString(bytes.AsSpan(position), Expected);
+        return bytes;
     }
 
     /// <summary>Decodes bytes written by <see cref="Encode"/>.</summary>
@@ -47,56 +45,68 @@ public sealed record KvCommand(KvOperation Operation, string Key, string? Value 
     /// <exception cref="FormatException">The bytes are not a command.</exception>
     public static KvCommand Decode(ReadOnlyMemory<byte> data)
     {
-        try
+        // Spans, not streams: this runs once per applied command on every node.
+        var span = data.Span;
+        if (span.IsEmpty)
         {
-            using var reader = new BinaryReader(new MemoryStream(data.ToArray()), Encoding.UTF8);
-            var operation = (KvOperation)reader.ReadByte();
-            if (operation > KvOperation.Cas)
-            {
-                throw new FormatException($"Unknown operation {(byte)operation}.");
-            }
-
-            var command = new KvCommand(operation, ReadString(reader) ?? throw new FormatException("A command has no key."), ReadString(reader), ReadString(reader));
-            if (reader.BaseStream.Position != data.Length)
-            {
-                throw new FormatException("A command has trailing bytes.");
-            }
-
-            return command;
+            throw new FormatException("A command is truncated.");
         }
-        catch (EndOfStreamException ex)
+
+        var operation = (KvOperation)span[0];
+        if (operation > KvOperation.Cas)
         {
-            throw new FormatException("A command is truncated.", ex);
+            throw new FormatException($"Unknown operation {(byte)operation}.");
         }
+
+        span = span[1..];
+        var key = ReadString(ref span) ?? throw new FormatException("A command has no key.");
+        var command = new KvCommand(operation, key, ReadString(ref span), ReadString(ref span));
+        if (!span.IsEmpty)
+        {
+            throw new FormatException("A command has trailing bytes.");
+        }
+
+        return command;
     }
 
-    internal static void WriteString(BinaryWriter writer, string? value)
+    internal static int Size(string? value) => 4 + (value is null ? 0 : Encoding.UTF8.GetByteCount(value));
+
+    // [length:int32 little-endian, -1 for null][UTF-8 bytes]; returns the bytes written.
+    internal static int WriteString(Span<byte> destination, string? value)
     {
         if (value is null)
         {
-            writer.Write(-1);
-            return;
+            BinaryPrimitives.WriteInt32LittleEndian(destination, -1);
+            return 4;
         }
 
-        var bytes = Encoding.UTF8.GetBytes(value);
-        writer.Write(bytes.Length);
-        writer.Write(bytes);
+        var length = Encoding.UTF8.GetBytes(value, destination[4..]);
+        BinaryPrimitives.WriteInt32LittleEndian(destination, length);
+        return 4 + length;
     }
 
-    internal static string? ReadString(BinaryReader reader)
+    internal static string? ReadString(ref ReadOnlySpan<byte> source)
     {
-        var length = reader.ReadInt32();
+        if (source.Length < 4)
+        {
+            throw new FormatException("A command is truncated.");
+        }
+
+        var length = BinaryPrimitives.ReadInt32LittleEndian(source);
         if (length == -1)
         {
+            source = source[4..];
             return null;
         }
 
-        if (length < 0 || length > reader.BaseStream.Length - reader.BaseStream.Position)
+        if (length < 0 || length > source.Length - 4)
         {
             throw new FormatException("A string has a bad length.");
         }
 
-        return Encoding.UTF8.GetString(reader.ReadBytes(length));
+        var value = Encoding.UTF8.GetString(source.Slice(4, length));
+        source = source[(4 + length)..];
+        return value;
     }
 }
 
@@ -109,22 +119,26 @@ public sealed record KvResult(bool Ok, string? Value)
     /// <returns>The bytes.</returns>
     public byte[] Encode()
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
-        {
-            writer.Write(Ok);
-            KvCommand.WriteString(writer, Value);
-        }
-
-        return buffer.ToArray();
+        var bytes = new byte[1 + KvCommand.Size(Value)];
+        bytes[0] = Ok ? (byte)1 : (byte)0;
+        KvCommand.WriteString(bytes.AsSpan(1), Value);
+        return bytes;
     }
 
     /// <summary>Decodes bytes written by <see cref="Encode"/>.</summary>
     /// <param name="data">The bytes.</param>
     /// <returns>The result.</returns>
+    /// <exception cref="FormatException">The bytes are not a result.</exception>
     public static KvResult Decode(ReadOnlyMemory<byte> data)
     {
-        using var reader = new BinaryReader(new MemoryStream(data.ToArray()), Encoding.UTF8);
-        return new KvResult(reader.ReadBoolean(), KvCommand.ReadString(reader));
+        var span = data.Span;
+        if (span.IsEmpty)
+        {
+            throw new FormatException("A result is truncated.");
+        }
+
+        var ok = span[0] != 0;
+        span = span[1..];
+        return new KvResult(ok, KvCommand.ReadString(ref span));
     }
 }

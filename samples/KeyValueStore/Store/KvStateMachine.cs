@@ -14,6 +14,9 @@ namespace KeyValueStore.Store;
 public sealed class KvStateMachine : IStateMachine, IRaftQueryHandler
 {
     private const int SnapshotFormat = 1;
+
+    // The answer to every successful put and delete, encoded once: results are read-only memory to the runtime.
+    private static readonly ReadOnlyMemory<byte> Done = new KvResult(true, null).Encode();
     private readonly Dictionary<string, string> _data = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
@@ -47,7 +50,7 @@ public sealed class KvStateMachine : IStateMachine, IRaftQueryHandler
             result = new KvResult(false, "malformed command: " + ex.Message);
         }
 
-        return ValueTask.FromResult<ReadOnlyMemory<byte>>(result.Encode());
+        return ValueTask.FromResult(result.Ok && result.Value is null ? Done : result.Encode());
     }
 
     /// <inheritdoc />

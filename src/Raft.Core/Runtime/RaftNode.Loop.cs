@@ -81,6 +81,17 @@ public sealed partial class RaftNode
                         RaftMetrics.ReadyEntries.Record(ready.Entries.Count, _nodeTag);
                     }
 
+                    // Committed entries that were durable here before this ready (every one, on a leader: it counts its
+                    // own copy only once durable) go to the applier before this ready's writes, so the leader's answer
+                    // does not also wait for the fsync of the commit index those writes carry. Entries this ready
+                    // itself appends (a follower learning of their commit with them) wait for the writes.
+                    var applyFirst = ready.Snapshot is null && ready.CommittedEntries.Count > 0 &&
+                        (ready.Entries.Count == 0 || ready.CommittedEntries[^1].Index < ready.Entries[0].Index);
+                    if (applyFirst)
+                    {
+                        await EnqueueApplyAsync(new ApplyItem(ready.CommittedEntries, null), token).ConfigureAwait(false);
+                    }
+
                     stage = "log store, hard-state store or transport";
                     await _readyProcessor.PersistAndSendAsync(ready, token).ConfigureAwait(false);
 
@@ -90,7 +101,7 @@ public sealed partial class RaftNode
                         await EnqueueApplyAsync(new ApplyItem(null, snapshot), token).ConfigureAwait(false);
                     }
 
-                    if (ready.CommittedEntries.Count > 0)
+                    if (!applyFirst && ready.CommittedEntries.Count > 0)
                     {
                         await EnqueueApplyAsync(new ApplyItem(ready.CommittedEntries, null), token).ConfigureAwait(false);
                     }

@@ -17,6 +17,11 @@ namespace Raft.Transport.Grpc.Client;
 /// <see cref="GrpcRaftClientOptions.RetryBudget"/>, only what was certainly not applied: a refusal, or a node it could
 /// not connect to. A call that broke after it was sent fails with <see cref="RaftClientException.OutcomeUnknown"/>.
 /// </para>
+/// <para>
+/// Proposals and reads travel on one long-lived streamed call per node, shared by all concurrent calls of this client:
+/// commands that are waiting to be sent leave together in one frame, and the node answers each by id as it completes.
+/// A follower's answer names the leader, and later calls go to the leader directly.
+/// </para>
 /// <para>Thread-safe; meant to be shared. Many concurrent calls share one HTTP/2 connection per node.</para>
 /// </remarks>
 public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
@@ -25,8 +30,12 @@ public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
     private readonly TlsMaterial? _tls;
     private readonly Uri[] _endpoints;
     private readonly ConcurrentDictionary<Uri, GrpcChannel> _channels = new();
+    private readonly ConcurrentDictionary<Uri, CommandStream> _streams = new();
     private readonly Metadata _headers;
     private volatile Uri _preferred;
+
+    // Where proposals go first: the leader once a follower named it (reads stay on _preferred, which can serve them).
+    private volatile Uri? _preferredWriter;
     private volatile bool _disposed;
 
     /// <summary>Creates a client; it connects on the first call.</summary>
@@ -97,6 +106,12 @@ public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
     public void Dispose()
     {
         _disposed = true;
+        foreach (var stream in _streams.Values)
+        {
+            stream.Close();
+        }
+
+        _streams.Clear();
         foreach (var channel in _channels.Values)
         {
             channel.Dispose();
@@ -117,22 +132,23 @@ public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var request = new Proto.CommandRequest { Payload = UnsafeByteOperations.UnsafeWrap(payload) };
         var giveUp = DateTime.UtcNow + _options.RetryBudget;
-        var target = _preferred;
+        var target = read ? _preferred : _preferredWriter ?? _preferred;
         var refusals = 0;
         string? lastRefusal = null;
         while (true)
         {
             try
             {
-                var client = Client(target);
-                var deadline = DateTime.UtcNow + _options.AttemptTimeout;
-                var reply = await (read
-                    ? client.ReadAsync(request, _headers, deadline, cancellationToken)
-                    : client.ProposeAsync(request, _headers, deadline, cancellationToken)).ConfigureAwait(false);
+                var reply = await Stream(target).SendAsync(request.Payload, read, _options.AttemptTimeout, cancellationToken).ConfigureAwait(false);
                 switch (reply.Outcome)
                 {
                     case Proto.Outcome.Applied:
                         _preferred = target;
+                        if (!read)
+                        {
+                            // A follower forwarded it and named the leader: proposals go there directly from now on.
+                            _preferredWriter = reply.LeaderAddress.Length > 0 && Uri.TryCreate(reply.LeaderAddress, UriKind.Absolute, out var writer) ? writer : target;
+                        }
                         return new RaftCommandResult(reply.Index, reply.Result.Memory, reply.ServedBy);
                     case Proto.Outcome.NotLeader when reply.LeaderAddress.Length > 0 && Uri.TryCreate(reply.LeaderAddress, UriKind.Absolute, out var leader)
                                                       && leader != target && refusals % 4 != 3:
@@ -147,11 +163,23 @@ public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
                 lastRefusal = $"{reply.Outcome} from {reply.ServedBy}: {reply.Detail}";
                 refusals++;
             }
+            catch (CommandNotSentException ex) when (!cancellationToken.IsCancellationRequested && ex.Rpc.StatusCode is not (
+                StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.Unauthenticated or StatusCode.ResourceExhausted or StatusCode.FailedPrecondition))
+            {
+                lastRefusal = $"{target} unreachable: {ex.Rpc.Status.Detail}";
+                target = Next(target);
+                await Task.Delay(_options.RetryDelay, cancellationToken).ConfigureAwait(false);
+            }
             catch (RpcException ex) when (!cancellationToken.IsCancellationRequested && RaftClientService.NeverSent(ex))
             {
                 lastRefusal = $"{target} unreachable: {ex.Status.Detail}";
                 target = Next(target);
                 await Task.Delay(_options.RetryDelay, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CommandNotSentException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new RaftClientException(
+                    $"{target} refused the {(read ? "read" : "command")} (not applied): {ex.Rpc.StatusCode}: {ex.Rpc.Status.Detail}", outcomeUnknown: false, ex.Rpc);
             }
             catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -177,10 +205,35 @@ public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
         return _endpoints[(i + 1) % _endpoints.Length];
     }
 
-    private Proto.RaftClient.RaftClientClient Client(Uri endpoint)
+    private Proto.RaftClient.RaftClientClient Client(Uri endpoint) => new(Channel(endpoint));
+
+    private GrpcChannel Channel(Uri endpoint) => _channels.GetOrAdd(endpoint, e => GrpcChannels.Create(
+        e, _options.MaxMessageBytes, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10), _tls));
+
+    // The node's command stream; a broken one is replaced (its commands have failed already).
+    private CommandStream Stream(Uri endpoint)
     {
-        var channel = _channels.GetOrAdd(endpoint, e => GrpcChannels.Create(
-            e, _options.MaxMessageBytes, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10), _tls));
-        return new Proto.RaftClient.RaftClientClient(channel);
+        while (true)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_streams.TryGetValue(endpoint, out var stream))
+            {
+                if (!stream.IsBroken)
+                {
+                    return stream;
+                }
+
+                _streams.TryRemove(new KeyValuePair<Uri, CommandStream>(endpoint, stream));
+                continue;
+            }
+
+            var created = new CommandStream(Channel(endpoint), _headers, _options.MaxMessageBytes);
+            if (_streams.TryAdd(endpoint, created))
+            {
+                return created;
+            }
+
+            created.Close();
+        }
     }
 }

@@ -11,4 +11,7 @@ public static class CallHeaders
 
     /// <summary>Set on a client call a follower forwarded to its leader, so that it is forwarded at most once.</summary>
     public const string Forwarded = "raft-forwarded";
+
+    /// <summary>Trailer of a refused call whose command was certainly not applied (the node was stopping), so it may be retried elsewhere.</summary>
+    public const string NotApplied = "raft-not-applied";
 }

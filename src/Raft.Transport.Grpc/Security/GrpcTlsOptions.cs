@@ -36,6 +36,21 @@ public sealed class GrpcTlsOptions
     /// <summary>Check that a server certificate names the host it was reached at (SAN DNS name or IP). Defaults to true.</summary>
     public bool CheckCertificateName { get; set; } = true;
 
+    /// <summary>
+    /// Binds a caller's certificate to the node id it claims in the <c>raft-sender-id</c> header, so that a node with a
+    /// valid certificate cannot speak as another node: the certificate's subject common name, or one of its SAN DNS
+    /// names, must be the claimed node's certificate name (<see cref="CertificateNames"/>, else the node id itself).
+    /// A caller that claims a node id without presenting a certificate is refused. Calls without a sender id
+    /// (applications using the client service) are not affected. Defaults to true.
+    /// </summary>
+    public bool BindCertificateToNodeId { get; set; } = true;
+
+    /// <summary>
+    /// The certificate name of each node id, where it is not the node id itself (the convention): node id → the common
+    /// name or SAN DNS name its certificate carries. Used when <see cref="BindCertificateToNodeId"/> is true.
+    /// </summary>
+    public IDictionary<string, string> CertificateNames { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the setting to fix when the options are inconsistent.</summary>
     /// <exception cref="ArgumentException">A setting is missing, contradicts another, or names a file that does not exist.</exception>
     public void Validate()
@@ -60,6 +75,11 @@ public sealed class GrpcTlsOptions
         RequireFile(CertificatePath, nameof(CertificatePath));
         RequireFile(CertificateKeyPath, nameof(CertificateKeyPath));
         RequireFile(CaCertificatePath, nameof(CaCertificatePath));
+        if (CertificateNames is null || CertificateNames.Any(n => string.IsNullOrWhiteSpace(n.Key) || string.IsNullOrWhiteSpace(n.Value)))
+        {
+            throw new ArgumentException("GrpcTlsOptions.CertificateNames must map node ids to non-empty certificate names (or be empty: the name is the node id).", nameof(CertificateNames));
+        }
+
         if (CaCertificate is not null && CaCertificatePath is not null)
         {
             throw new ArgumentException("GrpcTlsOptions: set either CaCertificate or CaCertificatePath, not both.", nameof(CaCertificatePath));

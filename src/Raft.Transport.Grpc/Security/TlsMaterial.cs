@@ -6,13 +6,19 @@ namespace Raft.Transport.Grpc.Security;
 // The loaded certificates of a GrpcTlsOptions and the checks both sides apply to the other's certificate.
 internal sealed class TlsMaterial
 {
-    private TlsMaterial(X509Certificate2 certificate, X509Certificate2? ca, bool requireClientCertificate, bool checkName)
+    private readonly Dictionary<string, string> _certificateNames;
+
+    private TlsMaterial(X509Certificate2 certificate, X509Certificate2? ca, GrpcTlsOptions options)
     {
         Certificate = certificate;
         Ca = ca;
-        RequireClientCertificate = requireClientCertificate;
-        CheckName = checkName;
+        RequireClientCertificate = options.RequireClientCertificate;
+        CheckName = options.CheckCertificateName;
+        BindCertificateToNodeId = options.BindCertificateToNodeId;
+        _certificateNames = new Dictionary<string, string>(options.CertificateNames, StringComparer.Ordinal);
     }
+
+    public bool BindCertificateToNodeId { get; }
 
     public X509Certificate2 Certificate { get; }
 
@@ -27,7 +33,7 @@ internal sealed class TlsMaterial
         options.Validate();
         var certificate = options.Certificate ?? LoadCertificate(options);
         var ca = options.CaCertificate ?? (options.CaCertificatePath is { } caPath ? LoadCa(caPath) : null);
-        return new TlsMaterial(certificate, ca, options.RequireClientCertificate, options.CheckCertificateName);
+        return new TlsMaterial(certificate, ca, options);
     }
 
     // A server certificate, checked by the client: the name (unless switched off) and the chain to our CA.
@@ -55,6 +61,29 @@ internal sealed class TlsMaterial
         }
 
         return Ca is null ? (errors & SslPolicyErrors.RemoteCertificateChainErrors) == 0 : ChainsToCa(certificate, chain);
+    }
+
+    // The name a caller claiming to be `nodeId` must carry in its certificate.
+    public string CertificateNameOf(string nodeId) => _certificateNames.GetValueOrDefault(nodeId, nodeId);
+
+    // True when the certificate's subject CN is `name`, or one of its SAN DNS names is (DNS names ignore case).
+    public static bool CarriesName(X509Certificate2 certificate, string name)
+    {
+        if (string.Equals(certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false), name, StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        foreach (var extension in certificate.Extensions)
+        {
+            if (extension is X509SubjectAlternativeNameExtension san &&
+                san.EnumerateDnsNames().Any(dns => string.Equals(dns, name, StringComparison.OrdinalIgnoreCase)))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private bool ChainsToCa(X509Certificate certificate, X509Chain? presented)

@@ -64,5 +64,32 @@ internal static class CallGuard
             throw Reject(transport, context, method, StatusCode.PermissionDenied,
                 $"Node '{sender}' is not a known peer of node '{transport.NodeId}' in cluster '{transport.ClusterId}'; add it to the peers of this node.");
         }
+
+        RequireCertificateOf(transport, context, method, sender);
+    }
+
+    // With TLS and the binding on, a caller speaks as node `sender` only with a certificate carrying that node's name:
+    // any certificate from the cluster CA passes the handshake, and this is what stops one node impersonating another.
+    private static void RequireCertificateOf(GrpcRaftTransport transport, ServerCallContext context, string method, string sender)
+    {
+        if (transport.Tls is not { BindCertificateToNodeId: true } tls)
+        {
+            return;
+        }
+
+        var expected = tls.CertificateNameOf(sender);
+        var certificate = context.GetHttpContext().Connection.ClientCertificate;
+        if (certificate is null)
+        {
+            throw Reject(transport, context, method, StatusCode.Unauthenticated,
+                $"The caller claims to be node '{sender}' but presented no client certificate; node '{transport.NodeId}' binds node ids to certificates (certificate name '{expected}').");
+        }
+
+        if (!TlsMaterial.CarriesName(certificate, expected))
+        {
+            throw Reject(transport, context, method, StatusCode.PermissionDenied,
+                $"The caller claims to be node '{sender}' but its certificate ('{certificate.Subject}') does not carry the name '{expected}' (as subject CN or SAN DNS name); " +
+                "each node must use its own certificate, or map its id to its certificate name in GrpcTlsOptions.CertificateNames.");
+        }
     }
 }

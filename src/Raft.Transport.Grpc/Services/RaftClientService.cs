@@ -1,5 +1,6 @@
 using System.Net.Http;
 using Grpc.Core;
+using Microsoft.Extensions.Hosting;
 using Raft.Core.Runtime;
 using Raft.Transport.Grpc.Mapping;
 using Raft.Transport.Grpc.Security;
@@ -8,21 +9,31 @@ using Proto = Raft.Transport.Grpc.Protos;
 namespace Raft.Transport.Grpc.Services;
 
 // The application-facing service: propose (forwarded once to the leader by a follower), linearizable read, status.
-internal sealed class RaftClientService(RaftClientServiceContext context) : Proto.RaftClient.RaftClientBase
+internal sealed partial class RaftClientService(RaftClientServiceContext context, IHostApplicationLifetime lifetime) : Proto.RaftClient.RaftClientBase
 {
     private static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(2);
 
     private GrpcRaftTransport Transport => context.Transport;
 
-    public override Task<Proto.CommandReply> Propose(Proto.CommandRequest request, ServerCallContext callContext) =>
-        ExecuteAsync(request, callContext, nameof(Propose));
+    public override Task<Proto.CommandReply> Propose(Proto.CommandRequest request, ServerCallContext callContext)
+    {
+        CallGuard.RequireClient(Transport, callContext, nameof(Propose));
+        return HandleAsync(request, read: false, callContext);
+    }
 
-    // With a query handler: read index (thesis §6.4) on this node, follower or leader, then a local query. Without:
-    // through the log, the query proposed like a command and answered by the state machine in log order.
-    public override Task<Proto.CommandReply> Read(Proto.CommandRequest request, ServerCallContext callContext) =>
-        context.QueryHandler is { } queryHandler
+    public override Task<Proto.CommandReply> Read(Proto.CommandRequest request, ServerCallContext callContext)
+    {
+        CallGuard.RequireClient(Transport, callContext, nameof(Read));
+        return HandleAsync(request, read: true, callContext);
+    }
+
+    // The one path of a command, unary or streamed: a reply, or an RpcException with the status the unary call ends with.
+    // Reads with a query handler: read index (thesis §6.4) on this node, follower or leader, then a local query.
+    // Without: through the log, the query proposed like a command and answered by the state machine in log order.
+    private Task<Proto.CommandReply> HandleAsync(Proto.CommandRequest request, bool read, ServerCallContext callContext) =>
+        read && context.QueryHandler is { } queryHandler
             ? ReadLocallyAsync(request, callContext, queryHandler)
-            : ExecuteAsync(request, callContext, nameof(Read));
+            : ExecuteAsync(request, callContext, read ? nameof(Read) : nameof(Propose));
 
     public override async Task<Proto.StatusReply> GetStatus(Proto.StatusRequest request, ServerCallContext callContext)
     {
@@ -60,9 +71,13 @@ internal sealed class RaftClientService(RaftClientServiceContext context) : Prot
 
     private async Task<Proto.CommandReply> ReadLocallyAsync(Proto.CommandRequest request, ServerCallContext callContext, IRaftQueryHandler queryHandler)
     {
-        CallGuard.RequireClient(Transport, callContext, nameof(Read));
         var node = context.Node ?? throw CallGuard.Reject(Transport, callContext, nameof(Read), StatusCode.Unavailable,
             $"Node '{Transport.NodeId}' has no Raft node attached yet; retry shortly.");
+        if (node.Completion.IsCompleted || Transport.Stopping.IsCancellationRequested)
+        {
+            throw Stopping(nameof(Read));
+        }
+
         var cancellationToken = callContext.CancellationToken;
         long index;
         try
@@ -96,10 +111,14 @@ internal sealed class RaftClientService(RaftClientServiceContext context) : Prot
 
     private async Task<Proto.CommandReply> ExecuteAsync(Proto.CommandRequest request, ServerCallContext callContext, string method)
     {
-        CallGuard.RequireClient(Transport, callContext, method);
         var forwarded = callContext.RequestHeaders.GetValue(CallHeaders.Forwarded) is not null;
         var node = context.Node ?? throw CallGuard.Reject(Transport, callContext, method, StatusCode.Unavailable,
             $"Node '{Transport.NodeId}' has no Raft node attached yet; retry shortly.");
+        if (node.Completion.IsCompleted || Transport.Stopping.IsCancellationRequested)
+        {
+            throw Stopping(method);
+        }
+
         var cancellationToken = callContext.CancellationToken;
         var leaderId = node.Status.LeaderId ?? await WaitForLeaderAsync(node, cancellationToken).ConfigureAwait(false);
         if (leaderId == node.Id)
@@ -166,13 +185,26 @@ internal sealed class RaftClientService(RaftClientServiceContext context) : Prot
             deadline = callContext.Deadline;
         }
 
-        var client = new Proto.RaftClient.RaftClientClient(Transport.GetChannel(leaderId)!);
         try
         {
+            var client = new Proto.RaftClient.RaftClientClient(Transport.GetChannel(leaderId)!);
             var call = method == nameof(Read)
                 ? client.ReadAsync(request, headers, deadline, callContext.CancellationToken)
                 : client.ProposeAsync(request, headers, deadline, callContext.CancellationToken);
-            return await call.ResponseAsync.ConfigureAwait(false);
+            var reply = await call.ResponseAsync.ConfigureAwait(false);
+            if (reply.Outcome == Proto.Outcome.Applied && reply.LeaderAddress.Length == 0)
+            {
+                // Tells the client where the leader is, so that its next calls skip this hop.
+                reply.LeaderId = leaderId;
+                reply.LeaderAddress = leaderAddress.ToString();
+            }
+
+            return reply;
+        }
+        catch (ObjectDisposedException) when (Transport.Stopping.IsCancellationRequested)
+        {
+            // The transport (and with it the channel to the leader) went away under the call: nothing was sent.
+            throw Stopping(method);
         }
         catch (RpcException ex) when (!callContext.CancellationToken.IsCancellationRequested)
         {
@@ -204,6 +236,16 @@ internal sealed class RaftClientService(RaftClientServiceContext context) : Prot
             throw new RpcException(new Status(StatusCode.Unavailable, ex.Message));
         }
     }
+
+    // Unavailable, and certainly not applied: the caller may retry on another node.
+    private RpcException Stopping(string method) => new(
+        new Status(StatusCode.Unavailable, method switch
+        {
+            nameof(Read) => $"Node '{Transport.NodeId}' is stopping; the read was not taken; retry on another node.",
+            nameof(Stream) => $"Node '{Transport.NodeId}' is stopping; it takes no new command stream (nothing was applied); retry on another node.",
+            _ => $"Node '{Transport.NodeId}' is stopping; the command was not taken (not applied); retry on another node.",
+        }),
+        new Metadata { { CallHeaders.NotApplied, "1" } });
 
     // True when the call cannot have reached the other side: the connection was never established.
     internal static bool NeverSent(RpcException exception) =>

@@ -48,6 +48,32 @@ public sealed class RaftNodeTests : IAsyncLifetime
         Assert.Equal([(first.Index, "abc"), (second.Index, "xyz")], _stateMachine.Applied);
     }
 
+    // Applying a committed entry needs the entry durable, not the commit index: a leader's answer does not also wait
+    // for the save (an fsync, on a durable store) of the hard state that records the new commit index.
+    [Fact]
+    public async Task ProposeAsync_Leader_AnswersWithoutWaitingForTheCommitIndexToBeSaved()
+    {
+        var hardState = new GatedHardStateStore();
+        _transport = _network.CreateTransport("solo");
+        _node = new RaftNode(TestCluster.Options("solo", ["solo"]), _logStore, hardState, _transport, _stateMachine);
+        await _node.StartAsync();
+        await _node.WaitForLeaderAsync().WaitAsync(Eventually.DefaultTimeout);
+        await _node.ProposeAsync(Bytes("settle")).WaitAsync(Eventually.DefaultTimeout);
+        var gate = hardState.HoldCommitOnlySaves();
+        try
+        {
+            var result = await _node.ProposeAsync(Bytes("abc")).WaitAsync(Eventually.DefaultTimeout);
+
+            Assert.Equal("cba", Encoding.UTF8.GetString(result.Response.Span));
+            Assert.Equal(1, hardState.HeldSaves);
+        }
+        finally
+        {
+            // The loop waits in the held save; without the release, stopping the node would wait for ever.
+            gate.TrySetResult();
+        }
+    }
+
     // Everything queued while a write is in flight goes into the next write: one append, one fsync.
     [Fact]
     public async Task ProposeAsync_WhileAnAppendIsInFlight_BatchesTheWaitingProposalsIntoOneAppend()

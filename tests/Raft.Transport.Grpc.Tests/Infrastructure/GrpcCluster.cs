@@ -104,6 +104,14 @@ public sealed class GrpcCluster : IAsyncDisposable
         member.Node = null;
     }
 
+    // A node on its way out: its Raft node stopped and its transport disposed, while its server still takes calls.
+    public async Task StopNodeKeepServingAsync(string id)
+    {
+        var member = _members[id];
+        await member.Node!.StopAsync();
+        await member.Transport!.DisposeAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var id in Ids)

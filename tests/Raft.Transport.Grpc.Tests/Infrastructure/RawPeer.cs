@@ -7,7 +7,7 @@ using Proto = Raft.Transport.Grpc.Protos;
 namespace Raft.Transport.Grpc.Tests.Infrastructure;
 
 // Talks to a node's peer service directly, to send what a well-behaved transport never would.
-internal sealed class RawPeer(Uri address) : IDisposable
+internal sealed class RawPeer(GrpcChannel channel) : IDisposable
 {
     private static readonly Method<byte[], byte[]> RawStream = new(
         MethodType.DuplexStreaming,
@@ -16,7 +16,18 @@ internal sealed class RawPeer(Uri address) : IDisposable
         Marshallers.Create(b => b, b => b),
         Marshallers.Create(b => b, b => b));
 
-    private readonly GrpcChannel _channel = GrpcChannel.ForAddress(address);
+    private readonly GrpcChannel _channel = channel;
+
+    public RawPeer(Uri address)
+        : this(GrpcChannel.ForAddress(address))
+    {
+    }
+
+    // Over TLS, presenting `tls`'s certificate.
+    public RawPeer(Uri address, GrpcTlsOptions tls)
+        : this(GrpcChannels.Create(address, 4 << 20, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10), TlsMaterial.Load(tls)))
+    {
+    }
 
     public static Metadata Headers(string? clusterId, string? senderId)
     {

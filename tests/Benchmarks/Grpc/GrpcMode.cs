@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using System.Globalization;
+using KeyValueStore.Store;
+using Raft.Core.Engine;
+using Raft.Transport.Grpc.Client;
+
+namespace Benchmarks.Grpc;
+
+/// <summary>
+/// Issue 4's benchmark: three <c>KeyValueStore serve</c> processes on loopback (gRPC transport, FASTER durable log),
+/// driven by C concurrent proposers through one <see cref="GrpcRaftClient"/>; beside each run, in the same run, one
+/// fdatasync and one loopback gRPC round trip, the two fixed costs of a commit.
+/// </summary>
+internal sealed class GrpcMode : IBenchmarkMode
+{
+    private const string Usage = """
+        usage: dotnet run -c Release --project tests/Benchmarks -- grpc [options]
+          (no options)       the matrix: 64 B at concurrency 1, 16, 256, and 1 KiB at concurrency 64
+          --concurrency C    one configuration only: C concurrent proposers ...
+          --payload P        ... of P-byte commands (default 64)
+          --seconds S        measured seconds per configuration (default 10)
+          --warmup W         warm-up seconds (default 5: the nodes' JIT is still busy in the first seconds)
+          --tick MS          the nodes' tick interval (default 20, the sample's default)
+        """;
+
+    public string Name => "grpc";
+
+    public string Description => "3 KeyValueStore node processes over gRPC with FASTER storage, vs fdatasync and gRPC round trip (see --help)";
+
+    public async Task<int> RunAsync(string[] args)
+    {
+        var configurations = new List<(int Concurrency, int Payload)> { (1, 64), (16, 64), (256, 64), (64, 1024) };
+        int? concurrency = null;
+        var payload = 64;
+        var seconds = 10;
+        var warmup = 5;
+        var tick = 20;
+        try
+        {
+            for (var i = 0; i < args.Length; i++)
+            {
+                switch (args[i])
+                {
+                    case "--concurrency" or "-c": concurrency = Int(args, ++i); break;
+                    case "--payload" or "-p": payload = Int(args, ++i); break;
+                    case "--seconds" or "-s": seconds = Int(args, ++i); break;
+                    case "--warmup": warmup = Int(args, ++i); break;
+                    case "--tick": tick = Int(args, ++i); break;
+                    case "--help" or "-h":
+                        Console.WriteLine(Usage);
+                        return 0;
+                    default: throw new ArgumentException($"Unknown argument '{args[i]}'.");
+                }
+            }
+
+            if (concurrency is { } c)
+            {
+                configurations = [(c, payload)];
+            }
+
+            if (configurations.Any(x => x.Concurrency < 1 || x.Payload < 16) || seconds < 1 || warmup < 0 || tick < 1)
+            {
+                throw new ArgumentException("Out-of-range argument: concurrency ≥ 1, payload ≥ 16, seconds ≥ 1, warmup ≥ 0, tick ≥ 1.");
+            }
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+
+        Console.WriteLine($"sample: {NodeCluster.SampleDll}");
+        var rows = new List<string>();
+        foreach (var (c, p) in configurations)
+        {
+            var row = await RunOneAsync(c, p, seconds, warmup, tick);
+            Console.WriteLine(row.Describe());
+            rows.Add(row.ToMarkdownRow());
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(GrpcResult.MarkdownHeader);
+        rows.ForEach(Console.WriteLine);
+        return 0;
+    }
+
+    private static async Task<GrpcResult> RunOneAsync(int concurrency, int payload, int seconds, int warmup, int tick)
+    {
+        var root = Path.Combine(Path.GetTempPath(), $"raft-grpc-bench-{Guid.NewGuid():N}");
+        var loadBefore = LoadAverage();
+        await using var cluster = await NodeCluster.StartAsync(root, 3, tick);
+        await using var client = new GrpcRaftClient(new GrpcRaftClientOptions { ClusterId = cluster.ClusterId, Endpoints = cluster.Endpoints });
+        var leader = await FindLeaderAsync(client, cluster);
+
+        // The fixed costs, measured on this disk and this loopback under whatever else the machine is doing, before
+        // and after the run (the mean of the two medians is the baseline).
+        await using var direct = new GrpcRaftClient(new GrpcRaftClientOptions { ClusterId = cluster.ClusterId, Endpoints = [leader] });
+        var fdatasyncBefore = Baselines.FdatasyncP50(Path.Combine(root, "baseline"));
+        var roundTripBefore = await Baselines.GrpcRoundTripP50(direct);
+
+        var commands = Commands(concurrency, payload);
+        var histogram = new LatencyHistogram();
+        var committed = 0L;
+        var failed = 0L;
+        var measuring = 0;
+        var stop = 0;
+        var workers = Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
+        {
+            var mine = commands[worker];
+            var next = 0;
+            while (Volatile.Read(ref stop) == 0)
+            {
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    await client.ProposeAsync(mine[next++ % mine.Length]).ConfigureAwait(false);
+                    if (Volatile.Read(ref measuring) == 1)
+                    {
+                        histogram.Record((long)Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+                        Interlocked.Increment(ref committed);
+                    }
+                }
+                catch (RaftClientException)
+                {
+                    Interlocked.Increment(ref failed);
+                }
+            }
+        })).ToArray();
+
+        await Task.Delay(TimeSpan.FromSeconds(warmup));
+        var self = Process.GetCurrentProcess();
+        var nodesBefore = cluster.NodesCpuTime();
+        var clientBefore = self.TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        Volatile.Write(ref measuring, 1);
+        await Task.Delay(TimeSpan.FromSeconds(seconds));
+        Volatile.Write(ref measuring, 0);
+        var elapsed = clock.Elapsed;
+        self.Refresh();
+        var nodesAfter = cluster.NodesCpuTime();
+        var clientCpu = self.TotalProcessorTime - clientBefore;
+        var count = Interlocked.Read(ref committed);
+        Volatile.Write(ref stop, 1);
+        await Task.WhenAll(workers);
+        var fdatasyncAfter = Baselines.FdatasyncP50(Path.Combine(root, "baseline"));
+        var roundTripAfter = await Baselines.GrpcRoundTripP50(direct);
+
+        var leaderIndex = cluster.Endpoints.FindIndex(e => leader.Contains(e, StringComparison.Ordinal));
+        var nodesCpu = nodesAfter.Select((t, i) => t - nodesBefore[i]).ToArray();
+        var cpu = nodesCpu.Aggregate(clientCpu, (a, b) => a + b);
+        double PerOp(TimeSpan t) => count == 0 ? double.NaN : t.TotalMicroseconds / count;
+        var split = string.Create(
+            CultureInfo.InvariantCulture,
+            $"leader {PerOp(leaderIndex >= 0 ? nodesCpu[leaderIndex] : TimeSpan.Zero):F1} µs, followers {string.Join(" + ", nodesCpu.Where((_, i) => i != leaderIndex).Select(t => PerOp(t).ToString("F1", CultureInfo.InvariantCulture)))} µs, client {PerOp(clientCpu):F1} µs");
+        return new GrpcResult(
+            concurrency, payload, count, count / elapsed.TotalSeconds, histogram.Percentile(50), histogram.Percentile(99),
+            PerOp(cpu), cpu.TotalSeconds / elapsed.TotalSeconds, split,
+            (fdatasyncBefore + fdatasyncAfter) / 2, (roundTripBefore + roundTripAfter) / 2,
+            string.Create(CultureInfo.InvariantCulture, $"fdatasync p50 {fdatasyncBefore / 1000:F3} / {fdatasyncAfter / 1000:F3} ms, RTT p50 {roundTripBefore / 1000:F3} / {roundTripAfter / 1000:F3} ms (before / after)"),
+            Interlocked.Read(ref failed), loadBefore, LoadAverage());
+    }
+
+    // Each worker cycles through its own pre-encoded puts (distinct keys), so the client measures Raft, not encoding.
+    private static byte[][][] Commands(int concurrency, int payload)
+    {
+        var result = new byte[concurrency][][];
+        for (var worker = 0; worker < concurrency; worker++)
+        {
+            result[worker] = new byte[64][];
+            for (var i = 0; i < 64; i++)
+            {
+                var key = string.Create(CultureInfo.InvariantCulture, $"k{worker:D4}-{i:D2}");
+                var overhead = new KvCommand(KvOperation.Put, key, "").Encode().Length;
+                var command = new KvCommand(KvOperation.Put, key, new string('v', payload - overhead)).Encode();
+                result[worker][i] = command.Length == payload ? command : throw new InvalidOperationException($"a {payload}-byte command came out at {command.Length} bytes");
+            }
+        }
+
+        return result;
+    }
+
+    private static async Task<string> FindLeaderAsync(GrpcRaftClient client, NodeCluster cluster)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            try
+            {
+                var statuses = await client.GetStatusAsync(includePeers: true);
+                if (statuses.FirstOrDefault(s => s.Role == StateRole.Leader) is { Address: { } address })
+                {
+                    return address;
+                }
+            }
+            catch (RaftClientException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("No leader within 30 s:\n" + cluster.Output);
+    }
+
+    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+    private static int Int(string[] args, int i) =>
+        i < args.Length && int.TryParse(args[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new ArgumentException($"'{args[i - 1]}' needs an integer.");
+}
