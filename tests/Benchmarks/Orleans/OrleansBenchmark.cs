@@ -57,6 +57,17 @@ internal static class OrleansBenchmark
             Console.WriteLine($"{provider}: {settings.Grains} grains activated and written once in {activation.Elapsed.TotalSeconds:F1} s");
         }
 
+        // JIT and tiered re-compilation go on for many seconds after the first calls: give each provider one
+        // unmeasured round first, so the measured ones compare steady states.
+        if (settings.WarmupRoundSeconds > 0)
+        {
+            foreach (var provider in providers)
+            {
+                var warmup = await MeasureAsync(cluster, provider, settings with { Seconds = settings.WarmupRoundSeconds, WarmupSeconds = 0 });
+                Console.WriteLine($"warm-up: {warmup}");
+            }
+        }
+
         for (var round = 0; round < settings.Rounds; round++)
         {
             // Alternate which provider goes first, so neither always runs right after the other's activity.
