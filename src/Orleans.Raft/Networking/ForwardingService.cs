@@ -21,6 +21,10 @@ internal sealed class ForwardingService(ForwardingServiceContext context) : Forw
         var node = context.Node
             ?? throw new RpcException(new Status(StatusCode.Unavailable, $"The Raft node '{context.NodeId}' is not running; forward elsewhere."));
 
+        // An empty frame first: "accepted". The follower sends nothing before it, so writes on a refused or
+        // unreachable stream fail as certainly not applied.
+        await responses.WriteAsync([], call.CancellationToken).ConfigureAwait(false);
+
         var replies = Channel.CreateUnbounded<ForwardReply>(new UnboundedChannelOptions { SingleReader = true });
         var writer = WriteRepliesAsync(replies.Reader, responses, call.CancellationToken);
         var pending = 0L;
