@@ -27,6 +27,9 @@ internal sealed class ForwardingService(ForwardingServiceContext context) : Forw
 
         var replies = Channel.CreateUnbounded<ForwardReply>(new UnboundedChannelOptions { SingleReader = true });
         var writer = WriteRepliesAsync(replies.Reader, responses, call.CancellationToken);
+
+        // When reading fails (the follower went away) the writer is not awaited below; its failure is expected then.
+        _ = writer.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         var pending = 0L;
         var readingDone = false;
         try
