@@ -32,6 +32,7 @@ internal static class OrleansBenchmark
                 {
                     o.DataDirectory = silo.DataDirectory;
                     o.Network = raftNetwork;
+                    o.SnapshotEntryThreshold = settings.SnapshotEntryThreshold ?? o.SnapshotEntryThreshold;
                     foreach (var (name, address) in silo.RaftMembers)
                     {
                         o.Members[name] = address;

@@ -19,6 +19,8 @@ internal sealed record OrleansBenchmarkSettings
 
     public bool InMemoryNetwork { get; init; }
 
+    public long? SnapshotEntryThreshold { get; init; }
+
     public string Providers { get; init; } = "both";
 
     public const string Usage = """
@@ -31,6 +33,7 @@ internal sealed record OrleansBenchmarkSettings
           --rounds R        measured rounds; each measures every provider once, alternating; the median is reported (default 3)
           --providers P     both | raft | memory (default both)
           --raft-network N  grpc (default: the provider's production network) | inmemory (diagnosis: no gRPC)
+          --snapshot-threshold E  the provider's SnapshotEntryThreshold (default: the provider's default)
         """;
 
     public static OrleansBenchmarkSettings Parse(string[] args)
@@ -48,12 +51,13 @@ internal sealed record OrleansBenchmarkSettings
                 "--rounds" => settings with { Rounds = Int(args, ++i) },
                 "--warmup-round" => settings with { WarmupRoundSeconds = Int(args, ++i) },
                 "--providers" => settings with { Providers = Text(args, ++i, "both", "raft", "memory") },
+                "--snapshot-threshold" => settings with { SnapshotEntryThreshold = Int(args, ++i) },
                 "--raft-network" => settings with { InMemoryNetwork = Text(args, ++i, "grpc", "inmemory") == "inmemory" },
                 _ => throw new ArgumentException($"Unknown argument '{arg}'.\n{Usage}"),
             };
         }
 
-        if (settings.Grains < 1 || settings.Concurrency < 1 || settings.Seconds < 1 || settings.WarmupSeconds < 0 || settings.Rounds < 1 || settings.WarmupRoundSeconds < 0)
+        if (settings.Grains < 1 || settings.Concurrency < 1 || settings.Seconds < 1 || settings.WarmupSeconds < 0 || settings.Rounds < 1 || settings.WarmupRoundSeconds < 0 || settings.SnapshotEntryThreshold < 0)
         {
             throw new ArgumentException($"Out-of-range argument.\n{Usage}");
         }
