@@ -54,6 +54,13 @@ internal sealed class ForwardingService(ForwardingServiceContext context) : Forw
             Log.ForwardingFrameRejected(context.Logger, context.NodeId, sender, ex.Message);
             throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
         }
+        catch (Exception ex) when (ex is IOException || (ex is OperationCanceledException && call.CancellationToken.IsCancellationRequested))
+        {
+            // The follower or this server went away (a silo stopping or dying): nobody is left to answer, and the
+            // follower already reports the writes it sent as of unknown outcome. Not an error of this service.
+            Log.ForwardingStreamEnded(context.Logger, context.NodeId, sender, ex.Message);
+            return;
+        }
         finally
         {
             // The follower closed its side (or the call broke): answer what is still being proposed, then end.
