@@ -7,16 +7,10 @@ public sealed class CounterState
     public long Value { get; set; }
 }
 
-public interface ICounterGrain : IGrainWithStringKey
-{
-    /// <summary>Adds one and stores it; returns once the Raft group committed the write.</summary>
-    Task<long> Increment();
-
-    /// <summary>Reads the stored value again (a linearizable read through this silo's Raft node).</summary>
-    Task<long> ReadStored();
-}
-
-public sealed class CounterGrain([PersistentState("counter", "raft")] IPersistentState<CounterState> state) : Grain, ICounterGrain
+// A grain type name of its own: the test project, which references this sample, has a CounterGrain too.
+[GrainType("replicated-counter")]
+public sealed class CounterGrain([PersistentState("counter", "raft")] IPersistentState<CounterState> state, ILocalSiloDetails silo)
+    : Grain, ICounterGrain
 {
     public async Task<long> Increment()
     {
@@ -41,4 +35,6 @@ public sealed class CounterGrain([PersistentState("counter", "raft")] IPersisten
         await state.ReadStateAsync();
         return state.State.Value;
     }
+
+    public Task<string> SiloName() => Task.FromResult(silo.Name);
 }

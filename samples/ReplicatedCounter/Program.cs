@@ -15,14 +15,12 @@ using ReplicatedCounter;
 // against the increments the client saw acknowledged. Exit code 0 when every count is right, 1 otherwise.
 if (OptionValue(args, "--silo") is { } siloIndex)
 {
-    return await MultiProcess.RunSiloAsync(
-        int.Parse(siloIndex, System.Globalization.CultureInfo.InvariantCulture),
-        OptionValue(args, "--data") ?? Path.Combine(Environment.CurrentDirectory, "replicated-counter-data"));
+    return await MultiProcess.RunSiloAsync(int.Parse(siloIndex, System.Globalization.CultureInfo.InvariantCulture), args);
 }
 
 if (args.Contains("--client"))
 {
-    return await MultiProcess.RunClientAsync(int.Parse(OptionValue(args, "--count") ?? "10", System.Globalization.CultureInfo.InvariantCulture));
+    return await MultiProcess.RunClientAsync(args);
 }
 
 const int SiloCount = 3;

@@ -14,7 +14,9 @@ namespace Orleans.Raft.Networking;
 /// Failure contract (that of <see cref="IRaftStorageConnection.ForwardAsync"/>): a write the stream never carried fails
 /// with <see cref="NotLeaderException"/> (certainly not applied); a write sent but unanswered when the stream breaks
 /// fails with <see cref="ProposalResultUnknownException"/>. Which of the two is decided under one lock with the sender,
-/// so a write is never reported unsent and then sent. A broken stream is replaced on the next write. Thread-safe.
+/// so a write is never reported unsent and then sent; nothing is sent before the leader accepted the call (its response
+/// headers), so an unreachable or refusing leader fails writes as not applied. A broken stream is replaced on the next
+/// write. Thread-safe.
 /// </remarks>
 internal sealed class ForwardingClient : IAsyncDisposable
 {
@@ -100,6 +102,7 @@ internal sealed class ForwardingClient : IAsyncDisposable
         private readonly Dictionary<long, Pending> _pending = [];
         private readonly Channel<Pending> _outgoing = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
         private readonly CancellationTokenSource _stop = new();
+        private readonly TaskCompletionSource _accepted = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly AsyncDuplexStreamingCall<byte[], byte[]> _call;
         private readonly Task _sending;
         private readonly Task _receiving;
@@ -149,6 +152,9 @@ internal sealed class ForwardingClient : IAsyncDisposable
             var requests = new List<ForwardRequest>();
             try
             {
+                // The leader's first (empty) frame says it accepted the call: until then nothing is sent, so a
+                // connection refused or a call rejected (wrong group, unknown sender) leaves every write unsent.
+                await _accepted.Task.WaitAsync(_stop.Token).ConfigureAwait(false);
                 while (await _outgoing.Reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
                 {
                     var bytes = 0;
@@ -196,6 +202,7 @@ internal sealed class ForwardingClient : IAsyncDisposable
             {
                 await foreach (var frame in _call.ResponseStream.ReadAllAsync(_stop.Token).ConfigureAwait(false))
                 {
+                    _accepted.TrySetResult();
                     foreach (var reply in ForwardingFrames.DecodeReplies(frame))
                     {
                         Pending? pending;
@@ -228,6 +235,7 @@ internal sealed class ForwardingClient : IAsyncDisposable
                 }
 
                 Broken = true;
+                _accepted.TrySetException(reason);
                 failed = [.. _pending.Values];
                 _pending.Clear();
                 _outgoing.Writer.TryComplete();

@@ -16,4 +16,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4102, Level = LogLevel.Debug,
         Message = "Raft node {NodeId} lost its forwarding stream to {LeaderId}; {Unsent} writes not sent, {Unanswered} unanswered: {Reason}")]
     public static partial void ForwardingStreamLost(ILogger logger, string nodeId, string leaderId, int unsent, int unanswered, string reason);
+
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Debug,
+        Message = "Raft node {NodeId}: the forwarding stream from {Sender} ended abruptly: {Reason}")]
+    public static partial void ForwardingStreamEnded(ILogger logger, string nodeId, string sender, string reason);
 }

@@ -21,8 +21,15 @@ internal sealed class ForwardingService(ForwardingServiceContext context) : Forw
         var node = context.Node
             ?? throw new RpcException(new Status(StatusCode.Unavailable, $"The Raft node '{context.NodeId}' is not running; forward elsewhere."));
 
+        // An empty frame first: "accepted". The follower sends nothing before it, so writes on a refused or
+        // unreachable stream fail as certainly not applied.
+        await responses.WriteAsync([], call.CancellationToken).ConfigureAwait(false);
+
         var replies = Channel.CreateUnbounded<ForwardReply>(new UnboundedChannelOptions { SingleReader = true });
         var writer = WriteRepliesAsync(replies.Reader, responses, call.CancellationToken);
+
+        // When reading fails (the follower went away) the writer is not awaited below; its failure is expected then.
+        _ = writer.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         var pending = 0L;
         var readingDone = false;
         try
@@ -46,6 +53,13 @@ internal sealed class ForwardingService(ForwardingServiceContext context) : Forw
         {
             Log.ForwardingFrameRejected(context.Logger, context.NodeId, sender, ex.Message);
             throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
+        }
+        catch (Exception ex) when (ex is IOException || (ex is OperationCanceledException && call.CancellationToken.IsCancellationRequested))
+        {
+            // The follower or this server went away (a silo stopping or dying): nobody is left to answer, and the
+            // follower already reports the writes it sent as of unknown outcome. Not an error of this service.
+            Log.ForwardingStreamEnded(context.Logger, context.NodeId, sender, ex.Message);
+            return;
         }
         finally
         {

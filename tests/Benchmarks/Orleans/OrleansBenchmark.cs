@@ -32,6 +32,7 @@ internal static class OrleansBenchmark
                 {
                     o.DataDirectory = silo.DataDirectory;
                     o.Network = raftNetwork;
+                    o.SnapshotEntryThreshold = settings.SnapshotEntryThreshold ?? o.SnapshotEntryThreshold;
                     foreach (var (name, address) in silo.RaftMembers)
                     {
                         o.Members[name] = address;
@@ -55,6 +56,17 @@ internal static class OrleansBenchmark
             var activation = Stopwatch.StartNew();
             await ActivateAsync(cluster.Client, provider, settings);
             Console.WriteLine($"{provider}: {settings.Grains} grains activated and written once in {activation.Elapsed.TotalSeconds:F1} s");
+        }
+
+        // JIT and tiered re-compilation go on for many seconds after the first calls: give each provider one
+        // unmeasured round first, so the measured ones compare steady states.
+        if (settings.WarmupRoundSeconds > 0)
+        {
+            foreach (var provider in providers)
+            {
+                var warmup = await MeasureAsync(cluster, provider, settings with { Seconds = settings.WarmupRoundSeconds, WarmupSeconds = 0 });
+                Console.WriteLine($"warm-up: {warmup}");
+            }
         }
 
         for (var round = 0; round < settings.Rounds; round++)

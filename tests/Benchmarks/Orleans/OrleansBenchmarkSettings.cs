@@ -13,9 +13,13 @@ internal sealed record OrleansBenchmarkSettings
 
     public int WarmupSeconds { get; init; } = 3;
 
-    public int Rounds { get; init; } = 2;
+    public int Rounds { get; init; } = 3;
+
+    public int WarmupRoundSeconds { get; init; } = 10;
 
     public bool InMemoryNetwork { get; init; }
+
+    public long? SnapshotEntryThreshold { get; init; }
 
     public string Providers { get; init; } = "both";
 
@@ -25,9 +29,11 @@ internal sealed record OrleansBenchmarkSettings
           --concurrency C   concurrent callers (default 64)
           --seconds S       measured seconds per round and provider (default 10)
           --warmup W        warm-up seconds before each measurement (default 3)
-          --rounds R        rounds; each measures every provider once, alternating (default 2)
+          --warmup-round S  an unmeasured round of S seconds per provider before the measured ones (default 10; 0: none)
+          --rounds R        measured rounds; each measures every provider once, alternating; the median is reported (default 3)
           --providers P     both | raft | memory (default both)
           --raft-network N  grpc (default: the provider's production network) | inmemory (diagnosis: no gRPC)
+          --snapshot-threshold E  the provider's SnapshotEntryThreshold (default: the provider's default)
         """;
 
     public static OrleansBenchmarkSettings Parse(string[] args)
@@ -43,13 +49,15 @@ internal sealed record OrleansBenchmarkSettings
                 "--seconds" or "-s" => settings with { Seconds = Int(args, ++i) },
                 "--warmup" => settings with { WarmupSeconds = Int(args, ++i) },
                 "--rounds" => settings with { Rounds = Int(args, ++i) },
+                "--warmup-round" => settings with { WarmupRoundSeconds = Int(args, ++i) },
                 "--providers" => settings with { Providers = Text(args, ++i, "both", "raft", "memory") },
+                "--snapshot-threshold" => settings with { SnapshotEntryThreshold = Int(args, ++i) },
                 "--raft-network" => settings with { InMemoryNetwork = Text(args, ++i, "grpc", "inmemory") == "inmemory" },
                 _ => throw new ArgumentException($"Unknown argument '{arg}'.\n{Usage}"),
             };
         }
 
-        if (settings.Grains < 1 || settings.Concurrency < 1 || settings.Seconds < 1 || settings.WarmupSeconds < 0 || settings.Rounds < 1)
+        if (settings.Grains < 1 || settings.Concurrency < 1 || settings.Seconds < 1 || settings.WarmupSeconds < 0 || settings.Rounds < 1 || settings.WarmupRoundSeconds < 0 || settings.SnapshotEntryThreshold < 0)
         {
             throw new ArgumentException($"Out-of-range argument.\n{Usage}");
         }

@@ -1,0 +1,106 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Orleans.Raft.Networking;
+using Orleans.Raft.StateMachine;
+using Raft.Core;
+using Raft.Core.Runtime;
+using Raft.Core.Storage;
+
+namespace Orleans.Raft.Tests;
+
+// The batched forwarding stream of the gRPC network: its frames, and its failure contract (a write that was never sent
+// is reported as not applied; only a sent write may be reported as unknown).
+public sealed class ForwardingTests
+{
+    [Fact]
+    public void Frames_RoundTripManyRequestsAndReplies()
+    {
+        var requests = new[] { new ForwardRequest(1, new byte[] { 1, 2, 3 }), new ForwardRequest(2, Array.Empty<byte>()), new ForwardRequest(long.MaxValue, new byte[300]) };
+        var decoded = ForwardingFrames.DecodeRequests(ForwardingFrames.EncodeRequests(requests));
+        Assert.Equal(requests.Select(r => (r.Id, Bytes: r.Command.ToArray())), decoded.Select(r => (r.Id, Bytes: r.Command.ToArray())), new TupleComparer());
+
+        var replies = new[]
+        {
+            new ForwardReply(7, ForwardOutcome.Applied, 42, new byte[] { 9 }),
+            new ForwardReply(8, ForwardOutcome.NotLeader, 0, ForwardingFrames.Text("not the leader")),
+            new ForwardReply(9, ForwardOutcome.Unknown, 0, ReadOnlyMemory<byte>.Empty),
+        };
+        var back = ForwardingFrames.DecodeReplies(ForwardingFrames.EncodeReplies(replies));
+        Assert.Equal(replies.Select(r => (r.Id, r.Outcome, r.Index, r.Detail)), back.Select(r => (r.Id, r.Outcome, r.Index, r.Detail)));
+    }
+
+    [Fact]
+    public void Frames_Malformed_AreRefused()
+    {
+        var frame = ForwardingFrames.EncodeRequests([new ForwardRequest(1, new byte[10])]);
+        Assert.Throws<InvalidDataException>(() => ForwardingFrames.DecodeRequests(frame[..^1]));
+        var reply = ForwardingFrames.EncodeReplies([new ForwardReply(1, ForwardOutcome.Applied, 1, new byte[4])]);
+        reply[8] = 99;
+        Assert.Throws<InvalidDataException>(() => ForwardingFrames.DecodeReplies(reply));
+    }
+
+    [Fact]
+    public async Task Forward_ToAnAddressNobodyListensOn_FailsAsNotApplied()
+    {
+        await using var client = new ForwardingClient("n2", "n1", new Uri($"http://127.0.0.1:{FreePort()}"), "group", 1 << 20, NullLogger.Instance);
+        await Assert.ThrowsAsync<NotLeaderException>(() => client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Forward_ToTheLeader_IsAppliedAndRefusedForAnotherGroupOrAnUnknownSender()
+    {
+        var port = FreePort();
+        var members = new Dictionary<string, string> { ["n1"] = $"127.0.0.1:{port}", ["n2"] = "127.0.0.1:1" };
+        var connection = await new GrpcRaftStorageNetwork().ConnectAsync(new RaftStorageEndpoint("group", "n1", members, NullLoggerFactory.Instance));
+        var node = new RaftNode(
+            new RaftNodeOptions { Raft = new RaftOptions { Id = "n1", Voters = ["n1"] }, TickInterval = TimeSpan.FromMilliseconds(10) },
+            new InMemoryLogStore(), new InMemoryHardStateStore(), connection.Transport, new GrainStateMachine());
+        try
+        {
+            await connection.StartAsync(node);
+            await node.StartAsync();
+            await node.WaitForLeaderAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            var leader = new Uri($"http://127.0.0.1:{port}");
+
+            // Many writes at once share messages; each gets its own answer (here: a new session id, its log index).
+            await using (var client = new ForwardingClient("n2", "n1", leader, "group", 1 << 20, NullLogger.Instance))
+            {
+                var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None)));
+                Assert.Equal(50, results.Select(r => r.Index).Distinct().Count());
+                Assert.All(results, r => Assert.Equal(r.Index, CommandAnswer.Decode(r.Response.Span).ETag));
+            }
+
+            await using (var wrongGroup = new ForwardingClient("n2", "n1", leader, "another-group", 1 << 20, NullLogger.Instance))
+            {
+                var refused = await Assert.ThrowsAsync<NotLeaderException>(() => wrongGroup.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
+                Assert.Contains("another-group", refused.Message, StringComparison.Ordinal);
+            }
+
+            await using (var stranger = new ForwardingClient("n9", "n1", leader, "group", 1 << 20, NullLogger.Instance))
+            {
+                var refused = await Assert.ThrowsAsync<NotLeaderException>(() => stranger.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
+                Assert.Contains("n9", refused.Message, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            await node.StopAsync();
+            await connection.DisposeAsync();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class TupleComparer : IEqualityComparer<(long Id, byte[] Bytes)>
+    {
+        public bool Equals((long Id, byte[] Bytes) x, (long Id, byte[] Bytes) y) => x.Id == y.Id && x.Bytes.AsSpan().SequenceEqual(y.Bytes);
+
+        public int GetHashCode((long Id, byte[] Bytes) obj) => obj.Id.GetHashCode();
+    }
+}
