@@ -2,22 +2,22 @@ using Microsoft.Extensions.Logging;
 
 namespace Orleans.Raft;
 
-// The forwarding stream's log messages (Networking/), EventIds 4100–4119.
+// The forwarding stream's log messages (Networking/), EventIds 4200–4219.
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 4100, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 4200, Level = LogLevel.Warning,
         Message = "Raft node {NodeId} refused a forwarding call from {Sender}: {Detail}")]
     public static partial void ForwardingCallRejected(ILogger logger, string nodeId, string sender, string detail);
 
-    [LoggerMessage(EventId = 4101, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 4201, Level = LogLevel.Warning,
         Message = "Raft node {NodeId} received a malformed forwarding frame from {Sender}: {Detail}")]
     public static partial void ForwardingFrameRejected(ILogger logger, string nodeId, string sender, string detail);
 
-    [LoggerMessage(EventId = 4102, Level = LogLevel.Debug,
+    [LoggerMessage(EventId = 4202, Level = LogLevel.Debug,
         Message = "Raft node {NodeId} lost its forwarding stream to {LeaderId}; {Unsent} writes not sent, {Unanswered} unanswered: {Reason}")]
     public static partial void ForwardingStreamLost(ILogger logger, string nodeId, string leaderId, int unsent, int unanswered, string reason);
 
-    [LoggerMessage(EventId = 4103, Level = LogLevel.Debug,
+    [LoggerMessage(EventId = 4203, Level = LogLevel.Debug,
         Message = "Raft node {NodeId}: the forwarding stream from {Sender} ended abruptly: {Reason}")]
     public static partial void ForwardingStreamEnded(ILogger logger, string nodeId, string sender, string reason);
 }

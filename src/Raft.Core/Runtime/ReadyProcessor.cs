@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using Raft.Core.Engine;
 using Raft.Core.Messages;
 using Raft.Core.Storage;
@@ -15,11 +14,15 @@ namespace Raft.Core.Runtime;
 /// <list type="number">
 /// <item><description><see cref="Ready.Messages"/> leave at once: they are the leader's own appends, which may go out
 /// in parallel with its local write because the leader counts its own copy only after it is durable (thesis §10.2.1).</description></item>
-/// <item><description><see cref="Ready.Entries"/> are appended and <see cref="Ready.HardState"/> is saved, concurrently,
-/// and both are awaited until durable. One exception keeps the two stores crash-consistent: when the hard state
-/// changes the term or the vote and the ready also has entries (a node meeting a new leader), the hard state is made
-/// durable first and the entries appended after, so a crash can never leave the log holding a term later than the
-/// durable hard state.</description></item>
+/// <item><description>A <see cref="Ready.HardState"/> that changes the term or the vote is made durable first, then
+/// <see cref="Ready.Entries"/> are appended and made durable: were the two writes concurrent, a crash could keep the
+/// entries and lose the term, and the recovered log would hold a term later than the recovered hard state (a node
+/// meeting a new leader raises its term and appends that leader's entries in one ready).</description></item>
+/// <item><description>A hard state that changes only the commit index is not written at all: Raft needs the term and
+/// the vote durable, not the commit index (a restarted node recovers the commit index it last wrote with a term or
+/// vote change, or its snapshot's index, and learns the rest from the leader; thesis §3.8), and on a busy node nearly
+/// every ready is such a change, each of which would cost an fsync beside the log's. The commit index reaches the disk
+/// with the next term or vote change.</description></item>
 /// <item><description>Only then do <see cref="Ready.PersistedMessages"/> leave (vote grants and append
 /// acknowledgements must never promise what a crash could make this node forget, §5.2, §5.3).</description></item>
 /// </list>
@@ -29,8 +32,8 @@ namespace Raft.Core.Runtime;
 /// on the caller's thread (no hop to the thread pool), which keeps the simulator deterministic.
 /// </para>
 /// <para>
-/// Failure: if a write fails, the task faults with that failure (the first, when both fail), after both writes
-/// finished, and <see cref="Ready.PersistedMessages"/> are not sent. The caller must then stop the node: the durable
+/// Failure: if a write fails, the task faults with that failure, no later write of the ready starts, and
+/// <see cref="Ready.PersistedMessages"/> are not sent. The caller must then stop the node: the durable
 /// state is unknown. Not thread-safe: one ready at a time, as the log store has a single writer.
 /// </para>
 /// </remarks>
@@ -89,32 +92,28 @@ public sealed class ReadyProcessor
 
         SendAll(ready.Messages);
 
-        if (ready.HasNothingToPersist)
+        // A hard state that moves only the commit index is not written (see the remarks).
+        if (ready.HardState is { } state && ChangesTermOrVote(state))
+        {
+            return SaveThenAppendThenSendAsync(ready, state, cancellationToken);
+        }
+
+        if (ready.Entries.Count == 0)
         {
             SendAll(ready.PersistedMessages);
             return ValueTask.CompletedTask;
         }
 
-        if (ready.HardState is { } raised && ready.Entries.Count > 0 && ChangesTermOrVote(raised))
-        {
-            return SaveThenAppendThenSendAsync(ready, raised, cancellationToken);
-        }
-
-        // Both writes start before either is awaited, so a durable store can overlap the two fsyncs.
         var append = StartAppend(ready.Entries, cancellationToken);
-        var save = StartSave(ready.HardState, cancellationToken);
-
-        if (append.IsCompletedSuccessfully && save.IsCompletedSuccessfully)
+        if (append.IsCompletedSuccessfully)
         {
             // Synchronous stores (in-memory, simulator): no state machine, no allocation.
             append.GetAwaiter().GetResult();
-            save.GetAwaiter().GetResult();
-            _lastSaved = ready.HardState ?? _lastSaved;
             SendAll(ready.PersistedMessages);
             return ValueTask.CompletedTask;
         }
 
-        return AwaitWritesThenSendAsync(append, save, ready.HardState, ready.PersistedMessages);
+        return AwaitAppendThenSendAsync(append, ready.PersistedMessages);
     }
 
     // A follower installing a snapshot from the leader: the log store is reset first, so that no hard state whose commit
@@ -140,10 +139,9 @@ public sealed class ReadyProcessor
     private bool ChangesTermOrVote(HardState state) =>
         _lastSaved is not { } last || last.Term != state.Term || !string.Equals(last.VotedFor, state.VotedFor, StringComparison.Ordinal);
 
-    // A ready that raises the term (or casts a vote) and appends entries of that term: the hard state goes first.
-    // Were both to run concurrently, a crash could keep the entries but lose the term, and the recovered log would
-    // hold a term later than the recovered hard state. Only elections take this path, so the extra wait is rare;
-    // commit-only hard states (every ready of a busy leader) still overlap with the append.
+    // A ready that raises the term or casts a vote: the hard state goes first, then the entries (if any). Only
+    // elections and new leaders take this path, so the serial wait is rare. With synchronous stores the whole method
+    // completes synchronously (every await is already complete).
     private async ValueTask SaveThenAppendThenSendAsync(Ready ready, HardState state, CancellationToken cancellationToken)
     {
         await StartSave(state, cancellationToken).ConfigureAwait(false);
@@ -178,35 +176,9 @@ public sealed class ReadyProcessor
         }
     }
 
-    private async ValueTask AwaitWritesThenSendAsync(ValueTask append, ValueTask save, HardState? saved, IReadOnlyList<Message> persistedMessages)
+    private async ValueTask AwaitAppendThenSendAsync(ValueTask append, IReadOnlyList<Message> persistedMessages)
     {
-        Exception? failure = null;
-        try
-        {
-            await append.ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            failure = ex;
-        }
-
-        // Awaited even when the append failed: a ValueTask must be consumed, and the caller must not start the next
-        // ready while a write of this one is still running.
-        try
-        {
-            await save.ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            failure ??= ex;
-        }
-
-        if (failure is not null)
-        {
-            ExceptionDispatchInfo.Throw(failure);
-        }
-
-        _lastSaved = saved ?? _lastSaved;
+        await append.ConfigureAwait(false);
         SendAll(persistedMessages);
     }
 

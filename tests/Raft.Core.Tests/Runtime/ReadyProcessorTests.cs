@@ -26,43 +26,45 @@ public sealed class ReadyProcessorTests
 
     // Thesis §10.2.1: the leader's appends go out while its own write is still running.
     [Fact]
-    public async Task PersistAndSend_WritesPending_SendsMessagesButHoldsPersistedMessages()
+    public async Task PersistAndSend_AppendPending_SendsMessagesButHoldsPersistedMessages()
     {
         Prime();
         _logStore.PendingAppend = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _hardStateStore.PendingSave = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var processing = _processor.PersistAndSendAsync(NewReady()).AsTask();
 
         Assert.False(processing.IsCompleted);
-        Assert.Equal(["send:m1", "send:m2", "append:start", "save:start"], Calls);
-
-        _logStore.PendingAppend.SetResult();
-        await WaitForCallAsync("append:done");
-        Assert.False(processing.IsCompleted);
+        Assert.Equal(["send:m1", "send:m2", "append:start"], Calls);
         Assert.DoesNotContain("send:p1", Calls);
 
-        _hardStateStore.PendingSave.SetResult();
+        _logStore.PendingAppend.SetResult();
         await processing;
-        Assert.Equal(["send:m1", "send:m2", "append:start", "save:start", "append:done", "save:done", "send:p1", "send:p2"], Calls);
+        Assert.Equal(["send:m1", "send:m2", "append:start", "append:done", "send:p1", "send:p2"], Calls);
+    }
+
+    // Raft needs the term and the vote durable, not the commit index: a ready that only moves the commit index costs
+    // the log's fsync, never a second one for the hard state.
+    [Fact]
+    public void PersistAndSend_HardStateMovesOnlyTheCommitIndex_IsNotSaved()
+    {
+        Prime();
+        var ready = new Ready(null, new HardState(2, "a", 7), [new Entry(1, 2, EntryType.Normal, default)], [NewMessage("m1")], [NewMessage("p1")], []);
+
+        Assert.True(_processor.PersistAndSendAsync(ready).IsCompletedSuccessfully);
+
+        Assert.Equal(["send:m1", "append:start", "append:done", "send:p1"], Calls);
     }
 
     [Fact]
-    public async Task PersistAndSend_SaveFinishesFirst_StillWaitsForTheAppend()
+    public void PersistAndSend_OnlyACommitIndexChange_TouchesNoStore()
     {
         Prime();
-        _logStore.PendingAppend = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _hardStateStore.PendingSave = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var processing = _processor.PersistAndSendAsync(NewReady()).AsTask();
 
-        _hardStateStore.PendingSave.SetResult();
-        await WaitForCallAsync("save:done");
-        Assert.False(processing.IsCompleted);
-        Assert.DoesNotContain("send:p1", Calls);
+        var ready = new Ready(null, new HardState(2, "a", 9), [], [NewMessage("m1")], [NewMessage("p1")], []);
 
-        _logStore.PendingAppend.SetResult();
-        await processing;
-        Assert.Equal(["send:p1", "send:p2"], Calls.TakeLast(2));
+        Assert.True(_processor.PersistAndSendAsync(ready).IsCompletedSuccessfully);
+
+        Assert.Equal(["send:m1", "send:p1"], Calls);
     }
 
     [Fact]
@@ -72,7 +74,7 @@ public sealed class ReadyProcessorTests
         var processing = _processor.PersistAndSendAsync(NewReady());
 
         Assert.True(processing.IsCompletedSuccessfully);
-        Assert.Equal(["send:m1", "send:m2", "append:start", "append:done", "save:start", "save:done", "send:p1", "send:p2"], Calls);
+        Assert.Equal(["send:m1", "send:m2", "append:start", "append:done", "send:p1", "send:p2"], Calls);
         Assert.Equal(2, _logStore.LastIndex);
     }
 
@@ -111,24 +113,20 @@ public sealed class ReadyProcessorTests
         var thrown = await Assert.ThrowsAsync<IOException>(async () => await _processor.PersistAndSendAsync(NewReady()));
 
         Assert.Same(failure, thrown);
-        Assert.Contains("save:done", Calls);
         Assert.DoesNotContain("send:p1", Calls);
     }
 
     [Fact]
-    public async Task PersistAndSend_AsyncAppendFails_WaitsForTheSaveThenFaults()
+    public async Task PersistAndSend_AsyncAppendFails_FaultsWithoutSendingPersistedMessages()
     {
         Prime();
         _logStore.PendingAppend = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _hardStateStore.PendingSave = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _logStore.FailWith = new IOException("disk gone");
         var processing = _processor.PersistAndSendAsync(NewReady()).AsTask();
-
-        _logStore.PendingAppend.SetResult();
-        await WaitForCallAsync("append:failed");
         Assert.False(processing.IsCompleted);
 
-        _hardStateStore.PendingSave.SetResult();
+        _logStore.PendingAppend.SetResult();
+
         await Assert.ThrowsAsync<IOException>(() => processing);
         Assert.DoesNotContain("send:p1", Calls);
     }
@@ -144,7 +142,7 @@ public sealed class ReadyProcessorTests
     }
 
     [Fact]
-    public async Task PersistAndSend_StoreThrowsInsteadOfFaulting_StillSavesThenFaults()
+    public async Task PersistAndSend_StoreThrowsInsteadOfFaulting_FaultsTheTask()
     {
         Prime();
         _logStore.FailWith = new IOException("disk gone");
@@ -152,7 +150,7 @@ public sealed class ReadyProcessorTests
 
         await Assert.ThrowsAsync<IOException>(async () => await _processor.PersistAndSendAsync(NewReady()));
 
-        Assert.Equal(["send:m1", "send:m2", "append:start", "save:start", "save:done"], Calls);
+        Assert.Equal(["send:m1", "send:m2", "append:start"], Calls);
     }
 
     // A node meeting a new leader raises its term and appends that leader's entries in one ready: were the writes
@@ -251,7 +249,7 @@ public sealed class ReadyProcessorTests
     }
 
     // Makes the term and vote of NewReady durable, so later readies with that hard state only move the commit index
-    // and write concurrently.
+    // (and are not saved).
     private void Prime()
     {
         Assert.True(_processor.PersistAndSendAsync(NewReady(entries: [])).IsCompletedSuccessfully);
