@@ -17,6 +17,8 @@ internal sealed record EventSourcingBenchmarkSettings
 
     public int SnapshotInterval { get; init; } = 100;
 
+    public int Rounds { get; init; } = 3;
+
     public const string Usage = """
         usage: dotnet run -c Release --project tests/Benchmarks -- eventsourcing [options]
           --histories H,H,..  events per grain before measuring (default 10,1000,20000,100000)
@@ -25,6 +27,7 @@ internal sealed record EventSourcingBenchmarkSettings
           --seconds S         measured seconds per cell (default 5)
           --warmup W          warm-up seconds per cell (default 1)
           --snapshot N        the Raft provider's SnapshotInterval (default 100)
+          --rounds R          alternating measured rounds per history; the median is reported (default 3)
         """;
 
     public static EventSourcingBenchmarkSettings Parse(string[] args)
@@ -40,11 +43,12 @@ internal sealed record EventSourcingBenchmarkSettings
                 "--seconds" or "-s" => settings with { Seconds = Int(args, ++i) },
                 "--warmup" => settings with { WarmupSeconds = Int(args, ++i) },
                 "--snapshot" => settings with { SnapshotInterval = Int(args, ++i) },
+                "--rounds" => settings with { Rounds = Int(args, ++i) },
                 _ => throw new ArgumentException($"Unknown argument '{args[i]}'.\n{Usage}"),
             };
         }
 
-        if (settings.Grains < 1 || settings.Concurrency < 1 || settings.Seconds < 1 || settings.WarmupSeconds < 0 || settings.SnapshotInterval < 0
+        if (settings.Grains < 1 || settings.Rounds < 1 || settings.Concurrency < 1 || settings.Seconds < 1 || settings.WarmupSeconds < 0 || settings.SnapshotInterval < 0
             || settings.Histories.Count == 0 || settings.Histories.Any(h => h < 0))
         {
             throw new ArgumentException($"Out-of-range argument.\n{Usage}");
