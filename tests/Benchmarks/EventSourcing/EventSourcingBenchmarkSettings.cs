@@ -19,6 +19,8 @@ internal sealed record EventSourcingBenchmarkSettings
 
     public int Rounds { get; init; } = 3;
 
+    public long LogStorageMaxHistory { get; init; } = 20_000;
+
     public const string Usage = """
         usage: dotnet run -c Release --project tests/Benchmarks -- eventsourcing [options]
           --histories H,H,..  events per grain before measuring (default 10,1000,20000,100000)
@@ -28,6 +30,7 @@ internal sealed record EventSourcingBenchmarkSettings
           --warmup W          warm-up seconds per cell (default 1)
           --snapshot N        the Raft provider's SnapshotInterval (default 100)
           --rounds R          alternating measured rounds per history; the median is reported (default 3)
+          --logstorage-max H  longest history LogStorage is run at (default 20000; at 100000 its writes time out)
         """;
 
     public static EventSourcingBenchmarkSettings Parse(string[] args)
@@ -44,6 +47,7 @@ internal sealed record EventSourcingBenchmarkSettings
                 "--warmup" => settings with { WarmupSeconds = Int(args, ++i) },
                 "--snapshot" => settings with { SnapshotInterval = Int(args, ++i) },
                 "--rounds" => settings with { Rounds = Int(args, ++i) },
+                "--logstorage-max" => settings with { LogStorageMaxHistory = Int(args, ++i) },
                 _ => throw new ArgumentException($"Unknown argument '{args[i]}'.\n{Usage}"),
             };
         }
