@@ -203,6 +203,23 @@ public sealed class JournalStateMachineTests
         Assert.Equal(["r700", "r701"], Texts(journal.Range(700, 702)));
     }
 
+    [Fact]
+    public async Task RaftSnapshot_RoundTrip_OfJournalWithoutSnapshot_RestoresNoSnapshot()
+    {
+        var appended = await AppendAsync(expected: 0, ["a", "b"], new Dictionary<string, string> { ["format"] = "json" });
+        await ApplyAsync(JournalCommand(CommandKind.JournalReplace, ++_requestId, appended.ETag, ["ab"]));
+        using var snapshot = new MemoryStream();
+        await _machine.WriteSnapshotAsync(snapshot);
+        var restored = new GrainStateMachine();
+        snapshot.Position = 0;
+        await restored.RestoreSnapshotAsync(snapshot);
+
+        Assert.True(restored.TryGetJournal(Key, out var journal));
+        Assert.Null(journal.Snapshot);
+        Assert.Equal((0L, 1L, 0L), (journal.FirstRetained, journal.Count, journal.SnapshotCount));
+        Assert.Equal(["ab"], Texts(journal.Retained));
+    }
+
     // A snapshot written before journals existed (format 1: states and sessions only) still restores.
     [Fact]
     public async Task RaftSnapshot_OfFormat1_RestoresStatesAndNoJournals()

@@ -119,7 +119,13 @@ public sealed partial class GrainStateMachine
 
             var snapshotCount = reader.ReadInt64();
             var snapshotLength = reader.ReadInt32();
-            ReadOnlyMemory<byte>? snapshot = snapshotLength < 0 ? null : (ReadOnlyMemory<byte>)ReadExactly(reader, snapshotLength);
+            // Not a conditional expression: null converts to ReadOnlyMemory<byte> (an empty one) through byte[].
+            ReadOnlyMemory<byte>? snapshot = null;
+            if (snapshotLength >= 0)
+            {
+                snapshot = ReadExactly(reader, snapshotLength);
+            }
+
             if (snapshot is not null && (snapshotCount < firstRetained || snapshotCount > recordCount))
             {
                 throw new InvalidDataException($"Journal {key} in the snapshot has a snapshot at {snapshotCount}, outside its records [{firstRetained}, {recordCount}].");

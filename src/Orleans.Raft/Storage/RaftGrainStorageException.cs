@@ -23,9 +23,17 @@ public class RaftGrainStorageException : OrleansException
     /// <param name="message">What went wrong and what to do.</param>
     /// <param name="innerException">The cause.</param>
     public RaftGrainStorageException(string message, Exception? innerException)
-        : base(message, innerException!)
+        : base(message, Portable(innerException)!)
     {
     }
+
+    // The exception travels to the grain's caller through Orleans serialization, which has no codec for the Raft
+    // layer's own exceptions (or gRPC's): such a cause would make the whole response unserializable. It is kept as
+    // text (type, message and stack trace) instead.
+    private static Exception? Portable(Exception? cause) =>
+        cause is null or OrleansException || cause.GetType().Namespace?.StartsWith("System", StringComparison.Ordinal) == true
+            ? cause
+            : new RaftGrainStorageException(cause.ToString());
 }
 
 /// <summary>
