@@ -173,6 +173,48 @@ public sealed class RaftLogViewAdaptorTests
         Assert.Equal([9], a.Adaptor.ConfirmedView.Amounts);
     }
 
+    // The hard case of a lost answer: the batch landed, and before this activation could read the journal again,
+    // another one appended past a snapshot that trimmed the batch's record away. The snapshot's writer table still
+    // names this activation's last sequence number, so it confirms the batch instead of appending it a second time.
+    [Fact]
+    public async Task ALostAnswer_WhoseRecordWasTrimmedByAnotherActivation_IsRecognisedFromTheSnapshot()
+    {
+        var options = new RaftLogConsistencyOptions { SnapshotInterval = 5, TrimHistory = true, MaxRetryDelay = TimeSpan.FromMilliseconds(20) };
+        var gated = new GatedEventJournal(_journal);
+        var a = await AdaptorHarness.ActivateAsync(gated, "g", options);
+        var b = await AdaptorHarness.ActivateAsync(_journal, "g", options);
+        await a.AddAsync(1, 2);
+
+        var lost = 0;
+        _journal.Faults = op => op == "append" && Interlocked.Exchange(ref lost, 1) == 0 ? JournalFault.LoseAnswer : JournalFault.None;
+        gated.Close();
+        var appendsBefore = _journal.Appends;
+        var pending = a.AddAsync(100);
+        while (_journal.Appends == appendsBefore)
+        {
+            await Task.Delay(5);
+        }
+
+        // a's batch is in the journal at position 2; b catches up and appends until a snapshot trims it away.
+        await b.Adaptor.Synchronize();
+        for (var i = 0; i < 6; i++)
+        {
+            await b.AddAsync(200 + i);
+        }
+
+        var stored = await _journal.ReadAsync(AdaptorHarness.Key("g"), CancellationToken.None);
+        Assert.True(stored.FirstRetained > 2, $"the record at 2 should be trimmed (first retained {stored.FirstRetained})");
+
+        gated.Open();
+        Assert.Equal(9, await pending);
+        List<int> expected = [1, 2, 100, 200, 201, 202, 203, 204, 205];
+        Assert.Equal(expected, a.Adaptor.ConfirmedView.Amounts);
+        Assert.Equal(9, _journal.Count(AdaptorHarness.Key("g")));
+        await b.Adaptor.Synchronize();
+        Assert.Equal(expected, b.Adaptor.ConfirmedView.Amounts);
+        Assert.Empty(a.Services.ProtocolErrors);
+    }
+
     [Fact]
     public async Task AnEventThatCannotBeSerialized_FailsInRaiseEvent_AndNothingIsQueued()
     {
