@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Raft.Storage;
 using Orleans.Storage;
+using ReplicatedCounter;
 
 // A 3-silo Orleans cluster in this process with event-sourced bank accounts whose events are replicated by Raft:
 // clients deposit and withdraw on many accounts, the silo whose Raft node leads is stopped mid-run, and at the end
