@@ -143,12 +143,66 @@ public sealed class JournalStateMachineTests
     }
 
     [Fact]
-    public async Task Snapshot_OfMissingOrDeletedJournal_IsOutOfRange()
+    public async Task Snapshot_OfMissingOrDeletedJournal_IsRefusedAsAnotherIncarnation()
     {
-        Assert.Equal(new CommandAnswer(CommandStatus.OutOfRange, 0), await SnapshotAsync(atCount: 0, "x", trim: false));
+        Assert.Equal(new CommandAnswer(CommandStatus.IncarnationChanged, 0), await SnapshotAsync(atCount: 0, "x", trim: false));
         var appended = await AppendAsync(expected: 0, ["a"]);
         await ApplyAsync(JournalCommand(CommandKind.JournalDelete, ++_requestId, appended.ETag, []));
-        Assert.Equal(new CommandAnswer(CommandStatus.OutOfRange, 0), await SnapshotAsync(atCount: 0, "x", trim: false));
+        Assert.Equal(new CommandAnswer(CommandStatus.IncarnationChanged, 0), await SnapshotAsync(atCount: 0, "x", trim: false, incarnation: appended.ETag));
+        Assert.False(Journal().Exists);
+    }
+
+    // The incarnation is the log index of the entry that started it: an append onto nothing or a tombstone, or a
+    // replace. Appends onto a live journal and snapshots keep it; a tombstone has none.
+    [Fact]
+    public async Task Incarnation_StartsWithFirstAppendOrReplace_AndAppendsAndSnapshotsKeepIt()
+    {
+        var first = await AppendAsync(expected: 0, ["a", "b"]);
+        Assert.Equal(first.ETag, Journal().Incarnation);
+        var second = await AppendAsync(first.ETag, ["c"]);
+        Assert.Equal(CommandStatus.Applied, (await SnapshotAsync(atCount: 2, "v", trim: true)).Status);
+        Assert.Equal((first.ETag, second.ETag), (Journal().Incarnation, Journal().ETag));
+
+        var replaced = await ApplyAsync(JournalCommand(CommandKind.JournalReplace, ++_requestId, second.ETag, ["abc"]));
+        Assert.Equal(replaced.ETag, Journal().Incarnation);
+        var deleted = await ApplyAsync(JournalCommand(CommandKind.JournalDelete, ++_requestId, replaced.ETag, []));
+        Assert.Equal(0L, Journal().Incarnation);
+        var reborn = await AppendAsync(deleted.ETag, ["new"]);
+        Assert.Equal(reborn.ETag, Journal().Incarnation);
+    }
+
+    // The race the incarnation closes: an activation snapshots (with trim) the journal it read, but before its command
+    // is applied another deletes the journal and appends a new history past the snapshot's count. The stale snapshot
+    // must not trim (nor describe) the new history.
+    [Fact]
+    public async Task Snapshot_FromAnEarlierIncarnation_AfterDeleteAndNewAppends_IsRefused_AndTrimsNothing()
+    {
+        var old = await AppendAsync(expected: 0, Enumerable.Range(0, 10).Select(i => $"old{i}").ToArray());
+        var deleted = await ApplyAsync(JournalCommand(CommandKind.JournalDelete, ++_requestId, old.ETag, []));
+        var reborn = await AppendAsync(deleted.ETag, Enumerable.Range(0, 12).Select(i => $"new{i}").ToArray());
+
+        var stale = await SnapshotAsync(atCount: 8, "old view@8", trim: true, incarnation: old.ETag);
+
+        Assert.Equal(new CommandAnswer(CommandStatus.IncarnationChanged, reborn.ETag), stale);
+        var journal = Journal();
+        Assert.Equal((reborn.ETag, reborn.ETag, 12L, 0L, 0L), (journal.ETag, journal.Incarnation, journal.Count, journal.FirstRetained, journal.SnapshotCount));
+        Assert.Null(journal.Snapshot);
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => $"new{i}"), Texts(journal.Retained));
+
+        // The new incarnation's own snapshot still applies.
+        Assert.Equal(new CommandAnswer(CommandStatus.Applied, reborn.ETag), await SnapshotAsync(atCount: 8, "new view@8", trim: true));
+        Assert.Equal(8L, Journal().FirstRetained);
+    }
+
+    [Fact]
+    public async Task Snapshot_FromBeforeAReplace_IsRefused_AndTrimsNothing()
+    {
+        var old = await AppendAsync(expected: 0, Enumerable.Range(0, 6).Select(i => $"old{i}").ToArray());
+        var replaced = await ApplyAsync(JournalCommand(CommandKind.JournalReplace, ++_requestId, old.ETag, ["c0", "c1", "c2", "c3"]));
+
+        Assert.Equal(new CommandAnswer(CommandStatus.IncarnationChanged, replaced.ETag), await SnapshotAsync(atCount: 3, "old view@3", trim: true, incarnation: old.ETag));
+        Assert.Equal((4L, 0L), (Journal().Count, Journal().FirstRetained));
+        Assert.Null(Journal().Snapshot);
     }
 
     [Fact]
@@ -183,12 +237,16 @@ public sealed class JournalStateMachineTests
 
         Assert.True(restored.TryGetJournal(Key, out var journal));
         var original = Journal();
-        Assert.Equal((original.ETag, original.Count, original.FirstRetained, original.SnapshotCount), (journal.ETag, journal.Count, journal.FirstRetained, journal.SnapshotCount));
+        Assert.Equal(
+            (original.ETag, original.Incarnation, original.Count, original.FirstRetained, original.SnapshotCount),
+            (journal.ETag, journal.Incarnation, journal.Count, journal.FirstRetained, journal.SnapshotCount));
+        Assert.Equal(appended.ETag, journal.Incarnation);
         Assert.Equal(Texts(original.Retained), Texts(journal.Retained));
         Assert.Equal("view@650", System.Text.Encoding.UTF8.GetString(journal.Snapshot!.Value.Span));
         Assert.Equal("json", journal.Properties["format"]);
         Assert.True(restored.TryGetJournal(other, out var tombstone));
         Assert.False(tombstone.Exists);
+        Assert.Equal(0L, tombstone.Incarnation);
         Assert.Equal(2, restored.JournalCount);
 
         // The retry answered from the restored session, not applied again.
@@ -207,7 +265,7 @@ public sealed class JournalStateMachineTests
     public async Task RaftSnapshot_RoundTrip_OfJournalWithoutSnapshot_RestoresNoSnapshot()
     {
         var appended = await AppendAsync(expected: 0, ["a", "b"], new Dictionary<string, string> { ["format"] = "json" });
-        await ApplyAsync(JournalCommand(CommandKind.JournalReplace, ++_requestId, appended.ETag, ["ab"]));
+        var replaced = await ApplyAsync(JournalCommand(CommandKind.JournalReplace, ++_requestId, appended.ETag, ["ab"]));
         using var snapshot = new MemoryStream();
         await _machine.WriteSnapshotAsync(snapshot);
         var restored = new GrainStateMachine();
@@ -218,6 +276,19 @@ public sealed class JournalStateMachineTests
         Assert.Null(journal.Snapshot);
         Assert.Equal((0L, 1L, 0L), (journal.FirstRetained, journal.Count, journal.SnapshotCount));
         Assert.Equal(["ab"], Texts(journal.Retained));
+
+        // The restored replica still tells the incarnations apart: a snapshot from before the replace is refused.
+        Assert.Equal(replaced.ETag, journal.Incarnation);
+        var stale = new GrainStateCommand
+        {
+            Kind = CommandKind.JournalSnapshot, SessionId = _session, RequestId = ++_requestId, LowestUnacknowledged = _requestId, Key = Key,
+            ExpectedETag = appended.ETag, AtCount = 1, TrimHistory = true, Data = new byte[] { 1 },
+        }.Encode();
+        Assert.Equal(
+            new CommandAnswer(CommandStatus.IncarnationChanged, replaced.ETag),
+            CommandAnswer.Decode((await restored.ApplyAsync(new Entry(++_index, 1, EntryType.Normal, stale))).Span));
+        Assert.True(restored.TryGetJournal(Key, out journal));
+        Assert.Null(journal.Snapshot);
     }
 
     // A snapshot written before journals existed (format 1: states and sessions only) still restores.
@@ -276,9 +347,9 @@ public sealed class JournalStateMachineTests
 
         var snapshot = GrainStateCommand.Decode(new GrainStateCommand
         {
-            Kind = CommandKind.JournalSnapshot, SessionId = 1, RequestId = 2, LowestUnacknowledged = 2, Key = Key, AtCount = 99, TrimHistory = true, Data = new byte[] { 9, 8 },
+            Kind = CommandKind.JournalSnapshot, SessionId = 1, RequestId = 2, LowestUnacknowledged = 2, Key = Key, ExpectedETag = 17, AtCount = 99, TrimHistory = true, Data = new byte[] { 9, 8 },
         }.Encode());
-        Assert.Equal((99L, true), (snapshot.AtCount, snapshot.TrimHistory));
+        Assert.Equal((17L, 99L, true), (snapshot.ExpectedETag, snapshot.AtCount, snapshot.TrimHistory));
         Assert.Equal(new byte[] { 9, 8 }, snapshot.Data.ToArray());
 
         var write = new GrainStateCommand { Kind = CommandKind.Write, SessionId = 1, RequestId = 1, Key = Key, Data = new byte[] { 1 } }.Encode();
@@ -364,7 +435,7 @@ public sealed class JournalStateMachineTests
                 Assert.Equal(CommandStatus.Applied, (await ApplyAsync(new GrainStateCommand
                 {
                     Kind = CommandKind.JournalSnapshot, SessionId = _session, RequestId = ++_requestId, LowestUnacknowledged = _requestId, Key = Key,
-                    AtCount = at, TrimHistory = batch % 2 == 0, Data = BitConverter.GetBytes(at),
+                    ExpectedETag = Journal().Incarnation, AtCount = at, TrimHistory = batch % 2 == 0, Data = BitConverter.GetBytes(at),
                 }.Encode())).Status);
             }
         }
@@ -399,13 +470,14 @@ public sealed class JournalStateMachineTests
         return await ApplyAsync(JournalCommand(CommandKind.JournalAppend, ++_requestId, expected, records, properties));
     }
 
-    private async Task<CommandAnswer> SnapshotAsync(long atCount, string view, bool trim)
+    // Taken from the current incarnation unless told otherwise.
+    private async Task<CommandAnswer> SnapshotAsync(long atCount, string view, bool trim, long? incarnation = null)
     {
         await RegisterAsync();
         return await ApplyAsync(new GrainStateCommand
         {
             Kind = CommandKind.JournalSnapshot, SessionId = _session, RequestId = ++_requestId, LowestUnacknowledged = _requestId, Key = Key,
-            AtCount = atCount, TrimHistory = trim, Data = System.Text.Encoding.UTF8.GetBytes(view),
+            ExpectedETag = incarnation ?? (_machine.TryGetJournal(Key, out var journal) ? journal.Incarnation : 0), AtCount = atCount, TrimHistory = trim, Data = System.Text.Encoding.UTF8.GetBytes(view),
         }.Encode());
     }
 

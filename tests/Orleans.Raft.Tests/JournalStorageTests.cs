@@ -100,10 +100,13 @@ public sealed class JournalStorageTests(SharedClusterFixture fixture)
         var key = NewJournal();
         var etag = await Silo(0).AppendJournalAsync(key, 0, Records(Enumerable.Range(0, 10).Select(i => $"r{i}").ToArray()), null, CancellationToken.None);
 
-        Assert.True(await Silo(1).SaveJournalSnapshotAsync(key, 6, Encoding.UTF8.GetBytes("view@6"), trimHistory: true, CancellationToken.None));
-        Assert.False(await Silo(2).SaveJournalSnapshotAsync(key, 4, Encoding.UTF8.GetBytes("view@4"), trimHistory: false, CancellationToken.None));
+        var incarnation = (await Silo(1).ReadJournalAsync(key, CancellationToken.None)).Incarnation;
+        Assert.Equal(etag, incarnation);
+        Assert.Equal(JournalSnapshotOutcome.Saved, await Silo(1).SaveJournalSnapshotAsync(key, incarnation, 6, Encoding.UTF8.GetBytes("view@6"), trimHistory: true, CancellationToken.None));
+        Assert.Equal(JournalSnapshotOutcome.NotNewer, await Silo(2).SaveJournalSnapshotAsync(key, incarnation, 4, Encoding.UTF8.GetBytes("view@4"), trimHistory: false, CancellationToken.None));
         await Assert.ThrowsAsync<RaftJournalRangeException>(
-            () => Silo(2).SaveJournalSnapshotAsync(key, 11, Encoding.UTF8.GetBytes("future"), trimHistory: false, CancellationToken.None));
+            () => Silo(2).SaveJournalSnapshotAsync(key, incarnation, 11, Encoding.UTF8.GetBytes("future"), trimHistory: false, CancellationToken.None));
+        Assert.Equal(JournalSnapshotOutcome.IncarnationChanged, await Silo(2).SaveJournalSnapshotAsync(key, incarnation + 1, 8, Encoding.UTF8.GetBytes("other"), trimHistory: true, CancellationToken.None));
 
         var journal = await Silo(2).ReadJournalAsync(key, CancellationToken.None);
         Assert.Equal((etag, 10L, 6L, 6L), (journal.ETag, journal.Count, journal.FirstRetained, journal.SnapshotCount));

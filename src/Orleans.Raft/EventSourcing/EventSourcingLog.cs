@@ -34,6 +34,10 @@ internal static partial class EventSourcingLog
         Message = "Raft log-consistency {Provider}: saving a snapshot of {GrainId} at version {Version} failed; the next write tries again: {Reason}")]
     public static partial void SnapshotFailed(ILogger logger, Exception exception, string provider, GrainId grainId, int version, string reason);
 
+    [LoggerMessage(EventId = 4164, Level = LogLevel.Information,
+        Message = "Raft log-consistency {Provider}: skipped a snapshot of {GrainId} at version {Version}: the journal is no longer the incarnation it was taken from (it was cleared meanwhile)")]
+    public static partial void SnapshotSkipped(ILogger logger, string provider, GrainId grainId, int version);
+
     [LoggerMessage(EventId = 4157, Level = LogLevel.Information,
         Message = "Raft log-consistency {Provider}: the journal of {GrainId} was cleared (new ETag {ETag})")]
     public static partial void JournalCleared(ILogger logger, string provider, GrainId grainId, long etag);

@@ -1,3 +1,4 @@
+using Orleans.Raft.Storage;
 using Orleans.Raft.StateMachine;
 
 namespace Orleans.Raft.EventSourcing;
@@ -8,7 +9,9 @@ namespace Orleans.Raft.EventSourcing;
 //
 // Contract: reads are linearizable; AppendAsync applies at most once and only when expectedETag is the stored ETag (else
 // it answers a conflict and changes nothing); a failure is RaftQuorumUnavailableException (certainly not applied) or
-// any other exception (maybe applied). SaveSnapshotAsync never conflicts with appends and never changes the ETag.
+// any other exception (maybe applied). SaveSnapshotAsync never conflicts with appends and never changes the ETag; it
+// applies only while the journal is still the incarnation the snapshot was taken from (else IncarnationChanged, and
+// nothing is stored or trimmed).
 internal interface IEventJournal
 {
     Task<EventJournalState> ReadAsync(GrainStateKey key, CancellationToken cancellationToken);
@@ -25,14 +28,16 @@ internal interface IEventJournal
 
     Task<JournalWriteOutcome> DeleteAsync(GrainStateKey key, long expectedETag, CancellationToken cancellationToken);
 
-    Task SaveSnapshotAsync(GrainStateKey key, long atCount, ReadOnlyMemory<byte> snapshot, bool trimHistory, CancellationToken cancellationToken);
+    Task<JournalSnapshotOutcome> SaveSnapshotAsync(GrainStateKey key, long incarnation, long atCount, ReadOnlyMemory<byte> snapshot, bool trimHistory, CancellationToken cancellationToken);
 }
 
-// One linearizable read of a journal. Records hold the retained records [FirstRetained, Count).
+// One linearizable read of a journal. Records hold the retained records [FirstRetained, Count). Incarnation is the
+// store's id of the current incarnation (the log index that started it; 0 when the journal does not exist).
 // Invariant: FirstRetained <= Count; Records.Count == Count - FirstRetained; SnapshotCount <= Count.
 internal sealed record EventJournalState(
     bool Exists,
     long ETag,
+    long Incarnation,
     long Count,
     long FirstRetained,
     IReadOnlyList<ReadOnlyMemory<byte>> Records,
@@ -41,7 +46,7 @@ internal sealed record EventJournalState(
     IReadOnlyDictionary<string, string> Properties)
 {
     public static readonly EventJournalState Empty = new(
-        false, 0, 0, 0, [], null, 0, new Dictionary<string, string>(StringComparer.Ordinal));
+        false, 0, 0, 0, 0, [], null, 0, new Dictionary<string, string>(StringComparer.Ordinal));
 }
 
 // The answer to a conditional write: applied with a new ETag, or refused because the stored ETag is another one.

@@ -10,7 +10,7 @@ internal sealed class RaftEventJournal(RaftGrainStorage storage) : IEventJournal
     {
         var view = await storage.ReadJournalAsync(key, cancellationToken).ConfigureAwait(false);
         return new EventJournalState(
-            view.Exists, view.ETag, view.Count, view.FirstRetained, view.Records, view.Snapshot, view.SnapshotCount, view.Properties);
+            view.Exists, view.ETag, view.Incarnation, view.Count, view.FirstRetained, view.Records, view.Snapshot, view.SnapshotCount, view.Properties);
     }
 
     public async Task<IReadOnlyList<ReadOnlyMemory<byte>>> ReadRangeAsync(GrainStateKey key, long from, long to, CancellationToken cancellationToken)
@@ -57,7 +57,7 @@ internal sealed class RaftEventJournal(RaftGrainStorage storage) : IEventJournal
         }
     }
 
-    // A snapshot that is not newer than the stored one is simply not needed; the answer does not matter.
-    public Task SaveSnapshotAsync(GrainStateKey key, long atCount, ReadOnlyMemory<byte> snapshot, bool trimHistory, CancellationToken cancellationToken) =>
-        storage.SaveJournalSnapshotAsync(key, atCount, snapshot, trimHistory, cancellationToken);
+    public Task<JournalSnapshotOutcome> SaveSnapshotAsync(
+        GrainStateKey key, long incarnation, long atCount, ReadOnlyMemory<byte> snapshot, bool trimHistory, CancellationToken cancellationToken) =>
+        storage.SaveJournalSnapshotAsync(key, incarnation, atCount, snapshot, trimHistory, cancellationToken);
 }

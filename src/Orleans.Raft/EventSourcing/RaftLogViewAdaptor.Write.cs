@@ -62,6 +62,12 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
             return await SettleAsync(firstSequence, batch.Length).ConfigureAwait(false);
         }
 
+        // Applied at our ETag: when the journal did not exist there, this append started its incarnation.
+        if (_incarnation == 0)
+        {
+            _incarnation = outcome.ETag;
+        }
+
         _etag = outcome.ETag;
         if (newEpoch is not null)
         {
@@ -105,7 +111,7 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
 
     private async Task SaveSnapshotIfDueAsync()
     {
-        if (_options.SnapshotInterval == 0 || _version - _snapshotCount < _options.SnapshotInterval || _epoch is null)
+        if (_options.SnapshotInterval == 0 || _version - _snapshotCount < _options.SnapshotInterval || _epoch is null || _incarnation == 0)
         {
             return;
         }
@@ -115,7 +121,16 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
         {
             var view = _serializer.Serialize(_view).ToMemory();
             var snapshot = SnapshotCodec.Encode(_epoch, _writers, view.Span);
-            await _journal.SaveSnapshotAsync(_key, at, snapshot, _options.TrimHistory, CancellationToken.None).ConfigureAwait(false);
+            var outcome = await _journal.SaveSnapshotAsync(_key, _incarnation, at, snapshot, _options.TrimHistory, CancellationToken.None).ConfigureAwait(false);
+            if (outcome == JournalSnapshotOutcome.IncarnationChanged)
+            {
+                // Cleared by another activation since this view was built: the snapshot describes records that are
+                // gone, and the store refused it without trimming anything. The next write conflicts and starts over.
+                EventSourcingLog.SnapshotSkipped(_logger, _provider, Services.GrainId, at);
+                return;
+            }
+
+            // Saved, or another activation already saved one at this count or later: either way none is due here.
             _snapshotCount = at;
             EventSourcingLog.SnapshotSaved(_logger, _provider, Services.GrainId, at, snapshot.Length, _options.TrimHistory);
         }
@@ -139,6 +154,7 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
                 if (outcome.Applied)
                 {
                     _etag = outcome.ETag;
+                    _incarnation = 0;
                     _epoch = null;
                     _snapshotCount = 0;
                     LastPrimaryIssue.Resolve(Host, Services);
@@ -158,12 +174,14 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
             if (!state.Exists)
             {
                 _etag = state.ETag;
+                _incarnation = 0;
                 _epoch = null;
                 _snapshotCount = 0;
                 return;
             }
 
             _etag = state.ETag;
+            _incarnation = state.Incarnation;
         }
     }
 

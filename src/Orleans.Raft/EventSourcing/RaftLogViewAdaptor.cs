@@ -34,10 +34,12 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry> : PrimaryBasedLo
     private long _nextSequence;
 
     // The confirmed view: the fold of the journal's records [0, _version) of incarnation _epoch, read or written at
-    // journal ETag _etag. Invariant: _version <= the journal's Count as of _etag.
+    // journal ETag _etag, where the store's incarnation was _incarnation (0: the journal did not exist at _etag).
+    // Invariant: _version <= the journal's Count as of _etag.
     private TView _view = null!;
     private int _version;
     private long _etag;
+    private long _incarnation;
     private string? _epoch;
     private long _snapshotCount;
 
@@ -135,6 +137,7 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry> : PrimaryBasedLo
 
         _epoch = epoch;
         _etag = state.ETag;
+        _incarnation = state.Incarnation;
         _snapshotCount = state.SnapshotCount;
         if (!state.Exists)
         {

@@ -32,4 +32,11 @@ internal enum CommandStatus : byte
     /// retained record, or the journal does not exist); the answer carries the journal's count.
     /// </summary>
     OutOfRange = 5,
+
+    /// <summary>
+    /// Not applied: a journal snapshot taken from another incarnation of the journal than the current one (it was
+    /// deleted, and perhaps written again, or replaced since), or of a journal that does not exist; the answer carries
+    /// the current incarnation (0 = none). Nothing is stored or trimmed.
+    /// </summary>
+    IncarnationChanged = 6,
 }

@@ -9,7 +9,8 @@ namespace Orleans.Raft.StateMachine;
 //   (4 bytes) and each property (name and value, each a 4-byte length and UTF-8 bytes);
 // - for a delete: nothing;
 // - for a snapshot: the record count it was taken at (8 bytes), 1 byte (1 = trim the records below it), the snapshot
-//   (4-byte length and bytes). A snapshot is not ETag-conditional: its expected ETag is written as 0 and ignored.
+//   (4-byte length and bytes). A snapshot is not ETag-conditional: its expected-ETag slot carries the incarnation of
+//   the journal it was taken from (StoredJournal.Incarnation), which must still be the current one.
 internal sealed partial class GrainStateCommand
 {
     public const byte JournalFormatVersion = 2;
@@ -61,7 +62,7 @@ internal sealed partial class GrainStateCommand
         WriteString(span, ref offset, Key.GrainType);
         WriteString(span, ref offset, Key.GrainKey);
         WriteString(span, ref offset, Key.StateName);
-        WriteInt64(span, ref offset, Kind == CommandKind.JournalSnapshot ? 0 : ExpectedETag);
+        WriteInt64(span, ref offset, ExpectedETag);
         switch (Kind)
         {
             case CommandKind.JournalAppend:
@@ -134,7 +135,7 @@ internal sealed partial class GrainStateCommand
                 return new GrainStateCommand
                 {
                     Kind = kind, SessionId = sessionId, RequestId = requestId, LowestUnacknowledged = lowest, Key = key,
-                    AtCount = atCount, TrimHistory = trim, Data = ReadBytes(bytes, ref offset),
+                    ExpectedETag = expected, AtCount = atCount, TrimHistory = trim, Data = ReadBytes(bytes, ref offset),
                 };
             }
 

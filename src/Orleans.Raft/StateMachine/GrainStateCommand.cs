@@ -52,7 +52,7 @@ internal sealed partial class GrainStateCommand
 
     public GrainStateKey Key { get; init; }
 
-    /// <summary>The ETag the caller read, or 0 when it read no state.</summary>
+    /// <summary>The ETag the caller read, or 0 when it read no state; for a journal snapshot, the journal's incarnation.</summary>
     public long ExpectedETag { get; init; }
 
     public ReadOnlyMemory<byte> Data { get; init; }
@@ -221,7 +221,7 @@ internal readonly record struct CommandAnswer(CommandStatus Status, long ETag)
     }
 
     /// <exception cref="InvalidDataException">The bytes are not an answer.</exception>
-    public static CommandAnswer Decode(ReadOnlySpan<byte> bytes) => bytes.Length == Size && bytes[0] <= (byte)CommandStatus.OutOfRange
+    public static CommandAnswer Decode(ReadOnlySpan<byte> bytes) => bytes.Length == Size && bytes[0] <= (byte)CommandStatus.IncarnationChanged
         ? new CommandAnswer((CommandStatus)bytes[0], BinaryPrimitives.ReadInt64LittleEndian(bytes[1..]))
         : throw new InvalidDataException($"Not an answer of the grain-state store ({bytes.Length} bytes).");
 }

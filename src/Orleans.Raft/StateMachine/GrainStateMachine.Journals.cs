@@ -42,7 +42,7 @@ public sealed partial class GrainStateMachine
         {
             case CommandKind.JournalAppend when live is not null:
                 _journals[command.Key] = new StoredJournal(
-                    index, exists: true, live.Count + command.Records.Count, live.FirstRetained,
+                    index, live.Incarnation, exists: true, live.Count + command.Records.Count, live.FirstRetained,
                     live.Chunks.Append(live.Count, command.Records), live.Snapshot, live.SnapshotCount,
                     Merge(live.Properties, command.Properties));
                 return new CommandAnswer(CommandStatus.Applied, index);
@@ -50,7 +50,7 @@ public sealed partial class GrainStateMachine
             case CommandKind.JournalReplace:
                 // A new incarnation (or a compaction): only these records, no snapshot, the properties kept and set.
                 _journals[command.Key] = new StoredJournal(
-                    index, exists: true, command.Records.Count, firstRetained: 0,
+                    index, incarnation: index, exists: true, command.Records.Count, firstRetained: 0,
                     JournalRecordChunks.Empty.Append(0, command.Records), snapshot: null, snapshotCount: 0,
                     Merge(live?.Properties, command.Properties));
                 return new CommandAnswer(CommandStatus.Applied, index);
@@ -63,18 +63,20 @@ public sealed partial class GrainStateMachine
 
                 // A tombstone with a new ETag: an activation that read the journal before cannot write it again.
                 _journals[command.Key] = new StoredJournal(
-                    index, exists: false, count: 0, firstRetained: 0, JournalRecordChunks.Empty, snapshot: null, snapshotCount: 0, properties: null);
+                    index, incarnation: 0, exists: false, count: 0, firstRetained: 0, JournalRecordChunks.Empty, snapshot: null, snapshotCount: 0, properties: null);
                 return new CommandAnswer(CommandStatus.Applied, index);
         }
     }
 
     // Not ETag-conditional and the ETag stays: a snapshot only summarizes records that are already committed, so it
-    // never conflicts with an appender.
+    // never conflicts with an appender. It is conditional on the incarnation it was taken from (carried in the expected
+    // ETag slot): after a delete or a replace the record counts start over, and a stale snapshot at a count the new
+    // incarnation also reaches would otherwise trim records it never summarized.
     private CommandAnswer SaveSnapshot(GrainStateCommand command, StoredJournal? current)
     {
-        if (current is not { Exists: true })
+        if (current is not { Exists: true } || current.Incarnation != command.ExpectedETag)
         {
-            return new CommandAnswer(CommandStatus.OutOfRange, 0);
+            return new CommandAnswer(CommandStatus.IncarnationChanged, current?.Incarnation ?? 0);
         }
 
         if (current.Snapshot is not null && command.AtCount <= current.SnapshotCount)
@@ -89,7 +91,7 @@ public sealed partial class GrainStateMachine
 
         var firstRetained = command.TrimHistory ? command.AtCount : current.FirstRetained;
         _journals[command.Key] = new StoredJournal(
-            current.ETag, exists: true, current.Count, firstRetained, current.Chunks.TrimBelow(firstRetained),
+            current.ETag, current.Incarnation, exists: true, current.Count, firstRetained, current.Chunks.TrimBelow(firstRetained),
             command.Data, command.AtCount, current.Properties);
         return new CommandAnswer(CommandStatus.Applied, current.ETag);
     }

@@ -5,6 +5,7 @@ namespace Orleans.Raft.StateMachine;
 
 // Snapshots (§7): the states, the sessions (so a restored replica deduplicates retries exactly as the others do) and,
 // from format 2 on, the journals. Format 1 (no journals) is still read: a node may restore a snapshot taken before.
+// (Format 2 gained the journals' incarnation before it was released; no snapshot without it was ever shipped.)
 public sealed partial class GrainStateMachine
 {
     private const uint SnapshotMagic = 0x4D53524F; // "ORSM"
@@ -54,7 +55,7 @@ public sealed partial class GrainStateMachine
         return ValueTask.CompletedTask;
     }
 
-    // Each journal: key, ETag, exists, count, first retained, properties, snapshot (count, length or -1, bytes), then
+    // Each journal: key, ETag, incarnation, exists, count, first retained, properties, snapshot (count, length or -1, bytes), then
     // the retained records (each a length and bytes).
     private void WriteJournals(BinaryWriter writer, CancellationToken cancellationToken)
     {
@@ -67,6 +68,7 @@ public sealed partial class GrainStateMachine
             writer.Write(key.GrainKey);
             writer.Write(key.StateName);
             writer.Write(journal.ETag);
+            writer.Write(journal.Incarnation);
             writer.Write(journal.Exists);
             writer.Write(journal.Count);
             writer.Write(journal.FirstRetained);
@@ -101,7 +103,13 @@ public sealed partial class GrainStateMachine
             cancellationToken.ThrowIfCancellationRequested();
             var key = new GrainStateKey(reader.ReadString(), reader.ReadString(), reader.ReadString());
             var etag = reader.ReadInt64();
+            var incarnation = reader.ReadInt64();
             var exists = reader.ReadBoolean();
+            if (exists ? incarnation < 1 || incarnation > etag : incarnation != 0)
+            {
+                throw new InvalidDataException($"Journal {key} in the snapshot has incarnation {incarnation} with ETag {etag} ({(exists ? "live" : "a tombstone")}).");
+            }
+
             var recordCount = reader.ReadInt64();
             var firstRetained = reader.ReadInt64();
             if (firstRetained < 0 || firstRetained > recordCount)
@@ -143,7 +151,7 @@ public sealed partial class GrainStateMachine
             }
 
             var chunks = JournalRecordChunks.Empty.TrimBelow(firstRetained).Append(firstRetained, records);
-            journals[key] = new StoredJournal(etag, exists, recordCount, firstRetained, chunks, snapshot, snapshotCount, properties);
+            journals[key] = new StoredJournal(etag, incarnation, exists, recordCount, firstRetained, chunks, snapshot, snapshotCount, properties);
         }
 
         return journals;

@@ -11,7 +11,9 @@ namespace Orleans.Raft.StateMachine;
 /// Count is the number of records ever appended to the current incarnation, trimmed ones included: it is the
 /// journal's version. An append adds its records; a replace starts a new incarnation holding only its records (Count =
 /// their number, FirstRetained = 0, snapshot dropped); a delete leaves a tombstone (Exists false, Count 0) whose ETag
-/// still counts, and the next append or replace (with the tombstone's ETag) starts a new incarnation.
+/// still counts, and the next append or replace (with the tombstone's ETag) starts a new incarnation. Incarnation is
+/// the log index of the command that started the current incarnation (0 for a tombstone): a journal snapshot is
+/// conditional on it, so a snapshot taken from an earlier incarnation can never trim a later one.
 /// </para>
 /// <para>Invariant: 0 &lt;= FirstRetained &lt;= Count; with a snapshot, FirstRetained &lt;= SnapshotCount &lt;= Count.</para>
 /// </remarks>
@@ -21,6 +23,7 @@ internal sealed class StoredJournal
 
     public StoredJournal(
         long eTag,
+        long incarnation,
         bool exists,
         long count,
         long firstRetained,
@@ -29,9 +32,11 @@ internal sealed class StoredJournal
         long snapshotCount,
         IReadOnlyDictionary<string, string>? properties)
     {
+        System.Diagnostics.Debug.Assert(exists ? incarnation >= 1 && incarnation <= eTag : incarnation == 0, "A live journal has an incarnation, a tombstone none.");
         System.Diagnostics.Debug.Assert(firstRetained >= 0 && firstRetained <= count, "FirstRetained lies within the records.");
         System.Diagnostics.Debug.Assert(snapshot is null || (snapshotCount >= firstRetained && snapshotCount <= count), "A snapshot lies within the records.");
         ETag = eTag;
+        Incarnation = incarnation;
         Exists = exists;
         Count = count;
         FirstRetained = firstRetained;
@@ -43,6 +48,12 @@ internal sealed class StoredJournal
 
     /// <summary>The log index of the entry that last appended to, replaced or deleted the journal.</summary>
     public long ETag { get; }
+
+    /// <summary>
+    /// The log index of the entry that started the current incarnation (an append onto nothing or a tombstone, or a
+    /// replace); 0 for a tombstone. Appends and snapshots keep it.
+    /// </summary>
+    public long Incarnation { get; }
 
     /// <summary>False for the tombstone a delete leaves.</summary>
     public bool Exists { get; }

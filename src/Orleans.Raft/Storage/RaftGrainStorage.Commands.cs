@@ -98,7 +98,7 @@ public sealed partial class RaftGrainStorage
                             Count(operation, "ok");
                             RaftStorageMetrics.WriteLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, _providerTag);
                             return answer;
-                        case CommandStatus.ETagMismatch or CommandStatus.SnapshotNotNewer or CommandStatus.OutOfRange:
+                        case CommandStatus.ETagMismatch or CommandStatus.SnapshotNotNewer or CommandStatus.OutOfRange or CommandStatus.IncarnationChanged:
                             return answer;
                         case CommandStatus.SessionUnknown when !maybeApplied:
                             Log.SessionLost(_logger, _name, NodeId, sessionId);

@@ -5,7 +5,8 @@ namespace Orleans.Raft.Storage;
 
 // Journals (append-only record logs keyed like grain states) for event-sourced grains and Orleans journaling: the same
 // client session, forwarding, retries and read index as grain states. ETags are log indexes (longs, 0 = never
-// written); appends, replaces and deletes are conditional on them, snapshots are not (they never change the ETag).
+// written); appends, replaces and deletes are conditional on them, snapshots are not (they never change the ETag) but
+// are conditional on the journal's incarnation.
 public sealed partial class RaftGrainStorage
 {
     /// <summary>Reads a journal linearizably: it reflects every command acknowledged before the call.</summary>
@@ -23,7 +24,7 @@ public sealed partial class RaftGrainStorage
         }
 
         return new JournalSnapshotView(
-            journal.Exists, journal.ETag, journal.Count, journal.FirstRetained, journal.Retained, journal.Snapshot,
+            journal.Exists, journal.ETag, journal.Incarnation, journal.Count, journal.FirstRetained, journal.Retained, journal.Snapshot,
             journal.SnapshotCount, journal.Properties);
     }
 
@@ -37,7 +38,7 @@ public sealed partial class RaftGrainStorage
         await ReadIndexForJournalAsync(new GrainStateKey(grainType, "*", "*"), cancellationToken).ConfigureAwait(false);
         return StateMachine.JournalsOfType(grainType)
             .Select(p => (p.Key, new JournalSnapshotView(
-                p.Value.Exists, p.Value.ETag, p.Value.Count, p.Value.FirstRetained, p.Value.Retained, p.Value.Snapshot,
+                p.Value.Exists, p.Value.ETag, p.Value.Incarnation, p.Value.Count, p.Value.FirstRetained, p.Value.Retained, p.Value.Snapshot,
                 p.Value.SnapshotCount, p.Value.Properties)))
             .ToList();
     }
@@ -134,21 +135,28 @@ public sealed partial class RaftGrainStorage
     /// <summary>
     /// Stores a snapshot of a grain's view of a journal at record count <paramref name="atCount"/>; with
     /// <paramref name="trimHistory"/> the records below it are dropped. Not conditional on the ETag and does not change
-    /// it, so it never conflicts with appenders.
+    /// it, so it never conflicts with appenders; conditional on <paramref name="incarnation"/>, so a snapshot taken
+    /// before a delete or a replace never touches the journal that followed.
     /// </summary>
     /// <param name="key">The journal's key.</param>
+    /// <param name="incarnation">The incarnation of the journal the snapshot was taken from (<see cref="JournalSnapshotView.Incarnation"/>).</param>
     /// <param name="atCount">The record count the snapshot reflects; at most the journal's count.</param>
     /// <param name="snapshot">The snapshot's bytes.</param>
     /// <param name="trimHistory">Whether to drop the records below <paramref name="atCount"/>.</param>
     /// <param name="cancellationToken">Abandons the wait; the snapshot may still be stored.</param>
-    /// <returns>True when stored; false when the journal already held a snapshot at the same or a later count.</returns>
-    /// <exception cref="RaftJournalRangeException">The journal does not exist, or does not hold record count <paramref name="atCount"/>.</exception>
+    /// <returns>
+    /// Saved; NotNewer when the journal already held a snapshot at the same or a later count; IncarnationChanged when
+    /// the journal no longer is <paramref name="incarnation"/> (deleted, replaced or never written): nothing stored or trimmed.
+    /// </returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="atCount"/> is negative or <paramref name="incarnation"/> is not positive.</exception>
+    /// <exception cref="RaftJournalRangeException">The journal does not hold record count <paramref name="atCount"/>.</exception>
     /// <exception cref="RaftStateTooLargeException">The snapshot exceeds <c>MaxStateSize</c>; nothing was proposed.</exception>
     /// <exception cref="RaftQuorumUnavailableException">No leader with a quorum within the operation timeout; not applied.</exception>
     /// <exception cref="RaftWriteOutcomeUnknownException">The snapshot may or may not have been stored.</exception>
-    internal async Task<bool> SaveJournalSnapshotAsync(
-        GrainStateKey key, long atCount, ReadOnlyMemory<byte> snapshot, bool trimHistory, CancellationToken cancellationToken)
+    internal async Task<JournalSnapshotOutcome> SaveJournalSnapshotAsync(
+        GrainStateKey key, long incarnation, long atCount, ReadOnlyMemory<byte> snapshot, bool trimHistory, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(incarnation);
         ArgumentOutOfRangeException.ThrowIfNegative(atCount);
         const string operation = "journal_snapshot";
         var template = new GrainStateCommand { Kind = CommandKind.JournalSnapshot, Key = key, AtCount = atCount, TrimHistory = trimHistory, Data = snapshot };
@@ -156,19 +164,22 @@ public sealed partial class RaftGrainStorage
         var answer = await ExecuteAsync(operation, key, (sessionId, requestId, lowest) => new GrainStateCommand
         {
             Kind = CommandKind.JournalSnapshot, SessionId = sessionId, RequestId = requestId, LowestUnacknowledged = lowest,
-            Key = key, AtCount = atCount, TrimHistory = trimHistory, Data = snapshot,
+            Key = key, ExpectedETag = incarnation, AtCount = atCount, TrimHistory = trimHistory, Data = snapshot,
         }.Encode(), cancellationToken).ConfigureAwait(false);
         switch (answer.Status)
         {
             case CommandStatus.Applied:
-                return true;
+                return JournalSnapshotOutcome.Saved;
             case CommandStatus.SnapshotNotNewer:
                 Count(operation, "not_newer");
-                return false;
+                return JournalSnapshotOutcome.NotNewer;
+            case CommandStatus.IncarnationChanged:
+                Count(operation, "incarnation_changed");
+                return JournalSnapshotOutcome.IncarnationChanged;
             default:
                 Count(operation, "out_of_range");
                 throw new RaftJournalRangeException(
-                    $"Raft grain storage '{_name}': cannot store a snapshot of journal {key} at record count {atCount}: the journal {(answer.ETag == 0 ? "has no records (it does not exist or was deleted)" : $"has {answer.ETag} records, or has trimmed records beyond {atCount}")}.",
+                    $"Raft grain storage '{_name}': cannot store a snapshot of journal {key} at record count {atCount}: the journal has {answer.ETag} records, or has trimmed records beyond {atCount}.",
                     0, answer.ETag);
         }
     }

@@ -26,6 +26,9 @@ internal sealed class InMemoryEventJournal : IEventJournal
 
     public int Appends { get; private set; }
 
+    // Snapshots refused because the journal is no longer the incarnation they were taken from.
+    public int SnapshotsRefused { get; private set; }
+
     public Task<EventJournalState> ReadAsync(GrainStateKey key, CancellationToken cancellationToken)
     {
         lock (_lock)
@@ -36,7 +39,7 @@ internal sealed class InMemoryEventJournal : IEventJournal
             }
 
             return Task.FromResult(new EventJournalState(
-                j.Exists, j.ETag, j.FirstRetained + j.Records.Count, j.FirstRetained, [.. j.Records], j.Snapshot, j.SnapshotCount,
+                j.Exists, j.ETag, j.Incarnation, j.FirstRetained + j.Records.Count, j.FirstRetained, [.. j.Records], j.Snapshot, j.SnapshotCount,
                 new Dictionary<string, string>(j.Properties, StringComparer.Ordinal)));
         }
     }
@@ -79,8 +82,14 @@ internal sealed class InMemoryEventJournal : IEventJournal
             }
             else
             {
-                j.Exists = true;
                 j.ETag = ++_lastETag;
+                if (!j.Exists)
+                {
+                    // An append onto nothing or a tombstone starts an incarnation, named by its ETag as in the store.
+                    j.Exists = true;
+                    j.Incarnation = j.ETag;
+                }
+
                 j.Records.AddRange(records.Select(r => (ReadOnlyMemory<byte>)r.ToArray()));
                 foreach (var (name, value) in setProperties ?? new Dictionary<string, string>())
                 {
@@ -125,14 +134,26 @@ internal sealed class InMemoryEventJournal : IEventJournal
             : Task.FromResult(outcome);
     }
 
-    public Task SaveSnapshotAsync(GrainStateKey key, long atCount, ReadOnlyMemory<byte> snapshot, bool trimHistory, CancellationToken cancellationToken)
+    public Task<JournalSnapshotOutcome> SaveSnapshotAsync(
+        GrainStateKey key, long incarnation, long atCount, ReadOnlyMemory<byte> snapshot, bool trimHistory, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
             var j = Get(key);
-            if (atCount > j.FirstRetained + j.Records.Count || atCount <= j.SnapshotCount)
+            if (!j.Exists || j.Incarnation != incarnation)
             {
-                return Task.CompletedTask;
+                SnapshotsRefused++;
+                return Task.FromResult(JournalSnapshotOutcome.IncarnationChanged);
+            }
+
+            if (atCount <= j.SnapshotCount && j.Snapshot is not null)
+            {
+                return Task.FromResult(JournalSnapshotOutcome.NotNewer);
+            }
+
+            if (atCount > j.FirstRetained + j.Records.Count || atCount < j.FirstRetained)
+            {
+                throw new RaftJournalRangeException($"no record count {atCount} in [{j.FirstRetained}, {j.FirstRetained + j.Records.Count}]", j.FirstRetained, j.FirstRetained + j.Records.Count);
             }
 
             j.Snapshot = snapshot.ToArray();
@@ -144,7 +165,7 @@ internal sealed class InMemoryEventJournal : IEventJournal
             }
         }
 
-        return Task.CompletedTask;
+        return Task.FromResult(JournalSnapshotOutcome.Saved);
     }
 
     public long Count(GrainStateKey key)
@@ -169,6 +190,7 @@ internal sealed class InMemoryEventJournal : IEventJournal
     {
         public bool Exists;
         public long ETag;
+        public long Incarnation;
         public long FirstRetained;
         public readonly List<ReadOnlyMemory<byte>> Records = [];
         public ReadOnlyMemory<byte>? Snapshot;

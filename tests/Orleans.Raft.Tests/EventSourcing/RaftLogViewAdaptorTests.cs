@@ -1,5 +1,6 @@
 using Orleans.Configuration;
 using Orleans.Raft.EventSourcing;
+using Orleans.Raft.Storage;
 
 namespace Orleans.Raft.Tests.EventSourcing;
 
@@ -171,6 +172,48 @@ public sealed class RaftLogViewAdaptorTests
         Assert.Equal([9], (await AdaptorHarness.ReadJournalAsync(_journal, "g")).Select(r => r.Amount));
         await a.Adaptor.Synchronize();
         Assert.Equal([9], a.Adaptor.ConfirmedView.Amounts);
+    }
+
+    // A stale activation's snapshot that reaches the store after another activation cleared the journal and wrote a
+    // new history past the snapshot's count: the store refuses it (another incarnation), so it trims nothing of the
+    // new history and is not stored; the stale activation skips it and starts over from the new history.
+    [Fact]
+    public async Task AStaleSnapshot_AfterAClearAndNewEvents_IsRefused_AndTrimsNothing()
+    {
+        var options = new RaftLogConsistencyOptions { SnapshotInterval = 5, TrimHistory = true, MaxRetryDelay = TimeSpan.FromMilliseconds(20) };
+        var gated = new GatedEventJournal(_journal);
+        var a = await AdaptorHarness.ActivateAsync(gated, "g", options);
+        var b = await AdaptorHarness.ActivateAsync(_journal, "g", new RaftLogConsistencyOptions { MaxRetryDelay = TimeSpan.FromMilliseconds(20) });
+        await a.AddAsync(1, 2, 3, 4);
+
+        // a's fifth event is appended; its snapshot at 5 (trimming [0, 5)) is held on the way to the store.
+        gated.HoldSnapshots();
+        var pending = a.AddAsync(5);
+        await gated.SnapshotArrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Meanwhile b clears the journal and writes seven new events: the new incarnation also reaches count 5.
+        await b.Adaptor.Synchronize();
+        await b.Adaptor.ClearLogAsync(CancellationToken.None);
+        int[] fresh = [10, 11, 12, 13, 14, 15, 16];
+        Assert.Equal(7, await b.AddAsync(fresh));
+
+        gated.ReleaseSnapshots();
+        Assert.Equal(5, await pending);
+        Assert.Equal(JournalSnapshotOutcome.IncarnationChanged, await gated.SnapshotOutcome.Task);
+        Assert.Equal(1, _journal.SnapshotsRefused);
+
+        var stored = await _journal.ReadAsync(AdaptorHarness.Key("g"), CancellationToken.None);
+        Assert.Equal((7L, 0L, 0L), (stored.Count, stored.FirstRetained, stored.SnapshotCount));
+        Assert.Null(stored.Snapshot);
+        Assert.Equal(fresh, (await AdaptorHarness.ReadJournalAsync(_journal, "g")).Select(r => r.Amount));
+
+        // The stale activation starts over from the new history, and a new activation replays all of it.
+        await a.Adaptor.Synchronize();
+        Assert.Equal(fresh, a.Adaptor.ConfirmedView.Amounts);
+        var c = await AdaptorHarness.ActivateAsync(_journal, "g", options);
+        Assert.Equal(fresh, c.Adaptor.ConfirmedView.Amounts);
+        Assert.Empty(a.Services.ProtocolErrors);
+        Assert.Empty(b.Services.ProtocolErrors);
     }
 
     // The hard case of a lost answer: the batch landed, and before this activation could read the journal again,
