@@ -16,69 +16,32 @@ public sealed class JournalingTestCluster : IAsyncDisposable
 {
     public const int CompactionRecords = 4;
 
-    private readonly bool _keepData;
+    private readonly RaftTestCluster _raft;
 
-    private JournalingTestCluster(InProcessTestCluster cluster, InMemoryRaftStorageNetwork network, string dataDirectory, bool keepData)
-    {
-        _keepData = keepData;
-        Cluster = cluster;
-        Network = network;
-        DataDirectory = dataDirectory;
-    }
+    private JournalingTestCluster(RaftTestCluster raft) => _raft = raft;
 
-    public InProcessTestCluster Cluster { get; }
+    public InProcessTestCluster Cluster => _raft.Cluster;
 
-    public InMemoryRaftStorageNetwork Network { get; }
+    public InMemoryRaftStorageNetwork Network => _raft.Network;
 
-    public string DataDirectory { get; }
+    public string DataDirectory => _raft.DataDirectory;
 
-    public IClusterClient Client => Cluster.Client;
+    public IClusterClient Client => _raft.Client;
 
     // dataDirectory: reuse the stores of an earlier cluster (a full restart); the caller then deletes it.
-    public static async Task<JournalingTestCluster> StartAsync(string? dataDirectory = null, long snapshotEntryThreshold = 10_000)
-    {
-        var network = new InMemoryRaftStorageNetwork();
-        var keepData = dataDirectory is not null;
-        dataDirectory ??= RaftTestCluster.NewDataDirectory();
-        var builder = new InProcessTestClusterBuilder(3);
-        builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureSilo((siloOptions, silo) =>
-        {
-            silo.AddRaftGrainStorage(RaftTestCluster.ProviderName, (RaftGrainStorageOptions o) =>
+    public static async Task<JournalingTestCluster> StartAsync(string? dataDirectory = null, long snapshotEntryThreshold = 10_000) =>
+        new(await RaftTestCluster.StartAsync(
+            configure: o => o.SnapshotEntryThreshold = snapshotEntryThreshold,
+            dataDirectory: dataDirectory,
+            configureSilo: silo =>
             {
-                o.DataDirectory = dataDirectory;
-                o.Network = network;
-                o.SnapshotEntryThreshold = snapshotEntryThreshold;
-                for (var i = 0; i < 3; i++)
+                silo.AddRaftJournalStorage((RaftJournalStorageOptions o) =>
                 {
-                    o.Members[$"Silo_{i}"] = "in-memory";
-                }
-            });
-            silo.AddRaftJournalStorage((RaftJournalStorageOptions o) =>
-            {
-                o.GrainStorageName = RaftTestCluster.ProviderName;
-                o.CompactionRecordThreshold = CompactionRecords;
-            });
-            silo.UseJsonJournalFormat(JournalingTestJsonContext.Default);
-        });
-        var cluster = builder.Build();
-        try
-        {
-            await cluster.DeployAsync();
-        }
-        catch
-        {
-            await cluster.DisposeAsync();
-            if (!keepData)
-            {
-                RaftTestCluster.TryDelete(dataDirectory);
-            }
-
-            throw;
-        }
-
-        return new JournalingTestCluster(cluster, network, dataDirectory, keepData);
-    }
+                    o.GrainStorageName = RaftTestCluster.ProviderName;
+                    o.CompactionRecordThreshold = CompactionRecords;
+                });
+                silo.UseJsonJournalFormat(JournalingTestJsonContext.Default);
+            }));
 
     // The journal of a grain as silo i's replica holds it (as of what that replica applied).
     internal StoredJournal? StoredJournal(int silo, GrainId grain) =>
@@ -86,40 +49,10 @@ public sealed class JournalingTestCluster : IAsyncDisposable
             ? journal
             : null;
 
-    public async Task<InProcessSiloHandle> WaitForLeaderSiloAsync(TimeSpan timeout, string? notNodeId = null)
-    {
-        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        while (stopwatch.Elapsed < timeout)
-        {
-            foreach (var silo in Cluster.Silos.Where(s => s.IsActive))
-            {
-                if (RaftTestCluster.Storage(silo).Node is { IsLeader: true } node && node.Id != notNodeId)
-                {
-                    return silo;
-                }
-            }
+    public Task<InProcessSiloHandle> WaitForLeaderSiloAsync(TimeSpan timeout, string? notNodeId = null) =>
+        _raft.WaitForLeaderSiloAsync(timeout, notNodeId);
 
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException($"No Raft leader among the active silos within {timeout}.");
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            await Cluster.StopAllSilosAsync();
-        }
-        finally
-        {
-            await Cluster.DisposeAsync();
-            if (!_keepData)
-            {
-                RaftTestCluster.TryDelete(DataDirectory);
-            }
-        }
-    }
+    public ValueTask DisposeAsync() => _raft.DisposeAsync();
 }
 
 public sealed class JournalingClusterFixture : IAsyncLifetime

@@ -36,8 +36,13 @@ public sealed class RaftTestCluster : IAsyncDisposable
     // useGrpc: the provider's default network (a Kestrel endpoint per silo on a free loopback port) instead of the
     // in-memory one; Network then cannot partition anything.
     // dataDirectory: reuse the stores of an earlier cluster (a full restart); the caller then deletes it.
+    // configureSilo: more for every silo beside the Raft grain storage (the providers built on it).
     public static async Task<RaftTestCluster> StartAsync(
-        short silos = 3, Action<RaftGrainStorageOptions>? configure = null, bool useGrpc = false, string? dataDirectory = null)
+        short silos = 3,
+        Action<RaftGrainStorageOptions>? configure = null,
+        bool useGrpc = false,
+        string? dataDirectory = null,
+        Action<ISiloBuilder>? configureSilo = null)
     {
         var network = new InMemoryRaftStorageNetwork();
         var keepData = dataDirectory is not null;
@@ -45,17 +50,21 @@ public sealed class RaftTestCluster : IAsyncDisposable
         dataDirectory ??= NewDataDirectory();
         var builder = new InProcessTestClusterBuilder(silos);
         builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureSilo((siloOptions, silo) => silo.AddRaftGrainStorage(ProviderName, (RaftGrainStorageOptions o) =>
+        builder.ConfigureSilo((siloOptions, silo) =>
         {
-            o.DataDirectory = dataDirectory;
-            o.Network = useGrpc ? null : network;
-            for (var i = 0; i < silos; i++)
+            silo.AddRaftGrainStorage(ProviderName, (RaftGrainStorageOptions o) =>
             {
-                o.Members[$"Silo_{i}"] = addresses[i];
-            }
+                o.DataDirectory = dataDirectory;
+                o.Network = useGrpc ? null : network;
+                for (var i = 0; i < silos; i++)
+                {
+                    o.Members[$"Silo_{i}"] = addresses[i];
+                }
 
-            configure?.Invoke(o);
-        }));
+                configure?.Invoke(o);
+            });
+            configureSilo?.Invoke(silo);
+        });
         var cluster = builder.Build();
         try
         {

@@ -16,71 +16,29 @@ public sealed class EventSourcingCluster : IAsyncDisposable
 {
     public const string ProviderName = "raft-es";
 
-    private readonly bool _keepData;
+    private readonly RaftTestCluster _raft;
 
-    private EventSourcingCluster(InProcessTestCluster cluster, InMemoryRaftStorageNetwork network, string dataDirectory, bool keepData)
-    {
-        Cluster = cluster;
-        Network = network;
-        DataDirectory = dataDirectory;
-        _keepData = keepData;
-    }
+    private EventSourcingCluster(RaftTestCluster raft) => _raft = raft;
 
-    public InProcessTestCluster Cluster { get; }
+    public InProcessTestCluster Cluster => _raft.Cluster;
 
-    public InMemoryRaftStorageNetwork Network { get; }
+    public InMemoryRaftStorageNetwork Network => _raft.Network;
 
-    public string DataDirectory { get; }
+    public string DataDirectory => _raft.DataDirectory;
 
-    public IClusterClient Client => Cluster.Client;
+    public IClusterClient Client => _raft.Client;
 
     // dataDirectory: reuse the stores of an earlier cluster (a full restart); the caller then deletes it.
-    public static async Task<EventSourcingCluster> StartAsync(Action<RaftLogConsistencyOptions>? configure = null, string? dataDirectory = null)
-    {
-        const short silos = 3;
-        var network = new InMemoryRaftStorageNetwork();
-        var keepData = dataDirectory is not null;
-        dataDirectory ??= RaftTestCluster.NewDataDirectory();
-        var builder = new InProcessTestClusterBuilder(silos);
-        builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureSilo((_, silo) =>
-        {
-            silo.AddRaftGrainStorage(RaftTestCluster.ProviderName, (RaftGrainStorageOptions o) =>
-            {
-                o.DataDirectory = dataDirectory;
-                o.Network = network;
-                for (var i = 0; i < silos; i++)
-                {
-                    o.Members[$"Silo_{i}"] = "in-memory";
-                }
-            });
-            silo.AddRaftLogConsistencyProvider(ProviderName, o =>
+    public static async Task<EventSourcingCluster> StartAsync(Action<RaftLogConsistencyOptions>? configure = null, string? dataDirectory = null) =>
+        new(await RaftTestCluster.StartAsync(
+            dataDirectory: dataDirectory,
+            configureSilo: silo => silo.AddRaftLogConsistencyProvider(ProviderName, o =>
             {
                 o.GrainStorageName = RaftTestCluster.ProviderName;
                 configure?.Invoke(o);
-            });
-        });
-        var cluster = builder.Build();
-        try
-        {
-            await cluster.DeployAsync();
-        }
-        catch
-        {
-            await cluster.DisposeAsync();
-            if (!keepData)
-            {
-                RaftTestCluster.TryDelete(dataDirectory);
-            }
+            })));
 
-            throw;
-        }
-
-        return new EventSourcingCluster(cluster, network, dataDirectory, keepData);
-    }
-
-    public static RaftGrainStorage Storage(InProcessSiloHandle silo) =>
-        (RaftGrainStorage)silo.ServiceProvider.GetRequiredKeyedService<IGrainStorage>(RaftTestCluster.ProviderName);
+    public static RaftGrainStorage Storage(InProcessSiloHandle silo) => RaftTestCluster.Storage(silo);
 
     public static ILogViewAdaptorFactory Provider(InProcessSiloHandle silo) =>
         silo.ServiceProvider.GetRequiredKeyedService<ILogViewAdaptorFactory>(ProviderName);
@@ -90,37 +48,9 @@ public sealed class EventSourcingCluster : IAsyncDisposable
 
     public InProcessSiloHandle SiloNamed(string name) => Cluster.Silos.Single(s => s.IsActive && s.Name == name);
 
-    public async Task<InProcessSiloHandle> LeaderSiloAsync()
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (Cluster.Silos.FirstOrDefault(s => s.IsActive && Storage(s).Node is { IsLeader: true }) is { } leader)
-            {
-                return leader;
-            }
+    public Task<InProcessSiloHandle> LeaderSiloAsync() => _raft.WaitForLeaderSiloAsync(TimeSpan.FromSeconds(10));
 
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException("No Raft leader among the active silos within 10 s.");
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            await Cluster.StopAllSilosAsync();
-        }
-        finally
-        {
-            await Cluster.DisposeAsync();
-            if (!_keepData)
-            {
-                RaftTestCluster.TryDelete(DataDirectory);
-            }
-        }
-    }
+    public ValueTask DisposeAsync() => _raft.DisposeAsync();
 }
 
 public sealed class EventSourcingClusterFixture : IAsyncLifetime
