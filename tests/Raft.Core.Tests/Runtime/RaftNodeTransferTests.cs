@@ -79,6 +79,10 @@ public sealed class RaftNodeTransferTests
             }
         })).ToArray();
 
+        // The transfers must happen while writes flow: on a loaded machine the writer tasks may not have run at all
+        // before four quick transfers are over (seen once in CI: nothing acknowledged in 248 ms).
+        await Eventually.TrueAsync(() => !acknowledged.IsEmpty, "the writers' first acknowledged write");
+
         for (var transfer = 0; transfer < 4; transfer++)
         {
             var leader = await cluster.WaitForLeaderAsync();
