@@ -9,15 +9,24 @@ internal sealed class LatencyHistogram
     private const int SubBuckets = 512;
     private const int LinearLimit = 1024;
     private readonly long[] _counts = new long[LinearLimit + (48 * SubBuckets)];
-    private long _total;
 
-    public long Count => Interlocked.Read(ref _total);
-
-    public void Record(long microseconds)
+    // Summed when asked rather than kept in one shared counter: every recording caller would write that counter's
+    // cache line, and on two cores the benchmark would measure its own contention.
+    public long Count
     {
-        Interlocked.Increment(ref _counts[BucketOf(Math.Max(0, microseconds))]);
-        Interlocked.Increment(ref _total);
+        get
+        {
+            long total = 0;
+            for (var bucket = 0; bucket < _counts.Length; bucket++)
+            {
+                total += Interlocked.Read(ref _counts[bucket]);
+            }
+
+            return total;
+        }
     }
+
+    public void Record(long microseconds) => Interlocked.Increment(ref _counts[BucketOf(Math.Max(0, microseconds))]);
 
     public double Percentile(double percentile)
     {

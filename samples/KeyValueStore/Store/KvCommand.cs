@@ -45,28 +45,12 @@ public sealed record KvCommand(KvOperation Operation, string Key, string? Value 
     /// <exception cref="FormatException">The bytes are not a command.</exception>
     public static KvCommand Decode(ReadOnlyMemory<byte> data)
     {
-        // Spans, not streams: this runs once per applied command on every node.
-        var span = data.Span;
-        if (span.IsEmpty)
-        {
-            throw new FormatException("A command is truncated.");
-        }
-
-        var operation = (KvOperation)span[0];
-        if (operation > KvOperation.Cas)
-        {
-            throw new FormatException($"Unknown operation {(byte)operation}.");
-        }
-
-        span = span[1..];
-        var key = ReadString(ref span) ?? throw new FormatException("A command has no key.");
-        var command = new KvCommand(operation, key, ReadString(ref span), ReadString(ref span));
-        if (!span.IsEmpty)
-        {
-            throw new FormatException("A command has trailing bytes.");
-        }
-
-        return command;
+        var view = KvCommandView.Parse(data.Span);
+        return new KvCommand(
+            view.Operation,
+            Encoding.UTF8.GetString(view.Key),
+            view.HasValue ? Encoding.UTF8.GetString(view.Value) : null,
+            view.HasExpected ? Encoding.UTF8.GetString(view.Expected) : null);
     }
 
     internal static int Size(string? value) => 4 + (value is null ? 0 : Encoding.UTF8.GetByteCount(value));
@@ -85,29 +69,8 @@ public sealed record KvCommand(KvOperation Operation, string Key, string? Value 
         return 4 + length;
     }
 
-    internal static string? ReadString(ref ReadOnlySpan<byte> source)
-    {
-        if (source.Length < 4)
-        {
-            throw new FormatException("A command is truncated.");
-        }
-
-        var length = BinaryPrimitives.ReadInt32LittleEndian(source);
-        if (length == -1)
-        {
-            source = source[4..];
-            return null;
-        }
-
-        if (length < 0 || length > source.Length - 4)
-        {
-            throw new FormatException("A string has a bad length.");
-        }
-
-        var value = Encoding.UTF8.GetString(source.Slice(4, length));
-        source = source[(4 + length)..];
-        return value;
-    }
+    internal static string? ReadString(ref ReadOnlySpan<byte> source) =>
+        KvCommandView.ReadField(ref source, out var present) is var field && present ? Encoding.UTF8.GetString(field) : null;
 }
 
 /// <summary>The answer to a command.</summary>
@@ -125,7 +88,17 @@ public sealed record KvResult(bool Ok, string? Value)
         return bytes;
     }
 
-    /// <summary>Decodes bytes written by <see cref="Encode"/>.</summary>
+    // The same encoding from a value that is already UTF-8 (null: absent), as the state machine stores values.
+    internal static byte[] Encode(bool ok, byte[]? utf8Value)
+    {
+        var bytes = new byte[1 + 4 + (utf8Value?.Length ?? 0)];
+        bytes[0] = ok ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(1), utf8Value?.Length ?? -1);
+        utf8Value?.CopyTo(bytes.AsSpan(5));
+        return bytes;
+    }
+
+    /// <summary>Decodes bytes written by <see cref="Encode()"/>.</summary>
     /// <param name="data">The bytes.</param>
     /// <returns>The result.</returns>
     /// <exception cref="FormatException">The bytes are not a result.</exception>

@@ -9,7 +9,8 @@ namespace KeyValueStore.Store;
 /// <remarks>
 /// One lock guards the dictionary, because gets (<see cref="QueryAsync"/>) run beside the applier. A command that does
 /// not decode is answered with an error and changes nothing: every replica does the same, so it cannot make them differ,
-/// and a bad client cannot stop the nodes.
+/// and a bad client cannot stop the nodes. Values are kept as the UTF-8 bytes the commands carry (half the memory of
+/// strings, and nothing to transcode on each apply), and a put to a key that exists allocates no key.
 /// </remarks>
 public sealed class KvStateMachine : IStateMachine, IRaftQueryHandler
 {
@@ -17,8 +18,19 @@ public sealed class KvStateMachine : IStateMachine, IRaftQueryHandler
 
     // The answer to every successful put and delete, encoded once: results are read-only memory to the runtime.
     private static readonly ReadOnlyMemory<byte> Done = new KvResult(true, null).Encode();
-    private readonly Dictionary<string, string> _data = new(StringComparer.Ordinal);
+
+    // Keys longer than this (in UTF-8 bytes) are decoded to a string for the lookup instead of onto the stack.
+    private const int StackKeyBytes = 256;
+
+    private readonly Dictionary<string, byte[]> _data = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, byte[]>.AlternateLookup<ReadOnlySpan<char>> _byChars;
     private readonly Lock _lock = new();
+
+    /// <summary>Creates an empty store.</summary>
+    public KvStateMachine()
+    {
+        _byChars = _data.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     /// <summary>The number of keys.</summary>
     public int Count
@@ -36,10 +48,10 @@ public sealed class KvStateMachine : IStateMachine, IRaftQueryHandler
     public ValueTask<ReadOnlyMemory<byte>> ApplyAsync(Entry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        KvResult result;
+        ReadOnlyMemory<byte> result;
         try
         {
-            var command = KvCommand.Decode(entry.Data);
+            var command = KvCommandView.Parse(entry.Data.Span);
             lock (_lock)
             {
                 result = Apply(command);
@@ -47,43 +59,43 @@ public sealed class KvStateMachine : IStateMachine, IRaftQueryHandler
         }
         catch (FormatException ex)
         {
-            result = new KvResult(false, "malformed command: " + ex.Message);
+            result = new KvResult(false, "malformed command: " + ex.Message).Encode();
         }
 
-        return ValueTask.FromResult(result.Ok && result.Value is null ? Done : result.Encode());
+        return ValueTask.FromResult(result);
     }
 
     /// <inheritdoc />
     public ValueTask<ReadOnlyMemory<byte>> QueryAsync(ReadOnlyMemory<byte> query, CancellationToken cancellationToken = default)
     {
-        KvResult result;
+        byte[] result;
         try
         {
-            var command = KvCommand.Decode(query);
+            var command = KvCommandView.Parse(query.Span);
             if (command.Operation != KvOperation.Get)
             {
-                result = new KvResult(false, $"a read may only get, not {command.Operation}");
+                result = new KvResult(false, $"a read may only get, not {command.Operation}").Encode();
             }
             else
             {
                 lock (_lock)
                 {
-                    result = new KvResult(true, _data.GetValueOrDefault(command.Key));
+                    result = KvResult.Encode(true, Find(command.Key));
                 }
             }
         }
         catch (FormatException ex)
         {
-            result = new KvResult(false, "malformed query: " + ex.Message);
+            result = new KvResult(false, "malformed query: " + ex.Message).Encode();
         }
 
-        return ValueTask.FromResult<ReadOnlyMemory<byte>>(result.Encode());
+        return ValueTask.FromResult<ReadOnlyMemory<byte>>(result);
     }
 
     /// <inheritdoc />
     public async ValueTask WriteSnapshotAsync(Stream destination, CancellationToken cancellationToken = default)
     {
-        KeyValuePair<string, string>[] pairs;
+        KeyValuePair<string, byte[]>[] pairs;
         lock (_lock)
         {
             pairs = [.. _data];
@@ -96,7 +108,10 @@ public sealed class KvStateMachine : IStateMachine, IRaftQueryHandler
             writer.Write(pairs.Length);
             foreach (var (key, value) in pairs)
             {
+                // A value is written as BinaryWriter writes a string (7-bit length, then UTF-8), so snapshots taken
+                // when values were kept as strings read the same.
                 writer.Write(key);
+                writer.Write7BitEncodedInt(value.Length);
                 writer.Write(value);
             }
         }
@@ -111,7 +126,7 @@ public sealed class KvStateMachine : IStateMachine, IRaftQueryHandler
         using var buffer = new MemoryStream();
         await source.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
         buffer.Position = 0;
-        var restored = new Dictionary<string, string>(StringComparer.Ordinal);
+        var restored = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         try
         {
             using var reader = new BinaryReader(buffer, Encoding.UTF8);
@@ -125,7 +140,14 @@ public sealed class KvStateMachine : IStateMachine, IRaftQueryHandler
                 var count = reader.ReadInt32();
                 for (var i = 0; i < count; i++)
                 {
-                    restored[reader.ReadString()] = reader.ReadString();
+                    var key = reader.ReadString();
+                    var length = reader.Read7BitEncodedInt();
+                    if (length < 0 || length > buffer.Length - buffer.Position)
+                    {
+                        throw new InvalidDataException($"The key-value store snapshot has a bad value length for key '{key}'.");
+                    }
+
+                    restored[key] = reader.ReadBytes(length);
                 }
             }
         }
@@ -144,29 +166,66 @@ public sealed class KvStateMachine : IStateMachine, IRaftQueryHandler
         }
     }
 
-    private KvResult Apply(KvCommand command)
+    private ReadOnlyMemory<byte> Apply(KvCommandView command)
     {
         switch (command.Operation)
         {
             case KvOperation.Get:
-                return new KvResult(true, _data.GetValueOrDefault(command.Key));
-            case KvOperation.Put when command.Value is { } value:
-                _data[command.Key] = value;
-                return new KvResult(true, null);
+                return KvResult.Encode(true, Find(command.Key));
+            case KvOperation.Put when command.HasValue:
+                Store(command.Key, command.Value.ToArray());
+                return Done;
             case KvOperation.Delete:
-                _data.Remove(command.Key);
-                return new KvResult(true, null);
-            case KvOperation.Cas when command.Value is { } value:
-                var current = _data.GetValueOrDefault(command.Key);
-                if (!string.Equals(current, command.Expected, StringComparison.Ordinal))
+                Remove(command.Key);
+                return Done;
+            case KvOperation.Cas when command.HasValue:
+                var current = Find(command.Key);
+                var matches = current is null ? !command.HasExpected : command.HasExpected && command.Expected.SequenceEqual(current);
+                if (!matches)
                 {
-                    return new KvResult(false, current);
+                    return KvResult.Encode(false, current);
                 }
 
-                _data[command.Key] = value;
-                return new KvResult(true, null);
+                Store(command.Key, command.Value.ToArray());
+                return Done;
             default:
-                return new KvResult(false, $"malformed command: {command.Operation} needs a value");
+                return new KvResult(false, $"malformed command: {command.Operation} needs a value").Encode();
         }
+    }
+
+    // Keys are looked up by their characters, decoded onto the stack: a string is made only for a key that is new.
+    private byte[]? Find(ReadOnlySpan<byte> utf8Key)
+    {
+        if (utf8Key.Length > StackKeyBytes)
+        {
+            return _data.GetValueOrDefault(Encoding.UTF8.GetString(utf8Key));
+        }
+
+        Span<char> key = stackalloc char[StackKeyBytes];
+        return _byChars.TryGetValue(key[..Encoding.UTF8.GetChars(utf8Key, key)], out var value) ? value : null;
+    }
+
+    private void Store(ReadOnlySpan<byte> utf8Key, byte[] value)
+    {
+        if (utf8Key.Length > StackKeyBytes)
+        {
+            _data[Encoding.UTF8.GetString(utf8Key)] = value;
+            return;
+        }
+
+        Span<char> key = stackalloc char[StackKeyBytes];
+        _byChars[key[..Encoding.UTF8.GetChars(utf8Key, key)]] = value;
+    }
+
+    private void Remove(ReadOnlySpan<byte> utf8Key)
+    {
+        if (utf8Key.Length > StackKeyBytes)
+        {
+            _data.Remove(Encoding.UTF8.GetString(utf8Key));
+            return;
+        }
+
+        Span<char> key = stackalloc char[StackKeyBytes];
+        _byChars.Remove(key[..Encoding.UTF8.GetChars(utf8Key, key)]);
     }
 }

@@ -1,5 +1,8 @@
 using System.Threading.Channels;
+using Google.Protobuf;
 using Grpc.Core;
+using Raft.Core.Runtime;
+using Raft.Transport.Grpc.Mapping;
 using Raft.Transport.Grpc.Security;
 using Proto = Raft.Transport.Grpc.Protos;
 
@@ -43,8 +46,7 @@ internal sealed partial class RaftClientService
                 foreach (var command in requestStream.Current.Commands)
                 {
                     Interlocked.Increment(ref outstanding);
-                    var request = new Proto.CommandRequest { Payload = command.Payload };
-                    _ = AnswerAsync(command.Id, HandleAsync(request, command.Read, callContext));
+                    _ = AnswerAsync(command.Id, command.Payload, command.Read);
                 }
             }
         }
@@ -60,17 +62,51 @@ internal sealed partial class RaftClientService
                 drained.TrySetResult();
             }
 
-            await drained.Task.ConfigureAwait(false);
+            try
+            {
+                // A client that is gone reads no answer: what is still in flight keeps its course in Raft without
+                // holding this call open (which a leader that cannot reach a quorum could do for a long time).
+                await drained.Task.WaitAsync(callContext.CancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
             replies.Writer.TryComplete();
             await writing.ConfigureAwait(false);
         }
 
-        async Task AnswerAsync(long id, Task<Proto.CommandReply> handling)
+        // One state machine per command. On the leader a proposal goes straight to the node, without the call's token:
+        // the loop above stops waiting for it when the client goes away, and Raft resolves every proposal it took
+        // (applied, superseded, or failed when leadership or the node is lost).
+        async Task AnswerAsync(long id, ByteString payload, bool read)
         {
             Proto.StreamedReply reply;
             try
             {
-                reply = new Proto.StreamedReply { Id = id, Reply = await handling.ConfigureAwait(false) };
+                Proto.CommandReply answer;
+                if (!read && LeaderNode() is { } node)
+                {
+                    try
+                    {
+                        answer = ClientMapper.Applied(await node.ProposeAsync(payload.Memory).ConfigureAwait(false), node.Id);
+                    }
+                    catch (NotLeaderException)
+                    {
+                        // Lost leadership meanwhile: the general path finds the new leader and forwards.
+                        answer = await HandleAsync(payload, read, callContext).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is RaftException or ArgumentException)
+                    {
+                        answer = RefusedOrThrow(node, ex);
+                    }
+                }
+                else
+                {
+                    answer = await HandleAsync(payload, read, callContext).ConfigureAwait(false);
+                }
+
+                reply = new Proto.StreamedReply { Id = id, Reply = answer };
             }
             catch (RpcException ex)
             {
@@ -100,6 +136,12 @@ internal sealed partial class RaftClientService
             }
         }
     }
+
+    // This node when it leads, is running and is not stopping: proposals need no routing.
+    private RaftNode? LeaderNode() =>
+        context.Node is { } node && node.Status.LeaderId == node.Id && !node.Completion.IsCompleted && !Transport.Stopping.IsCancellationRequested
+            ? node
+            : null;
 
     private static async Task WriteRepliesAsync(ChannelReader<Proto.StreamedReply> replies, IServerStreamWriter<Proto.StreamedReplyBatch> responseStream, CancellationToken cancellationToken)
     {

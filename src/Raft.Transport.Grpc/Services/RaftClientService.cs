@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using System.Net.Http;
 using Grpc.Core;
 using Microsoft.Extensions.Hosting;
@@ -18,22 +19,22 @@ internal sealed partial class RaftClientService(RaftClientServiceContext context
     public override Task<Proto.CommandReply> Propose(Proto.CommandRequest request, ServerCallContext callContext)
     {
         CallGuard.RequireClient(Transport, callContext, nameof(Propose));
-        return HandleAsync(request, read: false, callContext);
+        return HandleAsync(request.Payload, read: false, callContext);
     }
 
     public override Task<Proto.CommandReply> Read(Proto.CommandRequest request, ServerCallContext callContext)
     {
         CallGuard.RequireClient(Transport, callContext, nameof(Read));
-        return HandleAsync(request, read: true, callContext);
+        return HandleAsync(request.Payload, read: true, callContext);
     }
 
     // The one path of a command, unary or streamed: a reply, or an RpcException with the status the unary call ends with.
     // Reads with a query handler: read index (thesis §6.4) on this node, follower or leader, then a local query.
     // Without: through the log, the query proposed like a command and answered by the state machine in log order.
-    private Task<Proto.CommandReply> HandleAsync(Proto.CommandRequest request, bool read, ServerCallContext callContext) =>
+    private Task<Proto.CommandReply> HandleAsync(ByteString payload, bool read, ServerCallContext callContext) =>
         read && context.QueryHandler is { } queryHandler
-            ? ReadLocallyAsync(request, callContext, queryHandler)
-            : ExecuteAsync(request, callContext, read ? nameof(Read) : nameof(Propose));
+            ? ReadLocallyAsync(payload, callContext, queryHandler)
+            : ExecuteAsync(payload, callContext, read ? nameof(Read) : nameof(Propose));
 
     public override async Task<Proto.StatusReply> GetStatus(Proto.StatusRequest request, ServerCallContext callContext)
     {
@@ -69,7 +70,7 @@ internal sealed partial class RaftClientService(RaftClientServiceContext context
         }
     }
 
-    private async Task<Proto.CommandReply> ReadLocallyAsync(Proto.CommandRequest request, ServerCallContext callContext, IRaftQueryHandler queryHandler)
+    private async Task<Proto.CommandReply> ReadLocallyAsync(ByteString query, ServerCallContext callContext, IRaftQueryHandler queryHandler)
     {
         var node = context.Node ?? throw CallGuard.Reject(Transport, callContext, nameof(Read), StatusCode.Unavailable,
             $"Node '{Transport.NodeId}' has no Raft node attached yet; retry shortly.");
@@ -105,11 +106,11 @@ internal sealed partial class RaftClientService(RaftClientServiceContext context
             throw new RpcException(new Status(StatusCode.Unavailable, ex.Message));
         }
 
-        var result = await queryHandler.QueryAsync(request.Payload.Memory, cancellationToken).ConfigureAwait(false);
+        var result = await queryHandler.QueryAsync(query.Memory, cancellationToken).ConfigureAwait(false);
         return ClientMapper.Applied(new ProposalResult(index, result), node.Id);
     }
 
-    private async Task<Proto.CommandReply> ExecuteAsync(Proto.CommandRequest request, ServerCallContext callContext, string method)
+    private async Task<Proto.CommandReply> ExecuteAsync(ByteString payload, ServerCallContext callContext, string method)
     {
         var forwarded = callContext.RequestHeaders.GetValue(CallHeaders.Forwarded) is not null;
         var node = context.Node ?? throw CallGuard.Reject(Transport, callContext, method, StatusCode.Unavailable,
@@ -125,34 +126,16 @@ internal sealed partial class RaftClientService(RaftClientServiceContext context
         {
             try
             {
-                var result = await node.ProposeAsync(request.Payload.Memory, cancellationToken).ConfigureAwait(false);
+                var result = await node.ProposeAsync(payload.Memory, cancellationToken).ConfigureAwait(false);
                 return ClientMapper.Applied(result, node.Id);
             }
             catch (NotLeaderException ex)
             {
                 leaderId = ex.LeaderId;
             }
-            catch (ProposalDroppedException ex)
+            catch (Exception ex) when (ex is RaftException or ArgumentException)
             {
-                return ClientMapper.Refused(Proto.Outcome.Dropped, node.Id, ex.Message);
-            }
-            catch (ProposalSupersededException ex)
-            {
-                return ClientMapper.Refused(Proto.Outcome.Superseded, node.Id, ex.Message);
-            }
-            catch (ArgumentException ex)
-            {
-                throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
-            }
-            catch (RequestRejectedException ex)
-            {
-                throw new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message));
-            }
-            catch (RaftException ex)
-            {
-                // Stopped, or the result was lost (a snapshot replaced the log around it): the command may have been
-                // committed, so the outcome is unknown.
-                throw new RpcException(new Status(StatusCode.Unavailable, $"Node '{node.Id}': the command may or may not have been applied: {ex.Message}"));
+                return RefusedOrThrow(node, ex);
             }
         }
 
@@ -167,11 +150,27 @@ internal sealed partial class RaftClientService(RaftClientServiceContext context
             return ClientMapper.Refused(Proto.Outcome.NotLeader, node.Id, $"Node '{node.Id}' is not the leader; the leader is '{leaderId}'.", leaderId, leaderAddress);
         }
 
-        return await ForwardAsync(request, callContext, method, leaderId, leaderAddress).ConfigureAwait(false);
+        return await ForwardAsync(payload, callContext, method, leaderId, leaderAddress).ConfigureAwait(false);
     }
 
-    private async Task<Proto.CommandReply> ForwardAsync(Proto.CommandRequest request, ServerCallContext callContext, string method, string leaderId, Uri leaderAddress)
+    // A proposal this node (the leader) took and then failed: the reply that says it was not applied, or the
+    // RpcException the unary call ends with. NotLeaderException is the caller's (it re-routes).
+    private static Proto.CommandReply RefusedOrThrow(RaftNode node, Exception exception) => exception switch
     {
+        ProposalDroppedException ex => ClientMapper.Refused(Proto.Outcome.Dropped, node.Id, ex.Message),
+        ProposalSupersededException ex => ClientMapper.Refused(Proto.Outcome.Superseded, node.Id, ex.Message),
+        ArgumentException ex => throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message)),
+        RequestRejectedException ex => throw new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message)),
+
+        // Stopped, or the result was lost (a snapshot replaced the log around it): the command may have been
+        // committed, so the outcome is unknown.
+        RaftException ex => throw new RpcException(new Status(StatusCode.Unavailable, $"Node '{node.Id}': the command may or may not have been applied: {ex.Message}")),
+        _ => throw exception,
+    };
+
+    private async Task<Proto.CommandReply> ForwardAsync(ByteString payload, ServerCallContext callContext, string method, string leaderId, Uri leaderAddress)
+    {
+        var request = new Proto.CommandRequest { Payload = payload };
         Log.Forwarding(Transport.Logger, Transport.NodeId, method, leaderId);
         var headers = new Metadata
         {
