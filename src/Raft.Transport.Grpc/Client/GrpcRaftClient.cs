@@ -130,7 +130,7 @@ public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
     private async Task<RaftCommandResult> ExecuteAsync(ReadOnlyMemory<byte> payload, bool read, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var request = new Proto.CommandRequest { Payload = UnsafeByteOperations.UnsafeWrap(payload) };
+        var bytes = UnsafeByteOperations.UnsafeWrap(payload);
         var giveUp = DateTime.UtcNow + _options.RetryBudget;
         var target = read ? _preferred : _preferredWriter ?? _preferred;
         var refusals = 0;
@@ -139,7 +139,7 @@ public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
         {
             try
             {
-                var reply = await Stream(target).SendAsync(request.Payload, read, _options.AttemptTimeout, cancellationToken).ConfigureAwait(false);
+                var reply = await Stream(target).SendAsync(bytes, read, _options.AttemptTimeout, cancellationToken).ConfigureAwait(false);
                 switch (reply.Outcome)
                 {
                     case Proto.Outcome.Applied:
