@@ -42,7 +42,7 @@ internal static class OrleansBenchmark
         });
         var leader = await WaitForRaftLeaderAsync(cluster, TimeSpan.FromSeconds(30));
         Console.WriteLine(
-            $"3 silos started in {started.Elapsed.TotalSeconds:F1} s; data in {cluster.DataDirectory}; Raft over {(settings.InMemoryNetwork ? "the in-memory network" : "gRPC")}, leader {leader}");
+            $"3 silos started in {started.Elapsed.TotalSeconds:F1} s; data in {cluster.DataDirectory}; Raft over {(settings.InMemoryNetwork ? "the in-memory network" : "gRPC")}, leader {leader}, Raft counters' placement: {settings.RaftPlacement}");
 
         var providers = settings.Providers switch
         {
@@ -92,7 +92,8 @@ internal static class OrleansBenchmark
         if (medians.Count == 2)
         {
             var ratio = medians[RaftProvider].WritesPerSecond / medians[MemoryProvider].WritesPerSecond;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Raft / in-memory throughput (median rounds): {ratio:P0} (target ≥ 60 %)"));
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture, $"Raft ({settings.RaftPlacement} placement) / in-memory throughput (median rounds): {ratio:P0} (target ≥ 60 %)"));
         }
 
         return results.Values.SelectMany(r => r).Any(r => r.Writes == 0) ? 1 : 0;
@@ -105,7 +106,7 @@ internal static class OrleansBenchmark
         {
             while (Interlocked.Increment(ref next) is var key && key < settings.Grains)
             {
-                await Counter(client, provider, key).Increment();
+                await Counter(client, provider, settings, key).Increment();
             }
         }));
     }
@@ -126,7 +127,7 @@ internal static class OrleansBenchmark
             var random = new Random(caller);
             while (Volatile.Read(ref stop) == 0)
             {
-                var grain = Counter(client, provider, random.Next(settings.Grains));
+                var grain = Counter(client, provider, settings, random.Next(settings.Grains));
                 var start = Stopwatch.GetTimestamp();
                 try
                 {
@@ -176,9 +177,12 @@ internal static class OrleansBenchmark
             provider == RaftProvider && leaderBefore != RaftLeader(cluster));
     }
 
-    private static IBenchCounterGrain Counter(IClusterClient client, string provider, int key) => provider == RaftProvider
-        ? client.GetGrain<IRaftBenchCounterGrain>(key)
-        : client.GetGrain<IMemoryBenchCounterGrain>(key);
+    private static IBenchCounterGrain Counter(IClusterClient client, string provider, OrleansBenchmarkSettings settings, int key) => provider switch
+    {
+        RaftProvider when settings.RaftPlacement == "leader" => client.GetGrain<ILeaderPlacedRaftBenchCounterGrain>(key),
+        RaftProvider => client.GetGrain<IRaftBenchCounterGrain>(key),
+        _ => client.GetGrain<IMemoryBenchCounterGrain>(key),
+    };
 
     private static string? RaftLeader(OrleansTestCluster cluster) => Enumerable.Range(0, cluster.SiloNames.Count)
         .Where(cluster.IsRunning)
