@@ -21,6 +21,7 @@ internal static class OrleansBenchmark
     public static async Task<int> RunAsync(OrleansBenchmarkSettings settings)
     {
         Console.WriteLine($"load average before: {LoadAverage()}");
+        using var routing = new RaftWriteRouting();
         var raftNetwork = settings.InMemoryNetwork ? new InMemoryRaftStorageNetwork() : null;
         var started = Stopwatch.StartNew();
         await using var cluster = await OrleansTestCluster.StartAsync(new OrleansTestClusterOptions
@@ -58,6 +59,8 @@ internal static class OrleansBenchmark
             Console.WriteLine($"{provider}: {settings.Grains} grains activated and written once in {activation.Elapsed.TotalSeconds:F1} s");
         }
 
+        Console.WriteLine($"Raft counters' placement decisions: {routing.Placements()}; writes forwarded to the leader so far: {routing.Forwarded}");
+
         // JIT and tiered re-compilation go on for many seconds after the first calls: give each provider one
         // unmeasured round first, so the measured ones compare steady states.
         if (settings.WarmupRoundSeconds > 0)
@@ -81,6 +84,7 @@ internal static class OrleansBenchmark
         }
 
         Console.WriteLine();
+        Console.WriteLine($"Raft writes forwarded to the leader, whole run: {routing.Forwarded}");
         Console.WriteLine($"load average after: {LoadAverage()}");
         Console.WriteLine(OrleansBenchmarkResult.MarkdownHeader);
         var medians = results.ToDictionary(r => r.Key, r => r.Value.OrderBy(x => x.WritesPerSecond).ElementAt((r.Value.Count - 1) / 2));
