@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Providers;
+using Orleans.Raft.Placement;
 using Orleans.Raft.Storage;
 using Orleans.Runtime;
 using Orleans.Runtime.Hosting;
@@ -78,7 +79,10 @@ public static class RaftGrainStorageExtensions
         return services.AddRaftGrainStorage(name, ob => ob.Configure(configure));
     }
 
-    /// <summary>Adds a Raft grain storage provider named <paramref name="name"/>, configured through an options builder.</summary>
+    /// <summary>
+    /// Adds a Raft grain storage provider named <paramref name="name"/>, configured through an options builder, and
+    /// registers <see cref="RaftLeaderPlacement"/> (opt-in per grain class with <see cref="RaftLeaderPlacementAttribute"/>).
+    /// </summary>
     /// <param name="services">The silo's services.</param>
     /// <param name="name">The provider's name.</param>
     /// <param name="configureOptions">Configures the options.</param>
@@ -95,6 +99,7 @@ public static class RaftGrainStorageExtensions
             sp.GetRequiredService<IOptionsMonitor<RaftGrainStorageOptions>>().Get(name),
             name,
             sp.GetRequiredService<ILocalSiloDetails>().Name));
+        RaftLeaderPlacementRegistration.TryAdd(services);
         return services.AddGrainStorage(name, RaftGrainStorageFactory.Create);
     }
 }

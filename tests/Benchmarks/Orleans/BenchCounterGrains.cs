@@ -1,3 +1,5 @@
+using Orleans.Raft.Placement;
+
 namespace Benchmarks.Orleans;
 
 /// <summary>The benchmark's grain state: one counter.</summary>
@@ -20,12 +22,24 @@ public interface IBenchCounterGrain : IGrainWithIntegerKey
 /// <summary>A counter stored by the provider named <c>raft</c>.</summary>
 public interface IRaftBenchCounterGrain : IBenchCounterGrain;
 
+/// <summary>A counter stored by the provider named <c>raft</c>, activated on the Raft leader's silo.</summary>
+public interface ILeaderPlacedRaftBenchCounterGrain : IBenchCounterGrain;
+
 /// <summary>A counter stored by the provider named <c>memory</c>.</summary>
 public interface IMemoryBenchCounterGrain : IBenchCounterGrain;
 
 /// <summary>The counter on the Raft provider.</summary>
 public sealed class RaftBenchCounterGrain([PersistentState("counter", OrleansBenchmark.RaftProvider)] IPersistentState<BenchCounterState> state)
     : Grain, IRaftBenchCounterGrain
+{
+    /// <inheritdoc />
+    public Task<long> Increment() => BenchCounter.IncrementAsync(state, DeactivateOnIdle);
+}
+
+/// <summary>The counter on the Raft provider, placed with <see cref="RaftLeaderPlacementAttribute"/> (<c>--raft-placement leader</c>).</summary>
+[RaftLeaderPlacement(OrleansBenchmark.RaftProvider)]
+public sealed class LeaderPlacedRaftBenchCounterGrain(
+    [PersistentState("counter", OrleansBenchmark.RaftProvider)] IPersistentState<BenchCounterState> state) : Grain, ILeaderPlacedRaftBenchCounterGrain
 {
     /// <inheritdoc />
     public Task<long> Increment() => BenchCounter.IncrementAsync(state, DeactivateOnIdle);

@@ -21,6 +21,7 @@ internal static class OrleansBenchmark
     public static async Task<int> RunAsync(OrleansBenchmarkSettings settings)
     {
         Console.WriteLine($"load average before: {LoadAverage()}");
+        using var routing = new RaftWriteRouting();
         var raftNetwork = settings.InMemoryNetwork ? new InMemoryRaftStorageNetwork() : null;
         var started = Stopwatch.StartNew();
         await using var cluster = await OrleansTestCluster.StartAsync(new OrleansTestClusterOptions
@@ -42,7 +43,7 @@ internal static class OrleansBenchmark
         });
         var leader = await WaitForRaftLeaderAsync(cluster, TimeSpan.FromSeconds(30));
         Console.WriteLine(
-            $"3 silos started in {started.Elapsed.TotalSeconds:F1} s; data in {cluster.DataDirectory}; Raft over {(settings.InMemoryNetwork ? "the in-memory network" : "gRPC")}, leader {leader}");
+            $"3 silos started in {started.Elapsed.TotalSeconds:F1} s; data in {cluster.DataDirectory}; Raft over {(settings.InMemoryNetwork ? "the in-memory network" : "gRPC")}, leader {leader}, Raft counters' placement: {settings.RaftPlacement}");
 
         var providers = settings.Providers switch
         {
@@ -57,6 +58,8 @@ internal static class OrleansBenchmark
             await ActivateAsync(cluster.Client, provider, settings);
             Console.WriteLine($"{provider}: {settings.Grains} grains activated and written once in {activation.Elapsed.TotalSeconds:F1} s");
         }
+
+        Console.WriteLine($"Raft counters' placement decisions: {routing.Placements()}; writes forwarded to the leader so far: {routing.Forwarded}");
 
         // JIT and tiered re-compilation go on for many seconds after the first calls: give each provider one
         // unmeasured round first, so the measured ones compare steady states.
@@ -81,6 +84,7 @@ internal static class OrleansBenchmark
         }
 
         Console.WriteLine();
+        Console.WriteLine($"Raft writes forwarded to the leader, whole run: {routing.Forwarded}");
         Console.WriteLine($"load average after: {LoadAverage()}");
         Console.WriteLine(OrleansBenchmarkResult.MarkdownHeader);
         var medians = results.ToDictionary(r => r.Key, r => r.Value.OrderBy(x => x.WritesPerSecond).ElementAt((r.Value.Count - 1) / 2));
@@ -92,7 +96,8 @@ internal static class OrleansBenchmark
         if (medians.Count == 2)
         {
             var ratio = medians[RaftProvider].WritesPerSecond / medians[MemoryProvider].WritesPerSecond;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Raft / in-memory throughput (median rounds): {ratio:P0} (target ≥ 60 %)"));
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture, $"Raft ({settings.RaftPlacement} placement) / in-memory throughput (median rounds): {ratio:P0} (target ≥ 60 %)"));
         }
 
         return results.Values.SelectMany(r => r).Any(r => r.Writes == 0) ? 1 : 0;
@@ -105,7 +110,7 @@ internal static class OrleansBenchmark
         {
             while (Interlocked.Increment(ref next) is var key && key < settings.Grains)
             {
-                await Counter(client, provider, key).Increment();
+                await Counter(client, provider, settings, key).Increment();
             }
         }));
     }
@@ -126,7 +131,7 @@ internal static class OrleansBenchmark
             var random = new Random(caller);
             while (Volatile.Read(ref stop) == 0)
             {
-                var grain = Counter(client, provider, random.Next(settings.Grains));
+                var grain = Counter(client, provider, settings, random.Next(settings.Grains));
                 var start = Stopwatch.GetTimestamp();
                 try
                 {
@@ -176,9 +181,12 @@ internal static class OrleansBenchmark
             provider == RaftProvider && leaderBefore != RaftLeader(cluster));
     }
 
-    private static IBenchCounterGrain Counter(IClusterClient client, string provider, int key) => provider == RaftProvider
-        ? client.GetGrain<IRaftBenchCounterGrain>(key)
-        : client.GetGrain<IMemoryBenchCounterGrain>(key);
+    private static IBenchCounterGrain Counter(IClusterClient client, string provider, OrleansBenchmarkSettings settings, int key) => provider switch
+    {
+        RaftProvider when settings.RaftPlacement == "leader" => client.GetGrain<ILeaderPlacedRaftBenchCounterGrain>(key),
+        RaftProvider => client.GetGrain<IRaftBenchCounterGrain>(key),
+        _ => client.GetGrain<IMemoryBenchCounterGrain>(key),
+    };
 
     private static string? RaftLeader(OrleansTestCluster cluster) => Enumerable.Range(0, cluster.SiloNames.Count)
         .Where(cluster.IsRunning)

@@ -23,6 +23,8 @@ internal sealed record OrleansBenchmarkSettings
 
     public string Providers { get; init; } = "both";
 
+    public string RaftPlacement { get; init; } = "default";
+
     public const string Usage = """
         usage: dotnet run -c Release --project tests/Benchmarks -- orleans [options]
           --grains G        counter grains (default 1000)
@@ -34,6 +36,9 @@ internal sealed record OrleansBenchmarkSettings
           --providers P     both | raft | memory (default both)
           --raft-network N  grpc (default: the provider's production network) | inmemory (diagnosis: no gRPC)
           --snapshot-threshold E  the provider's SnapshotEntryThreshold (default: the provider's default)
+          --raft-placement P  where the Raft counters activate: default (Orleans' default placement, as for the
+                            in-memory counters; 2 of 3 on follower silos, whose writes are forwarded) | leader
+                            ([RaftLeaderPlacement]: all on the Raft leader's silo, writes proposed there directly)
         """;
 
     public static OrleansBenchmarkSettings Parse(string[] args)
@@ -52,6 +57,7 @@ internal sealed record OrleansBenchmarkSettings
                 "--warmup-round" => settings with { WarmupRoundSeconds = Int(args, ++i) },
                 "--providers" => settings with { Providers = Text(args, ++i, "both", "raft", "memory") },
                 "--snapshot-threshold" => settings with { SnapshotEntryThreshold = Int(args, ++i) },
+                "--raft-placement" => settings with { RaftPlacement = Text(args, ++i, "default", "leader") },
                 "--raft-network" => settings with { InMemoryNetwork = Text(args, ++i, "grpc", "inmemory") == "inmemory" },
                 _ => throw new ArgumentException($"Unknown argument '{arg}'.\n{Usage}"),
             };
