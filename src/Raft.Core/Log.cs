@@ -88,4 +88,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1021, Level = LogLevel.Warning,
         Message = "Raft node {NodeId} stops without handing over leadership; the cluster elects a leader after an election timeout: {Reason}")]
     public static partial void TransferBeforeStopFailed(ILogger logger, string nodeId, string reason);
+
+    [LoggerMessage(EventId = 1022, Level = LogLevel.Debug,
+        Message = "Raft node {NodeId} did not store the snapshot at index {Index} from {LeaderId} (term {MessageTerm}): it is at term {Term} with commit index {CommitIndex}, so the engine will not install it")]
+    public static partial void SnapshotIgnored(ILogger logger, string nodeId, string leaderId, long index, long messageTerm, long term, long commitIndex);
 }

@@ -102,6 +102,23 @@ public sealed partial class RaftNode
             throw RaftNodeStoppedException.For(Id, _failure);
         }
 
+        // The engine acts only on a snapshot from a leader of its current term or later that reaches past its commit
+        // index (older ones it answers without installing, §7). Such a snapshot is not stored either: it would only
+        // replace a newer or equal one in the store. The status read here may be a moment old; terms and commit indexes
+        // only grow, so what it rules out the engine would rule out too, and what slips through is still a committed
+        // prefix the applier knows how to skip.
+        var status = Status;
+        if (message.Term < status.Term || snapshot.Index <= status.CommitIndex)
+        {
+            Log.SnapshotIgnored(_logger, Id, message.From, snapshot.Index, message.Term, status.Term, status.CommitIndex);
+            if (!_events.Writer.TryWrite(new LoopEvent(LoopEventKind.Message, message)))
+            {
+                throw RaftNodeStoppedException.For(Id, _failure);
+            }
+
+            return;
+        }
+
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         try
         {
