@@ -38,6 +38,9 @@ public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
     private volatile Uri? _preferredWriter;
     private volatile bool _disposed;
 
+    // The stream the last call used, with its endpoint.
+    private volatile LastStream? _lastStream;
+
     /// <summary>Creates a client; it connects on the first call.</summary>
     /// <param name="options">The configuration; validated here.</param>
     /// <exception cref="ArgumentException">The options are inconsistent; the message names the setting.</exception>
@@ -106,6 +109,7 @@ public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
     public void Dispose()
     {
         _disposed = true;
+        _lastStream = null;
         foreach (var stream in _streams.Values)
         {
             stream.Close();
@@ -131,7 +135,7 @@ public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var bytes = UnsafeByteOperations.UnsafeWrap(payload);
-        var giveUp = DateTime.UtcNow + _options.RetryBudget;
+        var started = Environment.TickCount64;
         var target = read ? _preferred : _preferredWriter ?? _preferred;
         var refusals = 0;
         string? lastRefusal = null;
@@ -191,7 +195,7 @@ public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
                     ex);
             }
 
-            if (DateTime.UtcNow > giveUp)
+            if (Environment.TickCount64 - started > (long)_options.RetryBudget.TotalMilliseconds)
             {
                 throw new RaftClientException(
                     $"The cluster did not take the {(read ? "read" : "command")} within {_options.RetryBudget}; last refusal: {lastRefusal}", outcomeUnknown: false);
@@ -213,6 +217,13 @@ public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
     // The node's command stream; a broken one is replaced (its commands have failed already).
     private CommandStream Stream(Uri endpoint)
     {
+        // Nearly every call goes to the endpoint the previous one used: no dictionary lookup (and no hashing of the
+        // whole address) for it.
+        if (_lastStream is { } last && ReferenceEquals(last.Endpoint, endpoint) && !last.Stream.IsBroken)
+        {
+            return last.Stream;
+        }
+
         while (true)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -220,6 +231,7 @@ public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
             {
                 if (!stream.IsBroken)
                 {
+                    _lastStream = new LastStream(endpoint, stream);
                     return stream;
                 }
 
@@ -230,10 +242,13 @@ public sealed class GrpcRaftClient : IAsyncDisposable, IDisposable
             var created = new CommandStream(Channel(endpoint), _headers, _options.MaxMessageBytes);
             if (_streams.TryAdd(endpoint, created))
             {
+                _lastStream = new LastStream(endpoint, created);
                 return created;
             }
 
             created.Close();
         }
     }
+
+    private sealed record LastStream(Uri Endpoint, CommandStream Stream);
 }
