@@ -49,16 +49,16 @@ internal sealed partial class GrainStateCommand
         2 + 3 * 8 + 3 * 4 + Encoding.UTF8.GetByteCount(key.GrainType) + Encoding.UTF8.GetByteCount(key.GrainKey)
         + Encoding.UTF8.GetByteCount(key.StateName) + 8;
 
-    private byte[] EncodeJournal()
+    private byte[] EncodeJournal(long sessionId, long requestId, long lowestUnacknowledged)
     {
         var buffer = new byte[checked(HeaderSize(Key) + PayloadSize())];
         var span = buffer.AsSpan();
         span[0] = JournalFormatVersion;
         span[1] = (byte)Kind;
         var offset = 2;
-        WriteInt64(span, ref offset, SessionId);
-        WriteInt64(span, ref offset, RequestId);
-        WriteInt64(span, ref offset, LowestUnacknowledged);
+        WriteInt64(span, ref offset, sessionId);
+        WriteInt64(span, ref offset, requestId);
+        WriteInt64(span, ref offset, lowestUnacknowledged);
         WriteString(span, ref offset, Key.GrainType);
         WriteString(span, ref offset, Key.GrainKey);
         WriteString(span, ref offset, Key.StateName);

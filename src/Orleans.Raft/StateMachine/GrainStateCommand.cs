@@ -66,11 +66,17 @@ internal sealed partial class GrainStateCommand
 
     public static byte[] RegisterSession() => [FormatVersion, (byte)CommandKind.RegisterSession];
 
-    public byte[] Encode()
+    public byte[] Encode() => Encode(SessionId, RequestId, LowestUnacknowledged);
+
+    /// <summary>
+    /// Encodes this command as one request of a client session: the provider keeps one command per operation and
+    /// encodes it for each attempt's session, request id and lowest unacknowledged request id.
+    /// </summary>
+    public byte[] Encode(long sessionId, long requestId, long lowestUnacknowledged)
     {
         if (IsJournal(Kind))
         {
-            return EncodeJournal();
+            return EncodeJournal(sessionId, requestId, lowestUnacknowledged);
         }
 
         var buffer = new byte[Overhead(Key) + (Kind == CommandKind.Write ? Data.Length : 0)];
@@ -83,9 +89,9 @@ internal sealed partial class GrainStateCommand
             return buffer[..offset];
         }
 
-        WriteInt64(span, ref offset, SessionId);
-        WriteInt64(span, ref offset, RequestId);
-        WriteInt64(span, ref offset, LowestUnacknowledged);
+        WriteInt64(span, ref offset, sessionId);
+        WriteInt64(span, ref offset, requestId);
+        WriteInt64(span, ref offset, lowestUnacknowledged);
         WriteString(span, ref offset, Key.GrainType);
         WriteString(span, ref offset, Key.GrainKey);
         WriteString(span, ref offset, Key.StateName);
@@ -105,7 +111,7 @@ internal sealed partial class GrainStateCommand
         return offset == buffer.Length ? buffer : buffer[..offset];
     }
 
-    /// <summary>Reads a command written by <see cref="Encode"/>.</summary>
+    /// <summary>Reads a command written by <see cref="Encode(long, long, long)"/>.</summary>
     /// <exception cref="InvalidDataException">The bytes are not a command of a known format.</exception>
     public static GrainStateCommand Decode(ReadOnlyMemory<byte> bytes)
     {

@@ -94,7 +94,7 @@ public sealed partial class GrainStateMachine : IStateMachine
             return new CommandAnswer(CommandStatus.StaleRequest, 0);
         }
 
-        if (session.Answers.TryGetValue(command.RequestId, out var cached))
+        if (session.TryGetAnswer(command.RequestId, out var cached))
         {
             return cached;
         }
@@ -105,7 +105,7 @@ public sealed partial class GrainStateMachine : IStateMachine
             CommandKind.Clear => Clear(command, index),
             _ => ApplyJournal(command, index),
         };
-        session.Answers.Add(command.RequestId, answer);
+        session.AddAnswer(command.RequestId, answer);
         return answer;
     }
 
@@ -145,41 +145,5 @@ public sealed partial class GrainStateMachine : IStateMachine
         // AdoNet's convention: the ETag advances and the record no longer exists, so an older ETag cannot write.
         _states[command.Key] = new StoredGrainState(index, null);
         return new CommandAnswer(CommandStatus.Applied, index);
-    }
-
-    // One client session (thesis §6.3): the answers of requests the client has not acknowledged yet.
-    private sealed class ClientSessionState(long id, long lastActivity)
-    {
-        public long Id { get; } = id;
-
-        // The log index of the session's latest command; the idlest session is evicted first.
-        public long LastActivity { get; set; } = lastActivity;
-
-        // Invariant: every key of Answers is >= LowestUnacknowledged; it never decreases.
-        public long LowestUnacknowledged { get; private set; }
-
-        public SortedDictionary<long, CommandAnswer> Answers { get; } = [];
-
-        public void Acknowledge(long lowestUnacknowledged)
-        {
-            if (lowestUnacknowledged <= LowestUnacknowledged)
-            {
-                return;
-            }
-
-            LowestUnacknowledged = lowestUnacknowledged;
-            while (Answers.Count > 0)
-            {
-                var first = Answers.First().Key;
-                if (first >= lowestUnacknowledged)
-                {
-                    break;
-                }
-
-                Answers.Remove(first);
-            }
-        }
-
-        public void Restore(long lowestUnacknowledged) => LowestUnacknowledged = lowestUnacknowledged;
     }
 }

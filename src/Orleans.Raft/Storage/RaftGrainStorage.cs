@@ -175,7 +175,9 @@ public sealed partial class RaftGrainStorage : IGrainStorage, ILifecycleParticip
                 $"Raft grain storage '{_name}': state '{stateName}' of grain {grainId} serializes to {data.Length} bytes, more than MaxStateSize ({_options.MaxStateSize}); it was not written. Make the state smaller or raise RaftGrainStorageOptions.MaxStateSize.");
         }
 
-        var answer = await ExecuteStateCommandAsync(CommandKind.Write, key, grainState.ETag, data, cancellationToken).ConfigureAwait(false);
+        var command = StateCommand(CommandKind.Write, key, grainState.ETag, data);
+        var answer = await ExecuteAsync("write", key, command, cancellationToken).ConfigureAwait(false);
+        ThrowIfETagMismatch(CommandKind.Write, answer, key, grainState.ETag);
         grainState.ETag = FormatETag(answer.ETag);
         grainState.RecordExists = true;
     }
@@ -197,7 +199,9 @@ public sealed partial class RaftGrainStorage : IGrainStorage, ILifecycleParticip
     {
         ArgumentNullException.ThrowIfNull(grainState);
         var key = KeyOf(stateName, grainId);
-        var answer = await ExecuteStateCommandAsync(CommandKind.Clear, key, grainState.ETag, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        var command = StateCommand(CommandKind.Clear, key, grainState.ETag, ReadOnlyMemory<byte>.Empty);
+        var answer = await ExecuteAsync("clear", key, command, cancellationToken).ConfigureAwait(false);
+        ThrowIfETagMismatch(CommandKind.Clear, answer, key, grainState.ETag);
         grainState.ETag = FormatETag(answer.ETag);
         grainState.RecordExists = false;
         grainState.State = CreateState<T>();
