@@ -92,14 +92,14 @@ internal sealed partial class GrainStateCommand
     }
 
     // The records and the snapshot are slices of `bytes`: the caller owns them (the state machine copies an entry once).
-    private static GrainStateCommand DecodeJournal(ReadOnlyMemory<byte> bytes, CommandKind kind)
+    private static GrainStateCommand DecodeJournal(ReadOnlyMemory<byte> bytes, CommandKind kind, Utf8NameCache? names)
     {
         var span = bytes.Span;
         var offset = 2;
         var sessionId = ReadInt64(span, ref offset);
         var requestId = ReadInt64(span, ref offset);
         var lowest = ReadInt64(span, ref offset);
-        var key = new GrainStateKey(ReadString(span, ref offset), ReadString(span, ref offset), ReadString(span, ref offset));
+        var key = ReadKey(span, ref offset, names);
         var expected = ReadInt64(span, ref offset);
         switch (kind)
         {

@@ -112,8 +112,10 @@ internal sealed partial class GrainStateCommand
     }
 
     /// <summary>Reads a command written by <see cref="Encode(long, long, long)"/>.</summary>
+    /// <param name="bytes">The command.</param>
+    /// <param name="names">Where the grain type and state name are looked up, when given (the state machine's own).</param>
     /// <exception cref="InvalidDataException">The bytes are not a command of a known format.</exception>
-    public static GrainStateCommand Decode(ReadOnlyMemory<byte> bytes)
+    public static GrainStateCommand Decode(ReadOnlyMemory<byte> bytes, Utf8NameCache? names = null)
     {
         try
         {
@@ -134,7 +136,7 @@ internal sealed partial class GrainStateCommand
                 case CommandKind.Clear:
                     break;
                 case >= CommandKind.JournalAppend and <= CommandKind.JournalSnapshot when span[0] == JournalFormatVersion:
-                    return DecodeJournal(bytes, kind);
+                    return DecodeJournal(bytes, kind, names);
                 default:
                     throw new InvalidDataException($"Unknown grain-state command kind {(byte)kind} in format {span[0]}.");
             }
@@ -142,7 +144,7 @@ internal sealed partial class GrainStateCommand
             var sessionId = ReadInt64(span, ref offset);
             var requestId = ReadInt64(span, ref offset);
             var lowest = ReadInt64(span, ref offset);
-            var key = new GrainStateKey(ReadString(span, ref offset), ReadString(span, ref offset), ReadString(span, ref offset));
+            var key = ReadKey(span, ref offset, names);
             var expected = ReadInt64(span, ref offset);
             if (kind == CommandKind.Write)
             {
@@ -196,7 +198,10 @@ internal sealed partial class GrainStateCommand
         return value;
     }
 
-    private static string ReadString(ReadOnlySpan<byte> span, ref int offset)
+    private static GrainStateKey ReadKey(ReadOnlySpan<byte> span, ref int offset, Utf8NameCache? names) =>
+        new(ReadString(span, ref offset, names), ReadString(span, ref offset), ReadString(span, ref offset, names));
+
+    private static string ReadString(ReadOnlySpan<byte> span, ref int offset, Utf8NameCache? names = null)
     {
         var length = BinaryPrimitives.ReadInt32LittleEndian(span[offset..]);
         offset += 4;
@@ -205,7 +210,8 @@ internal sealed partial class GrainStateCommand
             throw new InvalidDataException($"A grain-state command claims a {length}-byte string but {span.Length - offset} bytes remain.");
         }
 
-        var value = Encoding.UTF8.GetString(span.Slice(offset, length));
+        var bytes = span.Slice(offset, length);
+        var value = names is null ? Encoding.UTF8.GetString(bytes) : names.Get(bytes);
         offset += length;
         return value;
     }

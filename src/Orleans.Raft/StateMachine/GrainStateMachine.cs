@@ -35,6 +35,9 @@ public sealed partial class GrainStateMachine : IStateMachine
     // Applier only.
     private Dictionary<long, ClientSessionState> _sessions = [];
 
+    // Applier only: the grain types and state names of applied commands.
+    private readonly Utf8NameCache _names = new();
+
     /// <summary>How many grain states (tombstones included) the store holds.</summary>
     public int Count => _states.Count;
 
@@ -60,7 +63,7 @@ public sealed partial class GrainStateMachine : IStateMachine
         // A journal command's records and snapshot are kept as slices of the command: copy the entry's bytes once,
         // since the log may reuse its buffer.
         var data = entry.Data.Length >= 2 && GrainStateCommand.IsJournal((CommandKind)entry.Data.Span[1]) ? (ReadOnlyMemory<byte>)entry.Data.ToArray() : entry.Data;
-        var command = GrainStateCommand.Decode(data);
+        var command = GrainStateCommand.Decode(data, _names);
         var answer = command.Kind == CommandKind.RegisterSession
             ? RegisterSession(entry.Index)
             : ApplyInSession(command, entry.Index);

@@ -80,6 +80,20 @@ internal sealed class ClientSession
         _ended = ended;
     }
 
+    // The session id when a registration succeeded (and was not invalidated since): what nearly every request finds.
+    public bool TryGetRegistered(out long sessionId)
+    {
+        var registration = Volatile.Read(ref _registration);
+        if (registration is { IsCompletedSuccessfully: true })
+        {
+            sessionId = registration.Result;
+            return true;
+        }
+
+        sessionId = 0;
+        return false;
+    }
+
     public Task<long> GetOrRegister(Func<Task<long>> register)
     {
         lock (_lock)

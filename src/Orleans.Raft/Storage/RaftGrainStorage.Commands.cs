@@ -72,10 +72,9 @@ public sealed partial class RaftGrainStorage
 
                 try
                 {
-                    if (sessionId == 0)
+                    if (sessionId == 0 && !_session.TryGetRegistered(out sessionId))
                     {
-                        sessionId = await _session.GetOrRegister(() => RegisterSessionAsync(node, deadline)).WaitAsync(remaining, cancellationToken)
-                            .ConfigureAwait(false);
+                        sessionId = await OpenSession(node, deadline).WaitAsync(remaining, cancellationToken).ConfigureAwait(false);
                     }
 
                     var bytes = command.Encode(sessionId, requestId, _session.LowestUnacknowledged);
@@ -163,23 +162,32 @@ public sealed partial class RaftGrainStorage
             }
         }
 
-        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        attempt.CancelAfter(remaining);
+        // One timed wait on the proposal (rather than a linked token source with a timer that the proposal then
+        // registers with): a write that times out is abandoned, not withdrawn, so its outcome is unknown either way.
+        Task<ProposalResult> proposal;
+        if (leader == node.Id)
+        {
+            proposal = node.ProposeAsync(command);
+        }
+        else
+        {
+            RaftStorageMetrics.Forwarded.Add(1, _providerTag);
+            proposal = _connection!.ForwardAsync(leader, command, cancellationToken);
+        }
+
         try
         {
-            if (leader == node.Id)
-            {
-                return await node.ProposeAsync(command, attempt.Token).ConfigureAwait(false);
-            }
-
-            RaftStorageMetrics.Forwarded.Add(1, _providerTag);
-            return await _connection!.ForwardAsync(leader, command, attempt.Token).ConfigureAwait(false);
+            return await proposal.WaitAsync(remaining, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is TimeoutException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             throw new TimeoutException($"No answer from the Raft leader '{leader}' within the operation timeout.", ex);
         }
     }
+
+    // The registration in progress, or a new one. A method of its own so that the closure is allocated only when a
+    // write finds no session, not by every write.
+    private Task<long> OpenSession(RaftNode node, long deadline) => _session.GetOrRegister(() => RegisterSessionAsync(node, deadline));
 
     // Registers a client session (its id is the registering entry's index). A lost registration only leaves an unused
     // session behind, which the store evicts in time, so it is simply retried until the deadline.

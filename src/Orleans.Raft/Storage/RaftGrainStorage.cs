@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
@@ -37,6 +38,9 @@ public sealed partial class RaftGrainStorage : IGrainStorage, ILifecycleParticip
 {
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMilliseconds(200);
+
+    // Grain types are few (the application's grain classes): their names are decoded once, not on every operation.
+    private static readonly ConcurrentDictionary<GrainType, string> GrainTypeNames = new();
 
     private readonly string _name;
     private readonly RaftGrainStorageOptions _options;
@@ -210,7 +214,7 @@ public sealed partial class RaftGrainStorage : IGrainStorage, ILifecycleParticip
     private static GrainStateKey KeyOf(string stateName, GrainId grainId)
     {
         ArgumentNullException.ThrowIfNull(stateName);
-        return new GrainStateKey(grainId.Type.ToString()!, grainId.Key.ToString()!, stateName);
+        return new GrainStateKey(GrainTypeNames.GetOrAdd(grainId.Type, static type => type.ToString()!), grainId.Key.ToString()!, stateName);
     }
 
     private static string? FormatETag(long etag) => etag == 0 ? null : etag.ToString(CultureInfo.InvariantCulture);
