@@ -29,8 +29,8 @@ internal sealed class Utf8NameCache
             return Encoding.UTF8.GetString(utf8);
         }
 
-        // UTF-8 never decodes to more chars than it has bytes.
-        Span<char> chars = stackalloc char[MaxNameBytes];
+        // UTF-8 never decodes to more chars than it has bytes (sized to the name: stack space is zeroed).
+        Span<char> chars = stackalloc char[utf8.Length];
         var decoded = chars[..Encoding.UTF8.GetChars(utf8, chars)];
         if (_lookup.TryGetValue(decoded, out var name))
         {
