@@ -53,9 +53,10 @@ public sealed class ForwardingTests
         var port = FreePort();
         var members = new Dictionary<string, string> { ["n1"] = $"127.0.0.1:{port}", ["n2"] = "127.0.0.1:1" };
         var connection = await new GrpcRaftStorageNetwork().ConnectAsync(new RaftStorageEndpoint("group", "n1", members, NullLoggerFactory.Instance));
+        var machine = new GrainStateMachine();
         var node = new RaftNode(
             new RaftNodeOptions { Raft = new RaftOptions { Id = "n1", Voters = ["n1"] }, TickInterval = TimeSpan.FromMilliseconds(10) },
-            new InMemoryLogStore(), new InMemoryHardStateStore(), connection.Transport, new GrainStateMachine());
+            new InMemoryLogStore(), new InMemoryHardStateStore(), connection.Transport, machine);
         try
         {
             await connection.StartAsync(node);
@@ -69,6 +70,11 @@ public sealed class ForwardingTests
                 var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None)));
                 Assert.Equal(50, results.Select(r => r.Index).Distinct().Count());
                 Assert.All(results, r => Assert.Equal(r.Index, CommandAnswer.Decode(r.Response.Span).ETag));
+
+                // A write whose caller gave up before forwarding it is never sent (the next one is applied).
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ForwardAsync(GrainStateCommand.RegisterSession(), new CancellationToken(canceled: true)));
+                await client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None);
+                Assert.Equal(51, machine.SessionCount);
             }
 
             await using (var wrongGroup = new ForwardingClient("n2", "n1", leader, "another-group", 1 << 20, NullLogger.Instance))

@@ -106,6 +106,39 @@ public sealed class GrainStateMachineTests
         Assert.Equal(written, retry);
     }
 
+    // §6.3: answers arrive out of request order (concurrent writers); acknowledging drops exactly those below the
+    // client's lowest unacknowledged request, and a snapshot keeps the rest, in request order whatever the history.
+    [Fact]
+    public async Task Answers_AcknowledgedOutOfOrder_KeepExactlyTheUnacknowledgedOnesThroughASnapshot()
+    {
+        var session = await RegisterAsync();
+        var answers = new Dictionary<long, CommandAnswer>();
+        foreach (var requestId in new long[] { 3, 1, 6, 2, 5, 4 })
+        {
+            answers[requestId] = await ApplyAsync(Write(session, requestId, expected: 0, "a"));
+        }
+
+        // Request 7 tells the store that the client got the answers of 1 to 3.
+        answers[7] = await ApplyAsync(Write(session, 7, expected: 0, "a", lowest: 4));
+        using var snapshot = new MemoryStream();
+        await _machine.WriteSnapshotAsync(snapshot);
+        var restored = new GrainStateMachine();
+        snapshot.Position = 0;
+        await restored.RestoreSnapshotAsync(snapshot);
+        using var again = new MemoryStream();
+        await restored.WriteSnapshotAsync(again);
+
+        Assert.Equal(snapshot.ToArray(), again.ToArray());
+        foreach (var machine in new[] { _machine, restored })
+        {
+            for (var requestId = 1L; requestId <= 7; requestId++)
+            {
+                var retry = CommandAnswer.Decode((await machine.ApplyAsync(Entry(Write(session, requestId, expected: 0, "a", lowest: 4)))).Span);
+                Assert.Equal(requestId < 4 ? new CommandAnswer(CommandStatus.StaleRequest, 0) : answers[requestId], retry);
+            }
+        }
+    }
+
     [Fact]
     public async Task Restore_OfForeignData_ThrowsInvalidData()
     {

@@ -53,9 +53,23 @@ internal sealed class ForwardingClient : IAsyncDisposable
     public Task<ProposalResult> ForwardAsync(ReadOnlyMemory<byte> command, CancellationToken cancellationToken)
     {
         var pending = new Pending(command);
+
+        // A caller who gave up already is never sent; one who gives up later is skipped (and forgotten) by the sender
+        // if the write has not left yet.
+        pending.CancelWith(cancellationToken);
+        if (pending.Task.IsCompleted)
+        {
+            return pending.Task;
+        }
+
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_disposed)
+            {
+                pending.Fail(new ObjectDisposedException(nameof(ForwardingClient)));
+                return pending.Task;
+            }
+
             if (_stream is not { Broken: false } stream)
             {
                 stream = _stream = new ForwardStream(this);
@@ -64,7 +78,7 @@ internal sealed class ForwardingClient : IAsyncDisposable
             stream.Enqueue(pending);
         }
 
-        return cancellationToken.CanBeCanceled ? pending.Completion.Task.WaitAsync(cancellationToken) : pending.Completion.Task;
+        return pending.Task;
     }
 
     public async ValueTask DisposeAsync()
@@ -85,14 +99,36 @@ internal sealed class ForwardingClient : IAsyncDisposable
         _channel.Dispose();
     }
 
-    private sealed class Pending(ReadOnlyMemory<byte> command)
+    // One forwarded write and its outcome (the write's own completion source, so a write costs one object and no
+    // WaitAsync wrapper). A caller who gives up completes it as canceled: if it was not sent by then it never is; if it
+    // was, the caller treats the outcome as unknown.
+    private sealed class Pending(ReadOnlyMemory<byte> command) : TaskCompletionSource<ProposalResult>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public long Id;
         public bool Sent;
+        private CancellationTokenRegistration _cancellation;
 
         public ReadOnlyMemory<byte> Command { get; } = command;
 
-        public TaskCompletionSource<ProposalResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public void CancelWith(CancellationToken cancellationToken)
+        {
+            if (cancellationToken.CanBeCanceled)
+            {
+                _cancellation = cancellationToken.UnsafeRegister(static (state, token) => ((Pending)state!).TrySetCanceled(token), this);
+            }
+        }
+
+        public void Complete(ForwardReply reply)
+        {
+            ForwardingCompletion.TrySetResult(this, reply);
+            _cancellation.Unregister();
+        }
+
+        public void Fail(Exception exception)
+        {
+            TrySetException(exception);
+            _cancellation.Unregister();
+        }
     }
 
     // One call. Its pending writes, the sent flags and Broken are guarded by the owner's lock.
@@ -173,7 +209,12 @@ internal sealed class ForwardingClient : IAsyncDisposable
 
                         foreach (var pending in batch)
                         {
-                            if (!pending.Completion.Task.IsCompleted)
+                            if (pending.Task.IsCompleted)
+                            {
+                                // Its caller gave up before it left: it is not sent and nothing will answer it.
+                                _pending.Remove(pending.Id);
+                            }
+                            else
                             {
                                 pending.Sent = true;
                                 requests.Add(new ForwardRequest(pending.Id, pending.Command));
@@ -211,7 +252,7 @@ internal sealed class ForwardingClient : IAsyncDisposable
                             _pending.Remove(reply.Id, out pending);
                         }
 
-                        pending?.Completion.TrySetResult(reply);
+                        pending?.Complete(reply);
                     }
                 }
 
@@ -249,7 +290,7 @@ internal sealed class ForwardingClient : IAsyncDisposable
 
             foreach (var pending in failed)
             {
-                pending.Completion.TrySetException(pending.Sent
+                pending.Fail(pending.Sent
                     ? new ProposalResultUnknownException(
                         $"The forwarding stream from node '{_owner._nodeId}' to the leader '{_owner._leaderId}' broke before the write was answered; it may or may not be applied: {reason.Message}",
                         reason)

@@ -32,6 +32,13 @@ internal sealed class ForwardingService(ForwardingServiceContext context) : Forw
         _ = writer.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         var pending = 0L;
         var readingDone = false;
+        Action done = () =>
+        {
+            if (Interlocked.Decrement(ref pending) == 0 && Volatile.Read(ref readingDone))
+            {
+                replies.Writer.TryComplete();
+            }
+        };
         try
         {
             await foreach (var frame in requests.ReadAllAsync(call.CancellationToken).ConfigureAwait(false))
@@ -39,13 +46,7 @@ internal sealed class ForwardingService(ForwardingServiceContext context) : Forw
                 foreach (var request in ForwardingFrames.DecodeRequests(frame))
                 {
                     Interlocked.Increment(ref pending);
-                    _ = ProposeAsync(node, request, replies.Writer, () =>
-                    {
-                        if (Interlocked.Decrement(ref pending) == 0 && Volatile.Read(ref readingDone))
-                        {
-                            replies.Writer.TryComplete();
-                        }
-                    });
+                    _ = ProposeAsync(node, request, replies.Writer, done);
                 }
             }
         }

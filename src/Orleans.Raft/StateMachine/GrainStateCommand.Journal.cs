@@ -49,16 +49,16 @@ internal sealed partial class GrainStateCommand
         2 + 3 * 8 + 3 * 4 + Encoding.UTF8.GetByteCount(key.GrainType) + Encoding.UTF8.GetByteCount(key.GrainKey)
         + Encoding.UTF8.GetByteCount(key.StateName) + 8;
 
-    private byte[] EncodeJournal()
+    private byte[] EncodeJournal(long sessionId, long requestId, long lowestUnacknowledged)
     {
         var buffer = new byte[checked(HeaderSize(Key) + PayloadSize())];
         var span = buffer.AsSpan();
         span[0] = JournalFormatVersion;
         span[1] = (byte)Kind;
         var offset = 2;
-        WriteInt64(span, ref offset, SessionId);
-        WriteInt64(span, ref offset, RequestId);
-        WriteInt64(span, ref offset, LowestUnacknowledged);
+        WriteInt64(span, ref offset, sessionId);
+        WriteInt64(span, ref offset, requestId);
+        WriteInt64(span, ref offset, lowestUnacknowledged);
         WriteString(span, ref offset, Key.GrainType);
         WriteString(span, ref offset, Key.GrainKey);
         WriteString(span, ref offset, Key.StateName);
@@ -92,14 +92,14 @@ internal sealed partial class GrainStateCommand
     }
 
     // The records and the snapshot are slices of `bytes`: the caller owns them (the state machine copies an entry once).
-    private static GrainStateCommand DecodeJournal(ReadOnlyMemory<byte> bytes, CommandKind kind)
+    private static GrainStateCommand DecodeJournal(ReadOnlyMemory<byte> bytes, CommandKind kind, Utf8NameCache? names)
     {
         var span = bytes.Span;
         var offset = 2;
         var sessionId = ReadInt64(span, ref offset);
         var requestId = ReadInt64(span, ref offset);
         var lowest = ReadInt64(span, ref offset);
-        var key = new GrainStateKey(ReadString(span, ref offset), ReadString(span, ref offset), ReadString(span, ref offset));
+        var key = ReadKey(span, ref offset, names);
         var expected = ReadInt64(span, ref offset);
         switch (kind)
         {

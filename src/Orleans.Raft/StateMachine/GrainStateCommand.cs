@@ -66,11 +66,17 @@ internal sealed partial class GrainStateCommand
 
     public static byte[] RegisterSession() => [FormatVersion, (byte)CommandKind.RegisterSession];
 
-    public byte[] Encode()
+    public byte[] Encode() => Encode(SessionId, RequestId, LowestUnacknowledged);
+
+    /// <summary>
+    /// Encodes this command as one request of a client session: the provider keeps one command per operation and
+    /// encodes it for each attempt's session, request id and lowest unacknowledged request id.
+    /// </summary>
+    public byte[] Encode(long sessionId, long requestId, long lowestUnacknowledged)
     {
         if (IsJournal(Kind))
         {
-            return EncodeJournal();
+            return EncodeJournal(sessionId, requestId, lowestUnacknowledged);
         }
 
         var buffer = new byte[Overhead(Key) + (Kind == CommandKind.Write ? Data.Length : 0)];
@@ -83,9 +89,9 @@ internal sealed partial class GrainStateCommand
             return buffer[..offset];
         }
 
-        WriteInt64(span, ref offset, SessionId);
-        WriteInt64(span, ref offset, RequestId);
-        WriteInt64(span, ref offset, LowestUnacknowledged);
+        WriteInt64(span, ref offset, sessionId);
+        WriteInt64(span, ref offset, requestId);
+        WriteInt64(span, ref offset, lowestUnacknowledged);
         WriteString(span, ref offset, Key.GrainType);
         WriteString(span, ref offset, Key.GrainKey);
         WriteString(span, ref offset, Key.StateName);
@@ -105,9 +111,11 @@ internal sealed partial class GrainStateCommand
         return offset == buffer.Length ? buffer : buffer[..offset];
     }
 
-    /// <summary>Reads a command written by <see cref="Encode"/>.</summary>
+    /// <summary>Reads a command written by <see cref="Encode(long, long, long)"/>.</summary>
+    /// <param name="bytes">The command.</param>
+    /// <param name="names">Where the grain type and state name are looked up, when given (the state machine's own).</param>
     /// <exception cref="InvalidDataException">The bytes are not a command of a known format.</exception>
-    public static GrainStateCommand Decode(ReadOnlyMemory<byte> bytes)
+    public static GrainStateCommand Decode(ReadOnlyMemory<byte> bytes, Utf8NameCache? names = null)
     {
         try
         {
@@ -128,7 +136,7 @@ internal sealed partial class GrainStateCommand
                 case CommandKind.Clear:
                     break;
                 case >= CommandKind.JournalAppend and <= CommandKind.JournalSnapshot when span[0] == JournalFormatVersion:
-                    return DecodeJournal(bytes, kind);
+                    return DecodeJournal(bytes, kind, names);
                 default:
                     throw new InvalidDataException($"Unknown grain-state command kind {(byte)kind} in format {span[0]}.");
             }
@@ -136,7 +144,7 @@ internal sealed partial class GrainStateCommand
             var sessionId = ReadInt64(span, ref offset);
             var requestId = ReadInt64(span, ref offset);
             var lowest = ReadInt64(span, ref offset);
-            var key = new GrainStateKey(ReadString(span, ref offset), ReadString(span, ref offset), ReadString(span, ref offset));
+            var key = ReadKey(span, ref offset, names);
             var expected = ReadInt64(span, ref offset);
             if (kind == CommandKind.Write)
             {
@@ -190,7 +198,10 @@ internal sealed partial class GrainStateCommand
         return value;
     }
 
-    private static string ReadString(ReadOnlySpan<byte> span, ref int offset)
+    private static GrainStateKey ReadKey(ReadOnlySpan<byte> span, ref int offset, Utf8NameCache? names) =>
+        new(ReadString(span, ref offset, names), ReadString(span, ref offset), ReadString(span, ref offset, names));
+
+    private static string ReadString(ReadOnlySpan<byte> span, ref int offset, Utf8NameCache? names = null)
     {
         var length = BinaryPrimitives.ReadInt32LittleEndian(span[offset..]);
         offset += 4;
@@ -199,7 +210,8 @@ internal sealed partial class GrainStateCommand
             throw new InvalidDataException($"A grain-state command claims a {length}-byte string but {span.Length - offset} bytes remain.");
         }
 
-        var value = Encoding.UTF8.GetString(span.Slice(offset, length));
+        var bytes = span.Slice(offset, length);
+        var value = names is null ? Encoding.UTF8.GetString(bytes) : names.Get(bytes);
         offset += length;
         return value;
     }

@@ -41,8 +41,8 @@ public sealed partial class GrainStateMachine
             writer.Write(session.Id);
             writer.Write(session.LastActivity);
             writer.Write(session.LowestUnacknowledged);
-            writer.Write(session.Answers.Count);
-            foreach (var (requestId, answer) in session.Answers)
+            writer.Write(session.AnswerCount);
+            foreach (var (requestId, answer) in session.AnswersInOrder())
             {
                 writer.Write(requestId);
                 writer.Write((byte)answer.Status);
@@ -215,7 +215,7 @@ public sealed partial class GrainStateMachine
                 {
                     var requestId = reader.ReadInt64();
                     var status = (CommandStatus)reader.ReadByte();
-                    session.Answers[requestId] = new CommandAnswer(status, reader.ReadInt64());
+                    session.AddAnswer(requestId, new CommandAnswer(status, reader.ReadInt64()));
                 }
 
                 sessions[session.Id] = session;

@@ -35,6 +35,9 @@ public sealed partial class GrainStateMachine : IStateMachine
     // Applier only.
     private Dictionary<long, ClientSessionState> _sessions = [];
 
+    // Applier only: the grain types and state names of applied commands.
+    private readonly Utf8NameCache _names = new();
+
     /// <summary>How many grain states (tombstones included) the store holds.</summary>
     public int Count => _states.Count;
 
@@ -60,7 +63,7 @@ public sealed partial class GrainStateMachine : IStateMachine
         // A journal command's records and snapshot are kept as slices of the command: copy the entry's bytes once,
         // since the log may reuse its buffer.
         var data = entry.Data.Length >= 2 && GrainStateCommand.IsJournal((CommandKind)entry.Data.Span[1]) ? (ReadOnlyMemory<byte>)entry.Data.ToArray() : entry.Data;
-        var command = GrainStateCommand.Decode(data);
+        var command = GrainStateCommand.Decode(data, _names);
         var answer = command.Kind == CommandKind.RegisterSession
             ? RegisterSession(entry.Index)
             : ApplyInSession(command, entry.Index);
@@ -94,7 +97,7 @@ public sealed partial class GrainStateMachine : IStateMachine
             return new CommandAnswer(CommandStatus.StaleRequest, 0);
         }
 
-        if (session.Answers.TryGetValue(command.RequestId, out var cached))
+        if (session.TryGetAnswer(command.RequestId, out var cached))
         {
             return cached;
         }
@@ -105,7 +108,7 @@ public sealed partial class GrainStateMachine : IStateMachine
             CommandKind.Clear => Clear(command, index),
             _ => ApplyJournal(command, index),
         };
-        session.Answers.Add(command.RequestId, answer);
+        session.AddAnswer(command.RequestId, answer);
         return answer;
     }
 
@@ -145,41 +148,5 @@ public sealed partial class GrainStateMachine : IStateMachine
         // AdoNet's convention: the ETag advances and the record no longer exists, so an older ETag cannot write.
         _states[command.Key] = new StoredGrainState(index, null);
         return new CommandAnswer(CommandStatus.Applied, index);
-    }
-
-    // One client session (thesis §6.3): the answers of requests the client has not acknowledged yet.
-    private sealed class ClientSessionState(long id, long lastActivity)
-    {
-        public long Id { get; } = id;
-
-        // The log index of the session's latest command; the idlest session is evicted first.
-        public long LastActivity { get; set; } = lastActivity;
-
-        // Invariant: every key of Answers is >= LowestUnacknowledged; it never decreases.
-        public long LowestUnacknowledged { get; private set; }
-
-        public SortedDictionary<long, CommandAnswer> Answers { get; } = [];
-
-        public void Acknowledge(long lowestUnacknowledged)
-        {
-            if (lowestUnacknowledged <= LowestUnacknowledged)
-            {
-                return;
-            }
-
-            LowestUnacknowledged = lowestUnacknowledged;
-            while (Answers.Count > 0)
-            {
-                var first = Answers.First().Key;
-                if (first >= lowestUnacknowledged)
-                {
-                    break;
-                }
-
-                Answers.Remove(first);
-            }
-        }
-
-        public void Restore(long lowestUnacknowledged) => LowestUnacknowledged = lowestUnacknowledged;
     }
 }

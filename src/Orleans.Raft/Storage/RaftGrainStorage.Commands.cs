@@ -11,37 +11,27 @@ namespace Orleans.Raft.Storage;
 // linearizable.
 public sealed partial class RaftGrainStorage
 {
-    // A grain-state write or clear: the shared command path, and an ETag mismatch as Orleans expects it.
-    private async Task<CommandAnswer> ExecuteStateCommandAsync(
-        CommandKind kind, GrainStateKey key, string? etag, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    // A grain-state write or clear as one command (its session fields are filled in per attempt by ExecuteAsync); an
+    // ETag this provider did not issue fails at once.
+    private GrainStateCommand StateCommand(CommandKind kind, GrainStateKey key, string? etag, ReadOnlyMemory<byte> data)
     {
-        var operation = kind == CommandKind.Write ? "write" : "clear";
         if (!TryParseETag(etag, out var expected))
         {
-            Count(operation, "conflict");
+            Count(OperationName(kind), "conflict");
             throw new InconsistentStateException(
                 $"Raft grain storage '{_name}': the ETag '{etag}' of state {key} was not issued by this provider; read the state again.",
                 storedEtag: null, currentEtag: etag);
         }
 
-        var deleteOnClear = _options.DeleteStateOnClear;
-        var answer = await ExecuteAsync(
-            operation,
-            key,
-            (sessionId, requestId, lowestUnacknowledged) => new GrainStateCommand
-            {
-                Kind = kind,
-                SessionId = sessionId,
-                RequestId = requestId,
-                LowestUnacknowledged = lowestUnacknowledged,
-                Key = key,
-                ExpectedETag = expected,
-                Data = data,
-                DeleteOnClear = deleteOnClear,
-            }.Encode(),
-            cancellationToken).ConfigureAwait(false);
+        return new GrainStateCommand { Kind = kind, Key = key, ExpectedETag = expected, Data = data, DeleteOnClear = _options.DeleteStateOnClear };
+    }
+
+    // An ETag mismatch as Orleans expects it.
+    private void ThrowIfETagMismatch(CommandKind kind, CommandAnswer answer, GrainStateKey key, string? etag)
+    {
         if (answer.Status == CommandStatus.ETagMismatch)
         {
+            var operation = OperationName(kind);
             Count(operation, "conflict");
             var stored = FormatETag(answer.ETag);
             Log.ETagConflict(_logger, _name, operation, key.ToString(), etag, stored);
@@ -49,17 +39,17 @@ public sealed partial class RaftGrainStorage
                 $"Raft grain storage '{_name}': ETag mismatch on the {operation} of state {key}: stored ETag {stored ?? "none (no record)"}, given {etag ?? "none"}. Another activation changed the state; read it again.",
                 stored, etag);
         }
-
-        return answer;
     }
+
+    private static string OperationName(CommandKind kind) => kind == CommandKind.Write ? "write" : "clear";
 
     // Every command of a key (grain state or journal) goes this way: in this provider's client session, proposed on the
     // leader (forwarded when this silo follows), retried until answered or out of time. Returns the store's own answer
     // (Applied, or a refusal the caller turns into its exception); a lost session or a stale request become
-    // RaftWriteOutcomeUnknownException. `encode` builds the command for a session id, request id and lowest
+    // RaftWriteOutcomeUnknownException. `command` is encoded for each attempt's session id, request id and lowest
     // unacknowledged request id.
     private async Task<CommandAnswer> ExecuteAsync(
-        string operation, GrainStateKey key, Func<long, long, long, byte[]> encode, CancellationToken cancellationToken)
+        string operation, GrainStateKey key, GrainStateCommand command, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var node = RequireNode();
@@ -82,16 +72,15 @@ public sealed partial class RaftGrainStorage
 
                 try
                 {
-                    if (sessionId == 0)
+                    if (sessionId == 0 && !_session.TryGetRegistered(out sessionId))
                     {
-                        sessionId = await _session.GetOrRegister(() => RegisterSessionAsync(node, deadline)).WaitAsync(remaining, cancellationToken)
-                            .ConfigureAwait(false);
+                        sessionId = await OpenSession(node, deadline).WaitAsync(remaining, cancellationToken).ConfigureAwait(false);
                     }
 
-                    var command = encode(sessionId, requestId, _session.LowestUnacknowledged);
+                    var bytes = command.Encode(sessionId, requestId, _session.LowestUnacknowledged);
 
                     // Sent: from here on a failure that is not a certain refusal leaves the outcome open.
-                    var answer = CommandAnswer.Decode((await ProposeOnceAsync(node, command, remaining, cancellationToken).ConfigureAwait(false)).Response.Span);
+                    var answer = CommandAnswer.Decode((await ProposeOnceAsync(node, bytes, remaining, cancellationToken).ConfigureAwait(false)).Response.Span);
                     switch (answer.Status)
                     {
                         case CommandStatus.Applied:
@@ -173,23 +162,32 @@ public sealed partial class RaftGrainStorage
             }
         }
 
-        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        attempt.CancelAfter(remaining);
+        // One timed wait on the proposal (rather than a linked token source with a timer that the proposal then
+        // registers with): a write that times out is abandoned, not withdrawn, so its outcome is unknown either way.
+        Task<ProposalResult> proposal;
+        if (leader == node.Id)
+        {
+            proposal = node.ProposeAsync(command);
+        }
+        else
+        {
+            RaftStorageMetrics.Forwarded.Add(1, _providerTag);
+            proposal = _connection!.ForwardAsync(leader, command, cancellationToken);
+        }
+
         try
         {
-            if (leader == node.Id)
-            {
-                return await node.ProposeAsync(command, attempt.Token).ConfigureAwait(false);
-            }
-
-            RaftStorageMetrics.Forwarded.Add(1, _providerTag);
-            return await _connection!.ForwardAsync(leader, command, attempt.Token).ConfigureAwait(false);
+            return await proposal.WaitAsync(remaining, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is TimeoutException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             throw new TimeoutException($"No answer from the Raft leader '{leader}' within the operation timeout.", ex);
         }
     }
+
+    // The registration in progress, or a new one. A method of its own so that the closure is allocated only when a
+    // write finds no session, not by every write.
+    private Task<long> OpenSession(RaftNode node, long deadline) => _session.GetOrRegister(() => RegisterSessionAsync(node, deadline));
 
     // Registers a client session (its id is the registering entry's index). A lost registration only leaves an unused
     // session behind, which the store evicts in time, so it is simply retried until the deadline.

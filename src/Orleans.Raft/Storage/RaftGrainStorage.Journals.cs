@@ -159,13 +159,12 @@ public sealed partial class RaftGrainStorage
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(incarnation);
         ArgumentOutOfRangeException.ThrowIfNegative(atCount);
         const string operation = "journal_snapshot";
-        var template = new GrainStateCommand { Kind = CommandKind.JournalSnapshot, Key = key, AtCount = atCount, TrimHistory = trimHistory, Data = snapshot };
-        CheckSize(operation, key, template);
-        var answer = await ExecuteAsync(operation, key, (sessionId, requestId, lowest) => new GrainStateCommand
+        var command = new GrainStateCommand
         {
-            Kind = CommandKind.JournalSnapshot, SessionId = sessionId, RequestId = requestId, LowestUnacknowledged = lowest,
-            Key = key, ExpectedETag = incarnation, AtCount = atCount, TrimHistory = trimHistory, Data = snapshot,
-        }.Encode(), cancellationToken).ConfigureAwait(false);
+            Kind = CommandKind.JournalSnapshot, Key = key, ExpectedETag = incarnation, AtCount = atCount, TrimHistory = trimHistory, Data = snapshot,
+        };
+        CheckSize(operation, key, command);
+        var answer = await ExecuteAsync(operation, key, command, cancellationToken).ConfigureAwait(false);
         switch (answer.Status)
         {
             case CommandStatus.Applied:
@@ -191,13 +190,9 @@ public sealed partial class RaftGrainStorage
         ArgumentNullException.ThrowIfNull(records);
         ArgumentOutOfRangeException.ThrowIfNegative(expectedETag);
         var properties = setProperties ?? new Dictionary<string, string>(StringComparer.Ordinal);
-        var template = new GrainStateCommand { Kind = kind, Key = key, Records = records, Properties = properties };
-        CheckSize(operation, key, template);
-        var answer = await ExecuteAsync(operation, key, (sessionId, requestId, lowest) => new GrainStateCommand
-        {
-            Kind = kind, SessionId = sessionId, RequestId = requestId, LowestUnacknowledged = lowest, Key = key,
-            ExpectedETag = expectedETag, Records = records, Properties = properties,
-        }.Encode(), cancellationToken).ConfigureAwait(false);
+        var command = new GrainStateCommand { Kind = kind, Key = key, ExpectedETag = expectedETag, Records = records, Properties = properties };
+        CheckSize(operation, key, command);
+        var answer = await ExecuteAsync(operation, key, command, cancellationToken).ConfigureAwait(false);
         if (answer.Status != CommandStatus.Applied)
         {
             Debug.Assert(answer.Status == CommandStatus.ETagMismatch, "Only a snapshot gets other refusals.");

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
@@ -37,6 +38,9 @@ public sealed partial class RaftGrainStorage : IGrainStorage, ILifecycleParticip
 {
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMilliseconds(200);
+
+    // Grain types are few (the application's grain classes): their names are decoded once, not on every operation.
+    private static readonly ConcurrentDictionary<GrainType, string> GrainTypeNames = new();
 
     private readonly string _name;
     private readonly RaftGrainStorageOptions _options;
@@ -175,7 +179,9 @@ public sealed partial class RaftGrainStorage : IGrainStorage, ILifecycleParticip
                 $"Raft grain storage '{_name}': state '{stateName}' of grain {grainId} serializes to {data.Length} bytes, more than MaxStateSize ({_options.MaxStateSize}); it was not written. Make the state smaller or raise RaftGrainStorageOptions.MaxStateSize.");
         }
 
-        var answer = await ExecuteStateCommandAsync(CommandKind.Write, key, grainState.ETag, data, cancellationToken).ConfigureAwait(false);
+        var command = StateCommand(CommandKind.Write, key, grainState.ETag, data);
+        var answer = await ExecuteAsync("write", key, command, cancellationToken).ConfigureAwait(false);
+        ThrowIfETagMismatch(CommandKind.Write, answer, key, grainState.ETag);
         grainState.ETag = FormatETag(answer.ETag);
         grainState.RecordExists = true;
     }
@@ -197,7 +203,9 @@ public sealed partial class RaftGrainStorage : IGrainStorage, ILifecycleParticip
     {
         ArgumentNullException.ThrowIfNull(grainState);
         var key = KeyOf(stateName, grainId);
-        var answer = await ExecuteStateCommandAsync(CommandKind.Clear, key, grainState.ETag, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        var command = StateCommand(CommandKind.Clear, key, grainState.ETag, ReadOnlyMemory<byte>.Empty);
+        var answer = await ExecuteAsync("clear", key, command, cancellationToken).ConfigureAwait(false);
+        ThrowIfETagMismatch(CommandKind.Clear, answer, key, grainState.ETag);
         grainState.ETag = FormatETag(answer.ETag);
         grainState.RecordExists = false;
         grainState.State = CreateState<T>();
@@ -206,7 +214,7 @@ public sealed partial class RaftGrainStorage : IGrainStorage, ILifecycleParticip
     private static GrainStateKey KeyOf(string stateName, GrainId grainId)
     {
         ArgumentNullException.ThrowIfNull(stateName);
-        return new GrainStateKey(grainId.Type.ToString()!, grainId.Key.ToString()!, stateName);
+        return new GrainStateKey(GrainTypeNames.GetOrAdd(grainId.Type, static type => type.ToString()!), grainId.Key.ToString()!, stateName);
     }
 
     private static string? FormatETag(long etag) => etag == 0 ? null : etag.ToString(CultureInfo.InvariantCulture);
