@@ -1,73 +1,34 @@
-using System.Diagnostics;
 using System.Globalization;
+using Raft.Testing.Processes;
 
 namespace Orleans.Raft.Tests;
 
-// One `ReplicatedCounter --silo N` child process (a real silo with its Raft node); its output is kept for failure reports.
+// One `ReplicatedCounter --silo N` child process (a real silo with its Raft node), started and restarted; its output is
+// kept for failure reports.
 public sealed class SiloProcess(int index, SiloPorts ports, string dataDirectory) : IAsyncDisposable
 {
-    private readonly List<string> _output = [];
-    private Process? _process;
+    private readonly List<string> _earlierOutput = [];
+    private SampleProcess? _process;
 
     public int Index => index;
 
     public string Name => $"silo{index}";
 
-    public bool IsRunning => _process is { HasExited: false };
+    public bool IsRunning => _process is { IsRunning: true };
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return string.Join(Environment.NewLine, _output.TakeLast(40));
-            }
-        }
-    }
-
-    public static string SampleDll
-    {
-        get
-        {
-            var baseDirectory = new DirectoryInfo(AppContext.BaseDirectory);
-            var path = Path.GetFullPath(Path.Combine(
-                AppContext.BaseDirectory, "..", "..", "..", "..", "..", "samples", "ReplicatedCounter", "bin",
-                baseDirectory.Parent!.Name, baseDirectory.Name, "ReplicatedCounter.dll"));
-            Assert.True(File.Exists(path), $"the ReplicatedCounter sample is not built at {path}");
-            return path;
-        }
-    }
+    public string Output => string.Join(Environment.NewLine, _earlierOutput.Append(_process?.Output() ?? ""));
 
     // Starts the process and waits until the silo serves grains ("READY" on its output).
     public async Task StartAsync(TimeSpan timeout)
     {
         Assert.False(IsRunning, $"{Name} is already running");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(SampleDll);
-        foreach (var arg in new[]
-        {
+        _process = SampleProcess.Start("ReplicatedCounter", Name,
+        [
             "--silo", index.ToString(CultureInfo.InvariantCulture), "--data", dataDirectory,
             "--silo-ports", ports.Silo, "--gateway-ports", ports.Gateway, "--raft-ports", ports.Raft,
-        })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => Record(e.Data, ready);
-        process.ErrorDataReceived += (_, e) => Record(e.Data, ready);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
-        var first = await Task.WhenAny(ready.Task, process.WaitForExitAsync(), Task.Delay(timeout));
-        Assert.True(first == ready.Task, $"{Name} did not become ready within {timeout}:{Environment.NewLine}{Output}");
+        ]);
+        var first = await Task.WhenAny(_process.Ready, Task.Delay(timeout));
+        Assert.True(first == _process.Ready && _process.Ready.IsCompletedSuccessfully, $"{Name} did not become ready within {timeout}:{Environment.NewLine}{Output}");
     }
 
     // SIGKILL: no shutdown code runs, as in a crash.
@@ -75,32 +36,12 @@ public sealed class SiloProcess(int index, SiloPorts ports, string dataDirectory
     {
         if (Interlocked.Exchange(ref _process, null) is { } process)
         {
-            Record($"--- SIGKILL at {DateTime.UtcNow:HH:mm:ss.fff}", null);
-            process.Kill();
-            await process.WaitForExitAsync();
-            process.Dispose();
+            await process.KillAsync();
+            _earlierOutput.Add(process.Output());
         }
     }
 
     public async ValueTask DisposeAsync() => await KillAsync();
-
-    private void Record(string? line, TaskCompletionSource? ready)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.Add($"[{Name}] {line}");
-        }
-
-        if (line.StartsWith("READY ", StringComparison.Ordinal))
-        {
-            ready?.TrySetResult();
-        }
-    }
 }
 
 // Every silo's ports, as the comma-separated lists the sample takes.

@@ -193,39 +193,16 @@ public sealed class KvStateMachine : IStateMachine, IRaftQueryHandler
         }
     }
 
-    // Keys are looked up by their characters, decoded onto the stack: a string is made only for a key that is new.
-    private byte[]? Find(ReadOnlySpan<byte> utf8Key)
-    {
-        if (utf8Key.Length > StackKeyBytes)
-        {
-            return _data.GetValueOrDefault(Encoding.UTF8.GetString(utf8Key));
-        }
+    // Keys are looked up by their characters, decoded onto the stack (a string only for a longer key): a string is
+    // stored only for a key that is new.
+    private byte[]? Find(ReadOnlySpan<byte> utf8Key) =>
+        _byChars.TryGetValue(KeyChars(utf8Key, stackalloc char[StackKeyBytes]), out var value) ? value : null;
 
-        Span<char> key = stackalloc char[StackKeyBytes];
-        return _byChars.TryGetValue(key[..Encoding.UTF8.GetChars(utf8Key, key)], out var value) ? value : null;
-    }
+    private void Store(ReadOnlySpan<byte> utf8Key, byte[] value) => _byChars[KeyChars(utf8Key, stackalloc char[StackKeyBytes])] = value;
 
-    private void Store(ReadOnlySpan<byte> utf8Key, byte[] value)
-    {
-        if (utf8Key.Length > StackKeyBytes)
-        {
-            _data[Encoding.UTF8.GetString(utf8Key)] = value;
-            return;
-        }
+    private void Remove(ReadOnlySpan<byte> utf8Key) => _byChars.Remove(KeyChars(utf8Key, stackalloc char[StackKeyBytes]));
 
-        Span<char> key = stackalloc char[StackKeyBytes];
-        _byChars[key[..Encoding.UTF8.GetChars(utf8Key, key)]] = value;
-    }
-
-    private void Remove(ReadOnlySpan<byte> utf8Key)
-    {
-        if (utf8Key.Length > StackKeyBytes)
-        {
-            _data.Remove(Encoding.UTF8.GetString(utf8Key));
-            return;
-        }
-
-        Span<char> key = stackalloc char[StackKeyBytes];
-        _byChars.Remove(key[..Encoding.UTF8.GetChars(utf8Key, key)]);
-    }
+    // A UTF-8 key never decodes to more characters than it has bytes.
+    private static ReadOnlySpan<char> KeyChars(ReadOnlySpan<byte> utf8Key, Span<char> buffer) =>
+        utf8Key.Length <= buffer.Length ? buffer[..Encoding.UTF8.GetChars(utf8Key, buffer)] : Encoding.UTF8.GetString(utf8Key);
 }

@@ -17,14 +17,14 @@ internal static class Baselines
         {
             using var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite);
             RandomAccess.Write(handle, new byte[fileSize], 0);
-            FlushData(handle);
+            RawSync.FlushData(handle);
             var record = new byte[64];
             var latencies = new double[samples];
             for (var i = -20; i < samples; i++)
             {
                 var started = Stopwatch.GetTimestamp();
                 RandomAccess.Write(handle, record, ((i + 20) * 64L) % fileSize);
-                FlushData(handle);
+                RawSync.FlushData(handle);
                 if (i >= 0)
                 {
                     latencies[i] = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
@@ -61,17 +61,4 @@ internal static class Baselines
         Array.Sort(values);
         return values[values.Length / 2];
     }
-
-    private static void FlushData(SafeFileHandle handle)
-    {
-        if (fdatasync((int)handle.DangerousGetHandle()) != 0)
-        {
-            throw new IOException("fdatasync failed");
-        }
-    }
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-#pragma warning disable SA1300, CA5392, IDE1006 // the libc name
-    private static extern int fdatasync(int fd);
-#pragma warning restore SA1300, CA5392, IDE1006
 }

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Raft.Testing.Processes;
 
 namespace Benchmarks.Grpc;
 
@@ -11,8 +11,7 @@ namespace Benchmarks.Grpc;
 /// </summary>
 internal sealed class NodeCluster : IAsyncDisposable
 {
-    private readonly List<Process> _processes = [];
-    private readonly List<string> _output = [];
+    private readonly List<SampleProcess> _nodes = [];
 
     private NodeCluster(string root, string clusterId)
     {
@@ -26,20 +25,8 @@ internal sealed class NodeCluster : IAsyncDisposable
 
     public List<string> Endpoints { get; } = [];
 
-    public IReadOnlyList<Process> Processes => _processes;
-
     /// <summary>The sample's assembly, built beside this program (the project reference builds it).</summary>
-    public static string SampleDll
-    {
-        get
-        {
-            var baseDirectory = new DirectoryInfo(AppContext.BaseDirectory);
-            var path = Path.GetFullPath(Path.Combine(
-                AppContext.BaseDirectory, "..", "..", "..", "..", "..", "samples", "KeyValueStore", "bin",
-                baseDirectory.Parent!.Name, baseDirectory.Name, "KeyValueStore.dll"));
-            return File.Exists(path) ? path : throw new FileNotFoundException($"The KeyValueStore sample is not built at {path}; build tests/Benchmarks in Release.");
-        }
-    }
+    public static string SampleDll => SampleProcess.SampleDll("KeyValueStore");
 
     public static async Task<NodeCluster> StartAsync(string root, int nodes, int tickMilliseconds)
     {
@@ -73,25 +60,16 @@ internal sealed class NodeCluster : IAsyncDisposable
         }
     }
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return string.Join(Environment.NewLine, _output.TakeLast(40));
-            }
-        }
-    }
+    public string Output => string.Join(Environment.NewLine, _nodes.Select(n => n.Output()));
 
     /// <summary>User + system CPU time of each node process so far, in node order.</summary>
     public TimeSpan[] NodesCpuTime()
     {
-        var times = new TimeSpan[_processes.Count];
+        var times = new TimeSpan[_nodes.Count];
         for (var i = 0; i < times.Length; i++)
         {
-            _processes[i].Refresh();
-            times[i] = _processes[i].TotalProcessorTime;
+            _nodes[i].Process.Refresh();
+            times[i] = _nodes[i].Process.TotalProcessorTime;
         }
 
         return times;
@@ -99,19 +77,9 @@ internal sealed class NodeCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var process in _processes)
+        foreach (var node in _nodes)
         {
-            try
-            {
-                process.Kill();
-                await process.WaitForExitAsync();
-            }
-            catch (InvalidOperationException)
-            {
-                // Exited already.
-            }
-
-            process.Dispose();
+            await node.KillAsync();
         }
 
         try
@@ -126,49 +94,13 @@ internal sealed class NodeCluster : IAsyncDisposable
 
     private Task StartNode(string id, string endpoint, string peers, string data, int tickMilliseconds)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(SampleDll);
-        foreach (var arg in new[]
-        {
+        var node = SampleProcess.Start("KeyValueStore", id,
+        [
             "serve", "--id", id, "--listen", endpoint, "--data", data, "--cluster-id", ClusterId, "--log-level", "Warning",
             "--tick-ms", tickMilliseconds.ToString(CultureInfo.InvariantCulture), "--peers", peers,
-        })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var process = Process.Start(start)!;
-        _processes.Add(process);
-        process.OutputDataReceived += (_, e) => Record(id, e.Data, ready);
-        process.ErrorDataReceived += (_, e) => Record(id, e.Data, ready);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _ = process.WaitForExitAsync().ContinueWith(_ => ready.TrySetException(new IOException($"node {id} exited:\n{Output}")), TaskScheduler.Default);
-        return ready.Task;
-    }
-
-    private void Record(string id, string? line, TaskCompletionSource ready)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.Add($"[{id}] {line}");
-        }
-
-        if (line.StartsWith("READY ", StringComparison.Ordinal))
-        {
-            ready.TrySetResult();
-        }
+        ]);
+        _nodes.Add(node);
+        return node.Ready;
     }
 
     private static int FreePort()

@@ -166,7 +166,7 @@ public static class StorageBenchmark
             RandomAccess.Write(handle, zeros, offset);
         }
 
-        FlushData(handle);
+        RawSync.FlushData(handle);
         var buffer = new byte[batch * (payload + 36)];
         Random.Shared.NextBytes(buffer);
         var position = 0L;
@@ -180,7 +180,7 @@ public static class StorageBenchmark
                 }
 
                 RandomAccess.Write(handle, buffer, position);
-                FlushData(handle);
+                RawSync.FlushData(handle);
                 position += buffer.Length;
                 return Task.CompletedTask;
             });
@@ -238,19 +238,6 @@ public static class StorageBenchmark
                 $"recovery run {run}: {entries.Count:N0} entries of 64 B ({bytes / (1 << 20):N0} MiB of segments): open (scan + index) {opened.TotalMilliseconds:N0} ms, open + read every entry {read.TotalMilliseconds:N0} ms"));
         }
     }
-
-    private static void FlushData(SafeFileHandle handle)
-    {
-        if (fdatasync((int)handle.DangerousGetHandle()) != 0)
-        {
-            throw new IOException("fdatasync failed");
-        }
-    }
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-#pragma warning disable SA1300, CA5392, IDE1006 // the libc name
-    private static extern int fdatasync(int fd);
-#pragma warning restore SA1300, CA5392, IDE1006
 
     private readonly record struct Measurement(double EntriesPerSecond, double P50Us, double P99Us);
 }
