@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using KeyValueStore.Store;
 using Raft.Testing.Linearizability;
+using Raft.Testing.Processes;
 using Raft.Transport.Grpc.Client;
 using Xunit.Abstractions;
 
@@ -27,7 +26,7 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
     public Task InitializeAsync()
     {
         var ids = new[] { "n1", "n2", "n3" };
-        var ports = FreePorts(ids.Length);
+        var ports = ids.Select(_ => FreePorts.Next()).ToArray();
         _nodes = [.. ids.Select((id, i) => new NodeProcess(
             id, ports[i], ids.Select((p, j) => (p, j)).Where(x => x.p != id).ToDictionary(x => x.p, x => ports[x.j]), Path.Combine(_directory, id)))];
         return Task.CompletedTask;
@@ -202,14 +201,5 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.True(DateTime.UtcNow < deadline, "no leader within 30 s");
             await Task.Delay(50);
         }
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
     }
 }

@@ -1,11 +1,10 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Raft.Networking;
 using Orleans.Raft.StateMachine;
 using Raft.Core;
 using Raft.Core.Runtime;
 using Raft.Core.Storage;
+using Raft.Testing.Processes;
 
 namespace Orleans.Raft.Tests;
 
@@ -43,14 +42,14 @@ public sealed class ForwardingTests
     [Fact]
     public async Task Forward_ToAnAddressNobodyListensOn_FailsAsNotApplied()
     {
-        await using var client = new ForwardingClient("n2", "n1", new Uri($"http://127.0.0.1:{FreePort()}"), "group", 1 << 20, NullLogger.Instance);
+        await using var client = new ForwardingClient("n2", "n1", new Uri($"http://127.0.0.1:{FreePorts.Next()}"), "group", 1 << 20, NullLogger.Instance);
         await Assert.ThrowsAsync<NotLeaderException>(() => client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
     }
 
     [Fact]
     public async Task Forward_ToTheLeader_IsAppliedAndRefusedForAnotherGroupOrAnUnknownSender()
     {
-        var port = FreePort();
+        var port = FreePorts.Next();
         var members = new Dictionary<string, string> { ["n1"] = $"127.0.0.1:{port}", ["n2"] = "127.0.0.1:1" };
         var connection = await new GrpcRaftStorageNetwork().ConnectAsync(new RaftStorageEndpoint("group", "n1", members, NullLoggerFactory.Instance));
         var machine = new GrainStateMachine();
@@ -94,13 +93,6 @@ public sealed class ForwardingTests
             await node.StopAsync();
             await connection.DisposeAsync();
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private sealed class TupleComparer : IEqualityComparer<(long Id, byte[] Bytes)>

@@ -1,12 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Raft.Core.Engine;
+using Raft.Testing.Processes;
 using Raft.Transport.Grpc.Client;
 using SampleCounter = ReplicatedCounter.ICounterGrain;
 using Xunit.Abstractions;
@@ -25,14 +24,13 @@ public sealed class ProcessKillTests(ITestOutputHelper output)
     private const int Workers = 6;
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan Phase = TimeSpan.FromSeconds(2);
-    private static readonly HashSet<int> GivenPorts = [];
 
     [Fact]
     public async Task SigkillOfLeaderSiloThenOfGrainSilo_KeepsEveryAcknowledgedIncrementAndAppliesNoneTwice()
     {
         var clock = Stopwatch.StartNew();
         var data = RaftTestCluster.NewDataDirectory();
-        var ports = SiloPorts.Free(3, FreePort);
+        var ports = SiloPorts.Free(3, FreePorts.Next);
         var silos = Enumerable.Range(0, 3).Select(i => new SiloProcess(i, ports, data)).ToArray();
         try
         {
@@ -205,23 +203,6 @@ public sealed class ProcessKillTests(ITestOutputHelper output)
     }
 
     private void Log(Stopwatch clock, string message) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:F1} s  {message}");
-
-    private static int FreePort()
-    {
-        lock (GivenPorts)
-        {
-            while (true)
-            {
-                using var listener = new TcpListener(IPAddress.Loopback, 0);
-                listener.Start();
-                var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-                if (GivenPorts.Add(port))
-                {
-                    return port;
-                }
-            }
-        }
-    }
 
     private sealed class History(int counters)
     {

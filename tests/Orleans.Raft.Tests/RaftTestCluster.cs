@@ -6,6 +6,7 @@ using Orleans.Raft.Networking;
 using Orleans.Raft.Storage;
 using Orleans.Storage;
 using Orleans.TestingHost;
+using Raft.Testing.Processes;
 
 namespace Orleans.Raft.Tests;
 
@@ -46,7 +47,7 @@ public sealed class RaftTestCluster : IAsyncDisposable
     {
         var network = new InMemoryRaftStorageNetwork();
         var keepData = dataDirectory is not null;
-        var addresses = Enumerable.Range(0, silos).Select(_ => useGrpc ? $"127.0.0.1:{FreePort()}" : "in-memory").ToArray();
+        var addresses = Enumerable.Range(0, silos).Select(_ => useGrpc ? $"127.0.0.1:{FreePorts.Next()}" : "in-memory").ToArray();
         dataDirectory ??= NewDataDirectory();
         var builder = new InProcessTestClusterBuilder(silos);
         builder.Options.ConfigureFileLogging = false;
@@ -126,13 +127,6 @@ public sealed class RaftTestCluster : IAsyncDisposable
     }
 
     public static string NewDataDirectory() => Path.Combine(Path.GetTempPath(), "orleans-raft-tests", Guid.NewGuid().ToString("N"));
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public static void TryDelete(string directory)
     {

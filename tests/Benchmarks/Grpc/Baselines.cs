@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Microsoft.Win32.SafeHandles;
 using Raft.Transport.Grpc.Client;
 
 namespace Benchmarks.Grpc;

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Raft.Testing.Processes;
 
 namespace Benchmarks.Grpc;
@@ -31,7 +29,7 @@ internal sealed class NodeCluster : IAsyncDisposable
     public static async Task<NodeCluster> StartAsync(string root, int nodes, int tickMilliseconds)
     {
         var cluster = new NodeCluster(root, "bench");
-        var ports = Enumerable.Range(0, nodes).Select(_ => FreePort()).ToArray();
+        var ports = Enumerable.Range(0, nodes).Select(_ => FreePorts.Next()).ToArray();
         var ids = Enumerable.Range(1, nodes).Select(i => $"n{i}").ToArray();
         var peers = string.Join(",", ids.Select((id, i) => string.Create(CultureInfo.InvariantCulture, $"{id}=127.0.0.1:{ports[i]}")));
         var ready = new List<Task>();
@@ -101,12 +99,5 @@ internal sealed class NodeCluster : IAsyncDisposable
         ]);
         _nodes.Add(node);
         return node.Ready;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.Win32.SafeHandles;
 using Raft.Core.Messages;
 using Raft.Storage.Faster;
 

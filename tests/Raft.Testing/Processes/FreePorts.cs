@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Benchmarks.Orleans;
+namespace Raft.Testing.Processes;
 
 /// <summary>Loopback ports that were free a moment ago.</summary>
 /// <remarks>
