@@ -79,6 +79,11 @@ internal sealed partial class RaftState
         return ready;
     }
 
+    // A leader only: what a quorum of followers made durable may be applied while the leader's own write is still
+    // running. A follower learns of commits with the entries of a ready, so it keeps getting them there.
+    public IReadOnlyList<Entry> TakeCommittedEntries() =>
+        Role == StateRole.Leader && _pendingSnapshotInstall is null ? _log.TakeCommitted() : [];
+
     public void Advance(Ready ready)
     {
         if (!ReferenceEquals(ready, _outstanding))

@@ -116,6 +116,17 @@ public sealed class RawNode
     /// <exception cref="InvalidOperationException">The previous ready has not been advanced yet.</exception>
     public Ready GetReady() => _raft.GetReady();
 
+    /// <summary>
+    /// On a leader, hands out the committed entries not yet handed out, at any time, including between
+    /// <see cref="GetReady"/> and <see cref="Advance"/>: entries a quorum of followers made durable may be applied while
+    /// the leader's own append of them is still running (a leader needs no durable copy of its own to commit, thesis
+    /// §10.2.1). Entries taken here do not appear in a later <see cref="Ready.CommittedEntries"/>; apply them after the
+    /// committed entries of every earlier ready and before those of any later one.
+    /// </summary>
+    /// <returns>The newly committed entries in log order; empty on a node that is not the leader, whose committed
+    /// entries come only with the ready that makes them durable.</returns>
+    public IReadOnlyList<Entry> TakeCommittedEntries() => _raft.TakeCommittedEntries();
+
     /// <summary>Acknowledges that <paramref name="ready"/>'s writes are durable and its messages sent.</summary>
     /// <param name="ready">The ready returned by the last <see cref="GetReady"/>.</param>
     /// <exception cref="InvalidOperationException"><paramref name="ready"/> is not the outstanding ready.</exception>

@@ -19,6 +19,10 @@ public sealed partial class RaftNode
     // The role and term of the latest Ready that carried a SoftState; loop only.
     private SoftState _softState;
 
+    // Events taken while a leader's writes ran that had to wait for them (see WhilePersisting); handled before any
+    // event still in the channel, in the order they arrived. Loop only.
+    private readonly Queue<LoopEvent> _deferred = new();
+
     private enum LoopEventKind : byte
     {
         Propose,
@@ -30,6 +34,9 @@ public sealed partial class RaftNode
         Transfer,
         SnapshotWritten,
         SnapshotSent,
+
+        // The writes of a ready ended; the payload is their task, so a late one is told from the current one.
+        Persisted,
     }
 
     private void OnTimer()
@@ -52,10 +59,16 @@ public sealed partial class RaftNode
         {
             // No token on the wait: a cancellable wait allocates on every call, and stopping completes the channel,
             // which wakes the wait anyway.
-            while (!token.IsCancellationRequested && await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (!token.IsCancellationRequested && (_deferred.Count > 0 || await reader.WaitToReadAsync().ConfigureAwait(false)))
             {
                 stage = "engine";
                 var taken = 0;
+                while (taken < _options.MaxEventsPerIteration && !token.IsCancellationRequested && _deferred.TryDequeue(out var deferred))
+                {
+                    Handle(rawNode, deferred);
+                    taken++;
+                }
+
                 while (taken < _options.MaxEventsPerIteration && !token.IsCancellationRequested && reader.TryRead(out var loopEvent))
                 {
                     Handle(rawNode, loopEvent);
@@ -93,7 +106,15 @@ public sealed partial class RaftNode
                     }
 
                     stage = "log store, hard-state store or transport";
-                    await _readyProcessor.PersistAndSendAsync(ready, token).ConfigureAwait(false);
+                    var persist = _readyProcessor.PersistAndSendAsync(ready, token);
+                    if (!persist.IsCompleted && WhilePersisting.Allowed(ready, _softState.Role == StateRole.Leader))
+                    {
+                        await StepWhilePersistingAsync(rawNode, persist.AsTask(), token).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await persist.ConfigureAwait(false);
+                    }
 
                     // The snapshot's state replaces the state machine's before the entries after it are applied.
                     if (ready.Snapshot is { } snapshot)
@@ -141,6 +162,55 @@ public sealed partial class RaftNode
         {
             Fail(ex, stage);
         }
+    }
+
+    // A leader's own writes are running: steps the followers' acknowledgements as they come and hands what they commit
+    // to the applier at once; every other event waits in _deferred (see WhilePersisting). Returns once the writes end.
+    private async Task StepWhilePersistingAsync(RawNode rawNode, Task persist, CancellationToken token)
+    {
+        // The end of the writes arrives as an event, so that one wait covers both.
+        _ = persist.ContinueWith(
+            static (completed, state) => ((RaftNode)state!)._events.Writer.TryWrite(new LoopEvent(LoopEventKind.Persisted, completed)),
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        var reader = _events.Reader;
+        var term = _softState.Term;
+        var persisted = false;
+        while (!persisted && !token.IsCancellationRequested && await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            var stepped = false;
+            while (reader.TryRead(out var loopEvent))
+            {
+                if (loopEvent.Kind == LoopEventKind.Persisted)
+                {
+                    if (ReferenceEquals(loopEvent.Payload, persist))
+                    {
+                        // Events after this one stay in the channel, behind the deferred ones.
+                        persisted = true;
+                        break;
+                    }
+                }
+                else if (loopEvent is { Kind: LoopEventKind.Message, Payload: Message message } && WhilePersisting.CanStep(message, term))
+                {
+                    Handle(rawNode, loopEvent);
+                    stepped = true;
+                }
+                else
+                {
+                    _deferred.Enqueue(loopEvent);
+                }
+            }
+
+            if (stepped && rawNode.TakeCommittedEntries() is { Count: > 0 } committed)
+            {
+                await EnqueueApplyAsync(new ApplyItem(committed, null), token).ConfigureAwait(false);
+            }
+        }
+
+        // Stopping ends the wait above before the writes; their outcome still decides how the loop ends.
+        await persist.ConfigureAwait(false);
     }
 
     // Full (the state machine is behind): wait for room, which is the loop's backpressure. Stopping completes the
@@ -193,6 +263,9 @@ public sealed partial class RaftNode
                 break;
             case LoopEventKind.SnapshotSent:
                 OnSnapshotSent(rawNode, (SnapshotSendResult)loopEvent.Payload!);
+                break;
+            case LoopEventKind.Persisted:
+                // The end of writes the loop already awaited.
                 break;
         }
     }
@@ -286,7 +359,7 @@ public sealed partial class RaftNode
         }
 
         _accepted.Clear();
-        while (_events.Reader.TryRead(out var loopEvent))
+        while (_deferred.TryDequeue(out var loopEvent) || _events.Reader.TryRead(out loopEvent))
         {
             switch (loopEvent.Payload)
             {

@@ -1,0 +1,121 @@
+using System.Text;
+using Raft.Core.Runtime;
+using Raft.Core.Tests.Runtime.Fakes;
+using Raft.Testing.Conformance;
+
+namespace Raft.Core.Tests.Runtime;
+
+// A leader steps its followers' acknowledgements while its own append runs, and applies what they commit at once
+// (WhilePersisting); everything else waits for the append.
+[Collection(RealTimeCollection.Name)]
+[Trait("Category", "Cluster")]
+public sealed class RaftNodeWhilePersistingTests
+{
+    [Fact]
+    public async Task Leader_AppliesAnEntryItsFollowersMadeDurable_WhileItsOwnAppendOfItStillRuns()
+    {
+        var stores = new Dictionary<string, ScriptedLogStore>();
+        await using var cluster = await StartAsync(stores);
+        var leader = await WarmUpAsync(cluster);
+        using var held = Hold(stores[leader.Id]);
+
+        var result = await leader.ProposeAsync(Encoding.UTF8.GetBytes("x")).WaitAsync(Eventually.DefaultTimeout);
+
+        Assert.False(held.Released);
+        Assert.True(stores[leader.Id].LastIndex < result.Index, $"the leader's log store already holds entry {result.Index}");
+        Assert.Equal("x", Encoding.UTF8.GetString(result.Response.Span));
+        Assert.Contains((result.Index, "x"), cluster.StateMachine(leader.Id).Applied);
+
+        held.Release();
+        await Eventually.TrueAsync(() => stores[leader.Id].LastIndex >= result.Index, "the leader's own append to end");
+        await cluster.WaitForAppliedAsync(result.Index);
+    }
+
+    [Fact]
+    public async Task ProposalsArrivingWhileTheLeadersAppendRuns_WaitForIt_AndApplyAfterTheEntriesBeforeThem()
+    {
+        var stores = new Dictionary<string, ScriptedLogStore>();
+        await using var cluster = await StartAsync(stores);
+        var leader = await WarmUpAsync(cluster);
+        using var held = Hold(stores[leader.Id]);
+        var first = await leader.ProposeAsync(Encoding.UTF8.GetBytes("first")).WaitAsync(Eventually.DefaultTimeout);
+
+        var second = leader.ProposeAsync(Encoding.UTF8.GetBytes("second"));
+
+        // Taken by the loop but not proposed: the engine sees it only after the append, so nothing can commit it.
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        Assert.False(second.IsCompleted, "a proposal was handled while the leader's append ran");
+        Assert.DoesNotContain(cluster.StateMachine(leader.Id).Applied, a => a.Command == "second");
+
+        stores[leader.Id].PendingAppend = null;
+        held.Release();
+        var secondResult = await second.WaitAsync(Eventually.DefaultTimeout);
+
+        Assert.True(secondResult.Index > first.Index);
+        await cluster.WaitForAppliedAsync(secondResult.Index);
+        foreach (var id in cluster.Ids)
+        {
+            var applied = cluster.AppliedUpTo(id, secondResult.Index);
+            Assert.Equal([(first.Index, "first"), (secondResult.Index, "second")], applied.Where(a => a.Index >= first.Index));
+        }
+    }
+
+    [Fact]
+    public async Task LeaderWhoseAppendFailsAfterItApplied_RestartsAndAgreesWithTheOthers()
+    {
+        var stores = new Dictionary<string, ScriptedLogStore>();
+        await using var cluster = await StartAsync(stores);
+        var leader = await WarmUpAsync(cluster);
+        var store = stores[leader.Id];
+        using var held = Hold(store);
+        var applied = await leader.ProposeAsync(Encoding.UTF8.GetBytes("kept")).WaitAsync(Eventually.DefaultTimeout);
+
+        // The entry is committed by the followers' copies alone; the leader's own copy never reaches its disk.
+        store.FailWith = new IOException("disk gone");
+        held.Release();
+        await Eventually.TrueAsync(() => leader.Completion.IsCompleted, "the leader to stop on the failed append");
+        store.FailWith = null;
+        store.PendingAppend = null;
+        await cluster.RestartNodeAsync(leader.Id);
+
+        var after = await cluster.ProposeWithRetryAsync("after");
+        await cluster.WaitForAppliedAsync(after.Index);
+        foreach (var id in cluster.Ids)
+        {
+            var log = cluster.AppliedUpTo(id, after.Index);
+            Assert.Single(log, a => a.Command == "kept");
+            Assert.Contains((applied.Index, "kept"), log);
+        }
+    }
+
+    // Elections slow enough (1 s) that holding an append for a few hundred milliseconds never costs the leadership.
+    private static Task<TestCluster> StartAsync(Dictionary<string, ScriptedLogStore> stores) =>
+        TestCluster.StartAsync(
+            logStore: id => stores[id] = new ScriptedLogStore(new CallLog()),
+            configure: options => options with { Raft = options.Raft with { ElectionTick = 100 } });
+
+    private static async Task<RaftNode> WarmUpAsync(TestCluster cluster)
+    {
+        var warmUp = await cluster.ProposeWithRetryAsync("warm-up");
+        await cluster.WaitForAppliedAsync(warmUp.Index);
+        return await cluster.WaitForLeaderAsync();
+    }
+
+    // The store's appends from now on wait until the hold is released; disposing releases it, so that a failing test
+    // does not leave a node stuck in its append when the cluster stops.
+    private static HeldAppends Hold(ScriptedLogStore store)
+    {
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.PendingAppend = held;
+        return new HeldAppends(held);
+    }
+
+    private sealed class HeldAppends(TaskCompletionSource held) : IDisposable
+    {
+        public bool Released => held.Task.IsCompleted;
+
+        public void Release() => held.TrySetResult();
+
+        public void Dispose() => Release();
+    }
+}
