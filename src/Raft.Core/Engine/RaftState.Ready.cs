@@ -84,6 +84,26 @@ internal sealed partial class RaftState
     public IReadOnlyList<Entry> TakeCommittedEntries() =>
         Role == StateRole.Leader && _pendingSnapshotInstall is null ? _log.TakeCommitted() : [];
 
+    // A leader only: its own appends of its current term may leave before any of its writes (thesis §10.2.1), so
+    // they need not wait for the outstanding ready to be advanced.
+    public IReadOnlyList<Message> TakeMessages()
+    {
+        if (Role != StateRole.Leader)
+        {
+            return [];
+        }
+
+        FlushBroadcast();
+        if (_msgs.Count == 0)
+        {
+            return [];
+        }
+
+        var messages = _msgs;
+        _msgs = [];
+        return messages;
+    }
+
     public void Advance(Ready ready)
     {
         if (!ReferenceEquals(ready, _outstanding))

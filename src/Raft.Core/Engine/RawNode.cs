@@ -127,6 +127,15 @@ public sealed class RawNode
     /// entries come only with the ready that makes them durable.</returns>
     public IReadOnlyList<Entry> TakeCommittedEntries() => _raft.TakeCommittedEntries();
 
+    /// <summary>
+    /// On a leader, hands out the messages that may leave before any write of this node, at any time, including
+    /// between <see cref="GetReady"/> and <see cref="Advance"/>: its AppendEntries (with entries proposed since the
+    /// last ready), heartbeats, snapshots and TimeoutNow of its current term, exactly what <see cref="Ready.Messages"/>
+    /// would carry. Send them as <see cref="Ready.Messages"/> are sent; they do not appear in a later ready.
+    /// </summary>
+    /// <returns>The messages in the order they were made; empty on a node that is not the leader.</returns>
+    public IReadOnlyList<Message> TakeMessages() => _raft.TakeMessages();
+
     /// <summary>Acknowledges that <paramref name="ready"/>'s writes are durable and its messages sent.</summary>
     /// <param name="ready">The ready returned by the last <see cref="GetReady"/>.</param>
     /// <exception cref="InvalidOperationException"><paramref name="ready"/> is not the outstanding ready.</exception>

@@ -94,12 +94,10 @@ public sealed partial class RaftNode
                         RaftMetrics.ReadyEntries.Record(ready.Entries.Count, _nodeTag);
                     }
 
-                    // Committed entries that were durable here before this ready (every one, on a leader: it counts its
-                    // own copy only once durable) go to the applier before this ready's writes, so the leader's answer
-                    // does not also wait for the fsync of the commit index those writes carry. Entries this ready
-                    // itself appends (a follower learning of their commit with them) wait for the writes.
-                    var applyFirst = ready.Snapshot is null && ready.CommittedEntries.Count > 0 &&
-                        (ready.Entries.Count == 0 || ready.CommittedEntries[^1].Index < ready.Entries[0].Index);
+                    // Committed entries go to the applier before this ready's writes when that is safe (see
+                    // WhilePersisting.AppliesFirst), so the leader's answer does not also wait for its own fsync.
+                    var isLeader = _softState.Role == StateRole.Leader;
+                    var applyFirst = WhilePersisting.AppliesFirst(ready, isLeader);
                     if (applyFirst)
                     {
                         await EnqueueApplyAsync(new ApplyItem(ready.CommittedEntries, null), token).ConfigureAwait(false);
@@ -107,7 +105,7 @@ public sealed partial class RaftNode
 
                     stage = "log store, hard-state store or transport";
                     var persist = _readyProcessor.PersistAndSendAsync(ready, token);
-                    if (!persist.IsCompleted && WhilePersisting.Allowed(ready, _softState.Role == StateRole.Leader))
+                    if (!persist.IsCompleted && WhilePersisting.Allowed(ready, isLeader))
                     {
                         await StepWhilePersistingAsync(rawNode, persist.AsTask(), token).ConfigureAwait(false);
                     }
@@ -181,6 +179,7 @@ public sealed partial class RaftNode
         while (!persisted && !token.IsCancellationRequested && await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             var stepped = false;
+            var proposed = false;
             while (reader.TryRead(out var loopEvent))
             {
                 if (loopEvent.Kind == LoopEventKind.Persisted)
@@ -197,10 +196,22 @@ public sealed partial class RaftNode
                     Handle(rawNode, loopEvent);
                     stepped = true;
                 }
+                else if (loopEvent.Kind == LoopEventKind.Propose)
+                {
+                    Handle(rawNode, loopEvent);
+                    proposed = true;
+                }
                 else
                 {
                     _deferred.Enqueue(loopEvent);
                 }
+            }
+
+            // Registered before their appends leave, so before anything can commit them.
+            RegisterAccepted();
+            if (stepped || proposed)
+            {
+                _readyProcessor.Send(rawNode.TakeMessages());
             }
 
             if (stepped && rawNode.TakeCommittedEntries() is { Count: > 0 } committed)

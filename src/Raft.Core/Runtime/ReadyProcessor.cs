@@ -182,6 +182,17 @@ public sealed class ReadyProcessor
         SendAll(persistedMessages);
     }
 
+    /// <summary>
+    /// Sends messages that may leave before any write (<see cref="RawNode.TakeMessages"/>), routed as
+    /// <see cref="Ready.Messages"/> are: InstallSnapshot to the snapshot sender when one was given.
+    /// </summary>
+    /// <param name="messages">The messages, in order.</param>
+    public void Send(IReadOnlyList<Message> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        SendAll(messages);
+    }
+
     private void SendAll(IReadOnlyList<Message> messages)
     {
         for (var i = 0; i < messages.Count; i++)

@@ -134,6 +134,65 @@ public sealed class RawNodeTests
     }
 
     [Fact]
+    public void TakeCommittedEntries_OnALeaderWhoseOwnWriteRuns_HandsOutWhatItsFollowersCommitted_Once()
+    {
+        // Thesis §10.2.1: the followers' two durable copies commit the entry; the leader's own is not needed.
+        var node = ElectedLeaderOfThree();
+        node.Propose(new byte[] { 7 });
+        var ready = node.GetReady();
+        var index = Assert.Single(ready.Entries).Index;
+
+        node.Step(new Message { Type = MessageType.AppendEntriesResponse, From = "b", To = "a", Term = 1, Index = index });
+        Assert.Empty(node.TakeCommittedEntries()); // one follower and an undurable leader are not a majority
+        node.Step(new Message { Type = MessageType.AppendEntriesResponse, From = "c", To = "a", Term = 1, Index = index });
+        var committed = node.TakeCommittedEntries();
+
+        Assert.Equal(index, Assert.Single(committed).Index);
+        node.Advance(ready);
+        Assert.DoesNotContain(Drain(node).CommittedEntries, e => e.Index == index);
+    }
+
+    [Fact]
+    public void TakeCommittedEntries_OnAFollower_HandsOutNothing()
+    {
+        var node = new RawNode(Options("b", "a", "b", "c"));
+        var entry = new Entry(1, 1, EntryType.Normal, new byte[] { 42 });
+        node.Step(new Message { Type = MessageType.AppendEntries, From = "a", To = "b", Term = 1, Index = 0, LogTerm = 0, Entries = [entry], Commit = 1 });
+
+        Assert.Empty(node.TakeCommittedEntries());
+        Assert.Single(node.GetReady().CommittedEntries);
+    }
+
+    [Fact]
+    public void TakeMessages_OnALeaderWhoseOwnWriteRuns_SendsANewProposalAtOnce_NotAgainInTheNextReady()
+    {
+        var node = ElectedLeaderOfThree();
+        node.Propose(new byte[] { 1 });
+        var ready = node.GetReady();
+
+        node.Propose(new byte[] { 2 });
+        var messages = node.TakeMessages();
+
+        Assert.Equal(["b", "c"], messages.Select(m => m.To).Order());
+        Assert.All(messages, m => Assert.Equal(ready.Entries[0].Index + 1, Assert.Single(m.Entries).Index));
+        node.Advance(ready);
+        var next = node.GetReady();
+        Assert.Equal(ready.Entries[0].Index + 1, Assert.Single(next.Entries).Index); // written with the next ready
+        Assert.DoesNotContain(next.Messages, m => m.Entries.Count > 0);
+    }
+
+    [Fact]
+    public void TakeMessages_OnAFollower_HandsOutNothing_ItsAcknowledgementWaitsForItsWrite()
+    {
+        var node = new RawNode(Options("b", "a", "b", "c"));
+        var entry = new Entry(1, 1, EntryType.Normal, new byte[] { 42 });
+        node.Step(new Message { Type = MessageType.AppendEntries, From = "a", To = "b", Term = 1, Index = 0, LogTerm = 0, Entries = [entry], Commit = 0 });
+
+        Assert.Empty(node.TakeMessages());
+        Assert.Single(node.GetReady().PersistedMessages);
+    }
+
+    [Fact]
     public void GetReady_WithoutAdvance_Throws()
     {
         var node = new RawNode(Options("a"));
