@@ -93,7 +93,7 @@ internal sealed partial class RaftState
             return [];
         }
 
-        FlushBroadcast();
+        SendToIdleFollowers();
         if (_msgs.Count == 0)
         {
             return [];

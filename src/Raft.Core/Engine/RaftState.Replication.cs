@@ -87,6 +87,34 @@ internal sealed partial class RaftState
         }
     }
 
+    // While the leader's own writes run (RawNode.TakeMessages): entries proposed since the last ready go at once only to
+    // followers with nothing in flight. A busy follower is writing what it has and would only queue more; it gets them
+    // with the acknowledgement that frees it (HandleAppendResponse keeps its pipeline full) or with the next ready's
+    // broadcast, which _pendingBroadcast still asks for. So the leader's fsync does not multiply its messages.
+    private void SendToIdleFollowers()
+    {
+        if (!_pendingBroadcast)
+        {
+            return;
+        }
+
+        foreach (var id in _tracker.Members)
+        {
+            if (id == Id)
+            {
+                continue;
+            }
+
+            var progress = _tracker[id];
+            if (progress.State == ProgressState.Replicate && progress.Inflights.Count == 0)
+            {
+                while (SendAppend(id, progress, sendIfEmpty: false))
+                {
+                }
+            }
+        }
+    }
+
     /// <summary>Sends one AppendEntries to <paramref name="to"/> if its progress allows; returns whether one was sent.</summary>
     private bool SendAppend(string to, Progress progress, bool sendIfEmpty)
     {

@@ -129,9 +129,11 @@ public sealed class RawNode
 
     /// <summary>
     /// On a leader, hands out the messages that may leave before any write of this node, at any time, including
-    /// between <see cref="GetReady"/> and <see cref="Advance"/>: its AppendEntries (with entries proposed since the
-    /// last ready), heartbeats, snapshots and TimeoutNow of its current term, exactly what <see cref="Ready.Messages"/>
-    /// would carry. Send them as <see cref="Ready.Messages"/> are sent; they do not appear in a later ready.
+    /// between <see cref="GetReady"/> and <see cref="Advance"/>: its AppendEntries, heartbeats, snapshots and
+    /// TimeoutNow of its current term made so far (for instance by stepping acknowledgements), of the kind
+    /// <see cref="Ready.Messages"/> carries. Entries proposed since the last ready go here only to followers with
+    /// nothing in flight; a busy follower gets them when it acknowledges, or with the next ready. Send them as
+    /// <see cref="Ready.Messages"/> are sent; they do not appear in a later ready.
     /// </summary>
     /// <returns>The messages in the order they were made; empty on a node that is not the leader.</returns>
     public IReadOnlyList<Message> TakeMessages() => _raft.TakeMessages();

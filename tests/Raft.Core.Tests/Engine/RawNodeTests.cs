@@ -164,21 +164,26 @@ public sealed class RawNodeTests
     }
 
     [Fact]
-    public void TakeMessages_OnALeaderWhoseOwnWriteRuns_SendsANewProposalAtOnce_NotAgainInTheNextReady()
+    public void TakeMessages_OnALeaderWhoseOwnWriteRuns_SendsANewProposalAtOnceToIdleFollowers_TheRestWithTheNextReady()
     {
         var node = ElectedLeaderOfThree();
         node.Propose(new byte[] { 1 });
         var ready = node.GetReady();
+        var first = ready.Entries[0].Index;
+        node.Step(new Message { Type = MessageType.AppendEntriesResponse, From = "b", To = "a", Term = 1, Index = first });
 
         node.Propose(new byte[] { 2 });
         var messages = node.TakeMessages();
 
-        Assert.Equal(["b", "c"], messages.Select(m => m.To).Order());
-        Assert.All(messages, m => Assert.Equal(ready.Entries[0].Index + 1, Assert.Single(m.Entries).Index));
+        // b has acknowledged everything and waits; c is still writing entry `first`.
+        var toB = Assert.Single(messages);
+        Assert.Equal("b", toB.To);
+        Assert.Equal(first + 1, Assert.Single(toB.Entries).Index);
         node.Advance(ready);
         var next = node.GetReady();
-        Assert.Equal(ready.Entries[0].Index + 1, Assert.Single(next.Entries).Index); // written with the next ready
-        Assert.DoesNotContain(next.Messages, m => m.Entries.Count > 0);
+        Assert.Equal(first + 1, Assert.Single(next.Entries).Index); // written with the next ready
+        Assert.DoesNotContain(next.Messages, m => m.To == "b" && m.Entries.Count > 0);
+        Assert.Equal(first + 1, Assert.Single(next.Messages, m => m.To == "c" && m.Entries.Count > 0).Entries[0].Index);
     }
 
     [Fact]
