@@ -40,6 +40,9 @@ internal sealed partial class SimNode
     // Set just before a ready that may stay in flight goes to ReadyProcessor; the log store's append takes it.
     private bool _delayAppend;
 
+    // A tick waits among the deferred inputs (see Tick): later ones are lost.
+    private bool _tickDeferred;
+
     // The entries of the ready being handled, from GetReady until its writes end: the engine's log is the durable
     // log with these written over it. Null when the durable log is the engine's whole log.
     private IReadOnlyList<Entry>? _writing;
@@ -198,11 +201,12 @@ internal sealed partial class SimNode
         {
             var landed = !crash || DecideConcurrentWriteFate() == WriteFate.CrashAfter;
             var entries = Log.EndDelayedAppend(landed);
-            _sim.Trace($"{Id}'s append of {entries[0].Index}..{entries[^1].Index}, in flight when it stopped ({reason}), {(landed ? "reached the disk" : "was lost")}");
+            _sim.OnStoppedWhileWriting(this, entries, landed, reason);
         }
 
         _inFlight = null;
         _delayAppend = false;
+        _tickDeferred = false;
         _writing = null;
     }
 

@@ -247,7 +247,30 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
         _sim.OnNodeCrashed(this, reason);
     }
 
-    public void Tick() => Submit(static node => node._raw!.Tick(), abandon: null);
+    /// <summary>
+    /// The clock ticks. While writes are in flight, at most one tick waits for them and later ones are lost, as in
+    /// RaftNode (whose timer queues a tick only when none is queued): a loop that falls behind loses ticks.
+    /// </summary>
+    public void Tick()
+    {
+        if (_inFlight is not null)
+        {
+            if (_tickDeferred)
+            {
+                return;
+            }
+
+            _tickDeferred = true;
+        }
+
+        Submit(static node => node.TickNow(), abandon: null);
+    }
+
+    private void TickNow()
+    {
+        _tickDeferred = false;
+        _raw!.Tick();
+    }
 
     public void Campaign() => Submit(static node => node._raw!.Campaign(), abandon: null);
 

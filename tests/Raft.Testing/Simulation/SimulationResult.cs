@@ -58,6 +58,9 @@ public sealed record SimulationResult(
     /// <summary>Snapshots a node took through an index past the end of its durable log.</summary>
     public int SnapshotsAheadOfOwnLog { get; init; }
 
+    /// <summary>Nodes that crashed (or were shut down) with an append in flight.</summary>
+    public int StoppedWhileWriting { get; init; }
+
     /// <summary>Restarts that found the log ending before the newest snapshot, and reset it.</summary>
     public int LogsEndingBeforeSnapshot { get; init; }
 
@@ -71,5 +74,5 @@ public sealed record SimulationResult(
         $"{SnapshotsTaken} snapshots / {SnapshotTransfers} sent / {SnapshotsInstalled} installed, {ConfigurationChanges} config changes ({FinalVoters} voters at the end), " +
         $"{Transfers} transfers, {IndexReads} {(LeaseSeed ? "lease/index" : "index")} reads, " +
         $"{WritesInFlight} leader appends in flight / {AppliedWhileWriting} entries applied meanwhile ({AppliedAheadOfOwnLog} ahead of the leader's log) / " +
-        $"{SnapshotsAheadOfOwnLog} snapshots ahead of the log / {LogsEndingBeforeSnapshot} logs reset on restart, fingerprint {Fingerprint:x16}";
+        $"{SnapshotsAheadOfOwnLog} snapshots ahead of the log / {StoppedWhileWriting} stops with an append in flight / {LogsEndingBeforeSnapshot} logs reset on restart, fingerprint {Fingerprint:x16}";
 }

@@ -121,6 +121,12 @@ public sealed partial class Simulator
         _features.AppliedAheadOfOwnLog += aheadOfOwnLog ? 1 : 0;
     }
 
+    internal void OnStoppedWhileWriting(SimNode node, IReadOnlyList<Entry> entries, bool landed, string reason)
+    {
+        _features.StoppedWhileWriting++;
+        Trace($"{node.Id}'s append of {entries[0].Index}..{entries[^1].Index}, in flight when it stopped ({reason}), {(landed ? "reached the disk" : "was lost")}");
+    }
+
     internal void OnLogEndedBeforeSnapshot(SimNode node, SnapshotMetadata snapshot)
     {
         _features.LogsEndingBeforeSnapshot++;
@@ -177,6 +183,7 @@ public sealed partial class Simulator
         public int AppliedWhileWriting;
         public int AppliedAheadOfOwnLog;
         public int SnapshotsAheadOfOwnLog;
+        public int StoppedWhileWriting;
         public int LogsEndingBeforeSnapshot;
     }
 }

@@ -186,6 +186,7 @@ public sealed partial class Simulator
                 AppliedWhileWriting = _features.AppliedWhileWriting,
                 AppliedAheadOfOwnLog = _features.AppliedAheadOfOwnLog,
                 SnapshotsAheadOfOwnLog = _features.SnapshotsAheadOfOwnLog,
+                StoppedWhileWriting = _features.StoppedWhileWriting,
                 LogsEndingBeforeSnapshot = _features.LogsEndingBeforeSnapshot,
                 LeaseSeed = Options.ReadOnlyOption == ReadOnlyOption.LeaseBased,
             };
