@@ -418,6 +418,7 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
             {
                 _sim.ObserveCommit(this);
                 ApplyCommitted(ready.CommittedEntries);
+                ServeAppliedReads();
             }
 
             // Without a soft state in the ready, the engine's role is the one the host knew before it.
