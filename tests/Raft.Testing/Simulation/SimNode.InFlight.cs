@@ -43,6 +43,10 @@ internal sealed partial class SimNode
     // A tick waits among the deferred inputs (see Tick): later ones are lost.
     private bool _tickDeferred;
 
+    // The newest snapshot this node took past the end of its durable log (a leader applying ahead of its own append),
+    // kept across crashes so that a restart can tell that case in the trace and the counts; null when the newest it took was not.
+    private SnapshotMetadata? _snapshotTakenPastLog;
+
     // The entries of the ready being handled, from GetReady until its writes end: the engine's log is the durable
     // log with these written over it. Null when the durable log is the engine's whole log.
     private IReadOnlyList<Entry>? _writing;

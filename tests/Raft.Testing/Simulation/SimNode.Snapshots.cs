@@ -138,7 +138,9 @@ internal sealed partial class SimNode
             Snapshots.Save(meta, data.ToArray());
         }
 
-        _sim.OnSnapshotTaken(this, meta, aheadOfOwnLog: meta.Index > Log.LastIndex);
+        var aheadOfOwnLog = meta.Index > Log.LastIndex;
+        _snapshotTakenPastLog = aheadOfOwnLog ? meta : null;
+        _sim.OnSnapshotTaken(this, meta, aheadOfOwnLog);
         MaybeCrash($"after snapshot {meta.Index} was durable, before compacting");
         if (_inFlight is not null)
         {

@@ -136,7 +136,7 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
             {
                 // Every entry it holds is in the snapshot: a follower crashed between storing a snapshot from the
                 // leader and resetting its log, or a leader snapshotted entries its own append had not made durable.
-                _sim.OnLogEndedBeforeSnapshot(this, meta);
+                _sim.OnLogEndedBeforeSnapshot(this, meta, tookItPastItsLog: _snapshotTakenPastLog == meta);
                 Log.RecoverTo(meta.Index, meta.Term);
             }
             else if (Log.TermAt(meta.Index) != meta.Term)

@@ -61,8 +61,8 @@ public sealed record SimulationResult(
     /// <summary>Nodes that crashed (or were shut down) with an append in flight.</summary>
     public int StoppedWhileWriting { get; init; }
 
-    /// <summary>Restarts that found the log ending before the newest snapshot, and reset it.</summary>
-    public int LogsEndingBeforeSnapshot { get; init; }
+    /// <summary>Restarts that found the log ending before a snapshot the node took past its own durable log, and reset the log.</summary>
+    public int RestartsWithOwnSnapshotPastLog { get; init; }
 
     /// <summary>Whether the run's leaders served reads from leases.</summary>
     public bool LeaseSeed { get; init; }
@@ -74,5 +74,5 @@ public sealed record SimulationResult(
         $"{SnapshotsTaken} snapshots / {SnapshotTransfers} sent / {SnapshotsInstalled} installed, {ConfigurationChanges} config changes ({FinalVoters} voters at the end), " +
         $"{Transfers} transfers, {IndexReads} {(LeaseSeed ? "lease/index" : "index")} reads, " +
         $"{WritesInFlight} leader appends in flight / {AppliedWhileWriting} entries applied meanwhile ({AppliedAheadOfOwnLog} ahead of the leader's log) / " +
-        $"{SnapshotsAheadOfOwnLog} snapshots ahead of the log / {StoppedWhileWriting} stops with an append in flight / {LogsEndingBeforeSnapshot} logs reset on restart, fingerprint {Fingerprint:x16}";
+        $"{SnapshotsAheadOfOwnLog} snapshots ahead of the log / {StoppedWhileWriting} stops with an append in flight / {RestartsWithOwnSnapshotPastLog} restarts behind such a snapshot, fingerprint {Fingerprint:x16}";
 }

@@ -127,10 +127,12 @@ public sealed partial class Simulator
         Trace($"{node.Id}'s append of {entries[0].Index}..{entries[^1].Index}, in flight when it stopped ({reason}), {(landed ? "reached the disk" : "was lost")}");
     }
 
-    internal void OnLogEndedBeforeSnapshot(SimNode node, SnapshotMetadata snapshot)
+    internal void OnLogEndedBeforeSnapshot(SimNode node, SnapshotMetadata snapshot, bool tookItPastItsLog)
     {
-        _features.LogsEndingBeforeSnapshot++;
-        Trace($"{node.Id} recovery: its log ends at {node.Log.LastIndex}, before its snapshot through {snapshot.Index}/{snapshot.Term}; log reset to start after it");
+        _features.RestartsWithOwnSnapshotPastLog += tookItPastItsLog ? 1 : 0;
+        Trace(
+            $"{node.Id} recovery: its log ends at {node.Log.LastIndex}, before its snapshot through {snapshot.Index}/{snapshot.Term} " +
+            $"({(tookItPastItsLog ? "taken while leading, past its own durable log" : "received from a leader")}); log reset to start after it");
     }
 
     internal void OnSnapshotInstalled(SimNode node, SnapshotMetadata metadata)
@@ -184,6 +186,6 @@ public sealed partial class Simulator
         public int AppliedAheadOfOwnLog;
         public int SnapshotsAheadOfOwnLog;
         public int StoppedWhileWriting;
-        public int LogsEndingBeforeSnapshot;
+        public int RestartsWithOwnSnapshotPastLog;
     }
 }

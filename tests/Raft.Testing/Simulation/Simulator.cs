@@ -187,7 +187,7 @@ public sealed partial class Simulator
                 AppliedAheadOfOwnLog = _features.AppliedAheadOfOwnLog,
                 SnapshotsAheadOfOwnLog = _features.SnapshotsAheadOfOwnLog,
                 StoppedWhileWriting = _features.StoppedWhileWriting,
-                LogsEndingBeforeSnapshot = _features.LogsEndingBeforeSnapshot,
+                RestartsWithOwnSnapshotPastLog = _features.RestartsWithOwnSnapshotPastLog,
                 LeaseSeed = Options.ReadOnlyOption == ReadOnlyOption.LeaseBased,
             };
         }
