@@ -70,20 +70,29 @@ public sealed class SimulatorSelfTests
         Assert.True(results.Sum(r => r.StoppedWhileWriting) > 0, "no node crashed with an append in flight");
     }
 
-    // Thesis §10.2.1: a leader needs no durable copy of its own to commit. One seed without faults, on a disk slower
-    // than a round trip, twice: with the acknowledgements held back until the leader's append ends (the runtime before
-    // it stepped them early), nothing is applied meanwhile; stepped early, the leader applies entries before its own
-    // log holds them, and every check holds. ReadIndex by heartbeat rounds: with leases, ticks a leader loses while a
-    // slow append runs would stretch its lease (RaftNode loses them too).
+    // A seed's run on a disk slower than a round trip, so that acknowledgements always beat the leader's own append.
+    // ReadIndex by heartbeat rounds: with leases, the ticks a leader loses while a slow append runs would stretch its
+    // lease (RaftNode loses them too).
+    private static SimulationOptions SlowLeaderDisk(long seed)
+    {
+        var options = SimulationOptions.FromSeed(seed);
+        return options with
+        {
+            MinLeaderWriteMicros = 2 * options.MaxLatencyMicros,
+            MaxLeaderWriteMicros = 4 * options.MaxLatencyMicros,
+            ReadOnlyOption = ReadOnlyOption.Safe,
+        };
+    }
+
+    // Thesis §10.2.1: a leader needs no durable copy of its own to commit. One seed without faults, on a slow disk,
+    // twice: with the acknowledgements held back until the leader's append ends (the runtime before it stepped them
+    // early), nothing is applied meanwhile; stepped early, the leader applies entries before its own log holds them,
+    // and every check holds.
     [Fact]
     public void Simulation_AcknowledgementsSteppedDuringTheAppend_LeaderAppliesAheadOfItsOwnLog()
     {
-        var seed = SimulationOptions.FromSeed(4);
-        var options = seed with
+        var options = SlowLeaderDisk(4) with
         {
-            MinLeaderWriteMicros = 2 * seed.MaxLatencyMicros,
-            MaxLeaderWriteMicros = 4 * seed.MaxLatencyMicros,
-            ReadOnlyOption = ReadOnlyOption.Safe,
             DropRate = 0,
             DuplicateRate = 0,
             ReorderRate = 0,
@@ -109,12 +118,8 @@ public sealed class SimulatorSelfTests
     [Fact]
     public void Simulation_LeaderCrashesWithItsSnapshotPastItsLog_RestartsFromTheSnapshot()
     {
-        var seed = SimulationOptions.FromSeed(38);
-        var options = seed with
+        var options = SlowLeaderDisk(38) with
         {
-            MinLeaderWriteMicros = 2 * seed.MaxLatencyMicros,
-            MaxLeaderWriteMicros = 4 * seed.MaxLatencyMicros,
-            ReadOnlyOption = ReadOnlyOption.Safe,
             SnapshotThreshold = 10,
             MeanTimeBetweenCrashesMicros = 100_000,
         };
