@@ -58,6 +58,14 @@ internal sealed partial class RaftState
             {
                 Send(new Message { Type = MessageType.PreVoteResponse, From = Id, To = m.From, Term = Term, Reject = true });
             }
+            else if (m.Type == MessageType.Vote)
+            {
+                // Figure 2: reply false with our term, so the candidate moves up to it. Ignored (as etcd does), a
+                // candidate may never learn a term it has to beat: a voter whose configuration is stale sends its own
+                // vote requests to others, campaigns in ever higher terms and refuses every lower one, and no leader
+                // emerges (simulator seed 1048).
+                Send(new Message { Type = MessageType.VoteResponse, From = Id, To = m.From, Term = Term, Reject = true });
+            }
 
             return;
         }

@@ -73,6 +73,32 @@ public sealed class RawNodeTests
     }
 
     [Fact]
+    public void VoteRequestOfALowerTerm_IsRejectedWithTheCurrentTerm()
+    {
+        // Figure 2, RequestVote: "reply false if term < currentTerm", with currentTerm "for candidate to update itself".
+        // A candidate that never hears the term it must beat can campaign below it forever (simulator seed 1048).
+        var node = new RawNode(Options("b", "a", "b", "c"));
+        node.Step(new Message { Type = MessageType.Heartbeat, From = "a", To = "b", Term = 3 });
+        Drain(node);
+
+        node.Step(new Message { Type = MessageType.Vote, From = "c", To = "b", Term = 2, Index = 5, LogTerm = 2 });
+        var ready = Drain(node);
+
+        var reply = Assert.Single(ready.Messages.Concat(ready.PersistedMessages));
+        Assert.Equal(MessageType.VoteResponse, reply.Type);
+        Assert.Equal("c", reply.To);
+        Assert.Equal(3, reply.Term);
+        Assert.True(reply.Reject);
+
+        var candidate = new RawNode(Options("c", "a", "b", "c"));
+        candidate.Campaign();
+        Drain(candidate);
+        candidate.Step(reply with { Term = 3 });
+        Assert.Equal(StateRole.Follower, candidate.Status.Role);
+        Assert.Equal(3, candidate.Status.Term);
+    }
+
+    [Fact]
     public void AppendAcknowledgement_LeavesOnlyAfterTheEntriesArePersisted()
     {
         var node = new RawNode(Options("b", "a", "b", "c"));

@@ -10,7 +10,8 @@ namespace Raft.Core.Tests.Simulation;
 /// The deterministic cluster simulation: many seeds, each a different cluster, fault mix and workload, with every
 /// Raft invariant checked after every event, then liveness and linearizability at the end. Beside the faults, seeds
 /// snapshot and compact (so lagging and restarted nodes install snapshots streamed over the lossy network), change
-/// membership (grow, shrink, replace, remove the leader), transfer leadership, and read through ReadIndex and leases.
+/// membership (grow, shrink, replace, remove the leader), transfer leadership, and read through ReadIndex and leases;
+/// leaders step their followers' acknowledgements and apply what they commit while their own appends are in flight.
 /// </summary>
 /// <remarks>
 /// Replay one seed: <c>RAFT_SEED=123 dotnet test tests/Raft.Core.Tests -c Release --filter "FullyQualifiedName~Simulation"</c>.
@@ -67,7 +68,10 @@ public sealed class SimulationTests : IClassFixture<RunReport>
             $"{results.Values.Sum(r => r.Completed)} operations completed, {results.Values.Sum(r => r.LeaderTerms)} leader terms, {results.Values.Sum(r => r.Crashes)} crashes, " +
             $"{results.Values.Sum(r => r.SnapshotsTaken)} snapshots taken / {results.Values.Sum(r => r.SnapshotsInstalled)} installed, " +
             $"{results.Values.Sum(r => r.ConfigurationChanges)} configuration changes, {results.Values.Sum(r => r.Transfers)} leadership transfers, " +
-            $"{results.Values.Sum(r => r.IndexReads)} ReadIndex/lease reads ({results.Values.Count(r => r.LeaseSeed)} lease seeds)");
+            $"{results.Values.Sum(r => r.IndexReads)} ReadIndex/lease reads ({results.Values.Count(r => r.LeaseSeed)} lease seeds), " +
+            $"{results.Values.Sum(r => r.WritesInFlight)} leader appends in flight, {results.Values.Sum(r => r.AppliedWhileWriting)} entries applied meanwhile " +
+            $"({results.Values.Sum(r => r.AppliedAheadOfOwnLog)} ahead of the leader's own log), {results.Values.Sum(r => r.SnapshotsAheadOfOwnLog)} snapshots ahead of the log, " +
+            $"{results.Values.Sum(r => r.StoppedWhileWriting)} stops with an append in flight, {results.Values.Sum(r => r.RestartsWithOwnSnapshotPastLog)} restarts behind such a snapshot");
         _output.WriteLine(summary);
         _report.Print(summary);
 

@@ -15,6 +15,8 @@ namespace Raft.Testing.Simulation;
 /// can be checked for Log Matching and a restart can tell whether the log continues a snapshot.
 /// With <see cref="SimulationOptions.LyingLogStore"/> the store acknowledges appends it has not made durable, and a
 /// crash loses them: the self-test that proves the checks catch a disk that lies about fsync.
+/// An append the owner asks to delay (a leader's write in flight, see <see cref="SimNode"/>'s InFlight part) returns an
+/// incomplete task and reaches the disk only when the owner's disk event lands it, or a crash decides its fate.
 /// </remarks>
 internal sealed class FaultyLogStore : ILogStore, ILogView
 {
@@ -29,6 +31,9 @@ internal sealed class FaultyLogStore : ILogStore, ILogView
 
     // Lying mode: the last index that truly reached the disk; entries past it vanish on a crash.
     private long _trulyDurable;
+
+    // The append in flight, if any: not on the disk yet, and acknowledged (its task completed) only once it is.
+    private (Entry[] Entries, TaskCompletionSource Completion)? _delayed;
 
     public FaultyLogStore(SimNode owner, Simulator sim)
     {
@@ -53,6 +58,9 @@ internal sealed class FaultyLogStore : ILogStore, ILogView
         return skip >= _entries.Count ? [] : _entries.GetRange(skip, _entries.Count - skip).ToArray();
     }
 
+    /// <summary>Whether an append is in flight: started, not yet on the disk.</summary>
+    public bool HasDelayedAppend => _delayed is not null;
+
     public ValueTask AppendAsync(IReadOnlyList<Entry> entries, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entries);
@@ -61,14 +69,67 @@ internal sealed class FaultyLogStore : ILogStore, ILogView
             return ValueTask.CompletedTask;
         }
 
+        if (_owner.TakeAppendDelay())
+        {
+            if (_delayed is not null)
+            {
+                throw new InvalidOperationException($"{_owner.Id} started an append while another was in flight; the log store has a single writer.");
+            }
+
+            // Without RunContinuationsAsynchronously, whoever awaits this task (ReadyProcessor) continues inline when
+            // the disk event completes it: the run stays on one thread, in one order.
+            var completion = new TaskCompletionSource();
+            _delayed = (entries.ToArray(), completion);
+            return new ValueTask(completion.Task);
+        }
+
+        Write(entries);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The disk event of the append in flight: it lands (or crashes the node, like any write), then is acknowledged.</summary>
+    public void LandDelayedAppend()
+    {
+        var (entries, completion) = _delayed ?? throw new InvalidOperationException($"{_owner.Id} has no append in flight.");
+        _delayed = null;
+        Write(entries);
+        completion.SetResult();
+    }
+
+    /// <summary>The node stopped with an append in flight: it reached the disk (<paramref name="landed"/>) or it did not; nobody hears of it.</summary>
+    /// <returns>The entries the append held.</returns>
+    public IReadOnlyList<Entry> EndDelayedAppend(bool landed)
+    {
+        var (entries, _) = _delayed ?? throw new InvalidOperationException($"{_owner.Id} has no append in flight.");
+        _delayed = null;
+        if (landed)
+        {
+            WriteDurably(entries);
+        }
+
+        return entries;
+    }
+
+    // One durable append whose fate is decided now: it may crash the node before or right after it lands.
+    private void Write(IReadOnlyList<Entry> entries)
+    {
         var fate = _owner.DecideWriteFate();
         if (fate == WriteFate.CrashBefore)
         {
             throw new SimulatedCrashException($"{_owner.Id} crashed before appending {entries[0].Index}..{entries[^1].Index}");
         }
 
+        WriteDurably(entries);
+        if (fate == WriteFate.CrashAfter)
+        {
+            throw new SimulatedCrashException($"{_owner.Id} crashed right after appending {entries[0].Index}..{entries[^1].Index}");
+        }
+    }
+
+    private void WriteDurably(IReadOnlyList<Entry> entries)
+    {
         _sim.BeforeDurableAppend(_owner, this, entries);
-        Complete(_durable.AppendAsync(entries, cancellationToken), "AppendAsync");
+        Complete(_durable.AppendAsync(entries), "AppendAsync");
 
         var from = entries[0].Index;
         var keep = (int)(from - _baseIndex - 1);
@@ -84,12 +145,6 @@ internal sealed class FaultyLogStore : ILogStore, ILogView
         }
 
         _sim.AfterDurableAppend(_owner, this, from);
-        if (fate == WriteFate.CrashAfter)
-        {
-            throw new SimulatedCrashException($"{_owner.Id} crashed right after appending {entries[0].Index}..{entries[^1].Index}");
-        }
-
-        return ValueTask.CompletedTask;
     }
 
     public ValueTask CompactAsync(long throughIndex, CancellationToken cancellationToken = default)

@@ -35,6 +35,12 @@ internal sealed record SnapshotReportEvent(SnapshotTransfer Transfer, bool Succe
     public override string ToString() => $"{Transfer.Message.From} told snapshot to {Transfer.Message.To} {(Success ? "arrived" : "failed")}";
 }
 
+/// <summary>A leader's append in flight reaches the disk; ignored when the node has restarted since.</summary>
+internal sealed record DiskWriteEvent(int Node, int Incarnation) : SimEvent
+{
+    public override string ToString() => $"n{Node + 1}'s append in flight reaches the disk";
+}
+
 /// <summary>A crashed node comes back from its durable state.</summary>
 internal sealed record RestartEvent(int Node) : SimEvent
 {

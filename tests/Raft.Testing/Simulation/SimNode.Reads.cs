@@ -20,25 +20,27 @@ internal sealed partial class SimNode
     /// <summary>Reads this node served.</summary>
     public int ReadsServed { get; private set; }
 
-    /// <summary>Asks the engine for a read index for read <paramref name="readId"/> of <paramref name="key"/>.</summary>
+    /// <summary>Asks the engine for a read index for read <paramref name="readId"/> of <paramref name="key"/>, once it takes requests.</summary>
     /// <param name="readId">Unique over the run; travels as the read's context.</param>
     /// <param name="key">The key to read once the index is applied.</param>
     /// <param name="committedAtStart">The highest index known committed anywhere as the read starts.</param>
     /// <param name="completion">Completed with the value, or with a failure when the read is abandoned.</param>
-    /// <returns>The engine's answer.</returns>
-    public ProposeOutcome ReadIndex(long readId, string key, long committedAtStart, TaskCompletionSource<ReadOutcome> completion)
-    {
-        var context = new byte[8];
-        BinaryPrimitives.WriteInt64LittleEndian(context, readId);
-        var outcome = _raw!.ReadIndex(context);
-        if (outcome.IsAccepted)
-        {
-            _unconfirmedReads[readId] = new PendingRead(readId, key, committedAtStart, completion);
-            Run(static node => { });
-        }
+    /// <param name="then">Told the engine's answer; or, when the node stops first, a dropped outcome.</param>
+    public void ReadIndex(long readId, string key, long committedAtStart, TaskCompletionSource<ReadOutcome> completion, Action<ProposeOutcome> then) =>
+        Submit(
+            node =>
+            {
+                var context = new byte[8];
+                BinaryPrimitives.WriteInt64LittleEndian(context, readId);
+                var outcome = node._raw!.ReadIndex(context);
+                if (outcome.IsAccepted)
+                {
+                    node._unconfirmedReads[readId] = new PendingRead(readId, key, committedAtStart, completion);
+                }
 
-        return outcome;
-    }
+                then(outcome);
+            },
+            () => then(NotReached()));
 
     /// <summary>The client gave up on read <paramref name="readId"/>: forget it.</summary>
     /// <returns>The read index it was confirmed at, or null when it was still waiting for one (or is unknown here).</returns>

@@ -35,7 +35,10 @@ internal sealed partial class SimNode
     }
 
     /// <inheritdoc />
-    /// <remarks>Completes synchronously: faulted when the node was down or crashed before the snapshot was durable.</remarks>
+    /// <remarks>
+    /// Completes synchronously, unless a leader's writes are in flight: the stream then waits for them like any input.
+    /// Faulted when the node was down or stopped before the snapshot was durable.
+    /// </remarks>
     public Task ReceiveSnapshotAsync(Message message, Stream data, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -45,9 +48,23 @@ internal sealed partial class SimNode
             return Task.FromException(new InvalidOperationException($"{Id} is down."));
         }
 
-        var meta = message.Snapshot ?? throw new InvalidOperationException("InstallSnapshot without snapshot metadata.");
         using var copy = new MemoryStream();
         data.CopyTo(copy);
+        var bytes = copy.ToArray();
+
+        // Without RunContinuationsAsynchronously, the network's continuation runs inline when this completes.
+        var stored = new TaskCompletionSource();
+        Submit(
+            node => node.StoreAndStepSnapshot(message, bytes, stored),
+            () => stored.TrySetException(new InvalidOperationException($"{Id} stopped before the snapshot was durable.")));
+        return stored.Task;
+    }
+
+    // The snapshot is made durable, then the engine steps its message; `stored` completes once the data is durable
+    // (or the engine will not install it, so it is not stored), and faults when a crash came first.
+    private void StoreAndStepSnapshot(Message message, byte[] data, TaskCompletionSource stored)
+    {
+        var meta = message.Snapshot ?? throw new InvalidOperationException("InstallSnapshot without snapshot metadata.");
         var status = _raw!.Status;
         if (message.Term < status.Term || meta.Index <= status.CommitIndex)
         {
@@ -55,27 +72,25 @@ internal sealed partial class SimNode
             // a snapshot must not become durable: the store keeps only the newest, and it would shadow the older one
             // the engine installs next (seed 1), leaving nothing to restore the state machine from.
             _sim.Trace($"{Id} does not store snapshot {meta.Index}/{meta.Term} from {message.From} (term {message.Term}): the engine will not install it");
-            Receive(message);
-            return Task.CompletedTask;
+            stored.SetResult();
+            _raw.Step(message);
+            return;
         }
 
-        var stored = false;
         try
         {
             // The IRaftMessageHandler contract: the data is durable before the engine sees the message.
-            Snapshots.Save(meta, copy.ToArray());
-            stored = true;
-            MaybeCrash($"after storing snapshot {meta.Index}, before stepping it");
-            _raw!.Step(message);
-            HandleReadies();
+            Snapshots.Save(meta, data);
         }
-        catch (SimulatedCrashException crash)
+        catch (SimulatedCrashException)
         {
-            Crash(crash.Message);
-            _sim.ScheduleRestart(this);
+            stored.SetException(new InvalidOperationException($"{Id} crashed before the snapshot was durable."));
+            throw;
         }
 
-        return stored ? Task.CompletedTask : Task.FromException(new InvalidOperationException($"{Id} crashed before the snapshot was durable."));
+        stored.SetResult();
+        MaybeCrash($"after storing snapshot {meta.Index}, before stepping it");
+        _raw.Step(message);
     }
 
     /// <summary>Ready.Snapshot: the log store was reset; restore the state machine before applying anything after it.</summary>
@@ -123,8 +138,23 @@ internal sealed partial class SimNode
             Snapshots.Save(meta, data.ToArray());
         }
 
-        _sim.OnSnapshotTaken(this, meta);
+        var aheadOfOwnLog = meta.Index > Log.LastIndex;
+        _snapshotTakenPastLog = aheadOfOwnLog ? meta : null;
+        _sim.OnSnapshotTaken(this, meta, aheadOfOwnLog);
         MaybeCrash($"after snapshot {meta.Index} was durable, before compacting");
+        if (_inFlight is not null)
+        {
+            // As in the runtime, the log is compacted only once the writes in flight end (the engine's log is theirs
+            // until Advance).
+            _deferred.Enqueue((node => node.Compact(meta), null));
+            return;
+        }
+
+        Compact(meta);
+    }
+
+    private void Compact(SnapshotMetadata meta)
+    {
         var through = _raw!.Compact(meta);
         _writesInReady = 0;
         _crashing = null;

@@ -15,12 +15,13 @@ namespace Raft.Testing.Simulation;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Each <see cref="Ready"/> is handled the way the runtime handles it: <see cref="ReadyProcessor.PersistAndSendAsync"/>
-/// (which must complete synchronously here, and installs a snapshot's log reset first), then the state machine is
-/// restored from an installed snapshot, the committed entries are applied in order and reported to the
-/// <see cref="ProposalTracker"/>, confirmed reads are served, then <see cref="RawNode.Advance"/>; after it, the node may
-/// snapshot its state machine and compact its log. A crash can strike inside a durable write (see
-/// <see cref="DecideWriteFate"/>) or between those steps; the node then loses everything but its stores, and its
+/// Each <see cref="Ready"/> is handled the way the runtime handles it: committed entries that were durable before the
+/// ready are applied first, then <see cref="ReadyProcessor.PersistAndSendAsync"/> (which installs a snapshot's log
+/// reset first, and completes synchronously here except for a leader's append kept in flight, see the InFlight part),
+/// then the state machine is restored from an installed snapshot, the other committed entries are applied in order and
+/// reported to the <see cref="ProposalTracker"/>, confirmed reads are served, then <see cref="RawNode.Advance"/>;
+/// after it, the node may snapshot its state machine and compact its log. A crash can strike inside a durable write
+/// (see <see cref="DecideWriteFate"/>) or between those steps; the node then loses everything but its stores, and its
 /// pending proposals end with an unknown outcome.
 /// </para>
 /// <para>
@@ -65,6 +66,7 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
         Log = new FaultyLogStore(this, sim);
         HardState = new FaultyHardStateStore(this, sim);
         Snapshots = new FaultySnapshotStore(this, sim);
+        EngineLog = new EngineLogView(this);
     }
 
     public int Index { get; }
@@ -129,7 +131,15 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
                     RecoveryName, $"{Id}'s log starts after {Log.BaseIndex}, past its newest snapshot through {meta.Index}: the entries between are lost.");
             }
 
-            if (Log.TermAt(meta.Index) != meta.Term)
+            // As RaftNode's recovery does: a log that does not reach the snapshot, or does not continue it, starts over after it.
+            if (Log.LastIndex < meta.Index)
+            {
+                // Every entry it holds is in the snapshot: a follower crashed between storing a snapshot from the
+                // leader and resetting its log, or a leader snapshotted entries its own append had not made durable.
+                _sim.OnLogEndedBeforeSnapshot(this, meta, tookItPastItsLog: _snapshotTakenPastLog == meta);
+                Log.RecoverTo(meta.Index, meta.Term);
+            }
+            else if (Log.TermAt(meta.Index) != meta.Term)
             {
                 // The log does not continue the snapshot (a crash between storing an installed snapshot and resetting
                 // the log): what follows in it is from another history, and none of it can be committed.
@@ -191,6 +201,8 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
         _processor = new ReadyProcessor(Log, HardState, _transport, _transport.StreamSnapshot);
         _transport.Start(this);
         _crashing = null;
+        _inFlight = null;
+        _writing = null;
         LearnedCommit = 0;
         _sim.OnNodeStarted(this, _appliedIndex);
         Run(static node => { });
@@ -218,6 +230,7 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
             Crashes++;
         }
 
+        EndAppendInFlight(reason, crash);
         Incarnation++;
         State = NodeState.Down;
         _raw = null;
@@ -230,44 +243,81 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
         _crashing = null;
         tracker.FailAll(RaftNodeStoppedException.For(Id, new SimulatedCrashException(reason)));
         FailAllReads();
+        AbandonDeferred();
         _sim.OnNodeCrashed(this, reason);
     }
 
-    public void Tick() => Run(static node => node._raw!.Tick());
-
-    public void Campaign() => Run(static node => node._raw!.Campaign());
-
-    /// <inheritdoc />
-    public void Receive(Message message) => Run(node => node._raw!.Step(message));
-
-    /// <inheritdoc />
-    public void ReportUnreachable(string nodeId) => Run(node => node._raw!.ReportUnreachable(nodeId));
-
-    public void ReportSnapshot(string nodeId, bool success) => Run(node => node._raw!.ReportSnapshot(nodeId, success));
-
-    /// <summary>Proposes a command; an accepted one gets a task that resolves when it is applied or known lost.</summary>
-    public (ProposeOutcome Outcome, Task<ProposalResult>? Completion) Propose(byte[] command) =>
-        Track(_raw!.Propose(command));
-
-    /// <summary>Proposes a membership change; an accepted one is tracked like a command, so it must resolve too.</summary>
-    public (ProposeOutcome Outcome, Task<ProposalResult>? Completion) ProposeConfigurationChange(ConfigurationChange change) =>
-        Track(_raw!.ProposeConfigurationChange(change));
-
-    public ProposeOutcome TransferLeadership(string? target)
+    /// <summary>
+    /// The clock ticks. While writes are in flight, at most one tick waits for them and later ones are lost, as in
+    /// RaftNode (whose timer queues a tick only when none is queued): a loop that falls behind loses ticks.
+    /// </summary>
+    public void Tick()
     {
-        var outcome = _raw!.TransferLeadership(target);
-        Run(static node => { });
-        return outcome;
+        if (_inFlight is not null)
+        {
+            if (_tickDeferred)
+            {
+                return;
+            }
+
+            _tickDeferred = true;
+        }
+
+        Submit(static node => node.TickNow(), abandon: null);
     }
+
+    private void TickNow()
+    {
+        _tickDeferred = false;
+        _raw!.Tick();
+    }
+
+    public void Campaign() => Submit(static node => node._raw!.Campaign(), abandon: null);
+
+    /// <inheritdoc />
+    public void Receive(Message message)
+    {
+        if (!IsUp || TryStepWhileWriting(message))
+        {
+            return;
+        }
+
+        Submit(node => node._raw!.Step(message), abandon: null);
+    }
+
+    /// <inheritdoc />
+    public void ReportUnreachable(string nodeId) => Submit(node => node._raw!.ReportUnreachable(nodeId), abandon: null);
+
+    public void ReportSnapshot(string nodeId, bool success) => Submit(node => node._raw!.ReportSnapshot(nodeId, success), abandon: null);
+
+    /// <summary>
+    /// Proposes a command once the engine takes requests (at once, unless a leader's writes are in flight); an accepted
+    /// one gets a task that resolves when it is applied or known lost.
+    /// </summary>
+    /// <param name="command">The command.</param>
+    /// <param name="then">Told the engine's answer; or, when the node stops first, a dropped outcome (it never reached the engine).</param>
+    public void Propose(byte[] command, Action<ProposeOutcome, Task<ProposalResult>?> then) =>
+        Submit(node => node.Track(node._raw!.Propose(command), then), () => then(NotReached(), null));
+
+    /// <summary>Proposes a membership change, as <see cref="Propose"/>; an accepted one is tracked like a command, so it must resolve too.</summary>
+    /// <param name="change">The change.</param>
+    /// <param name="then">Told the engine's answer, or a dropped outcome when the node stops first.</param>
+    public void ProposeConfigurationChange(ConfigurationChange change, Action<ProposeOutcome, Task<ProposalResult>?> then) =>
+        Submit(node => node.Track(node._raw!.ProposeConfigurationChange(change), then), () => then(NotReached(), null));
+
+    /// <summary>Asks the engine to hand leadership to <paramref name="target"/>, once it takes requests.</summary>
+    /// <param name="target">The transferee, or null for the most up-to-date voter.</param>
+    /// <param name="then">Told the engine's answer, or a dropped outcome when the node stops first.</param>
+    public void TransferLeadership(string? target, Action<ProposeOutcome> then) =>
+        Submit(node => then(node._raw!.TransferLeadership(target)), () => then(NotReached()));
 
     /// <summary>Decides whether the durable write about to happen lands, or crashes the node before or after it.</summary>
     public WriteFate DecideWriteFate()
     {
         _writesInReady++;
-        if (_crashing is { } first)
+        if (_crashing is not null)
         {
-            // The other write of a Ready that is crashing: the two run concurrently, so either may have landed.
-            return _sim.Options.AtomicReadyWrites ? first : Random.Chance(0.5) ? WriteFate.CrashAfter : WriteFate.CrashBefore;
+            return DecideConcurrentWriteFate();
         }
 
         // One atomic batch per Ready: only its first write can decide the batch's fate.
@@ -280,6 +330,14 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
         return _crashing.Value;
     }
 
+    /// <summary>
+    /// The fate of a write that was running when the node crashed (the other write of a ready that is crashing, or an
+    /// append in flight): it may have landed or not, unless the ready's writes form one atomic batch.
+    /// </summary>
+    /// <returns><see cref="WriteFate.CrashAfter"/> when it landed, else <see cref="WriteFate.CrashBefore"/>.</returns>
+    public WriteFate DecideConcurrentWriteFate() =>
+        _sim.Options.AtomicReadyWrites && _crashing is { } first ? first : Random.Chance(0.5) ? WriteFate.CrashAfter : WriteFate.CrashBefore;
+
     /// <summary>The fate of a durable write outside any Ready (a snapshot, a compaction): on its own, so always decided afresh.</summary>
     public WriteFate DecideSoloWriteFate()
     {
@@ -288,21 +346,27 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
         return DecideWriteFate();
     }
 
-    private (ProposeOutcome Outcome, Task<ProposalResult>? Completion) Track(ProposeOutcome outcome)
+    // An accepted proposal is registered before its ready is taken, so before it can be applied.
+    private void Track(ProposeOutcome outcome, Action<ProposeOutcome, Task<ProposalResult>?> then)
     {
         if (!outcome.IsAccepted)
         {
-            return (outcome, null);
+            then(outcome, null);
+            return;
         }
 
         var completion = new TaskCompletionSource<ProposalResult>();
         _tracker!.Register(outcome.Index, outcome.Term, completion);
-        Run(static node => { });
-        return (outcome, completion.Task);
+        then(outcome, completion.Task);
     }
 
-    // Every input goes through here: feed the engine, then drain its readies; a simulated crash anywhere inside ends
-    // this incarnation.
+    // What a request that was waiting for a leader's writes learns when the node stops first: it never reached the
+    // engine, so it did not happen.
+    private ProposeOutcome NotReached() =>
+        new(ProposeStatus.Dropped, 0, 0, null, $"{Id} stopped before the request reached its engine");
+
+    // Every input that is handled at once goes through here: feed the engine, then drain its readies; a simulated
+    // crash anywhere inside ends this incarnation.
     private void Run(Action<SimNode> input)
     {
         if (!IsUp)
@@ -322,10 +386,11 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
         }
     }
 
+    // Until none is left, or one stays in flight (a leader's append, see the InFlight part).
     private void HandleReadies()
     {
         var raw = _raw!;
-        while (raw.HasReady())
+        while (_inFlight is null && raw.HasReady())
         {
             var ready = raw.GetReady();
             if (ready.SoftState is { } soft)
@@ -343,37 +408,68 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
                     RecoveryName, $"{Id} is told to install snapshot {installed}, but its newest durable snapshot is {Snapshots.Latest?.ToString() ?? "none"}.");
             }
 
+            _writing = ready.Entries;
+
+            // As the runtime does: committed entries that were durable here before this ready go to the state machine
+            // before its writes start; the ones it appends itself (a follower learning of their commit with them) wait.
+            var applyFirst = ready.Snapshot is null && ready.CommittedEntries.Count > 0 &&
+                (ready.Entries.Count == 0 || ready.CommittedEntries[^1].Index < ready.Entries[0].Index);
+            if (applyFirst)
+            {
+                _sim.ObserveCommit(this);
+                ApplyCommitted(ready.CommittedEntries);
+                ServeAppliedReads();
+            }
+
+            // Without a soft state in the ready, the engine's role is the one the host knew before it.
+            _delayAppend = MayStayInFlight(ready, raw.Status.Role == StateRole.Leader);
             _writesInReady = 0;
             var persisted = _processor!.PersistAndSendAsync(ready);
+            _delayAppend = false;
             if (!persisted.IsCompleted)
             {
-                throw new InvalidOperationException(
-                    "ReadyProcessor.PersistAndSendAsync did not complete synchronously over synchronous stores; the simulation cannot wait on it.");
+                StartInFlight(ready, persisted, applyFirst);
+                return;
             }
 
             persisted.GetAwaiter().GetResult();
+            FinishReady(ready, applyFirst);
+        }
+    }
 
-            // Learn what is committed now, before anything is applied or compacted away.
-            _sim.ObserveCommit(this);
-            MaybeCrash("after persisting a ready, before applying it");
+    // The ready's writes are durable: restore an installed snapshot, apply what is left, serve reads, Advance.
+    private void FinishReady(Ready ready, bool appliedFirst)
+    {
+        _writing = null;
 
-            if (ready.Snapshot is { } snapshot)
-            {
-                RestoreInstalledSnapshot(snapshot);
-                MaybeCrash($"after restoring snapshot {snapshot.Index}, before applying");
-            }
+        // Learn what is committed now, before anything is applied or compacted away.
+        _sim.ObserveCommit(this);
+        MaybeCrash("after persisting a ready, before applying it");
 
-            foreach (var entry in ready.CommittedEntries)
-            {
-                MaybeCrash($"before applying {entry}");
-                Apply(entry);
-            }
+        if (ready.Snapshot is { } snapshot)
+        {
+            RestoreInstalledSnapshot(snapshot);
+            MaybeCrash($"after restoring snapshot {snapshot.Index}, before applying");
+        }
 
-            OnReadStates(ready.ReadStates);
-            ServeAppliedReads();
-            MaybeCrash("after applying, before Advance");
-            raw.Advance(ready);
-            MaybeSnapshot();
+        if (!appliedFirst)
+        {
+            ApplyCommitted(ready.CommittedEntries);
+        }
+
+        OnReadStates(ready.ReadStates);
+        ServeAppliedReads();
+        MaybeCrash("after applying, before Advance");
+        _raw!.Advance(ready);
+        MaybeSnapshot();
+    }
+
+    private void ApplyCommitted(IReadOnlyList<Entry> committed)
+    {
+        foreach (var entry in committed)
+        {
+            MaybeCrash($"before applying {entry}");
+            Apply(entry);
         }
     }
 

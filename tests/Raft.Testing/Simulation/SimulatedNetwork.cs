@@ -177,13 +177,25 @@ internal sealed class SimulatedNetwork
             return;
         }
 
-        // The receiver stores the data durably, then steps the message; it may crash on the way.
+        // The receiver stores the data durably, then steps the message; it may crash on the way. A leader whose own
+        // writes are in flight takes the stream only after them: the receiver completes the task then, and the
+        // continuation runs inline (no thread pool), so the run stays deterministic.
         var received = handler!.ReceiveSnapshotAsync(message, new MemoryStream(transfer.Data, writable: false));
-        if (!received.IsCompleted)
+        if (received.IsCompleted)
         {
-            throw new InvalidOperationException("ReceiveSnapshotAsync did not complete synchronously; the simulation cannot wait on it.");
+            EndReceivedSnapshot(transfer, received);
+            return;
         }
 
+        _ = received.ContinueWith(
+            completed => EndReceivedSnapshot(transfer, completed),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    private void EndReceivedSnapshot(SnapshotTransfer transfer, Task received)
+    {
         var stored = received.IsCompletedSuccessfully;
         if (stored)
         {

@@ -96,6 +96,26 @@ public sealed record SimulationOptions
     /// <summary>The longest extra time a snapshot transfer takes beyond the link latency (streaming the data).</summary>
     public long MaxSnapshotTransferMicros { get; init; } = 20_000;
 
+    /// <summary>
+    /// The shortest time a leader's own log append takes when it may run while the leader steps its followers'
+    /// acknowledgements (<see cref="Raft.Core.Runtime.WhilePersisting"/>); each such append draws its time between this
+    /// and <see cref="MaxLeaderWriteMicros"/>.
+    /// </summary>
+    public long MinLeaderWriteMicros { get; init; }
+
+    /// <summary>
+    /// The longest time a leader's own append takes (see <see cref="MinLeaderWriteMicros"/>); 0: every write completes
+    /// at once, and a leader never applies ahead of its own log. <see cref="FromSeed"/> draws it about as long as a
+    /// message's round trip, so acknowledgements often arrive before the leader's own append completes.
+    /// </summary>
+    public long MaxLeaderWriteMicros { get; init; }
+
+    /// <summary>
+    /// Self-test hook: while a leader's append is in flight, its followers' acknowledgements wait for it like every other
+    /// input (the runtime before it stepped them early), so no entry is applied while the leader writes. Never set by <see cref="FromSeed"/>.
+    /// </summary>
+    public bool DeferAcknowledgementsWhileWriting { get; init; }
+
     /// <summary>How leaders confirm read indexes: heartbeat rounds, or leases (which rely on bounded clock drift).</summary>
     public ReadOnlyOption ReadOnlyOption { get; init; } = ReadOnlyOption.Safe;
 
@@ -220,6 +240,8 @@ public sealed record SimulationOptions
         var transfers = r.Chance(0.6);
         var transferGap = r.NextLong(200_000, 1_500_000);
         var snapshotTransfer = r.NextLong(0, electionMicros);
+        var leaderWriteMin = r.NextLong(0, minLatency + 1);
+        var leaderWriteMax = leaderWriteMin + r.NextLong(1, (2 * maxLatency) + 1);
         var busy = new SimRandom(unchecked((ulong)seed) ^ 0xB05E_0BE2_A702UL);
         if (busy.Chance(0.2))
         {
@@ -275,6 +297,8 @@ public sealed record SimulationOptions
             SnapshotThreshold = snapshots ? snapshotThreshold : 0,
             SnapshotTrailingEntries = trailing,
             MaxSnapshotTransferMicros = snapshotTransfer,
+            MinLeaderWriteMicros = leaderWriteMin,
+            MaxLeaderWriteMicros = leaderWriteMax,
             ReadOnlyOption = lease ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
             LeaseClockDriftTicks = lease ? leaseDrift : 2,
             ReadIndexShare = readIndexShare,
@@ -293,9 +317,9 @@ public sealed record SimulationOptions
         $"partitionEvery={MeanTimeBetweenPartitionsMicros / 1000}ms partitionFor={MeanPartitionMicros / 1000}ms " +
         $"crashEvery={MeanTimeBetweenCrashesMicros / 1000}ms downFor={MeanDowntimeMicros / 1000}ms campaignEvery={MeanTimeBetweenCampaignsMicros / 1000}ms storageCrash={StorageCrashRate:P2} " +
         $"clients={ClientCount} keys={KeyCount} timeout={ClientTimeoutMicros / 1000}ms safety={SafetyPhaseMicros / 1000}ms " +
-        $"snapshotEvery={SnapshotThreshold} trailing={SnapshotTrailingEntries} reads={ReadOnlyOption}{(ReadOnlyOption == ReadOnlyOption.LeaseBased ? $"(drift {LeaseClockDriftTicks} ticks)" : string.Empty)} " +
+        $"leaderWrite={MinLeaderWriteMicros}-{MaxLeaderWriteMicros}us snapshotEvery={SnapshotThreshold} trailing={SnapshotTrailingEntries} reads={ReadOnlyOption}{(ReadOnlyOption == ReadOnlyOption.LeaseBased ? $"(drift {LeaseClockDriftTicks} ticks)" : string.Empty)} " +
         $"readIndex={ReadIndexShare:P0} followerReads={FollowerReadShare:P0} membershipEvery={MeanTimeBetweenMembershipChangesMicros / 1000}ms spares={SpareNodes} " +
         $"transferEvery={MeanTimeBetweenTransfersMicros / 1000}ms" +
-        (BreakNetworkInLiveness ? " BREAK-NETWORK" : string.Empty) + (AtomicReadyWrites ? " atomic-ready-writes" : string.Empty) + (LyingLogStore ? " LYING-DISK" : string.Empty) + (SkipRestoreOnInstall ? " SKIP-RESTORE" : string.Empty) +
+        (BreakNetworkInLiveness ? " BREAK-NETWORK" : string.Empty) + (DeferAcknowledgementsWhileWriting ? " DEFER-ACKS" : string.Empty) + (AtomicReadyWrites ? " atomic-ready-writes" : string.Empty) + (LyingLogStore ? " LYING-DISK" : string.Empty) + (SkipRestoreOnInstall ? " SKIP-RESTORE" : string.Empty) +
         (ClockRates is null ? string.Empty : $" CLOCK-RATES({string.Join(" ", ClockRates)})");
 }

@@ -46,6 +46,24 @@ public sealed record SimulationResult(
     /// <summary>Reads served through ReadIndex or a lease (not through the log).</summary>
     public int IndexReads { get; init; }
 
+    /// <summary>Leader readies whose append stayed in flight while the leader stepped acknowledgements.</summary>
+    public int WritesInFlight { get; init; }
+
+    /// <summary>Entries a leader applied while its own append was in flight (committed by its followers meanwhile).</summary>
+    public int AppliedWhileWriting { get; init; }
+
+    /// <summary>Of <see cref="AppliedWhileWriting"/>, entries the leader's own durable log did not hold yet.</summary>
+    public int AppliedAheadOfOwnLog { get; init; }
+
+    /// <summary>Snapshots a node took through an index past the end of its durable log.</summary>
+    public int SnapshotsAheadOfOwnLog { get; init; }
+
+    /// <summary>Nodes that crashed (or were shut down) with an append in flight.</summary>
+    public int StoppedWhileWriting { get; init; }
+
+    /// <summary>Restarts that found the log ending before a snapshot the node took past its own durable log, and reset the log.</summary>
+    public int RestartsWithOwnSnapshotPastLog { get; init; }
+
     /// <summary>Whether the run's leaders served reads from leases.</summary>
     public bool LeaseSeed { get; init; }
 
@@ -54,5 +72,7 @@ public sealed record SimulationResult(
         $"seed {Seed}: {Events} events, {SimulationTrace.FormatTime(VirtualMicros)} virtual, ops {Completed} ok / {Failed} failed / {Unknown} unknown, " +
         $"{LeaderTerms} leader terms, {Crashes} crashes, {MessagesSent} messages, commit {CommittedIndex}, " +
         $"{SnapshotsTaken} snapshots / {SnapshotTransfers} sent / {SnapshotsInstalled} installed, {ConfigurationChanges} config changes ({FinalVoters} voters at the end), " +
-        $"{Transfers} transfers, {IndexReads} {(LeaseSeed ? "lease/index" : "index")} reads, fingerprint {Fingerprint:x16}";
+        $"{Transfers} transfers, {IndexReads} {(LeaseSeed ? "lease/index" : "index")} reads, " +
+        $"{WritesInFlight} leader appends in flight / {AppliedWhileWriting} entries applied meanwhile ({AppliedAheadOfOwnLog} ahead of the leader's log) / " +
+        $"{SnapshotsAheadOfOwnLog} snapshots ahead of the log / {StoppedWhileWriting} stops with an append in flight / {RestartsWithOwnSnapshotPastLog} restarts behind such a snapshot, fingerprint {Fingerprint:x16}";
 }

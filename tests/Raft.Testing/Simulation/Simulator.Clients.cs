@@ -64,19 +64,24 @@ public sealed partial class Simulator
         }
 
         var command = new KvCommand(ToCommandType(input.Op), requestId, input.Key, input.Value, input.Expected);
-        var (outcome, completion) = node.Propose(command.Encode());
+        node.Propose(command.Encode(), (outcome, completion) => OnProposed(client, input, node, outcome, completion));
+    }
+
+    // The node's engine answered the proposal (at once, or after the leader's writes in flight).
+    private void OnProposed(SimClient client, KvInput input, SimNode node, ProposeOutcome outcome, Task<ProposalResult>? completion)
+    {
         Trace($"client {client.Id} {Describe(input)} at {node.Id}: {outcome.Status} {(outcome.IsAccepted ? $"{outcome.Term}/{outcome.Index}" : outcome.LeaderHint)}");
         switch (outcome.Status)
         {
             case ProposeStatus.Accepted:
-                client.Target = target;
+                client.Target = node.Index;
                 client.Completion = completion;
                 if (input.Value is not null)
                 {
                     _lastProposedValue[input.Key] = input.Value;
                 }
 
-                Schedule(Options.ClientTimeoutMicros, new ClientTimeoutEvent(client.Id, client.OperationId.Value));
+                Schedule(Options.ClientTimeoutMicros, new ClientTimeoutEvent(client.Id, client.OperationId!.Value));
                 break;
             case ProposeStatus.NotLeader when outcome.LeaderHint is { } hint && hint != node.Id:
                 client.Target = Network.IndexOf(hint);
@@ -97,7 +102,12 @@ public sealed partial class Simulator
     private void StartRead(SimClient client, KvInput input, SimNode node, bool followerRead)
     {
         var completion = new TaskCompletionSource<ReadOutcome>();
-        var outcome = node.ReadIndex(client.OperationId!.Value, input.Key, _committed.LastIndex, completion);
+        node.ReadIndex(client.OperationId!.Value, input.Key, _committed.LastIndex, completion, outcome => OnReadIndex(client, input, node, followerRead, completion, outcome));
+    }
+
+    // The node's engine answered the read (at once, or after the leader's writes in flight).
+    private void OnReadIndex(SimClient client, KvInput input, SimNode node, bool followerRead, TaskCompletionSource<ReadOutcome> completion, ProposeOutcome outcome)
+    {
         Trace($"client {client.Id} {Describe(input)} by read index at {node.Id}: {outcome.Status} {outcome.LeaderHint}");
         switch (outcome.Status)
         {
@@ -109,7 +119,7 @@ public sealed partial class Simulator
 
                 client.ReadCompletion = completion.Task;
                 client.ReadNode = node.Index;
-                Schedule(Options.ClientTimeoutMicros, new ClientTimeoutEvent(client.Id, client.OperationId.Value));
+                Schedule(Options.ClientTimeoutMicros, new ClientTimeoutEvent(client.Id, client.OperationId!.Value));
                 break;
             case ProposeStatus.NotLeader when outcome.LeaderHint is { } hint && hint != node.Id && !followerRead:
                 client.Target = Network.IndexOf(hint);

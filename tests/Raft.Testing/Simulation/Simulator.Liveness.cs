@@ -186,8 +186,8 @@ public sealed partial class Simulator
 
         var target = _nodes[leader].Status;
         var behind = Members(target)
-            .Where(node => node.Status.AppliedIndex != target.LastIndex || node.Status.LastIndex != target.LastIndex || target.CommitIndex != target.LastIndex)
-            .Select(node => $"{node.Id} applied {node.Status.AppliedIndex} of {node.Status.LastIndex} (leader commit {target.CommitIndex}, last {target.LastIndex})")
+            .Where(node => node.Status.AppliedIndex != target.LastIndex || node.Status.LastIndex != target.LastIndex || target.CommitIndex != target.LastIndex || node.IsWriting)
+            .Select(node => $"{node.Id} applied {node.Status.AppliedIndex} of {node.Status.LastIndex} (leader commit {target.CommitIndex}, last {target.LastIndex}){(node.IsWriting ? ", append in flight" : string.Empty)}")
             .ToList();
         if (behind.Count > 0)
         {

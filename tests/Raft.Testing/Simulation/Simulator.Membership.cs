@@ -34,6 +34,9 @@ public sealed partial class Simulator
     private HashSet<string>? _targetVoters;
     private string? _targetDescription;
     private (ConfigurationChange Change, Task<ProposalResult> Completion, long Deadline)? _changeInFlight;
+
+    // A change handed to a leader whose engine has not answered yet (its writes are in flight).
+    private bool _changeSubmitted;
     private int _nextSpare = -1;
 
     private void ScheduleMembership()
@@ -53,6 +56,11 @@ public sealed partial class Simulator
     private void OnMembershipStep()
     {
         Schedule(_membershipRandom.Exponential(Options.MeanTimeBetweenMembershipChangesMicros), new FaultEvent(FaultKind.Membership));
+        if (_changeSubmitted)
+        {
+            return;
+        }
+
         if (_changeInFlight is { } inFlight)
         {
             if (!inFlight.Completion.IsCompleted && Now < inFlight.Deadline)
@@ -94,12 +102,17 @@ public sealed partial class Simulator
             subject.Start();
         }
 
-        var (outcome, completion) = leader.ProposeConfigurationChange(change);
-        Trace($"membership ({_targetDescription}): {leader.Id} {Describe(change)}: {outcome.Status}{(outcome.IsAccepted ? $" at {outcome.Term}/{outcome.Index}" : $" ({outcome.Reason})")}");
-        if (outcome.IsAccepted)
+        _changeSubmitted = true;
+        var target = _targetDescription;
+        leader.ProposeConfigurationChange(change, (outcome, completion) =>
         {
-            _changeInFlight = (change, completion!, Now + Options.ClientTimeoutMicros);
-        }
+            _changeSubmitted = false;
+            Trace($"membership ({target}): {leader.Id} {Describe(change)}: {outcome.Status}{(outcome.IsAccepted ? $" at {outcome.Term}/{outcome.Index}" : $" ({outcome.Reason})")}");
+            if (outcome.IsAccepted)
+            {
+                _changeInFlight = (change, completion!, Now + Options.ClientTimeoutMicros);
+            }
+        });
     }
 
     private void OnTransferStep()
@@ -116,13 +129,15 @@ public sealed partial class Simulator
         var target = roll < 40 || voters.Length == 0 ? null
             : roll < 90 ? _membershipRandom.Pick(voters)
             : _membershipRandom.Pick(_nodes).Id; // perhaps a learner, a spare or itself: must be refused cleanly
-        var outcome = leader.TransferLeadership(target);
-        if (outcome.IsAccepted)
+        leader.TransferLeadership(target, outcome =>
         {
-            _features.Transfers++;
-        }
+            if (outcome.IsAccepted)
+            {
+                _features.Transfers++;
+            }
 
-        Trace($"transfer: {leader.Id} hands leadership to {target ?? "the most up-to-date voter"}: {outcome.Status} {outcome.LeaderHint ?? string.Empty}{(outcome.Reason is null ? string.Empty : $" ({outcome.Reason})")}");
+            Trace($"transfer: {leader.Id} hands leadership to {target ?? "the most up-to-date voter"}: {outcome.Status} {outcome.LeaderHint ?? string.Empty}{(outcome.Reason is null ? string.Empty : $" ({outcome.Reason})")}");
+        });
     }
 
     private bool Reached(ClusterConfiguration configuration) =>

@@ -30,11 +30,14 @@ public sealed partial class Simulator
             var log = node.Log;
             _monotonicCommit.ObserveCommit(node.Id, node.Incarnation, status.CommitIndex);
 
-            // Every Ready was carried out before the event ended, so nothing may be left only in memory.
-            if (status.LastIndex != log.LastIndex || status.StableIndex != log.LastIndex)
+            // Every Ready was carried out before the event ended, so nothing may be left only in memory, except a
+            // leader's append in flight, which the engine must not count as durable yet.
+            if (status.LastIndex != node.EngineLog.LastIndex || status.StableIndex != log.LastIndex)
             {
                 throw new InvariantViolationException(
-                    DurableLogName, $"{node.Id}'s engine has last index {status.LastIndex} (stable {status.StableIndex}) but its durable log ends at {log.LastIndex}.");
+                    DurableLogName,
+                    $"{node.Id}'s engine has last index {status.LastIndex} (stable {status.StableIndex}) but its durable log ends at {log.LastIndex}" +
+                    (node.IsWriting ? $", with entries through {node.EngineLog.LastIndex} in flight." : "."));
             }
 
             LearnCommit(node, status);
@@ -42,12 +45,12 @@ public sealed partial class Simulator
             {
                 _electionSafety.ObserveLeader(node.Id, status.Term);
                 _leaderCompleteness.ObserveLeader(node.Id, status.Term, log);
-                SingleConfigurationChangeInvariant.ObserveLeader(node.Id, status.Term, log, _committed.LastIndex);
+                SingleConfigurationChangeInvariant.ObserveLeader(node.Id, status.Term, node.EngineLog, _committed.LastIndex);
             }
         }
     }
 
-    /// <summary>A node persisted a ready: learn its commit index now, before it applies and perhaps compacts those entries.</summary>
+    /// <summary>A node is about to apply: learn its commit index now, before it applies and perhaps compacts those entries.</summary>
     internal void ObserveCommit(SimNode node) => LearnCommit(node, node.Status);
 
     private void LearnCommit(SimNode node, RaftStatus status)
@@ -58,7 +61,9 @@ public sealed partial class Simulator
         }
 
         var configurations = _committed.ConfigurationChanges;
-        var firstNew = _committed.Learn(node.Id, status.Term, node.Log, status.CommitIndex, node.LearnedCommit + 1);
+        // The engine's log: a leader commits entries its own append has not made durable yet, once a majority of
+        // others has (the durability check below counts only durable copies).
+        var firstNew = _committed.Learn(node.Id, status.Term, node.EngineLog, status.CommitIndex, node.LearnedCommit + 1);
         node.LearnedCommit = status.CommitIndex;
         if (firstNew <= _committed.LastIndex)
         {
@@ -97,10 +102,37 @@ public sealed partial class Simulator
         _snapshotStates.Observe(metadata.Index, data, $"{node.Id}'s snapshot {metadata.Index}/{metadata.Term}");
     }
 
-    internal void OnSnapshotTaken(SimNode node, SnapshotMetadata metadata)
+    internal void OnSnapshotTaken(SimNode node, SnapshotMetadata metadata, bool aheadOfOwnLog)
     {
         _features.SnapshotsTaken++;
-        Trace($"{node.Id} took snapshot {metadata.Index}/{metadata.Term} ({metadata.Configuration})");
+        _features.SnapshotsAheadOfOwnLog += aheadOfOwnLog ? 1 : 0;
+        Trace($"{node.Id} took snapshot {metadata.Index}/{metadata.Term} ({metadata.Configuration}){(aheadOfOwnLog ? $", past the end of its durable log ({node.Log.LastIndex})" : string.Empty)}");
+    }
+
+    internal void OnWriteInFlight(SimNode node, Ready ready, long latency)
+    {
+        _features.WritesInFlight++;
+        Trace($"{node.Id} appends {ready.Entries[0].Index}..{ready.Entries[^1].Index} in {SimulationTrace.FormatTime(latency)}, stepping acknowledgements meanwhile");
+    }
+
+    internal void OnAppliedWhileWriting(bool aheadOfOwnLog)
+    {
+        _features.AppliedWhileWriting++;
+        _features.AppliedAheadOfOwnLog += aheadOfOwnLog ? 1 : 0;
+    }
+
+    internal void OnStoppedWhileWriting(SimNode node, IReadOnlyList<Entry> entries, bool landed, string reason)
+    {
+        _features.StoppedWhileWriting++;
+        Trace($"{node.Id}'s append of {entries[0].Index}..{entries[^1].Index}, in flight when it stopped ({reason}), {(landed ? "reached the disk" : "was lost")}");
+    }
+
+    internal void OnLogEndedBeforeSnapshot(SimNode node, SnapshotMetadata snapshot, bool tookItPastItsLog)
+    {
+        _features.RestartsWithOwnSnapshotPastLog += tookItPastItsLog ? 1 : 0;
+        Trace(
+            $"{node.Id} recovery: its log ends at {node.Log.LastIndex}, before its snapshot through {snapshot.Index}/{snapshot.Term} " +
+            $"({(tookItPastItsLog ? "taken while leading, past its own durable log" : "received from a leader")}); log reset to start after it");
     }
 
     internal void OnSnapshotInstalled(SimNode node, SnapshotMetadata metadata)
@@ -149,5 +181,11 @@ public sealed partial class Simulator
         public int SnapshotsInstalled;
         public int Transfers;
         public int IndexReads;
+        public int WritesInFlight;
+        public int AppliedWhileWriting;
+        public int AppliedAheadOfOwnLog;
+        public int SnapshotsAheadOfOwnLog;
+        public int StoppedWhileWriting;
+        public int RestartsWithOwnSnapshotPastLog;
     }
 }

@@ -182,6 +182,12 @@ public sealed partial class Simulator
                 FinalVoters = members.Count(node => _committed.Configuration.IsVoter(node.Id)),
                 Transfers = _features.Transfers,
                 IndexReads = _features.IndexReads,
+                WritesInFlight = _features.WritesInFlight,
+                AppliedWhileWriting = _features.AppliedWhileWriting,
+                AppliedAheadOfOwnLog = _features.AppliedAheadOfOwnLog,
+                SnapshotsAheadOfOwnLog = _features.SnapshotsAheadOfOwnLog,
+                StoppedWhileWriting = _features.StoppedWhileWriting,
+                RestartsWithOwnSnapshotPastLog = _features.RestartsWithOwnSnapshotPastLog,
                 LeaseSeed = Options.ReadOnlyOption == ReadOnlyOption.LeaseBased,
             };
         }
@@ -242,6 +248,9 @@ public sealed partial class Simulator
                     reporter.ReportUnreachable(unreachable.Peer);
                 }
 
+                break;
+            case DiskWriteEvent write:
+                _nodes[write.Node].OnDiskWrite(write.Incarnation);
                 break;
             case RestartEvent restart:
                 if (_nodes[restart.Node].State == NodeState.Down)

@@ -1,0 +1,248 @@
+using Raft.Core.Engine;
+using Raft.Core.Messages;
+using Raft.Core.Runtime;
+using Raft.Testing.Simulation.Invariants;
+
+namespace Raft.Testing.Simulation;
+
+/// <summary>
+/// A leader's own writes in flight, as <see cref="RaftNode"/> runs them (<see cref="WhilePersisting"/>): the leader
+/// steps its followers' acknowledgements while its append is on the way to the disk and applies what they commit at
+/// once; every other input waits for the append.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A ready that <see cref="WhilePersisting.Allowed"/> admits and that has entries to write goes to
+/// <see cref="ReadyProcessor.PersistAndSendAsync"/> as any other: its messages leave at once, and the log store's
+/// append returns an incomplete task that a <see cref="DiskWriteEvent"/> completes after a simulated disk latency
+/// (<see cref="SimulationOptions.MinLeaderWriteMicros"/>). Until then, a message <see cref="WhilePersisting.CanStep"/>
+/// accepts is stepped at once and the entries <see cref="RawNode.TakeCommittedEntries"/> hands out are applied, reads
+/// served and perhaps a snapshot taken (its compaction waits, as the runtime's does); anything else (messages, ticks,
+/// client requests, reads, membership operations, snapshot streams) queues up and is handled, in arrival order, right
+/// after the ready is advanced.
+/// </para>
+/// <para>
+/// So a leader may apply, and snapshot, entries its own log does not hold yet. A crash may strike while the append is
+/// in flight (it then reached the disk or not, as a concurrent write of a ready does: <see cref="DecideConcurrentWriteFate"/>),
+/// between stepping and applying, or while applying; a restart may find a snapshot past the end of its log (see <see cref="Start"/>).
+/// </para>
+/// </remarks>
+internal sealed partial class SimNode
+{
+    // Inputs that arrived while the writes ran and may not be stepped before they end, in arrival order, each with
+    // what to tell its sender when the node stops first (null: nobody waits for it). Invariant: empty unless _inFlight
+    // is set, or while they are being handled.
+    private readonly Queue<(Action<SimNode> Input, Action? Abandon)> _deferred = new();
+
+    // The ready whose writes are running, with the task ReadyProcessor returned for them; null when none is.
+    private InFlightReady? _inFlight;
+
+    // Set just before a ready that may stay in flight goes to ReadyProcessor; the log store's append takes it.
+    private bool _delayAppend;
+
+    // A tick waits among the deferred inputs (see Tick): later ones are lost.
+    private bool _tickDeferred;
+
+    // The newest snapshot this node took past the end of its durable log (a leader applying ahead of its own append),
+    // kept across crashes so that a restart can tell that case in the trace and the counts; null when the newest it took was not.
+    private SnapshotMetadata? _snapshotTakenPastLog;
+
+    // The entries of the ready being handled, from GetReady until its writes end: the engine's log is the durable
+    // log with these written over it. Null when the durable log is the engine's whole log.
+    private IReadOnlyList<Entry>? _writing;
+
+    /// <summary>Whether a leader's writes are in flight.</summary>
+    public bool IsWriting => _inFlight is not null;
+
+    /// <summary>The log as the engine holds it: the durable log, with the entries of the ready being written over it.</summary>
+    public ILogView EngineLog { get; }
+
+    /// <summary>Called by the log store for each append: whether this one stays in flight until the disk event.</summary>
+    public bool TakeAppendDelay()
+    {
+        var delay = _delayAppend;
+        _delayAppend = false;
+        return delay;
+    }
+
+    /// <summary>The disk event of this node's append in flight: the append lands, the ready completes, deferred inputs run.</summary>
+    /// <param name="incarnation">The incarnation that started the append; a later one ignores the event.</param>
+    public void OnDiskWrite(int incarnation)
+    {
+        if (!IsUp || incarnation != Incarnation || _inFlight is not { } flight)
+        {
+            return;
+        }
+
+        try
+        {
+            // Completing the append continues ReadyProcessor inline (it sends the ready's persisted messages); an await
+            // continues inline only where no SynchronizationContext is set (a test runner's thread may have one), so
+            // none is while it completes.
+            var context = SynchronizationContext.Current;
+            SynchronizationContext.SetSynchronizationContext(null);
+            try
+            {
+                Log.LandDelayedAppend();
+            }
+            finally
+            {
+                SynchronizationContext.SetSynchronizationContext(context);
+            }
+
+            _inFlight = null;
+            if (!flight.Persist.IsCompleted)
+            {
+                throw new InvalidOperationException("ReadyProcessor.PersistAndSendAsync did not complete inline when its append did; the simulation cannot wait on it.");
+            }
+
+            flight.Persist.GetAwaiter().GetResult();
+            FinishReady(flight.Ready, flight.AppliedFirst);
+            HandleDeferred();
+        }
+        catch (SimulatedCrashException crash)
+        {
+            Crash(crash.Message);
+            _sim.ScheduleRestart(this);
+        }
+    }
+
+    // The ready may stay in flight: a leader's ready that WhilePersisting admits, with entries to write (without them
+    // no write runs). `leading` is the role before the ready's own soft state, which Allowed requires to be none.
+    private bool MayStayInFlight(Ready ready, bool leading) =>
+        _sim.Options.MaxLeaderWriteMicros > 0 && ready.Entries.Count > 0 && WhilePersisting.Allowed(ready, leading);
+
+    // ReadyProcessor returned before the append landed: the ready stays out until the disk event.
+    private void StartInFlight(Ready ready, ValueTask persist, bool appliedFirst)
+    {
+        if (!Log.HasDelayedAppend)
+        {
+            throw new InvalidOperationException("ReadyProcessor.PersistAndSendAsync did not complete over synchronous stores; the simulation cannot wait on it.");
+        }
+
+        var term = _raw!.Status.Term;
+        _inFlight = new InFlightReady(ready, persist, appliedFirst, term);
+        var latency = Random.NextLong(_sim.Options.MinLeaderWriteMicros, _sim.Options.MaxLeaderWriteMicros + 1);
+        _sim.OnWriteInFlight(this, ready, latency);
+        _sim.Schedule(latency, new DiskWriteEvent(Index, Incarnation));
+    }
+
+    // A follower's acknowledgement while the writes run: step it, then apply what it committed, after everything
+    // applied so far (the ready's own committed entries went before its writes). False: it must wait like the rest.
+    private bool TryStepWhileWriting(Message message)
+    {
+        if (_inFlight is not { } flight || _sim.Options.DeferAcknowledgementsWhileWriting || !WhilePersisting.CanStep(message, flight.Term))
+        {
+            return false;
+        }
+
+        try
+        {
+            _raw!.Step(message);
+            var committed = _raw.TakeCommittedEntries();
+            if (committed.Count == 0)
+            {
+                return true;
+            }
+
+            // Learn the commit before anything is applied (or snapshotted) on its strength.
+            _sim.ObserveCommit(this);
+            _sim.Trace($"{Id} applies {committed[0].Index}..{committed[^1].Index}, committed while its append runs (its durable log ends at {Log.LastIndex})");
+            MaybeCrash("after stepping an acknowledgement while its append runs, before applying what it committed");
+            foreach (var entry in committed)
+            {
+                MaybeCrash($"before applying {entry} while its append runs");
+                var aheadOfOwnLog = entry.Index > Log.LastIndex;
+                Apply(entry);
+                _sim.OnAppliedWhileWriting(aheadOfOwnLog);
+            }
+
+            ServeAppliedReads();
+            MaybeSnapshot();
+        }
+        catch (SimulatedCrashException crash)
+        {
+            Crash(crash.Message);
+            _sim.ScheduleRestart(this);
+        }
+
+        return true;
+    }
+
+    // Every input but a steppable acknowledgement goes through here: handled now, or queued while the writes run.
+    private void Submit(Action<SimNode> input, Action? abandon)
+    {
+        if (_inFlight is not null)
+        {
+            _deferred.Enqueue((input, abandon));
+            return;
+        }
+
+        Run(input);
+    }
+
+    // The writes ended: the deferred inputs, in arrival order, each followed by the readies it causes as any input is;
+    // one that puts a new ready in flight leaves the rest queued behind it.
+    private void HandleDeferred()
+    {
+        while (_inFlight is null && IsUp)
+        {
+            HandleReadies();
+            if (_inFlight is not null || !_deferred.TryDequeue(out var next))
+            {
+                return;
+            }
+
+            next.Input(this);
+        }
+    }
+
+    // The node stops with an append in flight: on a crash it reached the disk or not, like any write running then;
+    // a clean stop waits for it.
+    private void EndAppendInFlight(string reason, bool crash)
+    {
+        if (Log.HasDelayedAppend)
+        {
+            var landed = !crash || DecideConcurrentWriteFate() == WriteFate.CrashAfter;
+            var entries = Log.EndDelayedAppend(landed);
+            _sim.OnStoppedWhileWriting(this, entries, landed, reason);
+        }
+
+        _inFlight = null;
+        _delayAppend = false;
+        _tickDeferred = false;
+        _writing = null;
+    }
+
+    // The node stopped: the inputs still waiting are dropped, and whoever waits for one is told it never reached the
+    // engine (so it did not happen).
+    private void AbandonDeferred()
+    {
+        while (_deferred.TryDequeue(out var deferred))
+        {
+            deferred.Abandon?.Invoke();
+        }
+    }
+
+    private sealed record InFlightReady(Ready Ready, ValueTask Persist, bool AppliedFirst, long Term);
+
+    /// <summary>The durable log with the entries being written laid over it: what the engine holds.</summary>
+    private sealed class EngineLogView(SimNode owner) : ILogView
+    {
+        public long BaseIndex => owner.Log.BaseIndex;
+
+        public long BaseTerm => owner.Log.BaseTerm;
+
+        public long LastIndex => owner._writing is { Count: > 0 } writing ? writing[^1].Index : owner.Log.LastIndex;
+
+        public Entry? At(long index)
+        {
+            if (owner._writing is { Count: > 0 } writing && index >= writing[0].Index)
+            {
+                return index <= writing[^1].Index ? writing[(int)(index - writing[0].Index)] : null;
+            }
+
+            return owner.Log.At(index);
+        }
+    }
+}
