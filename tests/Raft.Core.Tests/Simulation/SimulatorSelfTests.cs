@@ -68,6 +68,7 @@ public sealed class SimulatorSelfTests
         Assert.True(results.Sum(r => r.WritesInFlight) > 0, "no leader append stayed in flight");
         Assert.True(results.Sum(r => r.AppliedWhileWriting) > 0, "no leader applied an entry while its append ran");
         Assert.True(results.Sum(r => r.StoppedWhileWriting) > 0, "no node crashed with an append in flight");
+        Assert.True(results.Sum(r => r.ProposedWhileWriting) > 0, "no leader took a proposal while its append ran");
     }
 
     // A seed's run on a disk slower than a round trip, so that acknowledgements always beat the leader's own append.
@@ -108,8 +109,22 @@ public sealed class SimulatorSelfTests
         _output.WriteLine(held.ToString());
 
         Assert.True(early.AppliedAheadOfOwnLog > 0, "the leader never applied an entry ahead of its own log");
+        Assert.True(early.CommittedBeforeOwnWrite > 0, "no entry proposed while the leader wrote committed before its own write");
         Assert.True(held.WritesInFlight > 0, "no leader append stayed in flight");
         Assert.Equal(0, held.AppliedWhileWriting);
+    }
+
+    // A leader's lease is counted in its own ticks: one that gets a single tick for all the firings it missed while its
+    // append ran (the runtime before 927f60f) holds its lease too long and serves a stale read.
+    [Fact]
+    public void Simulation_LeaderLosesTicksWhileWriting_StaleLeaseReadIsCaught()
+    {
+        var options = RegressionSeedTests.SlowLeaderDiskOptions(417) with { LoseLeaderTicksWhileWriting = true };
+
+        var failure = Assert.Throws<SimulationFailureException>(() => new Simulator(options).Run());
+        _output.WriteLine(failure.Summary);
+
+        Assert.Equal(ReadIndexInvariant.Name, failure.Invariant);
     }
 
     // A leader that snapshots entries its own append has not made durable, then crashes before the append lands, finds

@@ -40,8 +40,11 @@ internal sealed partial class SimNode
     // Set just before a ready that may stay in flight goes to ReadyProcessor; the log store's append takes it.
     private bool _delayAppend;
 
-    // A tick waits among the deferred inputs (see Tick): later ones are lost.
-    private bool _tickDeferred;
+    // Timer firings not yet handed to the engine; a tick input waits (or runs) while this is above 0 (see Tick).
+    private int _ticksPending;
+
+    // Entries (index, term) this incarnation proposed while its writes ran, until applied; for the coverage counts.
+    private readonly HashSet<(long Index, long Term)> _proposedWhileWriting = [];
 
     // The newest snapshot this node took past the end of its durable log (a leader applying ahead of its own append),
     // kept across crashes so that a restart can tell that case in the trace and the counts; null when the newest it took was not.
@@ -50,6 +53,10 @@ internal sealed partial class SimNode
     // The entries of the ready being handled, from GetReady until its writes end: the engine's log is the durable
     // log with these written over it. Null when the durable log is the engine's whole log.
     private IReadOnlyList<Entry>? _writing;
+
+    // Entries proposed while a leader's writes ran, not yet in a ready (the next one writes them): the engine's log
+    // continues with them after the durable log and _writing.
+    private readonly List<Entry> _unwritten = [];
 
     /// <summary>Whether a leader's writes are in flight.</summary>
     public bool IsWriting => _inFlight is not null;
@@ -139,6 +146,7 @@ internal sealed partial class SimNode
         try
         {
             _raw!.Step(message);
+            SendTakenMessages();
             var committed = _raw.TakeCommittedEntries();
             if (committed.Count == 0)
             {
@@ -169,7 +177,42 @@ internal sealed partial class SimNode
         return true;
     }
 
-    // Every input but a steppable acknowledgement goes through here: handled now, or queued while the writes run.
+    // A client proposal while the writes run: taken at once, as the runtime does (WhilePersisting), registered before
+    // its AppendEntries leave; its entry is written with the next ready. False: it must wait like the rest.
+    private bool TryProposeWhileWriting(byte[] command, Action<ProposeOutcome, Task<ProposalResult>?> then)
+    {
+        if (_inFlight is null || _sim.Options.DeferAcknowledgementsWhileWriting)
+        {
+            return false;
+        }
+
+        var outcome = _raw!.Propose(command);
+        Track(outcome, then);
+        if (outcome.IsAccepted)
+        {
+            // The entry the engine appended (RaftState.Propose), for the view of its log.
+            _unwritten.Add(new Entry(outcome.Index, outcome.Term, EntryType.Normal, command));
+            _proposedWhileWriting.Add((outcome.Index, outcome.Term));
+            _sim.OnProposedWhileWriting(this, outcome.Index);
+        }
+
+        SendTakenMessages();
+        return true;
+    }
+
+    // What stepping or proposing made for the followers leaves at once (RawNode.TakeMessages), not after the writes.
+    private void SendTakenMessages() => _processor!.Send(_raw!.TakeMessages());
+
+    // Counts an entry proposed while a leader's writes ran that is applied, so committed, before its own log holds it.
+    private void OnAppliedProposedWhileWriting(Entry entry)
+    {
+        if (_proposedWhileWriting.Remove((entry.Index, entry.Term)))
+        {
+            _sim.OnAppliedProposedWhileWriting(aheadOfOwnLog: entry.Index > Log.LastIndex);
+        }
+    }
+
+    // Every input but a steppable acknowledgement or a proposal goes through here: handled now, or queued while the writes run.
     private void Submit(Action<SimNode> input, Action? abandon)
     {
         if (_inFlight is not null)
@@ -210,7 +253,9 @@ internal sealed partial class SimNode
 
         _inFlight = null;
         _delayAppend = false;
-        _tickDeferred = false;
+        _ticksPending = 0;
+        _proposedWhileWriting.Clear();
+        _unwritten.Clear();
         _writing = null;
     }
 
@@ -226,17 +271,25 @@ internal sealed partial class SimNode
 
     private sealed record InFlightReady(Ready Ready, ValueTask Persist, bool AppliedFirst, long Term);
 
-    /// <summary>The durable log with the entries being written laid over it: what the engine holds.</summary>
+    /// <summary>The durable log with the entries being written laid over it, then those proposed since: what the engine holds.</summary>
     private sealed class EngineLogView(SimNode owner) : ILogView
     {
         public long BaseIndex => owner.Log.BaseIndex;
 
         public long BaseTerm => owner.Log.BaseTerm;
 
-        public long LastIndex => owner._writing is { Count: > 0 } writing ? writing[^1].Index : owner.Log.LastIndex;
+        public long LastIndex =>
+            owner._unwritten is { Count: > 0 } unwritten ? unwritten[^1].Index
+            : owner._writing is { Count: > 0 } writing ? writing[^1].Index
+            : owner.Log.LastIndex;
 
         public Entry? At(long index)
         {
+            if (owner._unwritten is { Count: > 0 } unwritten && index >= unwritten[0].Index)
+            {
+                return index <= unwritten[^1].Index ? unwritten[(int)(index - unwritten[0].Index)] : null;
+            }
+
             if (owner._writing is { Count: > 0 } writing && index >= writing[0].Index)
             {
                 return index <= writing[^1].Index ? writing[(int)(index - writing[0].Index)] : null;
