@@ -119,7 +119,7 @@ public sealed class SimulatorSelfTests
     [Fact]
     public void Simulation_LeaderLosesTicksWhileWriting_StaleLeaseReadIsCaught()
     {
-        var options = RegressionSeedTests.SlowLeaderDiskOptions(417) with { LoseLeaderTicksWhileWriting = true };
+        var options = RegressionSeedTests.SlowLeaderDiskOptions(23) with { LoseLeaderTicksWhileWriting = true };
 
         var failure = Assert.Throws<SimulationFailureException>(() => new Simulator(options).Run());
         _output.WriteLine(failure.Summary);
@@ -133,7 +133,7 @@ public sealed class SimulatorSelfTests
     [Fact]
     public void Simulation_LeaderCrashesWithItsSnapshotPastItsLog_RestartsFromTheSnapshot()
     {
-        var options = SlowLeaderDisk(38) with
+        var options = SlowLeaderDisk(13) with
         {
             SnapshotThreshold = 10,
             MeanTimeBetweenCrashesMicros = 100_000,
@@ -158,6 +158,7 @@ public sealed class SimulatorSelfTests
     // Thesis §6.4.1: a lease is only as good as the clocks. With the leader's clock at a third of the speed the drift
     // allowance covers, an isolated leader keeps serving reads from its lease after the others elected a new leader
     // and committed: the read-index check must catch the stale read. (Lease seeds of FromSeed keep drift in bounds.)
+    // Since leaders take proposals while writing, seed 40 is the first to catch it.
     [Fact]
     public void Simulation_ClockDriftBeyondTheLeaseBound_StaleLeaseReadIsCaught()
     {
@@ -178,7 +179,7 @@ public sealed class SimulatorSelfTests
                 MeanPartitionMicros = 200_000,
                 MeanTimeBetweenTransfersMicros = 100_000,
             },
-            maxSeeds: 30);
+            maxSeeds: 45);
 
         Assert.Contains(failure.Invariant, new[] { ReadIndexInvariant.Name, Simulator.LinearizabilityName });
     }
@@ -217,6 +218,9 @@ public sealed class SimulatorSelfTests
 
     // A disk that acknowledges appends it never made durable (and rolls its commit index back with them on a crash)
     // breaks Raft's core promise; a protocol invariant must notice within a few seeds: the simulator's mutation test.
+    // Or the liveness check: a follower that lost entries it acknowledged rejects the leader's appends after them
+    // forever, since the leader (its match index past them) takes each rejection for a stale one (seed 1 since leaders
+    // take proposals while writing; seeds 3, 6, 8 and most others break CommittedEntriesDurableInvariant).
     [Fact]
     public void Simulation_LogStoreThatLiesAboutFsync_IsCaught()
     {
@@ -236,6 +240,6 @@ public sealed class SimulatorSelfTests
 
         var first = Assert.Single(caught);
         _output.WriteLine(first.Summary);
-        Assert.Contains(first.Invariant, ProtocolInvariants);
+        Assert.Contains(first.Invariant, ProtocolInvariants.Append(Simulator.LivenessName));
     }
 }
