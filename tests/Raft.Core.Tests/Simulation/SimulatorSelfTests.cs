@@ -48,8 +48,8 @@ public sealed class SimulatorSelfTests
 
     // Issue 5's operations, and leaders applying while their own appends run (WhilePersisting), must actually happen in
     // ordinary seeds, or their checks guard nothing. If the simulator stopped keeping leader appends in flight, or stopped
-    // applying what acknowledgements commit meanwhile (or RawNode.TakeCommittedEntries handed out nothing), the last
-    // counts would drop to zero.
+    // applying what acknowledgements commit meanwhile (or RawNode.TakeCommittedEntries handed out nothing), or stopped
+    // taking proposals meanwhile, the last counts would drop to zero.
     [Fact]
     public void Simulation_FirstSeeds_ExerciseSnapshotsMembershipTransfersReadsAndWritesInFlight()
     {
@@ -72,8 +72,8 @@ public sealed class SimulatorSelfTests
     }
 
     // A seed's run on a disk slower than a round trip, so that acknowledgements always beat the leader's own append.
-    // ReadIndex by heartbeat rounds: with leases, the ticks a leader loses while a slow append runs would stretch its
-    // lease (RaftNode loses them too).
+    // ReadIndex by heartbeat rounds (the tests below chose their seeds so; lease seeds on slow disks are in
+    // RegressionSeedTests.LeaderCatchesUpOnMissedTicksSeeds).
     private static SimulationOptions SlowLeaderDisk(long seed)
     {
         var options = SimulationOptions.FromSeed(seed);
@@ -112,6 +112,7 @@ public sealed class SimulatorSelfTests
         Assert.True(early.CommittedBeforeOwnWrite > 0, "no entry proposed while the leader wrote committed before its own write");
         Assert.True(held.WritesInFlight > 0, "no leader append stayed in flight");
         Assert.Equal(0, held.AppliedWhileWriting);
+        Assert.Equal(0, held.ProposedWhileWriting);
     }
 
     // A leader's lease is counted in its own ticks: one that gets a single tick for all the firings it missed while its

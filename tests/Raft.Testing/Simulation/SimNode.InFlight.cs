@@ -8,7 +8,7 @@ namespace Raft.Testing.Simulation;
 /// <summary>
 /// A leader's own writes in flight, as <see cref="RaftNode"/> runs them (<see cref="WhilePersisting"/>): the leader
 /// steps its followers' acknowledgements while its append is on the way to the disk and applies what they commit at
-/// once; every other input waits for the append.
+/// once, and takes client proposals; every other input waits for the append.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -17,9 +17,12 @@ namespace Raft.Testing.Simulation;
 /// append returns an incomplete task that a <see cref="DiskWriteEvent"/> completes after a simulated disk latency
 /// (<see cref="SimulationOptions.MinLeaderWriteMicros"/>). Until then, a message <see cref="WhilePersisting.CanStep"/>
 /// accepts is stepped at once and the entries <see cref="RawNode.TakeCommittedEntries"/> hands out are applied, reads
-/// served and perhaps a snapshot taken (its compaction waits, as the runtime's does); anything else (messages, ticks,
-/// client requests, reads, membership operations, snapshot streams) queues up and is handled, in arrival order, right
-/// after the ready is advanced.
+/// served and perhaps a snapshot taken (its compaction waits, as the runtime's does); a client proposal is proposed and
+/// registered at once. What either makes for the followers leaves at once (<see cref="RawNode.TakeMessages"/>); entries
+/// proposed meanwhile are written with the next ready (until then <see cref="EngineLog"/> shows them after the durable
+/// log). Anything else (messages, ticks, reads, membership operations, transfers, snapshot streams) queues up and is
+/// handled, in arrival order, once the ready is advanced and no new ready went in flight (as the runtime, which takes
+/// the next ready first: see <see cref="HandleDeferred"/>). Ticks meanwhile are counted, and a leader gets them all.
 /// </para>
 /// <para>
 /// So a leader may apply, and snapshot, entries its own log does not hold yet. A crash may strike while the append is
@@ -225,7 +228,10 @@ internal sealed partial class SimNode
     }
 
     // The writes ended: the deferred inputs, in arrival order, each followed by the readies it causes as any input is;
-    // one that puts a new ready in flight leaves the rest queued behind it.
+    // one that puts a new ready in flight leaves the rest queued behind it. The readies come first, as in RaftNode's
+    // loop (it drains HasReady before it takes events): a leader that took proposals while writing puts the next
+    // append in flight before any deferred input, so under steady proposals on a slow disk those (ticks, vote
+    // requests, messages of other terms) wait for as long as proposals keep coming.
     private void HandleDeferred()
     {
         while (_inFlight is null && IsUp)

@@ -16,8 +16,9 @@ namespace Raft.Testing.Simulation;
 /// <remarks>
 /// <para>
 /// Each <see cref="Ready"/> is handled the way the runtime handles it: committed entries that
-/// <see cref="WhilePersisting.AppliesFirst"/> admits are applied first, then <see cref="ReadyProcessor.PersistAndSendAsync"/> (which installs a snapshot's log
-/// reset first, and completes synchronously here except for a leader's append kept in flight, see the InFlight part),
+/// <see cref="WhilePersisting.AppliesFirst"/> admits are applied first, then <see cref="ReadyProcessor.PersistAndSendAsync"/>
+/// (which installs a snapshot's log reset first, and completes synchronously here except for a leader's append kept in
+/// flight, see the InFlight part),
 /// then the state machine is restored from an installed snapshot, the other committed entries are applied in order and
 /// reported to the <see cref="ProposalTracker"/>, confirmed reads are served, then <see cref="RawNode.Advance"/>;
 /// after it, the node may snapshot its state machine and compact its log. A crash can strike inside a durable write
