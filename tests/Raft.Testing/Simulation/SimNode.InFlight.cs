@@ -8,7 +8,7 @@ namespace Raft.Testing.Simulation;
 /// <summary>
 /// A leader's own writes in flight, as <see cref="RaftNode"/> runs them (<see cref="WhilePersisting"/>): the leader
 /// steps its followers' acknowledgements while its append is on the way to the disk and applies what they commit at
-/// once; every other input waits for the append.
+/// once, and takes client proposals; every other input waits for the append.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -17,9 +17,12 @@ namespace Raft.Testing.Simulation;
 /// append returns an incomplete task that a <see cref="DiskWriteEvent"/> completes after a simulated disk latency
 /// (<see cref="SimulationOptions.MinLeaderWriteMicros"/>). Until then, a message <see cref="WhilePersisting.CanStep"/>
 /// accepts is stepped at once and the entries <see cref="RawNode.TakeCommittedEntries"/> hands out are applied, reads
-/// served and perhaps a snapshot taken (its compaction waits, as the runtime's does); anything else (messages, ticks,
-/// client requests, reads, membership operations, snapshot streams) queues up and is handled, in arrival order, right
-/// after the ready is advanced.
+/// served and perhaps a snapshot taken (its compaction waits, as the runtime's does); a client proposal is proposed and
+/// registered at once. What either makes for the followers leaves at once (<see cref="RawNode.TakeMessages"/>); entries
+/// proposed meanwhile are written with the next ready (until then <see cref="EngineLog"/> shows them after the durable
+/// log). Anything else (messages, ticks, reads, membership operations, transfers, snapshot streams) queues up and is
+/// handled, in arrival order, once the ready is advanced and no new ready went in flight (as the runtime, which takes
+/// the next ready first: see <see cref="HandleDeferred"/>). Ticks meanwhile are counted, and a leader gets them all.
 /// </para>
 /// <para>
 /// So a leader may apply, and snapshot, entries its own log does not hold yet. A crash may strike while the append is
@@ -40,8 +43,11 @@ internal sealed partial class SimNode
     // Set just before a ready that may stay in flight goes to ReadyProcessor; the log store's append takes it.
     private bool _delayAppend;
 
-    // A tick waits among the deferred inputs (see Tick): later ones are lost.
-    private bool _tickDeferred;
+    // Timer firings not yet handed to the engine; a tick input waits (or runs) while this is above 0 (see Tick).
+    private int _ticksPending;
+
+    // Entries (index, term) this incarnation proposed while its writes ran, until applied; for the coverage counts.
+    private readonly HashSet<(long Index, long Term)> _proposedWhileWriting = [];
 
     // The newest snapshot this node took past the end of its durable log (a leader applying ahead of its own append),
     // kept across crashes so that a restart can tell that case in the trace and the counts; null when the newest it took was not.
@@ -50,6 +56,10 @@ internal sealed partial class SimNode
     // The entries of the ready being handled, from GetReady until its writes end: the engine's log is the durable
     // log with these written over it. Null when the durable log is the engine's whole log.
     private IReadOnlyList<Entry>? _writing;
+
+    // Entries proposed while a leader's writes ran, not yet in a ready (the next one writes them): the engine's log
+    // continues with them after the durable log and _writing.
+    private readonly List<Entry> _unwritten = [];
 
     /// <summary>Whether a leader's writes are in flight.</summary>
     public bool IsWriting => _inFlight is not null;
@@ -139,6 +149,7 @@ internal sealed partial class SimNode
         try
         {
             _raw!.Step(message);
+            SendTakenMessages();
             var committed = _raw.TakeCommittedEntries();
             if (committed.Count == 0)
             {
@@ -169,7 +180,42 @@ internal sealed partial class SimNode
         return true;
     }
 
-    // Every input but a steppable acknowledgement goes through here: handled now, or queued while the writes run.
+    // A client proposal while the writes run: taken at once, as the runtime does (WhilePersisting), registered before
+    // its AppendEntries leave; its entry is written with the next ready. False: it must wait like the rest.
+    private bool TryProposeWhileWriting(byte[] command, Action<ProposeOutcome, Task<ProposalResult>?> then)
+    {
+        if (_inFlight is null || _sim.Options.DeferAcknowledgementsWhileWriting)
+        {
+            return false;
+        }
+
+        var outcome = _raw!.Propose(command);
+        Track(outcome, then);
+        if (outcome.IsAccepted)
+        {
+            // The entry the engine appended (RaftState.Propose), for the view of its log.
+            _unwritten.Add(new Entry(outcome.Index, outcome.Term, EntryType.Normal, command));
+            _proposedWhileWriting.Add((outcome.Index, outcome.Term));
+            _sim.OnProposedWhileWriting(this, outcome.Index);
+        }
+
+        SendTakenMessages();
+        return true;
+    }
+
+    // What stepping or proposing made for the followers leaves at once (RawNode.TakeMessages), not after the writes.
+    private void SendTakenMessages() => _processor!.Send(_raw!.TakeMessages());
+
+    // Counts an entry proposed while a leader's writes ran that is applied, so committed, before its own log holds it.
+    private void OnAppliedProposedWhileWriting(Entry entry)
+    {
+        if (_proposedWhileWriting.Remove((entry.Index, entry.Term)))
+        {
+            _sim.OnAppliedProposedWhileWriting(aheadOfOwnLog: entry.Index > Log.LastIndex);
+        }
+    }
+
+    // Every input but a steppable acknowledgement or a proposal goes through here: handled now, or queued while the writes run.
     private void Submit(Action<SimNode> input, Action? abandon)
     {
         if (_inFlight is not null)
@@ -182,7 +228,10 @@ internal sealed partial class SimNode
     }
 
     // The writes ended: the deferred inputs, in arrival order, each followed by the readies it causes as any input is;
-    // one that puts a new ready in flight leaves the rest queued behind it.
+    // one that puts a new ready in flight leaves the rest queued behind it. The readies come first, as in RaftNode's
+    // loop (it drains HasReady before it takes events): a leader that took proposals while writing puts the next
+    // append in flight before any deferred input, so under steady proposals on a slow disk those (ticks, vote
+    // requests, messages of other terms) wait for as long as proposals keep coming.
     private void HandleDeferred()
     {
         while (_inFlight is null && IsUp)
@@ -210,7 +259,9 @@ internal sealed partial class SimNode
 
         _inFlight = null;
         _delayAppend = false;
-        _tickDeferred = false;
+        _ticksPending = 0;
+        _proposedWhileWriting.Clear();
+        _unwritten.Clear();
         _writing = null;
     }
 
@@ -226,17 +277,25 @@ internal sealed partial class SimNode
 
     private sealed record InFlightReady(Ready Ready, ValueTask Persist, bool AppliedFirst, long Term);
 
-    /// <summary>The durable log with the entries being written laid over it: what the engine holds.</summary>
+    /// <summary>The durable log with the entries being written laid over it, then those proposed since: what the engine holds.</summary>
     private sealed class EngineLogView(SimNode owner) : ILogView
     {
         public long BaseIndex => owner.Log.BaseIndex;
 
         public long BaseTerm => owner.Log.BaseTerm;
 
-        public long LastIndex => owner._writing is { Count: > 0 } writing ? writing[^1].Index : owner.Log.LastIndex;
+        public long LastIndex =>
+            owner._unwritten is { Count: > 0 } unwritten ? unwritten[^1].Index
+            : owner._writing is { Count: > 0 } writing ? writing[^1].Index
+            : owner.Log.LastIndex;
 
         public Entry? At(long index)
         {
+            if (owner._unwritten is { Count: > 0 } unwritten && index >= unwritten[0].Index)
+            {
+                return index <= unwritten[^1].Index ? unwritten[(int)(index - unwritten[0].Index)] : null;
+            }
+
             if (owner._writing is { Count: > 0 } writing && index >= writing[0].Index)
             {
                 return index <= writing[^1].Index ? writing[(int)(index - writing[0].Index)] : null;

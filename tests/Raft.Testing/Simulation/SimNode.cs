@@ -15,9 +15,10 @@ namespace Raft.Testing.Simulation;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Each <see cref="Ready"/> is handled the way the runtime handles it: committed entries that were durable before the
-/// ready are applied first, then <see cref="ReadyProcessor.PersistAndSendAsync"/> (which installs a snapshot's log
-/// reset first, and completes synchronously here except for a leader's append kept in flight, see the InFlight part),
+/// Each <see cref="Ready"/> is handled the way the runtime handles it: committed entries that
+/// <see cref="WhilePersisting.AppliesFirst"/> admits are applied first, then <see cref="ReadyProcessor.PersistAndSendAsync"/>
+/// (which installs a snapshot's log reset first, and completes synchronously here except for a leader's append kept in
+/// flight, see the InFlight part),
 /// then the state machine is restored from an installed snapshot, the other committed entries are applied in order and
 /// reported to the <see cref="ProposalTracker"/>, confirmed reads are served, then <see cref="RawNode.Advance"/>;
 /// after it, the node may snapshot its state machine and compact its log. A crash can strike inside a durable write
@@ -248,28 +249,34 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
     }
 
     /// <summary>
-    /// The clock ticks. While writes are in flight, at most one tick waits for them and later ones are lost, as in
-    /// RaftNode (whose timer queues a tick only when none is queued): a loop that falls behind loses ticks.
+    /// The clock ticks. As RaftNode's timer: a tick event is queued only when no firing is pending, and firings while it
+    /// waits (behind a leader's writes) are counted; see <see cref="TickNow"/>.
     /// </summary>
     public void Tick()
     {
-        if (_inFlight is not null)
+        if (++_ticksPending == 1)
         {
-            if (_tickDeferred)
-            {
-                return;
-            }
-
-            _tickDeferred = true;
+            Submit(static node => node.TickNow(), abandon: null);
         }
-
-        Submit(static node => node.TickNow(), abandon: null);
     }
 
+    // As RaftNode.HandleTicks: a leader gets every firing it missed, since its lease is counted in its own ticks and must
+    // not outlast the followers' election timeout in real time (seed 417 with slow disks served a stale lease read when
+    // they were lost); anyone else gets one.
     private void TickNow()
     {
-        _tickDeferred = false;
-        _raw!.Tick();
+        var ticks = _ticksPending;
+        _ticksPending = 0;
+        var raw = _raw!;
+        if (raw.Status.Role == StateRole.Leader && !_sim.Options.LoseLeaderTicksWhileWriting)
+        {
+            for (var i = 1; i < ticks; i++)
+            {
+                raw.Tick();
+            }
+        }
+
+        raw.Tick();
     }
 
     public void Campaign() => Submit(static node => node._raw!.Campaign(), abandon: null);
@@ -296,8 +303,15 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
     /// </summary>
     /// <param name="command">The command.</param>
     /// <param name="then">Told the engine's answer; or, when the node stops first, a dropped outcome (it never reached the engine).</param>
-    public void Propose(byte[] command, Action<ProposeOutcome, Task<ProposalResult>?> then) =>
+    public void Propose(byte[] command, Action<ProposeOutcome, Task<ProposalResult>?> then)
+    {
+        if (!IsUp || TryProposeWhileWriting(command, then))
+        {
+            return;
+        }
+
         Submit(node => node.Track(node._raw!.Propose(command), then), () => then(NotReached(), null));
+    }
 
     /// <summary>Proposes a membership change, as <see cref="Propose"/>; an accepted one is tracked like a command, so it must resolve too.</summary>
     /// <param name="change">The change.</param>
@@ -410,10 +424,14 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
 
             _writing = ready.Entries;
 
-            // As the runtime does: committed entries that were durable here before this ready go to the state machine
-            // before its writes start; the ones it appends itself (a follower learning of their commit with them) wait.
-            var applyFirst = ready.Snapshot is null && ready.CommittedEntries.Count > 0 &&
-                (ready.Entries.Count == 0 || ready.CommittedEntries[^1].Index < ready.Entries[0].Index);
+            // The ready writes every entry proposed while the previous one's writes ran.
+            _unwritten.Clear();
+
+            // As the runtime does (WhilePersisting.AppliesFirst): committed entries that were durable here before this
+            // ready, or that a leader's followers committed, go to the state machine before its writes start; a follower
+            // learning of their commit with the entries themselves waits. Without a soft state in the ready, the engine's role is the one the host knew before it.
+            var leading = raw.Status.Role == StateRole.Leader;
+            var applyFirst = WhilePersisting.AppliesFirst(ready, leading);
             if (applyFirst)
             {
                 _sim.ObserveCommit(this);
@@ -421,8 +439,7 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
                 ServeAppliedReads();
             }
 
-            // Without a soft state in the ready, the engine's role is the one the host knew before it.
-            _delayAppend = MayStayInFlight(ready, raw.Status.Role == StateRole.Leader);
+            _delayAppend = MayStayInFlight(ready, leading);
             _writesInReady = 0;
             var persisted = _processor!.PersistAndSendAsync(ready);
             _delayAppend = false;
@@ -492,6 +509,7 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
             _appliedConfiguration = ClusterConfiguration.Decode(entry.Data.Span);
         }
 
+        OnAppliedProposedWhileWriting(entry);
         _appliedIndex = entry.Index;
         _appliedTerm = entry.Term;
         _tracker!.OnApplied(entry, response);

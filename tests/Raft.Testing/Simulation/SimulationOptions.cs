@@ -111,10 +111,18 @@ public sealed record SimulationOptions
     public long MaxLeaderWriteMicros { get; init; }
 
     /// <summary>
-    /// Self-test hook: while a leader's append is in flight, its followers' acknowledgements wait for it like every other
-    /// input (the runtime before it stepped them early), so no entry is applied while the leader writes. Never set by <see cref="FromSeed"/>.
+    /// Self-test hook: while a leader's append is in flight, its followers' acknowledgements and client proposals wait
+    /// for it like every other input (the runtime before it stepped them early), so no entry is applied while the leader
+    /// writes. Never set by <see cref="FromSeed"/>.
     /// </summary>
     public bool DeferAcknowledgementsWhileWriting { get; init; }
+
+    /// <summary>
+    /// Self-test hook: a leader whose loop fell behind (its append in flight) gets one tick for all the timer firings it
+    /// missed, as anyone else does (the runtime before 927f60f), so its lease outlasts the followers' election timeout in
+    /// real time. Never set by <see cref="FromSeed"/>.
+    /// </summary>
+    public bool LoseLeaderTicksWhileWriting { get; init; }
 
     /// <summary>How leaders confirm read indexes: heartbeat rounds, or leases (which rely on bounded clock drift).</summary>
     public ReadOnlyOption ReadOnlyOption { get; init; } = ReadOnlyOption.Safe;
@@ -320,6 +328,6 @@ public sealed record SimulationOptions
         $"leaderWrite={MinLeaderWriteMicros}-{MaxLeaderWriteMicros}us snapshotEvery={SnapshotThreshold} trailing={SnapshotTrailingEntries} reads={ReadOnlyOption}{(ReadOnlyOption == ReadOnlyOption.LeaseBased ? $"(drift {LeaseClockDriftTicks} ticks)" : string.Empty)} " +
         $"readIndex={ReadIndexShare:P0} followerReads={FollowerReadShare:P0} membershipEvery={MeanTimeBetweenMembershipChangesMicros / 1000}ms spares={SpareNodes} " +
         $"transferEvery={MeanTimeBetweenTransfersMicros / 1000}ms" +
-        (BreakNetworkInLiveness ? " BREAK-NETWORK" : string.Empty) + (DeferAcknowledgementsWhileWriting ? " DEFER-ACKS" : string.Empty) + (AtomicReadyWrites ? " atomic-ready-writes" : string.Empty) + (LyingLogStore ? " LYING-DISK" : string.Empty) + (SkipRestoreOnInstall ? " SKIP-RESTORE" : string.Empty) +
+        (BreakNetworkInLiveness ? " BREAK-NETWORK" : string.Empty) + (DeferAcknowledgementsWhileWriting ? " DEFER-ACKS" : string.Empty) + (LoseLeaderTicksWhileWriting ? " LOSE-LEADER-TICKS" : string.Empty) + (AtomicReadyWrites ? " atomic-ready-writes" : string.Empty) + (LyingLogStore ? " LYING-DISK" : string.Empty) + (SkipRestoreOnInstall ? " SKIP-RESTORE" : string.Empty) +
         (ClockRates is null ? string.Empty : $" CLOCK-RATES({string.Join(" ", ClockRates)})");
 }

@@ -61,6 +61,12 @@ public sealed record SimulationResult(
     /// <summary>Nodes that crashed (or were shut down) with an append in flight.</summary>
     public int StoppedWhileWriting { get; init; }
 
+    /// <summary>Client proposals a leader took while its own append was in flight.</summary>
+    public int ProposedWhileWriting { get; init; }
+
+    /// <summary>Of <see cref="ProposedWhileWriting"/>, entries applied (so committed) before the leader's own log held them.</summary>
+    public int CommittedBeforeOwnWrite { get; init; }
+
     /// <summary>Restarts that found the log ending before a snapshot the node took past its own durable log, and reset the log.</summary>
     public int RestartsWithOwnSnapshotPastLog { get; init; }
 
@@ -74,5 +80,6 @@ public sealed record SimulationResult(
         $"{SnapshotsTaken} snapshots / {SnapshotTransfers} sent / {SnapshotsInstalled} installed, {ConfigurationChanges} config changes ({FinalVoters} voters at the end), " +
         $"{Transfers} transfers, {IndexReads} {(LeaseSeed ? "lease/index" : "index")} reads, " +
         $"{WritesInFlight} leader appends in flight / {AppliedWhileWriting} entries applied meanwhile ({AppliedAheadOfOwnLog} ahead of the leader's log) / " +
+        $"{ProposedWhileWriting} proposals taken meanwhile ({CommittedBeforeOwnWrite} committed before the leader's own write) / " +
         $"{SnapshotsAheadOfOwnLog} snapshots ahead of the log / {StoppedWhileWriting} stops with an append in flight / {RestartsWithOwnSnapshotPastLog} restarts behind such a snapshot, fingerprint {Fingerprint:x16}";
 }

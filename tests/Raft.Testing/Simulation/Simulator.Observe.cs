@@ -121,6 +121,14 @@ public sealed partial class Simulator
         _features.AppliedAheadOfOwnLog += aheadOfOwnLog ? 1 : 0;
     }
 
+    internal void OnProposedWhileWriting(SimNode node, long index)
+    {
+        _features.ProposedWhileWriting++;
+        Trace($"{node.Id} takes a proposal at {index} while its append runs");
+    }
+
+    internal void OnAppliedProposedWhileWriting(bool aheadOfOwnLog) => _features.CommittedBeforeOwnWrite += aheadOfOwnLog ? 1 : 0;
+
     internal void OnStoppedWhileWriting(SimNode node, IReadOnlyList<Entry> entries, bool landed, string reason)
     {
         _features.StoppedWhileWriting++;
@@ -186,6 +194,8 @@ public sealed partial class Simulator
         public int AppliedAheadOfOwnLog;
         public int SnapshotsAheadOfOwnLog;
         public int StoppedWhileWriting;
+        public int ProposedWhileWriting;
+        public int CommittedBeforeOwnWrite;
         public int RestartsWithOwnSnapshotPastLog;
     }
 }

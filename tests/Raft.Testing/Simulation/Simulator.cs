@@ -187,6 +187,8 @@ public sealed partial class Simulator
                 AppliedAheadOfOwnLog = _features.AppliedAheadOfOwnLog,
                 SnapshotsAheadOfOwnLog = _features.SnapshotsAheadOfOwnLog,
                 StoppedWhileWriting = _features.StoppedWhileWriting,
+                ProposedWhileWriting = _features.ProposedWhileWriting,
+                CommittedBeforeOwnWrite = _features.CommittedBeforeOwnWrite,
                 RestartsWithOwnSnapshotPastLog = _features.RestartsWithOwnSnapshotPastLog,
                 LeaseSeed = Options.ReadOnlyOption == ReadOnlyOption.LeaseBased,
             };
