@@ -139,6 +139,14 @@ public sealed partial class RaftNode
                     }
 
                     rawNode.Advance(ready);
+
+                    // Inputs that waited for the writes (ticks, votes, other terms, reads...) go before the next ready:
+                    // proposals taken meanwhile make one at once, and under steady load the next write would start
+                    // before them again and again, starving elections and reads (simulator seed 9 with slow disks).
+                    if (_deferred.Count > 0)
+                    {
+                        break;
+                    }
                 }
 
                 if (_pendingCompaction is { } compaction)

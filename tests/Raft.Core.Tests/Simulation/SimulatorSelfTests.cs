@@ -120,7 +120,7 @@ public sealed class SimulatorSelfTests
     [Fact]
     public void Simulation_LeaderLosesTicksWhileWriting_StaleLeaseReadIsCaught()
     {
-        var options = RegressionSeedTests.SlowLeaderDiskOptions(23) with { LoseLeaderTicksWhileWriting = true };
+        var options = RegressionSeedTests.SlowLeaderDiskOptions(211) with { LoseLeaderTicksWhileWriting = true };
 
         var failure = Assert.Throws<SimulationFailureException>(() => new Simulator(options).Run());
         _output.WriteLine(failure.Summary);
@@ -219,14 +219,14 @@ public sealed class SimulatorSelfTests
 
     // A disk that acknowledges appends it never made durable (and rolls its commit index back with them on a crash)
     // breaks Raft's core promise; a protocol invariant must notice within a few seeds: the simulator's mutation test.
-    // Or the liveness check: a follower that lost entries it acknowledged rejects the leader's appends after them
-    // forever, since the leader (its match index past them) takes each rejection for a stale one (seed 1 since leaders
-    // take proposals while writing; seeds 3, 6, 8 and most others break CommittedEntriesDurableInvariant).
+    // A seed may instead end in the liveness check (a follower that lost entries it acknowledged rejects the leader's
+    // appends after them forever, the leader taking each rejection for a stale one: seed 1 since leaders take proposals
+    // while writing); that is a catch too, but not the one this test asks for, so the search goes on past it.
     [Fact]
     public void Simulation_LogStoreThatLiesAboutFsync_IsCaught()
     {
-        var caught = new List<SimulationFailureException>();
-        for (var seed = 1; seed <= 40 && caught.Count == 0; seed++)
+        SimulationFailureException? caught = null;
+        for (var seed = 1; seed <= 40 && caught is null; seed++)
         {
             var options = SimulationOptions.FromSeed(seed) with { LyingLogStore = true, AtomicReadyWrites = true };
             try
@@ -235,12 +235,12 @@ public sealed class SimulatorSelfTests
             }
             catch (SimulationFailureException failure)
             {
-                caught.Add(failure);
+                Assert.Contains(failure.Invariant, ProtocolInvariants.Append(Simulator.LivenessName));
+                caught = ProtocolInvariants.Contains(failure.Invariant) ? failure : null;
             }
         }
 
-        var first = Assert.Single(caught);
-        _output.WriteLine(first.Summary);
-        Assert.Contains(first.Invariant, ProtocolInvariants.Append(Simulator.LivenessName));
+        Assert.NotNull(caught);
+        _output.WriteLine(caught.Summary);
     }
 }

@@ -21,8 +21,8 @@ namespace Raft.Testing.Simulation;
 /// registered at once. What either makes for the followers leaves at once (<see cref="RawNode.TakeMessages"/>); entries
 /// proposed meanwhile are written with the next ready (until then <see cref="EngineLog"/> shows them after the durable
 /// log). Anything else (messages, ticks, reads, membership operations, transfers, snapshot streams) queues up and is
-/// handled, in arrival order, once the ready is advanced and no new ready went in flight (as the runtime, which takes
-/// the next ready first: see <see cref="HandleDeferred"/>). Ticks meanwhile are counted, and a leader gets them all.
+/// handled, in arrival order, once the ready is advanced and before the next ready (as the runtime does: see
+/// <see cref="HandleDeferred"/>). Ticks meanwhile are counted, and a leader gets them all.
 /// </para>
 /// <para>
 /// So a leader may apply, and snapshot, entries its own log does not hold yet. A crash may strike while the append is
@@ -227,22 +227,20 @@ internal sealed partial class SimNode
         Run(input);
     }
 
-    // The writes ended: the deferred inputs, in arrival order, each followed by the readies it causes as any input is;
-    // one that puts a new ready in flight leaves the rest queued behind it. The readies come first, as in RaftNode's
-    // loop (it drains HasReady before it takes events): a leader that took proposals while writing puts the next
-    // append in flight before any deferred input, so under steady proposals on a slow disk those (ticks, vote
-    // requests, messages of other terms) wait for as long as proposals keep coming.
+    // The writes ended: as in RaftNode's loop, every input that waited goes to the engine, in arrival order, before the
+    // next ready. Proposals taken while writing have made one already; were it taken first, a leader under steady load
+    // would put append after append in flight ahead of the waiting inputs (ticks, vote requests, messages of other
+    // terms) and starve elections and reads for as long as proposals keep coming (slow-disk seed 9).
     private void HandleDeferred()
     {
-        while (_inFlight is null && IsUp)
+        while (IsUp && _inFlight is null && _deferred.TryDequeue(out var next))
+        {
+            next.Input(this);
+        }
+
+        if (IsUp)
         {
             HandleReadies();
-            if (_inFlight is not null || !_deferred.TryDequeue(out var next))
-            {
-                return;
-            }
-
-            next.Input(this);
         }
     }
 
