@@ -69,22 +69,7 @@ internal sealed partial class RaftState
         var sendIfEmpty = _pendingCommitBroadcast;
         _pendingBroadcast = false;
         _pendingCommitBroadcast = false;
-        foreach (var id in _tracker.Members)
-        {
-            if (id == Id)
-            {
-                continue;
-            }
-
-            var progress = _tracker[id];
-            if (SendAppend(id, progress, sendIfEmpty))
-            {
-                // Stream the rest while the window allows (more than one message's worth may be pending).
-                while (SendAppend(id, progress, sendIfEmpty: false))
-                {
-                }
-            }
-        }
+        BroadcastAppend(sendIfEmpty, idleOnly: false);
     }
 
     // While the leader's own writes run (RawNode.TakeMessages): entries proposed since the last ready go at once only to
@@ -93,11 +78,17 @@ internal sealed partial class RaftState
     // broadcast, which _pendingBroadcast still asks for. So the leader's fsync does not multiply its messages.
     private void SendToIdleFollowers()
     {
-        if (!_pendingBroadcast)
+        if (_pendingBroadcast)
         {
-            return;
+            BroadcastAppend(sendIfEmpty: false, idleOnly: true);
         }
+    }
 
+    // Sends every follower (with idleOnly, every one in the replicate state with nothing in flight) what its progress
+    // allows: the first AppendEntries even without entries when sendIfEmpty (a commit index to announce), then more
+    // while the window allows (more than one message's worth may be pending).
+    private void BroadcastAppend(bool sendIfEmpty, bool idleOnly)
+    {
         foreach (var id in _tracker.Members)
         {
             if (id == Id)
@@ -106,7 +97,12 @@ internal sealed partial class RaftState
             }
 
             var progress = _tracker[id];
-            if (progress.State == ProgressState.Replicate && progress.Inflights.Count == 0)
+            if (idleOnly && (progress.State != ProgressState.Replicate || progress.Inflights.Count > 0))
+            {
+                continue;
+            }
+
+            if (SendAppend(id, progress, sendIfEmpty))
             {
                 while (SendAppend(id, progress, sendIfEmpty: false))
                 {

@@ -172,7 +172,8 @@ public sealed partial class RaftNode
     }
 
     // A leader's own writes are running: steps the followers' acknowledgements as they come and hands what they commit
-    // to the applier at once; every other event waits in _deferred (see WhilePersisting). Returns once the writes end.
+    // to the applier at once, takes proposals and sends what both make at once; every other event waits in _deferred
+    // (see WhilePersisting). Returns once the writes end.
     private async Task StepWhilePersistingAsync(RawNode rawNode, Task persist, CancellationToken token)
     {
         // The end of the writes arrives as an event, so that one wait covers both.

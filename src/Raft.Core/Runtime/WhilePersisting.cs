@@ -6,8 +6,8 @@ namespace Raft.Core.Runtime;
 /// <summary>
 /// What a leader's host may do while the durable writes of its outstanding <see cref="Ready"/> run: step the
 /// followers' acknowledgements and apply what they commit (<see cref="RawNode.TakeCommittedEntries"/>), and take new
-/// proposals and replicate them, instead of leaving both queued until its own fsync returns. The one place where that rule lives, shared by
-/// <see cref="RaftNode"/> and the deterministic simulator.
+/// proposals and replicate them, instead of leaving both queued until its own fsync returns. The one place where that
+/// rule lives, shared by <see cref="RaftNode"/> and the deterministic simulator.
 /// </summary>
 /// <remarks>
 /// <para>
