@@ -56,6 +56,15 @@ public sealed record RaftOptions
     public long SnapshotTrailingEntries { get; init; } = 1024;
 
     /// <summary>
+    /// How many of the newest entries the engine keeps in memory once they are durable and applied, when it was given a
+    /// <see cref="Engine.StableEntryReader"/> (the runtime always gives one); older entries are read back from the log
+    /// store when a follower that far behind needs them. Without a reader every entry since the last snapshot stays in
+    /// memory. A small window lets entries die young: on .NET, entries held for seconds are copied by the garbage
+    /// collector into older generations and make its collections slower. Defaults to 1024.
+    /// </summary>
+    public int RetainedLogEntries { get; init; } = 1024;
+
+    /// <summary>
     /// Seed of the engine's only source of randomness (election timeouts). When null, a seed is derived from
     /// <see cref="Id"/> with a stable hash, so runs are reproducible and nodes still differ.
     /// </summary>
@@ -124,6 +133,11 @@ public sealed record RaftOptions
         if (SnapshotTrailingEntries < 0)
         {
             throw new ArgumentException($"RaftOptions.SnapshotTrailingEntries must be 0 or more (was {SnapshotTrailingEntries}).", nameof(SnapshotTrailingEntries));
+        }
+
+        if (RetainedLogEntries < 0)
+        {
+            throw new ArgumentException($"RaftOptions.RetainedLogEntries must be 0 or more (was {RetainedLogEntries}).", nameof(RetainedLogEntries));
         }
 
         if (MaxEntrySize < 1)

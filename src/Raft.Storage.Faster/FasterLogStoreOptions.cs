@@ -34,9 +34,11 @@ public sealed record FasterLogStoreOptions
 
     /// <summary>
     /// Bytes of recently appended entries kept in memory, so that reads of the log's tail never touch the disk;
-    /// defaults to 16 MiB, 0 disables the cache.
+    /// defaults to 1 MiB, 0 disables the cache. The Raft engine keeps its newest entries itself
+    /// (<c>RaftOptions.RetainedLogEntries</c>) and reads here only for a follower further behind, so a large cache mostly
+    /// keeps entries alive for the garbage collector to copy into older generations.
     /// </summary>
-    public long CacheSize { get; init; } = 16L << 20;
+    public long CacheSize { get; init; } = 1L << 20;
 
     /// <summary>
     /// How often, at most, the durable end of the log is also written to the metadata file; defaults to 1 second.

@@ -5,23 +5,34 @@ using Raft.Core.Messages;
 namespace Raft.Core.Engine;
 
 /// <summary>
-/// The engine's in-memory copy of the log, with the indexes that say how far it is durable, committed and applied.
+/// The engine's view of the log, with the indexes that say how far it is durable, committed and applied.
 /// </summary>
 /// <remarks>
-/// Every entry since the log's base (index 0 today; the last snapshot's index once compaction lands) is kept in
-/// memory, so the engine never reads the disk. Snapshots bound its size.
+/// The term of every entry since the log's base (the last snapshot's index) is kept in memory, so Log Matching checks
+/// never read the disk. The entries themselves are kept from a window start on: every entry that is not yet durable
+/// or not yet applied, and the newest <see cref="RaftOptions.RetainedLogEntries"/> besides. Entries before the window
+/// are read back through the <see cref="StableEntryReader"/> when a follower that far behind needs them; without a
+/// reader the window never moves and every entry since the base stays in memory.
 /// </remarks>
 internal sealed class RaftLog
 {
+    // The term of every entry after the base: _terms[i] is the term of index _baseIndex + 1 + i.
+    private readonly List<long> _terms = [];
+
+    // The entries in memory: _entries[i].Index == _windowStart + i, up to LastIndex.
     private readonly List<Entry> _entries = [];
 
-    // The configuration entries in _entries, in log order, decoded: the last one is the configuration in force
+    // The configuration entries after the base, in log order, decoded: the last one is the configuration in force
     // (thesis §4.1: the latest in the log, committed or not); with none, the base configuration is.
     private readonly List<(long Index, ClusterConfiguration Configuration)> _configurations = [];
 
-    // Invariant: _entries[i].Index == _baseIndex + 1 + i; _baseTerm is the term of the entry at _baseIndex.
+    private readonly StableEntryReader? _readStable;
+    private readonly int _retained;
+
+    // Invariant: _baseTerm is the term of the entry at _baseIndex; _baseIndex < _windowStart <= LastIndex + 1.
     private long _baseIndex;
     private long _baseTerm;
+    private long _windowStart;
     private ClusterConfiguration _baseConfiguration;
 
     /// <param name="entries">The recovered entries, starting right after the base.</param>
@@ -30,9 +41,22 @@ internal sealed class RaftLog
     /// <param name="baseIndex">The index the log starts after (a snapshot's last index; 0 for a full log).</param>
     /// <param name="baseTerm">The term of the entry at <paramref name="baseIndex"/>.</param>
     /// <param name="baseConfiguration">The configuration in force at <paramref name="baseIndex"/>.</param>
-    public RaftLog(IReadOnlyList<Entry> entries, long commit, long applied, long baseIndex, long baseTerm, ClusterConfiguration baseConfiguration)
+    /// <param name="readStable">Reads durable entries back from the log store; null keeps every entry in memory.</param>
+    /// <param name="retained">How many of the newest durable, applied entries to keep in memory when there is a reader.</param>
+    public RaftLog(
+        IReadOnlyList<Entry> entries,
+        long commit,
+        long applied,
+        long baseIndex,
+        long baseTerm,
+        ClusterConfiguration baseConfiguration,
+        StableEntryReader? readStable = null,
+        int retained = 0)
     {
+        _readStable = readStable;
+        _retained = retained;
         _baseIndex = baseIndex;
+        _windowStart = baseIndex + 1;
         _baseTerm = baseTerm;
         _baseConfiguration = baseConfiguration;
         var expected = baseIndex + 1;
@@ -65,6 +89,7 @@ internal sealed class RaftLog
         Applied = Math.Max(Math.Min(applied, commit), baseIndex);
         StableIndex = LastIndex;
         UnstableOffset = LastIndex + 1;
+        Release();
     }
 
     // Invariant: Applied <= Committed <= LastIndex; StableIndex <= LastIndex.
@@ -96,9 +121,12 @@ internal sealed class RaftLog
 
     public long FirstIndex => _baseIndex + 1;
 
-    public long LastIndex => _baseIndex + _entries.Count;
+    public long LastIndex => _baseIndex + _terms.Count;
 
-    public long LastTerm => _entries.Count == 0 ? _baseTerm : _entries[^1].Term;
+    public long LastTerm => _terms.Count == 0 ? _baseTerm : _terms[^1];
+
+    /// <summary>The first index whose entry is held in memory (LastIndex + 1 when none is).</summary>
+    public long WindowStart => _windowStart;
 
     /// <summary>The term of the entry at <paramref name="index"/>, or -1 when the log does not hold it.</summary>
     public long Term(long index)
@@ -113,12 +141,12 @@ internal sealed class RaftLog
             return -1;
         }
 
-        return _entries[(int)(index - _baseIndex - 1)].Term;
+        return _terms[(int)(index - _baseIndex - 1)];
     }
 
     public bool MatchTerm(long index, long term) => term >= 0 && Term(index) == term;
 
-    public Entry At(long index) => _entries[(int)(index - _baseIndex - 1)];
+    public Entry At(long index) => index >= _windowStart ? _entries[(int)(index - _windowStart)] : ReadStable(index, index)[0];
 
     /// <summary>§5.4.1: is a log ending at (<paramref name="lastIndex"/>, <paramref name="lastTerm"/>) at least as up-to-date as ours?</summary>
     public bool IsUpToDate(long lastIndex, long lastTerm) =>
@@ -154,6 +182,7 @@ internal sealed class RaftLog
 
     private void Add(Entry entry)
     {
+        _terms.Add(entry.Term);
         _entries.Add(entry);
         if (entry.Type == EntryType.ConfigChange)
         {
@@ -190,7 +219,13 @@ internal sealed class RaftLog
         Debug.Assert(index <= Applied && index <= StableIndex, "only durable, applied entries are compacted");
         var term = Term(index);
         _baseConfiguration = ConfigurationAt(index);
-        _entries.RemoveRange(0, (int)(index - _baseIndex));
+        _terms.RemoveRange(0, (int)(index - _baseIndex));
+        if (index >= _windowStart)
+        {
+            _entries.RemoveRange(0, (int)(index - _windowStart + 1));
+            _windowStart = index + 1;
+        }
+
         _configurations.RemoveAll(c => c.Index <= index);
         _baseIndex = index;
         _baseTerm = term;
@@ -199,8 +234,10 @@ internal sealed class RaftLog
     /// <summary>Replaces the whole log with a snapshot's base (§7): everything up to its index is committed and applied.</summary>
     public void Restore(SnapshotMetadata snapshot)
     {
+        _terms.Clear();
         _entries.Clear();
         _configurations.Clear();
+        _windowStart = snapshot.Index + 1;
         _baseIndex = snapshot.Index;
         _baseTerm = snapshot.Term;
         _baseConfiguration = snapshot.Configuration;
@@ -310,7 +347,12 @@ internal sealed class RaftLog
             return [];
         }
 
-        var start = (int)(from - _baseIndex - 1);
+        if (from < _windowStart)
+        {
+            return SliceStable(from, maxBytes);
+        }
+
+        var start = (int)(from - _windowStart);
         var count = 0;
         long bytes = 0;
         for (var i = start; i < _entries.Count; i++)
@@ -325,6 +367,78 @@ internal sealed class RaftLog
         }
 
         return _entries.GetRange(start, count);
+    }
+
+    // A slice that starts before the window: read from the store in chunks until the budget or the window is reached,
+    // then go on in memory. A follower this far behind is catching up, so the store's read-ahead pays.
+    private List<Entry> SliceStable(long from, long maxBytes)
+    {
+        const int ChunkEntries = 256;
+        var result = new List<Entry>();
+        long bytes = 0;
+        var next = from;
+        while (next <= LastIndex)
+        {
+            IReadOnlyList<Entry> chunk = next < _windowStart
+                ? ReadStable(next, Math.Min(_windowStart - 1, next + ChunkEntries - 1))
+                : _entries.GetRange((int)(next - _windowStart), (int)Math.Min(ChunkEntries, LastIndex - next + 1));
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                bytes += chunk[i].Size;
+                if (result.Count > 0 && bytes > maxBytes)
+                {
+                    return result;
+                }
+
+                result.Add(chunk[i]);
+            }
+
+            next += chunk.Count;
+        }
+
+        return result;
+    }
+
+    private IReadOnlyList<Entry> ReadStable(long from, long to)
+    {
+        Debug.Assert(from > _baseIndex && to < _windowStart && from <= to, "only durable entries before the window are read back");
+        var reader = _readStable ?? throw new InvalidOperationException($"Entry {from} is not in memory and the log has no reader.");
+        var entries = reader(from, to);
+        if (entries.Count != to - from + 1 || entries[0].Index != from || entries[^1].Index != to)
+        {
+            throw new InvalidOperationException(
+                $"The log store returned {entries.Count} entries for [{from}, {to}]" +
+                (entries.Count > 0 ? $" ({entries[0].Index}..{entries[^1].Index})" : "") + "; it must return exactly one entry per index.");
+        }
+
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Term != _terms[(int)(from + i - _baseIndex - 1)])
+            {
+                throw new InvalidOperationException(
+                    $"The log store returned entry {from + i} with term {entries[i].Term}, but the log holds term {_terms[(int)(from + i - _baseIndex - 1)]} there: the store lost or replaced durable entries.");
+            }
+        }
+
+        return entries;
+    }
+
+    // Lets go of entries before the window the log keeps: durable, applied and older than the newest RetainedLogEntries.
+    // They go in batches, so the window is not shifted for every applied entry.
+    private void Release()
+    {
+        if (_readStable is null)
+        {
+            return;
+        }
+
+        var through = Math.Min(Math.Min(Applied, StableIndex), LastIndex - _retained);
+        var count = through - _windowStart + 1;
+        if (count >= Math.Max(1, _retained / 4))
+        {
+            _entries.RemoveRange(0, (int)count);
+            _windowStart = through + 1;
+        }
     }
 
     /// <summary>Entries not yet handed out for persisting; marks them handed out.</summary>
@@ -350,6 +464,7 @@ internal sealed class RaftLog
         if (MatchTerm(index, term) && index > StableIndex)
         {
             StableIndex = Math.Min(index, UnstableOffset - 1);
+            Release();
         }
     }
 
@@ -363,16 +478,21 @@ internal sealed class RaftLog
             return [];
         }
 
-        var start = (int)(Applied - _baseIndex);
+        Debug.Assert(Applied + 1 >= _windowStart, "entries not yet applied stay in memory");
+        var start = (int)(Applied + 1 - _windowStart);
         var result = _entries.GetRange(start, (int)(Committed - Applied));
         Applied = Committed;
+        Release();
         return result;
     }
 
     private void TruncateFrom(long index)
     {
+        Debug.Assert(index >= _windowStart, "only entries past the commit index are replaced, and those stay in memory");
         var keep = (int)(index - _baseIndex - 1);
-        _entries.RemoveRange(keep, _entries.Count - keep);
+        _terms.RemoveRange(keep, _terms.Count - keep);
+        var keepInWindow = (int)(index - _windowStart);
+        _entries.RemoveRange(keepInWindow, _entries.Count - keepInWindow);
         if (_configurations.RemoveAll(c => c.Index >= index) > 0)
         {
             // The configuration reverts to the one before the truncated entry (thesis §4.1).

@@ -25,7 +25,7 @@ internal sealed partial class RaftState
     private int _heartbeatElapsed;
     private int _randomizedElectionTimeout;
 
-    public RaftState(RaftOptions options, InitialState initialState)
+    public RaftState(RaftOptions options, InitialState initialState, StableEntryReader? readStable = null)
     {
         _options = options;
         _random = new Random(options.RandomSeed ?? StableHash(options.Id));
@@ -37,7 +37,9 @@ internal sealed partial class RaftState
             initialState.Applied,
             snapshot?.Index ?? 0,
             snapshot?.Term ?? 0,
-            snapshot?.Configuration ?? new ClusterConfiguration(options.Voters));
+            snapshot?.Configuration ?? new ClusterConfiguration(options.Voters),
+            readStable,
+            options.RetainedLogEntries);
         _snapshot = snapshot;
         _tracker = NewTracker(null);
         _configurationVersion = _log.ConfigurationVersion;

@@ -20,12 +20,17 @@ public sealed class RawNode
     /// <summary>Creates a node from its options and what it recovered from storage.</summary>
     /// <param name="options">The engine configuration; validated here.</param>
     /// <param name="initialState">The durable state found at start, or null for a brand-new node.</param>
+    /// <param name="readStable">
+    /// Reads durable entries back from the log store. With it the engine keeps only the newest
+    /// <see cref="RaftOptions.RetainedLogEntries"/> durable, applied entries in memory; without it, every entry since the
+    /// last snapshot.
+    /// </param>
     /// <exception cref="ArgumentException">The options or the initial state are inconsistent.</exception>
-    public RawNode(RaftOptions options, InitialState? initialState = null)
+    public RawNode(RaftOptions options, InitialState? initialState = null, StableEntryReader? readStable = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        _raft = new RaftState(options, initialState ?? InitialState.Empty);
+        _raft = new RaftState(options, initialState ?? InitialState.Empty, readStable);
     }
 
     /// <summary>This node's id.</summary>

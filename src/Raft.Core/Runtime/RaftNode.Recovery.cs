@@ -132,4 +132,13 @@ public sealed partial class RaftNode
 
         return last > index ? await _logStore.ReadAsync(index + 1, last, cancellationToken).ConfigureAwait(false) : [];
     }
+
+    // The engine's reader for durable entries it no longer keeps in memory (a follower further behind than
+    // RaftOptions.RetainedLogEntries). The stores here answer from memory or the page cache without awaiting; a store
+    // that does await holds the loop for that read.
+    private IReadOnlyList<Entry> ReadStable(long fromIndex, long toIndexInclusive)
+    {
+        var read = _logStore.ReadAsync(fromIndex, toIndexInclusive);
+        return read.IsCompletedSuccessfully ? read.Result : read.AsTask().GetAwaiter().GetResult();
+    }
 }

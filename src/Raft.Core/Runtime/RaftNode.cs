@@ -206,7 +206,7 @@ public sealed partial class RaftNode : IAsyncDisposable
         try
         {
             var initialState = await RecoverAsync(cancellationToken).ConfigureAwait(false);
-            _rawNode = new RawNode(_options.Raft, initialState);
+            _rawNode = new RawNode(_options.Raft, initialState, ReadStable);
             _status = _rawNode.Status;
             _transport.Start(new MessageHandler(this));
         }

@@ -177,13 +177,17 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
             ReadOnlyOption = _sim.Options.ReadOnlyOption,
             LeaseClockDriftTicks = _sim.Options.LeaseClockDriftTicks,
             SnapshotTrailingEntries = _sim.Options.SnapshotTrailingEntries,
+            RetainedLogEntries = _sim.Options.RetainedLogEntries ?? 0,
             RandomSeed = (int)Random.NextUInt64(),
         };
 
         // An in-memory state machine starts empty, or from the snapshot; the engine hands out every committed entry after it.
         try
         {
-            _raw = new RawNode(options, new InitialState(hardState, entries, _appliedIndex, snapshot?.Metadata));
+            _raw = new RawNode(
+                options,
+                new InitialState(hardState, entries, _appliedIndex, snapshot?.Metadata),
+                _sim.Options.RetainedLogEntries is null ? null : ReadStable);
         }
         catch (ArgumentException refused)
         {
@@ -207,6 +211,16 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
         LearnedCommit = 0;
         _sim.OnNodeStarted(this, _appliedIndex);
         Run(static node => { });
+    }
+
+    // The engine's reader for entries it let go of, as RaftNode's: the durable log store, read synchronously.
+    private IReadOnlyList<Entry> ReadStable(long fromIndex, long toIndexInclusive)
+    {
+        var read = Log.ReadAsync(fromIndex, toIndexInclusive);
+        _sim.OnEntriesReadBack((int)(toIndexInclusive - fromIndex + 1));
+        return read.IsCompletedSuccessfully
+            ? read.Result
+            : throw new InvalidOperationException($"{Id}'s log store did not answer a read of [{fromIndex}, {toIndexInclusive}] synchronously.");
     }
 
     /// <summary>Loses everything in memory: engine, state machine, unapplied work, pending proposals and reads.</summary>

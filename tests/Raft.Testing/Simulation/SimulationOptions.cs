@@ -93,6 +93,13 @@ public sealed record SimulationOptions
     /// <summary>The engine's <see cref="Raft.Core.RaftOptions.SnapshotTrailingEntries"/>: entries kept before a snapshot's index.</summary>
     public long SnapshotTrailingEntries { get; init; } = 1024;
 
+    /// <summary>
+    /// The engine's <see cref="Raft.Core.RaftOptions.RetainedLogEntries"/>, with a reader over the node's log store as the
+    /// runtime gives it; null runs the engine without a reader (every entry since the snapshot stays in memory). Small
+    /// windows make leaders read most entries for lagging followers back from the store.
+    /// </summary>
+    public int? RetainedLogEntries { get; init; } = 2;
+
     /// <summary>The longest extra time a snapshot transfer takes beyond the link latency (streaming the data).</summary>
     public long MaxSnapshotTransferMicros { get; init; } = 20_000;
 
@@ -264,6 +271,9 @@ public sealed record SimulationOptions
             trailing = busy.NextLong(0, 3);
             snapshotTransfer = busy.NextLong(electionMicros, electionMicros * 2);
         }
+
+        // Drawn from its own generator, so that adding it kept every other option of a seed as it was.
+        var retained = new SimRandom(unchecked((ulong)seed) ^ 0x5EED_0F_7E7A1UL).Pick(new int?[] { null, 0, 1, 2, 8, 64, 1024 });
         if (lease)
         {
             // The lease is only as good as the clocks: keep every node's drift within what LeaseClockDriftTicks covers.
@@ -304,6 +314,7 @@ public sealed record SimulationOptions
             ProgressBoundMicros = (electionMicros * 6 + 200_000) * 2 + 1_000_000,
             SnapshotThreshold = snapshots ? snapshotThreshold : 0,
             SnapshotTrailingEntries = trailing,
+            RetainedLogEntries = retained,
             MaxSnapshotTransferMicros = snapshotTransfer,
             MinLeaderWriteMicros = leaderWriteMin,
             MaxLeaderWriteMicros = leaderWriteMax,
@@ -325,7 +336,7 @@ public sealed record SimulationOptions
         $"partitionEvery={MeanTimeBetweenPartitionsMicros / 1000}ms partitionFor={MeanPartitionMicros / 1000}ms " +
         $"crashEvery={MeanTimeBetweenCrashesMicros / 1000}ms downFor={MeanDowntimeMicros / 1000}ms campaignEvery={MeanTimeBetweenCampaignsMicros / 1000}ms storageCrash={StorageCrashRate:P2} " +
         $"clients={ClientCount} keys={KeyCount} timeout={ClientTimeoutMicros / 1000}ms safety={SafetyPhaseMicros / 1000}ms " +
-        $"leaderWrite={MinLeaderWriteMicros}-{MaxLeaderWriteMicros}us snapshotEvery={SnapshotThreshold} trailing={SnapshotTrailingEntries} reads={ReadOnlyOption}{(ReadOnlyOption == ReadOnlyOption.LeaseBased ? $"(drift {LeaseClockDriftTicks} ticks)" : string.Empty)} " +
+        $"leaderWrite={MinLeaderWriteMicros}-{MaxLeaderWriteMicros}us snapshotEvery={SnapshotThreshold} trailing={SnapshotTrailingEntries} retained={RetainedLogEntries?.ToString() ?? "all"} reads={ReadOnlyOption}{(ReadOnlyOption == ReadOnlyOption.LeaseBased ? $"(drift {LeaseClockDriftTicks} ticks)" : string.Empty)} " +
         $"readIndex={ReadIndexShare:P0} followerReads={FollowerReadShare:P0} membershipEvery={MeanTimeBetweenMembershipChangesMicros / 1000}ms spares={SpareNodes} " +
         $"transferEvery={MeanTimeBetweenTransfersMicros / 1000}ms" +
         (BreakNetworkInLiveness ? " BREAK-NETWORK" : string.Empty) + (DeferAcknowledgementsWhileWriting ? " DEFER-ACKS" : string.Empty) + (LoseLeaderTicksWhileWriting ? " LOSE-LEADER-TICKS" : string.Empty) + (AtomicReadyWrites ? " atomic-ready-writes" : string.Empty) + (LyingLogStore ? " LYING-DISK" : string.Empty) + (SkipRestoreOnInstall ? " SKIP-RESTORE" : string.Empty) +

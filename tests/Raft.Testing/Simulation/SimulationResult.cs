@@ -55,6 +55,9 @@ public sealed record SimulationResult(
     /// <summary>Of <see cref="AppliedWhileWriting"/>, entries the leader's own durable log did not hold yet.</summary>
     public int AppliedAheadOfOwnLog { get; init; }
 
+    /// <summary>Entries engines read back from their log store because they were no longer in memory (a lagging follower).</summary>
+    public long EntriesReadBack { get; init; }
+
     /// <summary>Snapshots a node took through an index past the end of its durable log.</summary>
     public int SnapshotsAheadOfOwnLog { get; init; }
 

@@ -102,6 +102,8 @@ public sealed partial class Simulator
         _snapshotStates.Observe(metadata.Index, data, $"{node.Id}'s snapshot {metadata.Index}/{metadata.Term}");
     }
 
+    internal void OnEntriesReadBack(int count) => _features.EntriesReadBack += count;
+
     internal void OnSnapshotTaken(SimNode node, SnapshotMetadata metadata, bool aheadOfOwnLog)
     {
         _features.SnapshotsTaken++;
@@ -197,5 +199,6 @@ public sealed partial class Simulator
         public int ProposedWhileWriting;
         public int CommittedBeforeOwnWrite;
         public int RestartsWithOwnSnapshotPastLog;
+        public long EntriesReadBack;
     }
 }

@@ -186,6 +186,7 @@ public sealed partial class Simulator
                 AppliedWhileWriting = _features.AppliedWhileWriting,
                 AppliedAheadOfOwnLog = _features.AppliedAheadOfOwnLog,
                 SnapshotsAheadOfOwnLog = _features.SnapshotsAheadOfOwnLog,
+                EntriesReadBack = _features.EntriesReadBack,
                 StoppedWhileWriting = _features.StoppedWhileWriting,
                 ProposedWhileWriting = _features.ProposedWhileWriting,
                 CommittedBeforeOwnWrite = _features.CommittedBeforeOwnWrite,
