@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using FASTER.core;
 using Microsoft.Extensions.Logging;
@@ -146,31 +147,50 @@ public sealed partial class FasterLogStore : ILogStore, IAsyncDisposable, IDispo
         byte[]? buffer = null;
         long bufferAddress = -1;
         var bufferLength = 0;
-        for (var i = 0; i < slots.Length; i++)
-        {
-            if (slots[i].Cached is { } cached)
-            {
-                result[i] = cached;
-                continue;
-            }
 
-            var address = slots[i].Address;
-            var size = 4 + slots[i].Length;
-            if (buffer is null || address < bufferAddress || address + size > bufferAddress + bufferLength)
+        // Records lie in index order, so the range ends with the last slot's record.
+        var rangeEnd = slots.Length == 0 ? 0 : slots[^1].Address + 4 + slots[^1].Length;
+        try
+        {
+            for (var i = 0; i < slots.Length; i++)
             {
-                // Read ahead from this record to the end of its page (at most 1 MiB): the next live records follow it.
-                var pageEnd = (address | (_pageSize - 1)) + 1;
-                var want = (int)Math.Max(size, Math.Min(pageEnd - address, 1 << 20));
-                if (buffer is null || buffer.Length < want)
+                if (slots[i].Cached is { } cached)
                 {
-                    buffer = new byte[Math.Max(want, 64 << 10)];
+                    result[i] = cached;
+                    continue;
                 }
 
-                bufferAddress = address;
-                bufferLength = _device.Read(address >> _segmentBits, SegmentOffset(address), buffer.AsSpan(0, want));
-            }
+                var address = slots[i].Address;
+                var size = 4 + slots[i].Length;
+                if (buffer is null || address < bufferAddress || address + size > bufferAddress + bufferLength)
+                {
+                    // Read ahead from this record towards the end of the range, within its page and at most 1 MiB: the
+                    // next records follow it. The buffer is pooled; decoding copies each payload out of it.
+                    var pageEnd = (address | (_pageSize - 1)) + 1;
+                    var want = (int)Math.Max(size, Math.Min(Math.Min(pageEnd, rangeEnd) - address, 1 << 20));
+                    if (buffer is null || buffer.Length < want)
+                    {
+                        if (buffer is not null)
+                        {
+                            ArrayPool<byte>.Shared.Return(buffer);
+                        }
 
-            result[i] = DecodeEntry(buffer.AsSpan((int)(address - bufferAddress), Math.Min(size, Math.Max(0, bufferLength - (int)(address - bufferAddress)))), fromIndex + i, address);
+                        buffer = ArrayPool<byte>.Shared.Rent(want);
+                    }
+
+                    bufferAddress = address;
+                    bufferLength = _device.Read(address >> _segmentBits, SegmentOffset(address), buffer.AsSpan(0, want));
+                }
+
+                result[i] = DecodeEntry(buffer.AsSpan((int)(address - bufferAddress), Math.Min(size, Math.Max(0, bufferLength - (int)(address - bufferAddress)))), fromIndex + i, address);
+            }
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
 
         return ValueTask.FromResult<IReadOnlyList<Entry>>(result);

@@ -370,18 +370,23 @@ internal sealed class RaftLog
     }
 
     // A slice that starts before the window: read from the store in chunks until the budget or the window is reached,
-    // then go on in memory. A follower this far behind is catching up, so the store's read-ahead pays.
+    // then go on in memory. The first chunk is small; later ones are sized from the entries read so far to what the
+    // budget still allows, so a follower catching up costs about one store read per message.
     private List<Entry> SliceStable(long from, long maxBytes)
     {
-        const int ChunkEntries = 256;
+        const int FirstChunk = 64;
+        const int MaxChunk = 16_384;
         var result = new List<Entry>();
         long bytes = 0;
         var next = from;
         while (next <= LastIndex)
         {
+            var wanted = result.Count == 0
+                ? FirstChunk
+                : (int)Math.Clamp((maxBytes - bytes) / Math.Max(1, bytes / result.Count) + 1, 1, MaxChunk);
             IReadOnlyList<Entry> chunk = next < _windowStart
-                ? ReadStable(next, Math.Min(_windowStart - 1, next + ChunkEntries - 1))
-                : _entries.GetRange((int)(next - _windowStart), (int)Math.Min(ChunkEntries, LastIndex - next + 1));
+                ? ReadStable(next, Math.Min(_windowStart - 1, next + wanted - 1))
+                : _entries.GetRange((int)(next - _windowStart), (int)Math.Min(wanted, LastIndex - next + 1));
             for (var i = 0; i < chunk.Count; i++)
             {
                 bytes += chunk[i].Size;

@@ -1,6 +1,8 @@
 using System.Text;
 using Raft.Core.Engine;
+using Raft.Core.Messages;
 using Raft.Core.Runtime;
+using Raft.Core.Storage;
 using Raft.Testing.Conformance;
 
 namespace Raft.Core.Tests.Runtime;
@@ -138,6 +140,65 @@ public sealed class RaftNodeClusterTests
             "the restarted follower to apply the entry committed while it was down");
         var applied = cluster.StateMachine(follower).Applied.Select(a => a.Command).ToList();
         Assert.Equal([.. Enumerable.Range(0, 10).Select(i => $"a-{i}"), "while-down"], applied.Take(11));
+    }
+
+    [Fact]
+    public async Task RestartedFollower_FurtherBehindThanTheRetainedWindow_CatchesUpFromTheLeadersLogStore()
+    {
+        // RaftOptions.RetainedLogEntries: the leader keeps only its newest entries in memory; the 40 entries the follower
+        // missed must come back out of the leader's log store, in order.
+        var stores = new Dictionary<string, ReadCountingLogStore>();
+        await using var cluster = await TestCluster.StartAsync(
+            logStore: id => stores[id] = new ReadCountingLogStore(),
+            configure: o => o with { Raft = o.Raft with { RetainedLogEntries = 4 } });
+        for (var i = 0; i < 5; i++)
+        {
+            await cluster.ProposeWithRetryAsync($"a-{i}");
+        }
+
+        var leader = await cluster.WaitForLeaderAsync();
+        var follower = cluster.Ids.First(id => id != leader.Id);
+        await cluster.StopNodeAsync(follower);
+        ProposalResult last = default!;
+        for (var i = 0; i < 40; i++)
+        {
+            last = await cluster.ProposeWithRetryAsync($"b-{i}");
+        }
+
+        var readsBefore = stores[leader.Id].Reads;
+        await cluster.RestartNodeAsync(follower);
+
+        await Eventually.TrueAsync(
+            () => cluster.StateMachine(follower).Applied.Any(a => a.Index >= last.Index),
+            "the restarted follower to apply every entry committed while it was down");
+        var applied = cluster.StateMachine(follower).Applied.Select(a => a.Command).ToList();
+        Assert.Equal([.. Enumerable.Range(0, 5).Select(i => $"a-{i}"), .. Enumerable.Range(0, 40).Select(i => $"b-{i}")], applied.Take(45));
+        Assert.True(stores[leader.Id].Reads > readsBefore, "the leader never read an entry back from its log store");
+    }
+
+    // An in-memory log store that counts reads (start-up recovery included).
+    private sealed class ReadCountingLogStore : ILogStore
+    {
+        private readonly InMemoryLogStore _inner = new();
+        private int _reads;
+
+        public int Reads => Volatile.Read(ref _reads);
+
+        public long FirstIndex => _inner.FirstIndex;
+
+        public long LastIndex => _inner.LastIndex;
+
+        public ValueTask<IReadOnlyList<Entry>> ReadAsync(long fromIndex, long toIndexInclusive, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _reads);
+            return _inner.ReadAsync(fromIndex, toIndexInclusive, cancellationToken);
+        }
+
+        public ValueTask AppendAsync(IReadOnlyList<Entry> entries, CancellationToken cancellationToken = default) => _inner.AppendAsync(entries, cancellationToken);
+
+        public ValueTask CompactAsync(long throughIndex, CancellationToken cancellationToken = default) => _inner.CompactAsync(throughIndex, cancellationToken);
+
+        public ValueTask ResetAsync(long snapshotIndex, CancellationToken cancellationToken = default) => _inner.ResetAsync(snapshotIndex, cancellationToken);
     }
 
     [Fact]
