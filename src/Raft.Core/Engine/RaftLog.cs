@@ -125,9 +125,6 @@ internal sealed class RaftLog
 
     public long LastTerm => _terms.Count == 0 ? _baseTerm : _terms[^1];
 
-    /// <summary>The first index whose entry is held in memory (LastIndex + 1 when none is).</summary>
-    public long WindowStart => _windowStart;
-
     /// <summary>The term of the entry at <paramref name="index"/>, or -1 when the log does not hold it.</summary>
     public long Term(long index)
     {
