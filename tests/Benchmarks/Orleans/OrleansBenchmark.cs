@@ -201,7 +201,11 @@ internal static class OrleansBenchmark
         var stopwatch = Stopwatch.StartNew();
         while (stopwatch.Elapsed < timeout)
         {
-            if (RaftLeader(cluster) is { } leader)
+            // Every silo must know the leader, not only the leader itself: a follower silo that has not heard from it yet
+            // places leader-placed grains at random ("no_leader"), and their writes are forwarded for the whole run.
+            if (RaftLeader(cluster) is { } leader && Enumerable.Range(0, cluster.SiloNames.Count)
+                    .Where(cluster.IsRunning)
+                    .All(i => RaftStorage(cluster, i).Node?.Status.LeaderId == leader))
             {
                 return leader;
             }
