@@ -37,6 +37,15 @@ public sealed record RaftOptions
     /// <summary>Most bytes of entries in one AppendEntries (at least one entry is always sent).</summary>
     public long MaxSizePerMessage { get; init; } = 1024 * 1024;
 
+    /// <summary>
+    /// The fewest bytes of new entries worth a second AppendEntries to a follower that already has one in flight
+    /// (a full message's worth always is). Smaller batches wait for that follower's acknowledgement and then go out
+    /// together, so many small proposals under load make a few larger appends, acknowledgements and follower fsyncs
+    /// rather than one each, while bulk traffic (catch-up, large commands) still pipelines up to
+    /// <see cref="MaxInflightMessages"/>. 0 pipelines every batch. Defaults to 64 KiB.
+    /// </summary>
+    public long MinPipelinedAppendBytes { get; init; } = 64 * 1024;
+
     /// <summary>Most bytes of proposed but uncommitted entries a leader holds before it drops proposals; 0 means no limit.</summary>
     public long MaxUncommittedEntriesSize { get; init; }
 
@@ -114,6 +123,13 @@ public sealed record RaftOptions
         if (MaxInflightBytes < 0 || MaxSizePerMessage < 1 || MaxUncommittedEntriesSize < 0)
         {
             throw new ArgumentException("RaftOptions.MaxInflightBytes and MaxUncommittedEntriesSize must be 0 or more, MaxSizePerMessage at least 1.");
+        }
+
+        if (MinPipelinedAppendBytes < 0)
+        {
+            throw new ArgumentException(
+                $"RaftOptions.MinPipelinedAppendBytes must be 0 (pipeline every batch) or more (was {MinPipelinedAppendBytes}).",
+                nameof(MinPipelinedAppendBytes));
         }
 
         if (ReadOnlyOption == Engine.ReadOnlyOption.LeaseBased && !CheckQuorum)

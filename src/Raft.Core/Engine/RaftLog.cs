@@ -366,6 +366,30 @@ internal sealed class RaftLog
         return _entries.GetRange(start, count);
     }
 
+    /// <summary>
+    /// Whether the entries from <paramref name="from"/> to the end are all in memory and total fewer than
+    /// <paramref name="bytes"/> bytes (true when there are none). Stops counting at <paramref name="bytes"/>.
+    /// </summary>
+    public bool HasFewerBytesFrom(long from, long bytes)
+    {
+        if (from < _windowStart)
+        {
+            return false;
+        }
+
+        long total = 0;
+        for (var i = (int)Math.Min(from - _windowStart, _entries.Count); i < _entries.Count; i++)
+        {
+            total += _entries[i].Size;
+            if (total >= bytes)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     // A slice that starts before the window: read from the store in chunks until the budget or the window is reached,
     // then go on in memory. The first chunk is small; later ones are sized from the entries read so far to what the
     // budget still allows, so a follower catching up costs about one store read per message.

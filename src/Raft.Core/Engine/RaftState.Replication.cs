@@ -102,7 +102,9 @@ internal sealed partial class RaftState
                 continue;
             }
 
-            if (SendAppend(id, progress, sendIfEmpty))
+            // A commit index goes out only to a follower that has not been told it; one with appends in flight is
+            // told with its acknowledgement's answer (HandleAppendEntriesResponse).
+            if (SendAppend(id, progress, sendIfEmpty && progress.CommitSent < _log.Committed))
             {
                 while (SendAppend(id, progress, sendIfEmpty: false))
                 {
@@ -114,7 +116,7 @@ internal sealed partial class RaftState
     /// <summary>Sends one AppendEntries to <paramref name="to"/> if its progress allows; returns whether one was sent.</summary>
     private bool SendAppend(string to, Progress progress, bool sendIfEmpty)
     {
-        if (progress.IsPaused)
+        if (progress.IsPaused || WaitsForAcknowledgement(progress))
         {
             return false;
         }
@@ -139,6 +141,7 @@ internal sealed partial class RaftState
             bytes += entries[i].Size;
         }
 
+
         Send(new Message
         {
             Type = MessageType.AppendEntries,
@@ -150,9 +153,20 @@ internal sealed partial class RaftState
             Entries = entries,
             Commit = _log.Committed,
         });
+        progress.CommitSent = _log.Committed;
         progress.OnEntriesSent(entries.Count, prevIndex + entries.Count, bytes);
         return true;
     }
+
+    // Whether what this follower is missing should rather wait for the acknowledgement of what is in flight to it
+    // (RaftOptions.MinPipelinedAppendBytes): the acknowledgement frees the window and sends everything that gathered
+    // meanwhile in one message. An empty append (a commit index) waits too. Entries no longer in memory mean a
+    // follower far behind, which is streamed.
+    private bool WaitsForAcknowledgement(Progress progress) =>
+        _options.MinPipelinedAppendBytes > 0
+        && progress.State == ProgressState.Replicate
+        && progress.Inflights.Count > 0
+        && _log.HasFewerBytesFrom(progress.Next, _options.MinPipelinedAppendBytes);
 
     private void BroadcastHeartbeat()
     {
@@ -269,8 +283,17 @@ internal sealed partial class RaftState
         }
 
         // The window may have opened: keep the follower's pipeline full.
+        var sent = false;
         while (SendAppend(m.From, progress, sendIfEmpty: false))
         {
+            sent = true;
+        }
+
+        if (!sent && progress.CommitSent < _log.Committed)
+        {
+            // Nothing new to send, but a commit index this follower has not been told (it had appends in flight when
+            // the commit moved): tell it now rather than with the next heartbeat.
+            SendAppend(m.From, progress, sendIfEmpty: true);
         }
     }
 

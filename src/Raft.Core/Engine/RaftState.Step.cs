@@ -228,10 +228,12 @@ internal sealed partial class RaftState
                 progress.RecentActive = true;
                 OnRoundAcknowledged(progress, m.Index);
                 progress.ProbeSent = false;
-                if (progress.State == Tracking.ProgressState.Replicate && progress.Inflights.Full)
+                if (progress.State == Tracking.ProgressState.Replicate
+                    && (progress.Inflights.Full || (progress.Inflights.Count > 0 && _options.MinPipelinedAppendBytes > 0)))
                 {
-                    // If appends in the window were lost, no acknowledgement will ever free it: let one more
-                    // append through; a follower with a gap rejects it and the leader falls back to probing.
+                    // If appends in the window were lost, no acknowledgement will ever free it (or, below
+                    // MinPipelinedAppendBytes, release the batches waiting behind it): let one more append through;
+                    // a follower with a gap rejects it and the leader falls back to probing.
                     progress.Inflights.FreeFirstOne();
                 }
 

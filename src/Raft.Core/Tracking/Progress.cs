@@ -37,6 +37,9 @@ internal sealed class Progress
 
     public Inflights Inflights { get; }
 
+    /// <summary>The commit index carried by the last AppendEntries sent to this follower.</summary>
+    public long CommitSent { get; set; }
+
     /// <summary>True when nothing more should be sent until the follower answers.</summary>
     public bool IsPaused => State switch
     {
@@ -152,6 +155,7 @@ internal sealed class Progress
     {
         ProbeSent = false;
         PendingSnapshot = 0;
+        CommitSent = 0;
         State = state;
         Inflights.Reset();
     }

@@ -134,9 +134,9 @@ public sealed class RawNodeTests
     }
 
     [Fact]
-    public void Pipelining_SendsNewAppendsWithoutWaitingForAcknowledgements()
+    public void Pipelining_WithMinPipelinedAppendBytesZero_SendsEveryBatchWithoutWaitingForAcknowledgements()
     {
-        var node = ElectedLeaderOfThree();
+        var node = ElectedLeaderOfThree(minPipelinedAppendBytes: 0);
         for (var i = 0; i < 3; i++)
         {
             node.Propose(new byte[] { (byte)i });
@@ -148,7 +148,7 @@ public sealed class RawNodeTests
     [Fact]
     public void Inflight_WhenTheWindowIsFull_StopsSendingUntilAcknowledged()
     {
-        var node = ElectedLeaderOfThree(maxInflight: 2);
+        var node = ElectedLeaderOfThree(maxInflight: 2, minPipelinedAppendBytes: 0);
         var sentToB = 0;
         for (var i = 0; i < 5; i++)
         {
@@ -192,7 +192,7 @@ public sealed class RawNodeTests
     [Fact]
     public void TakeMessages_OnALeaderWhoseOwnWriteRuns_SendsANewProposalAtOnceToIdleFollowers_TheRestWithTheNextReady()
     {
-        var node = ElectedLeaderOfThree();
+        var node = ElectedLeaderOfThree(minPipelinedAppendBytes: 0);
         node.Propose(new byte[] { 1 });
         var ready = node.GetReady();
         var first = ready.Entries[0].Index;
@@ -224,6 +224,79 @@ public sealed class RawNodeTests
     }
 
     [Fact]
+    public void SmallBatches_WhileAnAppendIsInFlight_WaitForItsAcknowledgement_ThenGoOutInOneAppend()
+    {
+        var node = ElectedLeaderOfThree();
+        var toB = new List<Message>();
+        for (var i = 0; i < 3; i++)
+        {
+            node.Propose(new byte[] { (byte)i });
+            toB.AddRange(Drain(node).Messages.Where(m => m.To == "b" && m.Type == MessageType.AppendEntries));
+        }
+
+        var first = Assert.Single(toB); // the second and third proposals wait behind the first append
+        Assert.Equal(2, Assert.Single(first.Entries).Index);
+
+        node.Step(new Message { Type = MessageType.AppendEntriesResponse, From = "b", To = "a", Term = 1, Index = 2 });
+        var next = Assert.Single(Drain(node).Messages, m => m.To == "b" && m.Type == MessageType.AppendEntries);
+
+        Assert.Equal([3L, 4L], next.Entries.Select(e => e.Index));
+        Assert.Equal(2, next.Commit); // b's acknowledgement committed entry 2 (with the leader's own copy)
+    }
+
+    [Fact]
+    public void ABatchOfAtLeastMinPipelinedAppendBytes_IsPipelinedBehindTheAppendInFlight()
+    {
+        var node = ElectedLeaderOfThree(minPipelinedAppendBytes: 100);
+        node.Propose(new byte[] { 1 });
+        Drain(node);
+
+        node.Propose(new byte[60]); // an entry's size counts its data and 24 bytes of index, term and type
+        var small = Drain(node).Messages.Count(m => m.To == "b" && m.Type == MessageType.AppendEntries);
+        node.Propose(new byte[1]);
+        var large = Assert.Single(Drain(node).Messages, m => m.To == "b" && m.Type == MessageType.AppendEntries);
+
+        Assert.Equal(0, small); // 84 bytes wait
+        Assert.Equal([3L, 4L], large.Entries.Select(e => e.Index)); // 109 bytes go, together
+    }
+
+    [Fact]
+    public void CommitIndex_ForAFollowerWithAnAppendInFlight_GoesOutWhenItAcknowledges()
+    {
+        var node = ElectedLeaderOfThree();
+        node.Propose(new byte[] { 1 });
+        Drain(node); // entry 2 to b and c; the leader's own copy is durable
+
+        node.Step(new Message { Type = MessageType.AppendEntriesResponse, From = "b", To = "a", Term = 1, Index = 2 });
+        var commitBroadcast = Drain(node).Messages.Where(m => m.Type == MessageType.AppendEntries).ToList();
+        node.Step(new Message { Type = MessageType.AppendEntriesResponse, From = "c", To = "a", Term = 1, Index = 2 });
+        var toC = Assert.Single(Drain(node).Messages, m => m.To == "c" && m.Type == MessageType.AppendEntries);
+
+        // Committed by b's answer: b is told at once; c, still writing entry 2, is told when it answers.
+        Assert.Equal(2, Assert.Single(commitBroadcast, m => m.To == "b").Commit);
+        Assert.DoesNotContain(commitBroadcast, m => m.To == "c");
+        Assert.Empty(toC.Entries);
+        Assert.Equal(2, toC.Commit);
+    }
+
+    [Fact]
+    public void WaitingBatches_BehindALostAppend_AreReleasedByTheNextHeartbeatResponse()
+    {
+        var node = ElectedLeaderOfThree();
+        node.Propose(new byte[] { 1 });
+        Drain(node); // entry 2 to b: lost
+        node.Propose(new byte[] { 2 });
+        Assert.DoesNotContain(Drain(node).Messages, m => m.To == "b");
+
+        node.Step(new Message { Type = MessageType.HeartbeatResponse, From = "b", To = "a", Term = 1 });
+        var append = Assert.Single(Drain(node).Messages, m => m.To == "b" && m.Type == MessageType.AppendEntries);
+
+        // Sent from where the lost append ended: b has a gap, rejects it, and the leader probes back (Figure 7).
+        Assert.Equal(2, append.Index);
+        Assert.Equal(3, Assert.Single(append.Entries).Index);
+    }
+
+    [Fact]
     public void GetReady_WithoutAdvance_Throws()
     {
         var node = new RawNode(Options("a"));
@@ -252,9 +325,12 @@ public sealed class RawNodeTests
     }
 
     /// <summary>Node "a" of a, b, c, elected in term 1 with both followers in the replicate state.</summary>
-    private static RawNode ElectedLeaderOfThree(int maxInflight = 64)
+    private static RawNode ElectedLeaderOfThree(int maxInflight = 64, long minPipelinedAppendBytes = 64 * 1024)
     {
-        var node = new RawNode(Options("a", "a", "b", "c") with { PreVote = false, MaxInflightMessages = maxInflight });
+        var node = new RawNode(Options("a", "a", "b", "c") with
+        {
+            PreVote = false, MaxInflightMessages = maxInflight, MinPipelinedAppendBytes = minPipelinedAppendBytes,
+        });
         node.Campaign();
         Drain(node);
         node.Step(new Message { Type = MessageType.VoteResponse, From = "b", To = "a", Term = 1 });

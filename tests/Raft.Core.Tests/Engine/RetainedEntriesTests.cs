@@ -86,10 +86,13 @@ public sealed class RetainedEntriesTests
     }
 
     // Leader "a" of a, b, c in term 1: its no-op and ten proposals committed and applied with b; c acknowledged only
-    // the no-op, and the appends sent to it since are lost.
+    // the no-op, and the appends sent to it since are lost (every batch is pipelined to it, none waits in memory).
     private RawNode LeaderWithTenCommittedEntries(int retained, StableEntryReader? reader)
     {
-        var options = new RaftOptions { Id = "a", Voters = ["a", "b", "c"], RandomSeed = 7, PreVote = false, RetainedLogEntries = retained };
+        var options = new RaftOptions
+        {
+            Id = "a", Voters = ["a", "b", "c"], RandomSeed = 7, PreVote = false, RetainedLogEntries = retained, MinPipelinedAppendBytes = 0,
+        };
         var node = new RawNode(options, null, reader);
         node.Campaign();
         Drain(node);

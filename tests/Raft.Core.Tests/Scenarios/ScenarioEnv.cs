@@ -84,6 +84,8 @@ internal sealed partial class ScenarioEnv
             MaxInflightMessages = named.TryGetValue("inflight", out var inflight) ? int.Parse(inflight, CultureInfo.InvariantCulture) : 64,
             ReadOnlyOption = named.TryGetValue("reads", out var reads) && reads == "lease" ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
             MaxSizePerMessage = named.TryGetValue("maxsize", out var size) ? long.Parse(size, CultureInfo.InvariantCulture) : 1024 * 1024,
+            // The scripts trace message by message; they pipeline every batch unless they say otherwise.
+            MinPipelinedAppendBytes = named.TryGetValue("pipeline", out var pipeline) ? long.Parse(pipeline, CultureInfo.InvariantCulture) : 0,
             RandomSeed = 1,
         };
         foreach (var id in ids)

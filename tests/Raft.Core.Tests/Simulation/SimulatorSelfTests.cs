@@ -121,7 +121,9 @@ public sealed class SimulatorSelfTests
     [Fact]
     public void Simulation_LeaderLosesTicksWhileWriting_StaleLeaseReadIsCaught()
     {
-        var options = RegressionSeedTests.SlowLeaderDiskOptions(211) with { LoseLeaderTicksWhileWriting = true };
+        // Seed 211 reached a stale read until followers got the commit index with their acknowledgement; 91 does
+        // since (the first of 400 seeds, with either pipelining setting).
+        var options = RegressionSeedTests.SlowLeaderDiskOptions(91) with { LoseLeaderTicksWhileWriting = true };
 
         var failure = Assert.Throws<SimulationFailureException>(() => new Simulator(options).Run());
         _output.WriteLine(failure.Summary);

@@ -178,6 +178,7 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
             LeaseClockDriftTicks = _sim.Options.LeaseClockDriftTicks,
             SnapshotTrailingEntries = _sim.Options.SnapshotTrailingEntries,
             RetainedLogEntries = _sim.Options.RetainedLogEntries ?? 0,
+            MinPipelinedAppendBytes = _sim.Options.MinPipelinedAppendBytes,
             RandomSeed = (int)Random.NextUInt64(),
         };
 

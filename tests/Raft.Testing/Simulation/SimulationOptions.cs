@@ -100,6 +100,12 @@ public sealed record SimulationOptions
     /// </summary>
     public int? RetainedLogEntries { get; init; } = 2;
 
+    /// <summary>
+    /// The engine's <see cref="Raft.Core.RaftOptions.MinPipelinedAppendBytes"/>: 0 pipelines every batch to a follower;
+    /// above that, batches smaller than this wait for the acknowledgement of the append in flight.
+    /// </summary>
+    public long MinPipelinedAppendBytes { get; init; } = 64 * 1024;
+
     /// <summary>The longest extra time a snapshot transfer takes beyond the link latency (streaming the data).</summary>
     public long MaxSnapshotTransferMicros { get; init; } = 20_000;
 
@@ -274,6 +280,7 @@ public sealed record SimulationOptions
 
         // Drawn from its own generator, so that adding it kept every other option of a seed as it was.
         var retained = new SimRandom(unchecked((ulong)seed) ^ 0x5EED_0F_7E7A1UL).Pick(new int?[] { null, 0, 1, 2, 8, 64, 1024 });
+        var minPipelined = new SimRandom(unchecked((ulong)seed) ^ 0x5EED_0F_917E1UL).Pick(new long[] { 0, 64, 1024, 64 * 1024 });
         if (lease)
         {
             // The lease is only as good as the clocks: keep every node's drift within what LeaseClockDriftTicks covers.
@@ -315,6 +322,7 @@ public sealed record SimulationOptions
             SnapshotThreshold = snapshots ? snapshotThreshold : 0,
             SnapshotTrailingEntries = trailing,
             RetainedLogEntries = retained,
+            MinPipelinedAppendBytes = minPipelined,
             MaxSnapshotTransferMicros = snapshotTransfer,
             MinLeaderWriteMicros = leaderWriteMin,
             MaxLeaderWriteMicros = leaderWriteMax,
@@ -336,7 +344,7 @@ public sealed record SimulationOptions
         $"partitionEvery={MeanTimeBetweenPartitionsMicros / 1000}ms partitionFor={MeanPartitionMicros / 1000}ms " +
         $"crashEvery={MeanTimeBetweenCrashesMicros / 1000}ms downFor={MeanDowntimeMicros / 1000}ms campaignEvery={MeanTimeBetweenCampaignsMicros / 1000}ms storageCrash={StorageCrashRate:P2} " +
         $"clients={ClientCount} keys={KeyCount} timeout={ClientTimeoutMicros / 1000}ms safety={SafetyPhaseMicros / 1000}ms " +
-        $"leaderWrite={MinLeaderWriteMicros}-{MaxLeaderWriteMicros}us snapshotEvery={SnapshotThreshold} trailing={SnapshotTrailingEntries} retained={RetainedLogEntries?.ToString() ?? "all"} reads={ReadOnlyOption}{(ReadOnlyOption == ReadOnlyOption.LeaseBased ? $"(drift {LeaseClockDriftTicks} ticks)" : string.Empty)} " +
+        $"leaderWrite={MinLeaderWriteMicros}-{MaxLeaderWriteMicros}us snapshotEvery={SnapshotThreshold} trailing={SnapshotTrailingEntries} retained={RetainedLogEntries?.ToString() ?? "all"} minPipelined={MinPipelinedAppendBytes} reads={ReadOnlyOption}{(ReadOnlyOption == ReadOnlyOption.LeaseBased ? $"(drift {LeaseClockDriftTicks} ticks)" : string.Empty)} " +
         $"readIndex={ReadIndexShare:P0} followerReads={FollowerReadShare:P0} membershipEvery={MeanTimeBetweenMembershipChangesMicros / 1000}ms spares={SpareNodes} " +
         $"transferEvery={MeanTimeBetweenTransfersMicros / 1000}ms" +
         (BreakNetworkInLiveness ? " BREAK-NETWORK" : string.Empty) + (DeferAcknowledgementsWhileWriting ? " DEFER-ACKS" : string.Empty) + (LoseLeaderTicksWhileWriting ? " LOSE-LEADER-TICKS" : string.Empty) + (AtomicReadyWrites ? " atomic-ready-writes" : string.Empty) + (LyingLogStore ? " LYING-DISK" : string.Empty) + (SkipRestoreOnInstall ? " SKIP-RESTORE" : string.Empty) +
