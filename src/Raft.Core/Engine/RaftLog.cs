@@ -467,20 +467,23 @@ internal sealed class RaftLog
         }
     }
 
-    /// <summary>Entries not yet handed out for persisting; marks them handed out.</summary>
-    public IReadOnlyList<Entry> TakeUnstable()
+    /// <summary>Entries not yet handed out for persisting, through <paramref name="through"/>; marks them handed out.</summary>
+    public IReadOnlyList<Entry> TakeUnstable(long through)
     {
-        if (UnstableOffset > LastIndex)
+        var last = Math.Min(through, LastIndex);
+        if (UnstableOffset > last)
         {
             return [];
         }
 
-        var result = Slice(UnstableOffset, long.MaxValue);
-        UnstableOffset = LastIndex + 1;
+        // Entries not yet durable are always in the window.
+        var result = _entries.GetRange((int)(UnstableOffset - _windowStart), (int)(last - UnstableOffset + 1));
+        UnstableOffset = last + 1;
         return result;
     }
 
-    public bool HasUnstable => UnstableOffset <= LastIndex;
+    /// <summary>Whether entries through <paramref name="through"/> wait to be handed out for persisting.</summary>
+    public bool HasUnstableThrough(long through) => UnstableOffset <= Math.Min(through, LastIndex);
 
     /// <summary>Records that entries up to (<paramref name="index"/>, <paramref name="term"/>) are durable.</summary>
     public void StableTo(long index, long term)

@@ -70,6 +70,15 @@ internal sealed partial class RaftState
 
     private bool Promotable => _tracker.IsVoter(Id);
 
+    /// <summary>The last index handed out for persisting (in a ready); a leader may hold newer entries back.</summary>
+    internal long HandedOutThrough => _log.UnstableOffset - 1;
+
+    /// <summary>The engine's last index, without building a status.</summary>
+    internal long LastIndex => _log.LastIndex;
+
+    /// <summary>The entry at <paramref name="index"/>, for a test host's view of the engine's log.</summary>
+    internal Entry EntryAt(long index) => _log.At(index);
+
     public RaftStatus Status => new(Id, Role, Term, VotedFor, LeaderId, _log.Committed, _log.Applied, _log.LastIndex, _log.StableIndex)
     {
         FirstIndex = _log.FirstIndex,

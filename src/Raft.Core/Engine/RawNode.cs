@@ -39,6 +39,14 @@ public sealed class RawNode
     /// <summary>A snapshot of this node's volatile and durable state, for status pages and tests.</summary>
     public RaftStatus Status => _raft.Status;
 
+    // For the simulator's view of the engine's log: entries after HandedOutThrough are held in memory, not yet in a
+    // ready (a leader's entries waiting to be sent, RaftState.PersistThrough).
+    internal long HandedOutThrough => _raft.HandedOutThrough;
+
+    internal long LastIndex => _raft.LastIndex;
+
+    internal Entry EntryAt(long index) => _raft.EntryAt(index);
+
     /// <summary>Advances logical time by one tick (election and heartbeat timers).</summary>
     public void Tick() => _raft.Tick();
 

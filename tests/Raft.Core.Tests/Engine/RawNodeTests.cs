@@ -297,6 +297,39 @@ public sealed class RawNodeTests
     }
 
     [Fact]
+    public void Leader_WritesEntriesThatWaitForAFollowersAcknowledgement_WithTheBatchTheyLeaveIn()
+    {
+        var node = ElectedLeaderOfThree();
+        node.Propose(new byte[] { 1 });
+        Assert.Equal([2L], Drain(node).Entries.Select(e => e.Index)); // sent at once, written at once
+        node.Propose(new byte[] { 2 });
+        node.Propose(new byte[] { 3 });
+
+        var waiting = Drain(node); // b and c are still writing entry 2: entries 3 and 4 wait, unsent and unwritten
+        node.Step(new Message { Type = MessageType.AppendEntriesResponse, From = "b", To = "a", Term = 1, Index = 2 });
+        var sent = Drain(node);
+
+        Assert.Empty(waiting.Entries);
+        Assert.Equal([3L, 4L], Assert.Single(sent.Messages, m => m.To == "b" && m.Entries.Count > 0).Entries.Select(e => e.Index));
+        Assert.Equal([3L, 4L], sent.Entries.Select(e => e.Index));
+    }
+
+    [Fact]
+    public void Leader_WithAFollowerBeingProbed_WritesEverythingItHolds()
+    {
+        var node = ElectedLeaderOfThree();
+        node.Propose(new byte[] { 1 });
+        Drain(node);
+        node.Step(new Message { Type = MessageType.AppendEntriesResponse, From = "c", To = "a", Term = 1, Index = 2, Reject = true, RejectHint = 1, LogTerm = 1 });
+        Drain(node); // c is probed from index 2
+
+        node.Propose(new byte[] { 2 });
+
+        // b has entry 2 in flight, so entry 3 waits for it, but c may need anything: the leader writes entry 3 now.
+        Assert.Equal([3L], Drain(node).Entries.Select(e => e.Index));
+    }
+
+    [Fact]
     public void GetReady_WithoutAdvance_Throws()
     {
         var node = new RawNode(Options("a"));

@@ -57,10 +57,6 @@ internal sealed partial class SimNode
     // log with these written over it. Null when the durable log is the engine's whole log.
     private IReadOnlyList<Entry>? _writing;
 
-    // Entries proposed while a leader's writes ran, not yet in a ready (the next one writes them): the engine's log
-    // continues with them after the durable log and _writing.
-    private readonly List<Entry> _unwritten = [];
-
     /// <summary>Whether a leader's writes are in flight.</summary>
     public bool IsWriting => _inFlight is not null;
 
@@ -193,8 +189,6 @@ internal sealed partial class SimNode
         Track(outcome, then);
         if (outcome.IsAccepted)
         {
-            // The entry the engine appended (RaftState.Propose), for the view of its log.
-            _unwritten.Add(new Entry(outcome.Index, outcome.Term, EntryType.Normal, command));
             _proposedWhileWriting.Add((outcome.Index, outcome.Term));
             _sim.OnProposedWhileWriting(this, outcome.Index);
         }
@@ -259,7 +253,6 @@ internal sealed partial class SimNode
         _delayAppend = false;
         _ticksPending = 0;
         _proposedWhileWriting.Clear();
-        _unwritten.Clear();
         _writing = null;
     }
 
@@ -275,7 +268,10 @@ internal sealed partial class SimNode
 
     private sealed record InFlightReady(Ready Ready, ValueTask Persist, bool AppliedFirst, long Term);
 
-    /// <summary>The durable log with the entries being written laid over it, then those proposed since: what the engine holds.</summary>
+    /// <summary>
+    /// The durable log with the entries being written laid over it, then those the engine holds and has not handed out
+    /// in a ready yet (proposed while the writes ran, or waiting to be sent: RaftState.PersistThrough): what the engine holds.
+    /// </summary>
     private sealed class EngineLogView(SimNode owner) : ILogView
     {
         public long BaseIndex => owner.Log.BaseIndex;
@@ -283,15 +279,15 @@ internal sealed partial class SimNode
         public long BaseTerm => owner.Log.BaseTerm;
 
         public long LastIndex =>
-            owner._unwritten is { Count: > 0 } unwritten ? unwritten[^1].Index
+            Held() is { } held ? held.Last
             : owner._writing is { Count: > 0 } writing ? writing[^1].Index
             : owner.Log.LastIndex;
 
         public Entry? At(long index)
         {
-            if (owner._unwritten is { Count: > 0 } unwritten && index >= unwritten[0].Index)
+            if (Held() is { } held && index > held.HandedOut)
             {
-                return index <= unwritten[^1].Index ? unwritten[(int)(index - unwritten[0].Index)] : null;
+                return index <= held.Last ? owner._raw!.EntryAt(index) : null;
             }
 
             if (owner._writing is { Count: > 0 } writing && index >= writing[0].Index)
@@ -300,6 +296,19 @@ internal sealed partial class SimNode
             }
 
             return owner.Log.At(index);
+        }
+
+        // The engine's entries after the last one it handed out, when it holds any.
+        private (long HandedOut, long Last)? Held()
+        {
+            if (!owner.IsUp || owner._raw is not { } raw)
+            {
+                return null;
+            }
+
+            var last = raw.LastIndex;
+            var handedOut = raw.HandedOutThrough;
+            return last > handedOut ? (handedOut, last) : null;
         }
     }
 }

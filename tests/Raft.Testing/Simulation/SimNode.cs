@@ -93,6 +93,9 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
 
     public bool IsUp => _raw is not null;
 
+    /// <summary>The last index the engine handed out in a ready (a leader may hold newer entries back).</summary>
+    public long HandedOutThrough => (_raw ?? throw new InvalidOperationException($"{Id} is down.")).HandedOutThrough;
+
     /// <summary>Part of the cluster's life: started at least once and not retired (it may be down now).</summary>
     public bool IsActive => State is NodeState.Up or NodeState.Down;
 
@@ -438,9 +441,6 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
             }
 
             _writing = ready.Entries;
-
-            // The ready writes every entry proposed while the previous one's writes ran.
-            _unwritten.Clear();
 
             // As the runtime does (WhilePersisting.AppliesFirst): committed entries that were durable here before this
             // ready, or that a leader's followers committed, go to the state machine before its writes start; a follower

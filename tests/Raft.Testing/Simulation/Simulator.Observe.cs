@@ -31,12 +31,15 @@ public sealed partial class Simulator
             _monotonicCommit.ObserveCommit(node.Id, node.Incarnation, status.CommitIndex);
 
             // Every Ready was carried out before the event ended, so nothing may be left only in memory, except a
-            // leader's append in flight, which the engine must not count as durable yet.
-            if (status.LastIndex != node.EngineLog.LastIndex || status.StableIndex != log.LastIndex)
+            // leader's append in flight, which the engine must not count as durable yet, and entries not yet handed out
+            // (EngineLog shows them), which it must not count either: a leader's that wait to be sent, or ones taken
+            // while the writes ran (the next ready hands them out, whatever the role then).
+            if (status.LastIndex != node.EngineLog.LastIndex || status.StableIndex != log.LastIndex
+                || (status.Role != StateRole.Leader && !node.IsWriting && node.HandedOutThrough < status.LastIndex))
             {
                 throw new InvariantViolationException(
                     DurableLogName,
-                    $"{node.Id}'s engine has last index {status.LastIndex} (stable {status.StableIndex}) but its durable log ends at {log.LastIndex}" +
+                    $"{node.Id}'s engine ({status.Role}) has last index {status.LastIndex} (stable {status.StableIndex}, handed out through {node.HandedOutThrough}) but its durable log ends at {log.LastIndex}" +
                     (node.IsWriting ? $", with entries through {node.EngineLog.LastIndex} in flight." : "."));
             }
 
