@@ -73,6 +73,7 @@ public sealed class SimulationTests : IClassFixture<RunReport>
             $"({results.Values.Sum(r => r.AppliedAheadOfOwnLog)} ahead of the leader's own log), " +
             $"{results.Values.Sum(r => r.ProposedWhileWriting)} proposals taken meanwhile ({results.Values.Sum(r => r.CommittedBeforeOwnWrite)} committed before the leader's own write), {results.Values.Sum(r => r.SnapshotsAheadOfOwnLog)} snapshots ahead of the log, " +
             $"{results.Values.Sum(r => r.EntriesReadBack)} entries read back from the log stores, " +
+            $"{results.Values.Sum(r => r.LeaderHeldEntries)} leader states holding entries back, " +
             $"{results.Values.Sum(r => r.StoppedWhileWriting)} stops with an append in flight, {results.Values.Sum(r => r.RestartsWithOwnSnapshotPastLog)} restarts behind such a snapshot");
         _output.WriteLine(summary);
         _report.Print(summary);

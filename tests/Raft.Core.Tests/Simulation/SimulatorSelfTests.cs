@@ -70,6 +70,7 @@ public sealed class SimulatorSelfTests
         Assert.True(results.Sum(r => r.StoppedWhileWriting) > 0, "no node crashed with an append in flight");
         Assert.True(results.Sum(r => r.ProposedWhileWriting) > 0, "no leader took a proposal while its append ran");
         Assert.True(results.Sum(r => r.EntriesReadBack) > 0, "no engine read an entry it let go of back from its log store");
+        Assert.True(results.Sum(r => r.LeaderHeldEntries) > 0, "no leader held entries back for a follower's acknowledgement");
     }
 
     // A seed's run on a disk slower than a round trip, so that acknowledgements always beat the leader's own append.

@@ -58,6 +58,9 @@ public sealed record SimulationResult(
     /// <summary>Entries engines read back from their log store because they were no longer in memory (a lagging follower).</summary>
     public long EntriesReadBack { get; init; }
 
+    /// <summary>Times a leader was seen holding entries it had not handed out for writing (they waited to be sent).</summary>
+    public int LeaderHeldEntries { get; init; }
+
     /// <summary>Snapshots a node took through an index past the end of its durable log.</summary>
     public int SnapshotsAheadOfOwnLog { get; init; }
 

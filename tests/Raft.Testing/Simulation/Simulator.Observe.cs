@@ -46,6 +46,7 @@ public sealed partial class Simulator
             LearnCommit(node, status);
             if (status.Role == StateRole.Leader)
             {
+                _features.LeaderHeldEntries += !node.IsWriting && node.HandedOutThrough < status.LastIndex ? 1 : 0;
                 _electionSafety.ObserveLeader(node.Id, status.Term);
                 _leaderCompleteness.ObserveLeader(node.Id, status.Term, log);
                 SingleConfigurationChangeInvariant.ObserveLeader(node.Id, status.Term, node.EngineLog, _committed.LastIndex);
@@ -203,5 +204,6 @@ public sealed partial class Simulator
         public int CommittedBeforeOwnWrite;
         public int RestartsWithOwnSnapshotPastLog;
         public long EntriesReadBack;
+        public int LeaderHeldEntries;
     }
 }

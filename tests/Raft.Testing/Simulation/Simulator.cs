@@ -187,6 +187,7 @@ public sealed partial class Simulator
                 AppliedAheadOfOwnLog = _features.AppliedAheadOfOwnLog,
                 SnapshotsAheadOfOwnLog = _features.SnapshotsAheadOfOwnLog,
                 EntriesReadBack = _features.EntriesReadBack,
+                LeaderHeldEntries = _features.LeaderHeldEntries,
                 StoppedWhileWriting = _features.StoppedWhileWriting,
                 ProposedWhileWriting = _features.ProposedWhileWriting,
                 CommittedBeforeOwnWrite = _features.CommittedBeforeOwnWrite,
