@@ -141,7 +141,6 @@ internal sealed partial class RaftState
             bytes += entries[i].Size;
         }
 
-
         Send(new Message
         {
             Type = MessageType.AppendEntries,

@@ -301,7 +301,7 @@ internal sealed partial class SimNode
         // The engine's entries after the last one it handed out, when it holds any.
         private (long HandedOut, long Last)? Held()
         {
-            if (!owner.IsUp || owner._raw is not { } raw)
+            if (owner._raw is not { } raw)
             {
                 return null;
             }
