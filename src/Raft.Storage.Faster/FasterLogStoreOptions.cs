@@ -33,12 +33,14 @@ public sealed record FasterLogStoreOptions
     public long MemorySize { get; init; } = 16L << 20;
 
     /// <summary>
-    /// Bytes of recently appended entries kept in memory, so that reads of the log's tail never touch the disk;
-    /// defaults to 1 MiB, 0 disables the cache. The Raft engine keeps its newest entries itself
-    /// (<c>RaftOptions.RetainedLogEntries</c>) and reads here only for a follower further behind, so a large cache mostly
-    /// keeps entries alive for the garbage collector to copy into older generations.
+    /// Bytes of recently appended entries kept in memory, so that reads of the log's tail are served without reading
+    /// the segment files; defaults to 0 (no cache). The Raft engine keeps what its followers still need itself
+    /// (<c>RaftOptions.RetainedLogEntries</c>) and reads here only for a follower further behind, which the operating
+    /// system's page cache serves as well; a cache here mostly keeps every entry alive long enough for the garbage
+    /// collector to copy it into its oldest generation (a Raft-replicated Orleans silo ran 20–25 gen2 collections per
+    /// 20 s with a 1 MiB cache, 7–9 without).
     /// </summary>
-    public long CacheSize { get; init; } = 1L << 20;
+    public long CacheSize { get; init; }
 
     /// <summary>
     /// How often, at most, the durable end of the log is also written to the metadata file; defaults to 1 second.

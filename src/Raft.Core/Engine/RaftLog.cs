@@ -29,6 +29,11 @@ internal sealed class RaftLog
     private readonly StableEntryReader? _readStable;
     private readonly int _retained;
 
+    // The lowest index a follower may still have to be sent (a leader's lowest follower Match + 1); long.MaxValue
+    // when no one is sent entries from this log (not a leader). Entries before it are let go as soon as they are
+    // durable and applied; entries from it on only once they are older than the newest RetainedLogEntries.
+    private long _neededFrom = long.MaxValue;
+
     // Invariant: _baseTerm is the term of the entry at _baseIndex; _baseIndex < _windowStart <= LastIndex + 1.
     private long _baseIndex;
     private long _baseTerm;
@@ -449,8 +454,18 @@ internal sealed class RaftLog
         return entries;
     }
 
-    // Lets go of entries before the window the log keeps: durable, applied and older than the newest RetainedLogEntries.
-    // They go in batches, so the window is not shifted for every applied entry.
+    /// <summary>
+    /// Tells the log the lowest index a follower may still have to be sent (a leader's lowest follower Match + 1), or
+    /// long.MaxValue when this node sends no entries. Entries every follower holds need not stay in memory: kept for
+    /// the RetainedLogEntries window, they would live long enough for the garbage collector to promote them.
+    /// </summary>
+    public void SetNeededFrom(long index)
+    {
+        _neededFrom = index;
+    }
+
+    // Lets go of entries before the window the log keeps: durable, applied, and either held by every follower or older
+    // than the newest RetainedLogEntries. They go in batches, so the window is not shifted for every applied entry.
     private void Release()
     {
         if (_readStable is null)
@@ -458,9 +473,12 @@ internal sealed class RaftLog
             return;
         }
 
-        var through = Math.Min(Math.Min(Applied, StableIndex), LastIndex - _retained);
+        var kept = Math.Max(LastIndex - _retained, _neededFrom == long.MaxValue ? long.MaxValue : _neededFrom - 1);
+        var through = Math.Min(Math.Min(Applied, StableIndex), kept);
         var count = through - _windowStart + 1;
-        if (count >= Math.Max(1, _retained / 4))
+
+        // Removing shifts what stays: release once a quarter of the window or half of what is held can go.
+        if (count > 0 && (count >= _retained / 4 || count * 2 >= _entries.Count))
         {
             _entries.RemoveRange(0, (int)count);
             _windowStart = through + 1;

@@ -44,6 +44,7 @@ internal sealed partial class RaftState
         }
 
         FlushBroadcast();
+        UpdateNeededFrom();
 
         var hardState = CurrentHardState;
         var softState = CurrentSoftState;
@@ -115,8 +116,35 @@ internal sealed partial class RaftState
 
     // A leader only: what a quorum of followers made durable may be applied while the leader's own write is still
     // running. A follower learns of commits with the entries of a ready, so it keeps getting them there.
-    public IReadOnlyList<Entry> TakeCommittedEntries() =>
-        Role == StateRole.Leader && _pendingSnapshotInstall is null ? _log.TakeCommitted() : [];
+    public IReadOnlyList<Entry> TakeCommittedEntries()
+    {
+        if (Role != StateRole.Leader || _pendingSnapshotInstall is not null)
+        {
+            return [];
+        }
+
+        UpdateNeededFrom();
+        return _log.TakeCommitted();
+    }
+
+    // What the log must keep for the followers (RaftLog.SetNeededFrom): from the lowest follower's Match + 1 on a
+    // leader; nothing on other roles, which send no entries.
+    private void UpdateNeededFrom()
+    {
+        var from = long.MaxValue;
+        if (Role == StateRole.Leader)
+        {
+            foreach (var id in _tracker.Members)
+            {
+                if (id != Id)
+                {
+                    from = Math.Min(from, _tracker[id].Match + 1);
+                }
+            }
+        }
+
+        _log.SetNeededFrom(from);
+    }
 
     // A leader only: its own appends of its current term may leave before any of its writes (thesis §10.2.1), so
     // they need not wait for the outstanding ready to be advanced.
@@ -146,6 +174,7 @@ internal sealed partial class RaftState
         }
 
         _outstanding = null;
+        UpdateNeededFrom();
         if (_outstandingLastEntry.Index > 0)
         {
             _log.StableTo(_outstandingLastEntry.Index, _outstandingLastEntry.Term);

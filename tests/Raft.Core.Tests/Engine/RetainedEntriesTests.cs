@@ -5,7 +5,8 @@ namespace Raft.Core.Tests.Engine;
 
 /// <summary>
 /// RaftOptions.RetainedLogEntries: with a reader over the durable log, the engine keeps only the newest entries in memory
-/// and reads older ones back for a follower that far behind; without one it keeps them all.
+/// and reads older ones back for a follower that far behind; without one it keeps them all. Entries every follower
+/// already holds are let go as soon as they are durable and applied, whatever the window.
 /// </summary>
 public sealed class RetainedEntriesTests
 {
@@ -34,6 +35,41 @@ public sealed class RetainedEntriesTests
         // Entries 8..11 are the newest four, still in memory; 2..7 come from the store, in one read.
         Assert.Equal(_store.Skip(1), append.Entries);
         Assert.Equal([(2L, 7L)], _reads);
+    }
+
+    [Fact]
+    public void LaggingFollower_WithinTheWindow_IsServedFromMemory()
+    {
+        var leader = LeaderWithTenCommittedEntries(retained: 1024, reader: Read);
+
+        var append = ProbeFromTheStart(leader);
+
+        Assert.Equal(_store.Skip(1), append.Entries);
+        Assert.Empty(_reads);
+    }
+
+    [Fact]
+    public void EntriesEveryFollowerHolds_LeaveMemoryOnceApplied_ThoughTheWindowIsLarger()
+    {
+        var leader = LeaderWithTenCommittedEntries(retained: 1024, reader: Read, everyFollowerAcknowledges: true);
+
+        Assert.Equal(_store[4], leader.EntryAt(5));
+
+        Assert.Equal([(5L, 5L)], _reads);
+    }
+
+    [Fact]
+    public void AFollower_LetsGoOfTheEntriesItApplied()
+    {
+        var follower = new RawNode(new RaftOptions { Id = "b", Voters = ["a", "b", "c"], RandomSeed = 7, RetainedLogEntries = 1024 }, null, Read);
+        var entries = Enumerable.Range(1, 5).Select(i => new Entry(i, 1, EntryType.Normal, new byte[] { (byte)i })).ToArray();
+        follower.Step(new Message { Type = MessageType.AppendEntries, From = "a", To = "b", Term = 1, Index = 0, LogTerm = 0, Entries = entries, Commit = 5 });
+
+        var ready = Drain(follower);
+
+        Assert.Equal(5, ready.CommittedEntries.Count);
+        Assert.Equal(entries[1], follower.EntryAt(2));
+        Assert.Equal([(2L, 2L)], _reads);
     }
 
     [Fact]
@@ -86,8 +122,9 @@ public sealed class RetainedEntriesTests
     }
 
     // Leader "a" of a, b, c in term 1: its no-op and ten proposals committed and applied with b; c acknowledged only
-    // the no-op, and the appends sent to it since are lost (every batch is pipelined to it, none waits in memory).
-    private RawNode LeaderWithTenCommittedEntries(int retained, StableEntryReader? reader)
+    // the no-op, and the appends sent to it since are lost (every batch is pipelined to it, none waits in memory) -
+    // unless everyFollowerAcknowledges, when c acknowledges each append as b does.
+    private RawNode LeaderWithTenCommittedEntries(int retained, StableEntryReader? reader, bool everyFollowerAcknowledges = false)
     {
         var options = new RaftOptions
         {
@@ -109,6 +146,11 @@ public sealed class RetainedEntriesTests
             node.Propose(new byte[] { (byte)i });
             Drain(node);
             node.Step(new Message { Type = MessageType.AppendEntriesResponse, From = "b", To = "a", Term = 1, Index = 2 + i });
+            if (everyFollowerAcknowledges)
+            {
+                node.Step(new Message { Type = MessageType.AppendEntriesResponse, From = "c", To = "a", Term = 1, Index = 2 + i });
+            }
+
             Assert.Equal(2 + i, Drain(node).CommittedEntries.Single().Index);
         }
 
