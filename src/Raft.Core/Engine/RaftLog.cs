@@ -10,7 +10,8 @@ namespace Raft.Core.Engine;
 /// <remarks>
 /// The term of every entry since the log's base (the last snapshot's index) is kept in memory, so Log Matching checks
 /// never read the disk. The entries themselves are kept from a window start on: every entry that is not yet durable
-/// or not yet applied, and the newest <see cref="RaftOptions.RetainedLogEntries"/> besides. Entries before the window
+/// or not yet applied, and, on a leader, those some follower still lacks among the newest
+/// <see cref="RaftOptions.RetainedLogEntries"/> (see <see cref="SetNeededFrom"/>). Entries before the window
 /// are read back through the <see cref="StableEntryReader"/> when a follower that far behind needs them; without a
 /// reader the window never moves and every entry since the base stays in memory.
 /// </remarks>
