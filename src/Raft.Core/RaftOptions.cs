@@ -68,9 +68,10 @@ public sealed record RaftOptions
     /// How many of the newest entries the engine keeps in memory once they are durable and applied, for followers that
     /// still lack them, when it was given a <see cref="Engine.StableEntryReader"/> (the runtime always gives one); older
     /// entries are read back from the log store when a follower that far behind needs them. Entries every follower
-    /// holds leave memory as soon as they are durable and applied, and only a leader keeps any. Without a reader every entry since the last snapshot stays in
-    /// memory. A small window lets entries die young: on .NET, entries held for seconds are copied by the garbage
-    /// collector into older generations and make its collections slower. Defaults to 1024.
+    /// holds leave memory as soon as they are durable and applied, and only a leader keeps any. Without a reader every
+    /// entry since the last snapshot stays in memory. A small window lets entries die young: on .NET, entries held for
+    /// seconds are copied by the garbage collector into older generations and make its collections slower. Defaults
+    /// to 1024.
     /// </summary>
     public int RetainedLogEntries { get; init; } = 1024;
 

@@ -474,7 +474,7 @@ internal sealed class RaftLog
             return;
         }
 
-        var kept = Math.Max(LastIndex - _retained, _neededFrom == long.MaxValue ? long.MaxValue : _neededFrom - 1);
+        var kept = Math.Max(LastIndex - _retained, _neededFrom - 1);
         var through = Math.Min(Math.Min(Applied, StableIndex), kept);
         var count = through - _windowStart + 1;
 
