@@ -51,7 +51,13 @@ public sealed partial class FasterLogStore
                 slots[i] = new Slot { Address = addresses[i + offset], Term = entries[i].Term, Length = records[i + offset].SerializedLength, Cached = entries[i] };
             }
 
-            await CommitAsync().ConfigureAwait(false);
+            var last = records[^1];
+            var end = addresses[^1] + 4 + ((last.SerializedLength + 3) & ~3);
+            if (!TryCommitOnThisThread(end))
+            {
+                await CommitAsync().ConfigureAwait(false);
+            }
+
             Publish(entries[0].Index, slots);
             StorageMetrics.AppendDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             StorageMetrics.AppendedEntries.Add(entries.Count);
@@ -269,6 +275,39 @@ public sealed partial class FasterLogStore
         {
             throw Fail(ex);
         }
+    }
+
+    // The common case of an append: asks FasterLog to commit and, when that wrote the pages through `end` before
+    // returning (our device writes synchronously, so it does unless another thread holds FasterLog's epoch), makes
+    // them durable with the device's fdatasync right here. Returns false when the pages are not written yet; the caller
+    // then waits for FasterLog's commit as usual. Why: FasterLog runs its commit hook (our fdatasync) as a thread-pool
+    // work item and completes its commit task asynchronously again, so awaiting CommitAsync costs two thread-pool hops
+    // per append, each a wake-up and a queueing delay on a busy node (docs/benchmarks.md, session 8). FasterLog's own
+    // commit still runs and finds nothing left to sync; it records the durable point for the metadata.
+    private bool TryCommitOnThisThread(long end)
+    {
+        try
+        {
+            _log.Commit(spinWait: false);
+            if (_log.FlushedUntilAddress < end)
+            {
+                return false;
+            }
+
+            _device.SyncDirty();
+        }
+        catch (Exception ex)
+        {
+            throw Fail(_device.Failure ?? ex);
+        }
+
+        if ((_device.Failure ?? _commitManager.Failure) is { } failure)
+        {
+            throw Fail(failure);
+        }
+
+        _commitManager.MarkDurable(end);
+        return true;
     }
 
     // Flushes what was enqueued and waits until it is durable (the commit manager's fdatasync).

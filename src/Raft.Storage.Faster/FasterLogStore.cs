@@ -115,7 +115,7 @@ public sealed partial class FasterLogStore : ILogStore, IAsyncDisposable, IDispo
     }
 
     // For tests and benchmarks: data fdatasyncs and metadata-slot writes done since open.
-    internal long SyncCount => _commitManager.SyncCount;
+    internal long SyncCount => _device.SyncCount;
 
     internal long MetadataWriteCount => _commitManager.MetadataWriteCount;
 
@@ -245,6 +245,13 @@ public sealed partial class FasterLogStore : ILogStore, IAsyncDisposable, IDispo
     {
         try
         {
+            if (_failure is null)
+            {
+                // Appends made themselves durable without waiting for FasterLog's commit; let it finish before the
+                // files close under it.
+                _log.CommitAsync().AsTask().GetAwaiter().GetResult();
+            }
+
             if (checkpoint && _failure is null)
             {
                 _commitManager.Checkpoint();

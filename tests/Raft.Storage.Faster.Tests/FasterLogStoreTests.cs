@@ -23,6 +23,22 @@ public sealed class FasterLogStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Append_IsDurableBeforeItReturns_WithoutAThreadPoolHop()
+    {
+        await using var store = await OpenAsync();
+        await store.AppendAsync(Entries(1, 1, term: 1));
+        var before = store.SyncCount;
+
+        // The flush and the fdatasync run on the caller's thread: the append has completed when the call returns.
+        var append = store.AppendAsync(Entries(2, 65, term: 1));
+
+        Assert.True(append.IsCompletedSuccessfully);
+        await append;
+        Assert.Equal(before + 1, store.SyncCount);
+        Assert.Equal(65, store.LastIndex);
+    }
+
+    [Fact]
     public async Task Append_AnEntryLargerThanAPage_IsRejectedWithAClearMessage()
     {
         await using var store = await OpenAsync(TestOptions.Tiny(_directory.Path));

@@ -105,8 +105,9 @@ public sealed partial class RaftNode
                     }
 
                     stage = "log store, hard-state store or transport";
-                    var persist = _readyProcessor.PersistAndSendAsync(ready, token);
-                    if (!persist.IsCompleted && WhilePersisting.Allowed(ready, isLeader))
+                    var stepWhilePersisting = WhilePersisting.Allowed(ready, isLeader);
+                    var persist = _readyProcessor.PersistAndSendAsync(ready, appendOnThreadPool: stepWhilePersisting, token);
+                    if (!persist.IsCompleted && stepWhilePersisting)
                     {
                         await StepWhilePersistingAsync(rawNode, persist.AsTask(), token).ConfigureAwait(false);
                     }

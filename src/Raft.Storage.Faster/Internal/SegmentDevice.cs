@@ -22,7 +22,9 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
     private readonly Dictionary<int, SafeFileHandle> _handles = [];
     private readonly ConcurrentDictionary<int, Task> _preparing = new();
     private readonly Lock _dirtyLock = new();
+    private readonly Lock _syncLock = new();
     private HashSet<int> _dirty = [];
+    private long _syncCount;
     private volatile Exception? _failure;
     private bool _disposed;
 
@@ -129,44 +131,53 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
     // Whether the segment file exists (recovery checks for files beyond the log).
     public bool Exists(long segment) => File.Exists(PathOf(segment));
 
-    // Makes every write so far durable: one fdatasync per segment written since the last call.
+    // The fdatasyncs made since the device was created (tests and benchmarks).
+    public long SyncCount => Interlocked.Read(ref _syncCount);
+
+    // Makes every write that completed before the call durable: one fdatasync per segment written since the last call.
+    // Callers are serialized through the fdatasync: the store's append and FasterLog's commit worker both call this, and
+    // a caller that finds nothing dirty because the other took the set must not return while that fdatasync still runs.
     public void SyncDirty()
     {
-        HashSet<int> dirty;
-        lock (_dirtyLock)
+        lock (_syncLock)
         {
-            if (_dirty.Count == 0)
-            {
-                return;
-            }
-
-            dirty = _dirty;
-            _dirty = [];
-        }
-
-        _gate.EnterReadLock();
-        try
-        {
-            foreach (var segment in dirty.Order())
-            {
-                if (_handles.TryGetValue(segment, out var handle))
-                {
-                    NativeIo.FlushData(handle, PathOf(segment));
-                }
-            }
-        }
-        catch
-        {
+            HashSet<int> dirty;
             lock (_dirtyLock)
             {
-                _dirty.UnionWith(dirty);
+                if (_dirty.Count == 0)
+                {
+                    return;
+                }
+
+                dirty = _dirty;
+                _dirty = [];
             }
 
-            throw;
-        }
-        finally
-        {
-            _gate.ExitReadLock();
+            _gate.EnterReadLock();
+            try
+            {
+                foreach (var segment in dirty.Order())
+                {
+                    if (_handles.TryGetValue(segment, out var handle))
+                    {
+                        NativeIo.FlushData(handle, PathOf(segment));
+                        Interlocked.Increment(ref _syncCount);
+                    }
+                }
+            }
+            catch
+            {
+                lock (_dirtyLock)
+                {
+                    _dirty.UnionWith(dirty);
+                }
+
+                throw;
+            }
+            finally
+            {
+                _gate.ExitReadLock();
+            }
         }
     }
 

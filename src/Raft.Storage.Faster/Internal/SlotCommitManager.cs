@@ -24,8 +24,6 @@ internal sealed class SlotCommitManager(SegmentDevice device, MetadataFile metad
 
     public Exception? Failure => _failure;
 
-    public long SyncCount { get; private set; }
-
     public long MetadataWriteCount { get; private set; }
 
     // What FasterLog recovers to: the begin address and the end of the last complete batch, as verified by the scan.
@@ -56,7 +54,6 @@ internal sealed class SlotCommitManager(SegmentDevice device, MetadataFile metad
 
             lock (_lock)
             {
-                SyncCount++;
                 _durableUntil = Math.Max(_durableUntil, untilAddress);
                 _begin = beginAddress;
                 if (beginAddress != _persisted.BeginAddress || Stopwatch.GetElapsedTime(_lastWrite) >= checkpointInterval)
@@ -68,6 +65,17 @@ internal sealed class SlotCommitManager(SegmentDevice device, MetadataFile metad
         catch (Exception ex)
         {
             _failure ??= ex;
+        }
+    }
+
+    // The store made everything before untilAddress durable itself (an append's fdatasync on its own thread, before
+    // FasterLog's commit hook runs): the durable point moves now, so a checkpoint written before the hook runs still
+    // covers the append, and recovery verifies it as committed rather than treating it as an unfinished tail.
+    public void MarkDurable(long untilAddress)
+    {
+        lock (_lock)
+        {
+            _durableUntil = Math.Max(_durableUntil, untilAddress);
         }
     }
 

@@ -119,6 +119,7 @@ internal static class OrleansBenchmark
     {
         var client = cluster.Client;
         var histogram = new LatencyHistogram();
+        using var stages = new RaftStageLatencies();
         var measuring = 0;
         var stop = 0;
         long writes = 0;
@@ -155,13 +156,17 @@ internal static class OrleansBenchmark
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var gen0 = GC.CollectionCount(0);
         var gen2 = GC.CollectionCount(2);
+        var workItems = ThreadPool.CompletedWorkItemCount;
         var window = Stopwatch.StartNew();
         Volatile.Write(ref measuring, 1);
+        stages.Start();
         await Task.Delay(TimeSpan.FromSeconds(settings.Seconds));
+        stages.Stop();
         Volatile.Write(ref measuring, 0);
         var elapsed = window.Elapsed;
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var (gen0Count, gen2Count) = (GC.CollectionCount(0) - gen0, GC.CollectionCount(2) - gen2);
+        workItems = ThreadPool.CompletedWorkItemCount - workItems;
         Volatile.Write(ref stop, 1);
         await Task.WhenAll(callers);
 
@@ -174,6 +179,9 @@ internal static class OrleansBenchmark
             histogram.Percentile(50),
             histogram.Percentile(99),
             count == 0 ? double.NaN : cpu.TotalMicroseconds / count,
+            count == 0 ? double.NaN : (double)workItems / count,
+            stages.Commit.Percentile(50),
+            stages.Append.Percentile(50),
             gen0Count,
             gen2Count,
             Interlocked.Read(ref errors),

@@ -11,6 +11,9 @@ internal sealed record OrleansBenchmarkResult(
     double P50Microseconds,
     double P99Microseconds,
     double CpuMicrosecondsPerWrite,
+    double WorkItemsPerWrite,
+    double CommitP50Microseconds,
+    double AppendP50Microseconds,
     int Gen0Collections,
     int Gen2Collections,
     long Errors,
@@ -28,7 +31,7 @@ internal sealed record OrleansBenchmarkResult(
 
     public override string ToString() => string.Create(
         CultureInfo.InvariantCulture,
-        $"{Provider,-6} {WritesPerSecond,8:N0} writes/s  p50 {Ms(P50Microseconds)}  p99 {Ms(P99Microseconds)}  CPU {CpuMicrosecondsPerWrite:F0} µs/write  GCs gen0 {Gen0Collections} gen2 {Gen2Collections}  errors {Errors}{(FirstError is null ? "" : $" (first: {FirstError})")}{(LeaderChanged ? "  (Raft leader changed)" : "")}");
+        $"{Provider,-6} {WritesPerSecond,8:N0} writes/s  p50 {Ms(P50Microseconds)}  p99 {Ms(P99Microseconds)}  CPU {CpuMicrosecondsPerWrite:F0} µs/write  thread-pool work items {WorkItemsPerWrite:F1}/write{(double.IsNaN(CommitP50Microseconds) ? "" : $"  Raft commit p50 {Ms(CommitP50Microseconds)}, append p50 {Ms(AppendP50Microseconds)}")}  GCs gen0 {Gen0Collections} gen2 {Gen2Collections}  errors {Errors}{(FirstError is null ? "" : $" (first: {FirstError})")}{(LeaderChanged ? "  (Raft leader changed)" : "")}");
 
     private static string Ms(double microseconds) => string.Create(CultureInfo.InvariantCulture, $"{microseconds / 1000:F2} ms");
 }

@@ -32,6 +32,25 @@ public sealed class RaftNodeWhilePersistingTests
     }
 
     [Fact]
+    public async Task Leader_WhoseStoreSyncsOnTheCallingThread_StillAppliesWhatItsFollowersMadeDurable()
+    {
+        var stores = new Dictionary<string, ScriptedLogStore>();
+        await using var cluster = await StartAsync(stores);
+        var leader = await WarmUpAsync(cluster);
+        stores[leader.Id].BlockCallingThread = true;
+        using var held = Hold(stores[leader.Id]);
+
+        // The append runs off the consensus loop: a loop blocked in it could not step the acknowledgements.
+        var result = await leader.ProposeAsync(Encoding.UTF8.GetBytes("x")).WaitAsync(Eventually.DefaultTimeout);
+
+        Assert.False(held.Released);
+        Assert.True(stores[leader.Id].LastIndex < result.Index, $"the leader's log store already holds entry {result.Index}");
+        Assert.Contains((result.Index, "x"), cluster.StateMachine(leader.Id).Applied);
+        held.Release();
+        await Eventually.TrueAsync(() => stores[leader.Id].LastIndex >= result.Index, "the leader's own append to end");
+    }
+
+    [Fact]
     public async Task ProposalsArrivingWhileTheLeadersAppendRuns_AreReplicatedAndApplied_WithoutWaitingForIt()
     {
         var stores = new Dictionary<string, ScriptedLogStore>();

@@ -14,6 +14,10 @@ public sealed class ScriptedLogStore(CallLog calls) : ILogStore
 
     public bool ThrowSynchronously { get; set; }
 
+    // A held append blocks the calling thread until released, as a store that runs its fdatasync on the caller's
+    // thread does (the FASTER store), instead of returning a pending task.
+    public bool BlockCallingThread { get; set; }
+
     public long FirstIndex => _inner.FirstIndex;
 
     public ValueTask CompactAsync(long throughIndex, CancellationToken cancellationToken = default) =>
@@ -33,6 +37,12 @@ public sealed class ScriptedLogStore(CallLog calls) : ILogStore
         if (ThrowSynchronously && FailWith is not null)
         {
             throw FailWith;
+        }
+
+        if (BlockCallingThread && PendingAppend is { } blocking)
+        {
+            blocking.Task.Wait(cancellationToken);
+            return CompleteNow(entries);
         }
 
         return PendingAppend is { } pending ? new ValueTask(CompleteLaterAsync(pending, entries)) : CompleteNow(entries);
