@@ -248,8 +248,15 @@ public sealed partial class FasterLogStore : ILogStore, IAsyncDisposable, IDispo
             if (_failure is null)
             {
                 // Appends made themselves durable without waiting for FasterLog's commit; let it finish before the
-                // files close under it.
-                _log.CommitAsync().AsTask().GetAwaiter().GetResult();
+                // files close under it. A failure there stops the store (no checkpoint below), not the close.
+                try
+                {
+                    _log.CommitAsync().AsTask().GetAwaiter().GetResult();
+                }
+                catch (Exception ex)
+                {
+                    _ = Fail(_device.Failure ?? _commitManager.Failure ?? ex);
+                }
             }
 
             if (checkpoint && _failure is null)

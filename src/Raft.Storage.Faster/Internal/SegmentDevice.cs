@@ -6,9 +6,10 @@ namespace Raft.Storage.Faster.Internal;
 
 // The FASTER device under the log: one file per segment ("<base>.<n>"), plain pwrite into files that were
 // preallocated (zero-filled in the background ahead of need, so that a write never grows a file or converts extents
-// and fdatasync has no metadata to commit), and no O_SYNC: durability comes from SyncDirty, which the commit manager
-// calls once per commit. This makes one durable append cost one fdatasync, where FASTER's own device costs an O_SYNC
-// write plus a metadata file per commit.
+// and fdatasync has no metadata to commit), and no O_SYNC: durability comes from SyncDirty, which the store's append
+// calls once its batch is written (and the commit manager once per FasterLog commit, usually finding nothing left).
+// This makes one durable append cost one fdatasync, where FASTER's own device costs an O_SYNC write plus a metadata
+// file per commit.
 // Thread-safety: FASTER writes and reads from several threads; _gate guards the handle table (reads and writes hold it
 // shared, removal exclusively, so a segment is never deleted under a read in progress).
 internal sealed unsafe class SegmentDevice : StorageDeviceBase
@@ -28,9 +29,13 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
     private volatile Exception? _failure;
     private bool _disposed;
 
-    public SegmentDevice(string baseName, long segmentBytes, bool zeroFill)
+    // The durability primitive (NativeIo.FlushData); tests substitute one that fails.
+    private readonly Action<SafeFileHandle, string> _flushData;
+
+    public SegmentDevice(string baseName, long segmentBytes, bool zeroFill, Action<SafeFileHandle, string>? flushData = null)
         : base(baseName, 512, Devices.CAPACITY_UNSPECIFIED)
     {
+        _flushData = flushData ?? NativeIo.FlushData;
         _baseName = baseName;
         _segmentBytes = segmentBytes;
         _zeroFill = zeroFill;
@@ -137,10 +142,18 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
     // Makes every write that completed before the call durable: one fdatasync per segment written since the last call.
     // Callers are serialized through the fdatasync: the store's append and FasterLog's commit worker both call this, and
     // a caller that finds nothing dirty because the other took the set must not return while that fdatasync still runs.
+    // A failed write or fdatasync is final: it is recorded before the lock is released and every later call throws.
+    // Never retried: after a failed fdatasync the kernel may have dropped the dirty pages, and a second fdatasync would
+    // report success for data that is gone (so the other caller must not get to retry it).
     public void SyncDirty()
     {
         lock (_syncLock)
         {
+            if (_failure is { } failed)
+            {
+                throw new IOException($"The log device failed earlier and accepts no more syncs: {failed.Message}", failed);
+            }
+
             HashSet<int> dirty;
             lock (_dirtyLock)
             {
@@ -160,18 +173,14 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
                 {
                     if (_handles.TryGetValue(segment, out var handle))
                     {
-                        NativeIo.FlushData(handle, PathOf(segment));
+                        _flushData(handle, PathOf(segment));
                         Interlocked.Increment(ref _syncCount);
                     }
                 }
             }
-            catch
+            catch (Exception ex)
             {
-                lock (_dirtyLock)
-                {
-                    _dirty.UnionWith(dirty);
-                }
-
+                _failure ??= ex as IOException ?? new IOException($"Syncing the log's segment files failed: {ex.Message}", ex);
                 throw;
             }
             finally
