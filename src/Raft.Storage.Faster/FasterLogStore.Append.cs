@@ -51,9 +51,7 @@ public sealed partial class FasterLogStore
                 slots[i] = new Slot { Address = addresses[i + offset], Term = entries[i].Term, Length = records[i + offset].SerializedLength, Cached = entries[i] };
             }
 
-            var last = records[^1];
-            var end = addresses[^1] + 4 + ((last.SerializedLength + 3) & ~3);
-            if (!TryCommitOnThisThread(end))
+            if (!TryCommitOnThisThread(addresses[^1] + Framed(records[^1].SerializedLength)))
             {
                 await CommitAsync().ConfigureAwait(false);
             }
@@ -227,7 +225,7 @@ public sealed partial class FasterLogStore
             long size = 0;
             while (end < records.Length && (end == start || size + 4 + records[end].SerializedLength <= budget))
             {
-                size += 4 + ((records[end].SerializedLength + 3) & ~3);
+                size += Framed(records[end].SerializedLength);
                 end++;
             }
 
@@ -254,7 +252,7 @@ public sealed partial class FasterLogStore
             for (var i = start; i < end; i++)
             {
                 addresses[i] = address;
-                address += 4 + ((records[i].SerializedLength + 3) & ~3);
+                address += Framed(records[i].SerializedLength);
             }
 
             start = end;
@@ -262,6 +260,9 @@ public sealed partial class FasterLogStore
 
         return addresses;
     }
+
+    // The bytes a record of `length` bytes takes in FasterLog: its 4-byte length in front, padded to 4 bytes.
+    private static long Framed(int length) => 4 + ((length + 3) & ~3);
 
     private ValueTask<long> EnqueueAsync(LogRecord record)
     {

@@ -238,7 +238,7 @@ public sealed partial class FasterLogStore
                 lastEpoch = header.Epoch;
                 RecordCount++;
                 _batch.Add((header, address, length));
-                address += 4 + ((length + 3) & ~3);
+                address += Framed(length);
                 if ((header.Flags & RecordFlags.EndOfBatch) != 0)
                 {
                     ApplyBatch();
