@@ -30,10 +30,14 @@ internal static class AdaptorHarness
         var adaptor = new RaftLogViewAdaptor<LedgerState, LedgerEntry>(
             host, new LedgerState(), services, journal, Key(grain), options ?? new RaftLogConsistencyOptions { MaxRetryDelay = TimeSpan.FromMilliseconds(20) },
             Serializer, NullLogger.Instance, "test");
-        await adaptor.PreOnActivate();
-        await adaptor.PostOnActivate();
-        await adaptor.Synchronize();
-        return new Activation(adaptor, host, services);
+        var activation = new Activation(adaptor, host, services, new ConcurrentExclusiveSchedulerPair().ExclusiveScheduler);
+        await activation.Run(async a =>
+        {
+            await a.PreOnActivate();
+            await a.PostOnActivate();
+            await a.Synchronize();
+        });
+        return activation;
     }
 
     // The amounts in the journal, in order, and who wrote each.
@@ -47,14 +51,34 @@ internal static class AdaptorHarness
         })];
     }
 
-    internal sealed record Activation(RaftLogViewAdaptor<LedgerState, LedgerEntry> Adaptor, Host Host, Services Services)
+    // Every call into the adaptor runs on the activation's own exclusive scheduler, as a grain's calls run on its
+    // activation's: Orleans' PrimaryBasedLogViewAdaptor is single-threaded and resumes its work cycle on the caller's
+    // scheduler. Called from the test's pool threads instead, a TryAppend could add to the pending list while the work
+    // cycle trimmed it on another thread, and the submission was lost (its promise never completed; the test hung).
+    // Reading the confirmed view once a call has returned needs no scheduler.
+    internal sealed record Activation(RaftLogViewAdaptor<LedgerState, LedgerEntry> Adaptor, Host Host, Services Services, TaskScheduler Scheduler)
     {
-        public async Task<int> AddAsync(params int[] amounts)
+        public Task<int> AddAsync(params int[] amounts) => Run(async a =>
         {
-            Adaptor.SubmitRange(amounts.Select(a => new LedgerEntry { Amount = a }));
-            await Adaptor.ConfirmSubmittedEntries();
-            return Adaptor.ConfirmedVersion;
-        }
+            a.SubmitRange(amounts.Select(amount => new LedgerEntry { Amount = amount }));
+            await a.ConfirmSubmittedEntries();
+            return a.ConfirmedVersion;
+        });
+
+        public Task<bool> TryAppend(LedgerEntry entry) => Run(a => a.TryAppend(entry));
+
+        public Task Synchronize() => Run(a => a.Synchronize());
+
+        public Task ClearLogAsync() => Run(a => a.ClearLogAsync(CancellationToken.None));
+
+        public Task<IReadOnlyList<LedgerEntry>> RetrieveLogSegment(int fromVersion, int toVersion) =>
+            Run(a => a.RetrieveLogSegment(fromVersion, toVersion));
+
+        public Task<T> Run<T>(Func<RaftLogViewAdaptor<LedgerState, LedgerEntry>, Task<T>> call) =>
+            Task.Factory.StartNew(() => call(Adaptor), CancellationToken.None, TaskCreationOptions.DenyChildAttach, Scheduler).Unwrap();
+
+        public Task Run(Func<RaftLogViewAdaptor<LedgerState, LedgerEntry>, Task> call) =>
+            Task.Factory.StartNew(() => call(Adaptor), CancellationToken.None, TaskCreationOptions.DenyChildAttach, Scheduler).Unwrap();
     }
 
     internal sealed class Host : ILogViewAdaptorHost<LedgerState, LedgerEntry>

@@ -68,8 +68,8 @@ public sealed class JournaledGrainTests(EventSourcingClusterFixture fixture)
         var b = await AdaptorHarness.ActivateAsync(journalB, "two-activations", options);
 
         await b.AddAsync(1);
-        Assert.False(await a.Adaptor.TryAppend(new LedgerEntry { Amount = 2 }));
-        Assert.True(await a.Adaptor.TryAppend(new LedgerEntry { Amount = 3 }));
+        Assert.False(await a.TryAppend(new LedgerEntry { Amount = 2 }));
+        Assert.True(await a.TryAppend(new LedgerEntry { Amount = 3 }));
 
         async Task WriteAsync(AdaptorHarness.Activation activation, int offset)
         {
@@ -80,8 +80,8 @@ public sealed class JournaledGrainTests(EventSourcingClusterFixture fixture)
         }
 
         await Task.WhenAll(Task.Run(() => WriteAsync(a, 1000)), Task.Run(() => WriteAsync(b, 2000)));
-        await a.Adaptor.Synchronize();
-        await b.Adaptor.Synchronize();
+        await a.Synchronize();
+        await b.Synchronize();
 
         var amounts = (await AdaptorHarness.ReadJournalAsync(journalA, "two-activations")).Select(r => r.Amount).ToList();
         Assert.Equal(52, amounts.Count);

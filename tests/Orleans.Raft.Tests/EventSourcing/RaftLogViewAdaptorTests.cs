@@ -22,7 +22,7 @@ public sealed class RaftLogViewAdaptorTests
         var b = await AdaptorHarness.ActivateAsync(_journal, "g");
         Assert.Equal(3, b.Adaptor.ConfirmedVersion);
         Assert.Equal([5, 7, 11], b.Adaptor.ConfirmedView.Amounts);
-        Assert.Equal([7, 11], (await b.Adaptor.RetrieveLogSegment(1, 3)).Select(e => e.Amount));
+        Assert.Equal([7, 11], (await b.RetrieveLogSegment(1, 3)).Select(e => e.Amount));
     }
 
     [Theory]
@@ -77,8 +77,8 @@ public sealed class RaftLogViewAdaptorTests
 
         await Task.WhenAll(Task.Run(() => WriteAsync(a, 1000)), Task.Run(() => WriteAsync(b, 2000)));
         _journal.Faults = _ => JournalFault.None;
-        await a.Adaptor.Synchronize();
-        await b.Adaptor.Synchronize();
+        await a.Synchronize();
+        await b.Synchronize();
 
         var journal = await AdaptorHarness.ReadJournalAsync(_journal, "g");
         var amounts = journal.Select(r => r.Amount).ToList();
@@ -100,9 +100,9 @@ public sealed class RaftLogViewAdaptorTests
         var b = await AdaptorHarness.ActivateAsync(_journal, "g");
         await b.AddAsync(1);
 
-        Assert.False(await a.Adaptor.TryAppend(new LedgerEntry { Amount = 2 }));
+        Assert.False(await a.TryAppend(new LedgerEntry { Amount = 2 }));
         Assert.Equal(1, a.Adaptor.ConfirmedVersion);
-        Assert.True(await a.Adaptor.TryAppend(new LedgerEntry { Amount = 3 }));
+        Assert.True(await a.TryAppend(new LedgerEntry { Amount = 3 }));
         Assert.Equal([1, 3], (await AdaptorHarness.ReadJournalAsync(_journal, "g")).Select(r => r.Amount));
     }
 
@@ -124,8 +124,8 @@ public sealed class RaftLogViewAdaptorTests
         var b = await AdaptorHarness.ActivateAsync(_journal, "g", options);
         Assert.Equal(35, b.Adaptor.ConfirmedVersion);
         Assert.Equal(Enumerable.Range(0, 35), b.Adaptor.ConfirmedView.Amounts);
-        Assert.Equal([30, 31], (await b.Adaptor.RetrieveLogSegment(30, 32)).Select(e => e.Amount));
-        await Assert.ThrowsAsync<RaftEventHistoryTrimmedException>(() => b.Adaptor.RetrieveLogSegment(29, 31));
+        Assert.Equal([30, 31], (await b.RetrieveLogSegment(30, 32)).Select(e => e.Amount));
+        await Assert.ThrowsAsync<RaftEventHistoryTrimmedException>(() => b.RetrieveLogSegment(29, 31));
 
         // The snapshot's writer table lets a writer whose records were trimmed still recognise its own batch.
         Assert.Equal(36, await b.AddAsync(35));
@@ -148,7 +148,7 @@ public sealed class RaftLogViewAdaptorTests
         Assert.Equal(0, stored.FirstRetained);
         var b = await AdaptorHarness.ActivateAsync(_journal, "g", options);
         Assert.Equal(Enumerable.Range(0, 25), b.Adaptor.ConfirmedView.Amounts);
-        Assert.Equal(Enumerable.Range(0, 25), (await b.Adaptor.RetrieveLogSegment(0, 25)).Select(e => e.Amount));
+        Assert.Equal(Enumerable.Range(0, 25), (await b.RetrieveLogSegment(0, 25)).Select(e => e.Amount));
     }
 
     // ClearLogAsync leaves a tombstone; an activation that still holds the old history is refused, replays the
@@ -159,10 +159,10 @@ public sealed class RaftLogViewAdaptorTests
         var a = await AdaptorHarness.ActivateAsync(_journal, "g");
         var b = await AdaptorHarness.ActivateAsync(_journal, "g");
         await a.AddAsync(1, 2, 3);
-        await b.Adaptor.Synchronize();
+        await b.Synchronize();
         Assert.Equal(3, b.Adaptor.ConfirmedVersion);
 
-        await a.Adaptor.ClearLogAsync(CancellationToken.None);
+        await a.ClearLogAsync();
         Assert.Equal(0, a.Adaptor.ConfirmedVersion);
         Assert.Empty(a.Adaptor.ConfirmedView.Amounts);
         Assert.Equal(0, _journal.Count(AdaptorHarness.Key("g")));
@@ -170,7 +170,7 @@ public sealed class RaftLogViewAdaptorTests
         Assert.Equal(1, await b.AddAsync(9));
         Assert.Equal([9], b.Adaptor.ConfirmedView.Amounts);
         Assert.Equal([9], (await AdaptorHarness.ReadJournalAsync(_journal, "g")).Select(r => r.Amount));
-        await a.Adaptor.Synchronize();
+        await a.Synchronize();
         Assert.Equal([9], a.Adaptor.ConfirmedView.Amounts);
     }
 
@@ -192,8 +192,8 @@ public sealed class RaftLogViewAdaptorTests
         await gated.SnapshotArrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         // Meanwhile b clears the journal and writes seven new events: the new incarnation also reaches count 5.
-        await b.Adaptor.Synchronize();
-        await b.Adaptor.ClearLogAsync(CancellationToken.None);
+        await b.Synchronize();
+        await b.ClearLogAsync();
         int[] fresh = [10, 11, 12, 13, 14, 15, 16];
         Assert.Equal(7, await b.AddAsync(fresh));
 
@@ -208,7 +208,7 @@ public sealed class RaftLogViewAdaptorTests
         Assert.Equal(fresh, (await AdaptorHarness.ReadJournalAsync(_journal, "g")).Select(r => r.Amount));
 
         // The stale activation starts over from the new history, and a new activation replays all of it.
-        await a.Adaptor.Synchronize();
+        await a.Synchronize();
         Assert.Equal(fresh, a.Adaptor.ConfirmedView.Amounts);
         var c = await AdaptorHarness.ActivateAsync(_journal, "g", options);
         Assert.Equal(fresh, c.Adaptor.ConfirmedView.Amounts);
@@ -239,7 +239,7 @@ public sealed class RaftLogViewAdaptorTests
         }
 
         // a's batch is in the journal at position 2; b catches up and appends until a snapshot trims it away.
-        await b.Adaptor.Synchronize();
+        await b.Synchronize();
         for (var i = 0; i < 6; i++)
         {
             await b.AddAsync(200 + i);
@@ -253,7 +253,7 @@ public sealed class RaftLogViewAdaptorTests
         List<int> expected = [1, 2, 100, 200, 201, 202, 203, 204, 205];
         Assert.Equal(expected, a.Adaptor.ConfirmedView.Amounts);
         Assert.Equal(9, _journal.Count(AdaptorHarness.Key("g")));
-        await b.Adaptor.Synchronize();
+        await b.Synchronize();
         Assert.Equal(expected, b.Adaptor.ConfirmedView.Amounts);
         Assert.Empty(a.Services.ProtocolErrors);
     }
