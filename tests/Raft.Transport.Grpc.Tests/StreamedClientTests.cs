@@ -1,4 +1,5 @@
 using Raft.Testing.KeyValue;
+using Raft.Transport.Grpc.Client;
 using Raft.Transport.Grpc.Tests.Infrastructure;
 
 namespace Raft.Transport.Grpc.Tests;
@@ -41,4 +42,43 @@ public sealed class StreamedClientTests
         Assert.Equal(leader.Id, second.ServedBy);
         Assert.True(second.Index > first.Index);
     }
+
+    [Fact]
+    public async Task ACommandOverTheClientsMessageLimit_IsRefusedAsNotApplied_AndTheClientKeepsWorking()
+    {
+        await using var cluster = await GrpcCluster.StartAsync();
+        var leader = await cluster.WaitForLeaderAsync();
+        await using var client = SmallMessageClient(cluster, leader.Id);
+
+        var refused = await Assert.ThrowsAsync<RaftClientException>(() =>
+            client.ProposeAsync(new KvCommand(KvCommandType.Put, 1, "big", new string('x', 5000)).Encode()));
+        var next = await client.ProposeAsync(new KvCommand(KvCommandType.Put, 2, "small", "1").Encode());
+
+        Assert.False(refused.OutcomeUnknown);
+        Assert.Contains("MaxMessageBytes", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(leader.Id, next.ServedBy);
+        Assert.DoesNotContain("big", cluster.StateMachine(leader.Id).Data.Keys);
+    }
+
+    // Small commands queued together with one near the limit: the frames the client gathers stay within the limit.
+    [Fact]
+    public async Task CommandsUpToTheMessageLimit_SentTogetherWithSmallOnes_AreAllApplied()
+    {
+        await using var cluster = await GrpcCluster.StartAsync();
+        var leader = await cluster.WaitForLeaderAsync();
+        await using var client = SmallMessageClient(cluster, leader.Id);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 60).Select(i =>
+            client.ProposeAsync(new KvCommand(KvCommandType.Put, i, $"k{i}", new string('v', i % 20 == 19 ? 3900 : 100)).Encode())));
+
+        Assert.Equal(60, results.Select(r => r.Index).Distinct().Count());
+        Assert.Equal(3900, cluster.StateMachine(leader.Id).Data["k59"].Length);
+    }
+
+    private static GrpcRaftClient SmallMessageClient(GrpcCluster cluster, string id) => new(new GrpcRaftClientOptions
+    {
+        ClusterId = "kv",
+        Endpoints = [cluster.Endpoint(id)],
+        MaxMessageBytes = 4096,
+    });
 }

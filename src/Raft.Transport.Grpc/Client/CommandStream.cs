@@ -12,34 +12,51 @@ namespace Raft.Transport.Grpc.Client;
 // fails every command it carried (sent: outcome unknown; never written: not applied) and is replaced on next use.
 internal sealed class CommandStream
 {
-    // Commands written in one frame at most, and a soft byte cap so a frame stays well under the message limit.
+    // Commands written in one frame at most; frames also keep under a soft byte cap (half the message limit).
     private const int MaxCommandsPerFrame = 4096;
 
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    // A command's bytes in a frame besides its payload, rounded up (field tags, lengths, id, read flag).
+    private const int FramingBytes = 32;
+
+    // Not single-reader: besides the writer, whoever stops the stream drains what is still queued.
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
     private readonly ConcurrentDictionary<long, Pending> _inFlight = new();
     private readonly CancellationTokenSource _closing = new();
+    private readonly int _maxMessageBytes;
     private readonly int _maxFrameBytes;
+    private readonly int _maxCommandBytes;
     private long _nextId;
     private volatile Exception? _failure;
+    private volatile bool _stopped;
 
     public CommandStream(GrpcChannel channel, Metadata headers, int maxMessageBytes)
     {
+        _maxMessageBytes = maxMessageBytes;
         _maxFrameBytes = Math.Max(1024, maxMessageBytes / 2);
+        _maxCommandBytes = maxMessageBytes - FramingBytes;
         var call = new Proto.RaftClient.RaftClientClient(channel).Stream(headers, cancellationToken: _closing.Token);
         _ = RunAsync(call);
     }
 
-    // True once the call broke: the owner replaces this stream.
-    public bool IsBroken => _failure is not null;
+    // True once the call broke or stopped taking commands: the owner replaces this stream.
+    public bool IsBroken => _stopped;
 
     /// <summary>Sends one command; completes with the node's reply, or throws the RpcException the unary call would have.</summary>
     /// <exception cref="CommandNotSentException">The call broke before the command was written: it was certainly not applied.</exception>
     public async Task<Proto.CommandReply> SendAsync(ByteString payload, bool read, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var pending = new Pending(Interlocked.Increment(ref _nextId), payload, read);
-        if (_failure is not null || !_queue.Writer.TryWrite(pending))
+        if (payload.Length > _maxCommandBytes)
         {
-            throw new CommandNotSentException(AsRpc(_failure ?? new IOException("The command stream is closed.")));
+            // Refused here rather than by the channel's send limit, which would fail the write of a whole frame.
+            throw new CommandNotSentException(new RpcException(new Status(
+                StatusCode.ResourceExhausted,
+                $"The command is {payload.Length} bytes; with MaxMessageBytes = {_maxMessageBytes} a command can be at most {_maxCommandBytes} bytes.")));
+        }
+
+        var pending = new Pending(Interlocked.Increment(ref _nextId), payload, read);
+        if (_stopped || !_queue.Writer.TryWrite(pending))
+        {
+            throw new CommandNotSentException(AsRpc(_failure ?? new IOException("The command stream takes no more commands.")));
         }
 
         try
@@ -92,7 +109,19 @@ internal sealed class CommandStream
             }
             catch (Exception ex)
             {
-                Fail(ex);
+                // Whether the commands written (and the one whose write failed) were read is for the reader to tell: the
+                // write fails the same way when the node ended the call normally (it answered what it read, the rest
+                // never started) as when the connection broke (outcome unknown). Take no new command, and close our
+                // side, so that a node still reading answers what it read and ends the call.
+                StopTakingCommands(ex);
+                try
+                {
+                    await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // The call is gone already: the reader sees how it ended.
+                }
             }
 
             await reading.ConfigureAwait(false);
@@ -106,12 +135,17 @@ internal sealed class CommandStream
         {
             var batch = new Proto.StreamedCommandBatch();
             var bytes = 0;
-            while (batch.Commands.Count < MaxCommandsPerFrame && bytes < _maxFrameBytes && reader.TryRead(out var pending))
+            // A command joins the frame only while the frame stays under the soft cap (a command alone may exceed it, up
+            // to the message limit), so that no frame is refused by either side's limit.
+            while (batch.Commands.Count < MaxCommandsPerFrame
+                   && reader.TryPeek(out var next)
+                   && (batch.Commands.Count == 0 || bytes + next.Payload.Length + FramingBytes <= _maxFrameBytes)
+                   && reader.TryRead(out var pending))
             {
                 // Registered before the write, so that a reply can never arrive for an id nobody waits for.
                 _inFlight[pending.Id] = pending;
                 batch.Commands.Add(new Proto.StreamedCommand { Id = pending.Id, Payload = pending.Payload, Read = pending.Read });
-                bytes += pending.Payload.Length + 16;
+                bytes += pending.Payload.Length + FramingBytes;
             }
 
             if (_failure is { } failure)
@@ -164,13 +198,21 @@ internal sealed class CommandStream
             return;
         }
 
-        _queue.Writer.TryComplete();
         var rpc = AsRpc(exception);
         foreach (var pending in _inFlight.Values)
         {
             pending.TrySetException(unansweredNotStarted ? new CommandNotSentException(rpc) : rpc);
         }
 
+        StopTakingCommands(exception);
+    }
+
+    // The call takes no more commands: those still queued were never sent. The owner replaces this stream.
+    private void StopTakingCommands(Exception exception)
+    {
+        _stopped = true;
+        _queue.Writer.TryComplete();
+        var rpc = AsRpc(exception);
         while (_queue.Reader.TryRead(out var queued))
         {
             queued.TrySetException(new CommandNotSentException(rpc));
