@@ -106,7 +106,7 @@ public sealed partial class RaftNode
 
                     stage = "log store, hard-state store or transport";
                     var stepWhilePersisting = WhilePersisting.Allowed(ready, isLeader);
-                    var persist = _readyProcessor.PersistAndSendAsync(ready, appendOnThreadPool: stepWhilePersisting, token);
+                    var persist = _readyProcessor.PersistAndSendAsync(ready, AppendsOnLogWriteThread(stepWhilePersisting) ? _logWriteThread : null, token);
                     if (!persist.IsCompleted && stepWhilePersisting)
                     {
                         await StepWhilePersistingAsync(rawNode, persist.AsTask(), token).ConfigureAwait(false);
@@ -172,6 +172,14 @@ public sealed partial class RaftNode
         }
     }
 
+    // Where a ready's append runs. The log store may hold its caller through an fsync (the FASTER store does). A leader
+    // that keeps stepping while its writes run must not be that caller. Otherwise the caller is this loop, on a
+    // thread-pool thread: when work is waiting for the pool, an fsync there would hold back that work (the transport's,
+    // the applier's, the host's; a 2-core machine has two pool threads), so the append moves to the node's own thread;
+    // when none is waiting, it runs here and spares the wake-up of that thread, which a lone write would wait for.
+    internal static bool AppendsOnLogWriteThread(bool stepWhilePersisting) =>
+        stepWhilePersisting || ThreadPool.PendingWorkItemCount > 0;
+
     // A leader's own writes are running: steps the followers' acknowledgements as they come and hands what they commit
     // to the applier at once, takes proposals and sends what both make at once; every other event waits in _deferred
     // (see WhilePersisting). Returns once the writes end.
@@ -184,6 +192,9 @@ public sealed partial class RaftNode
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
+        // The ready may carry a configuration change that commits before these writes end: its caller, answered by the
+        // applier, must already see it in Status (WaitForCatchUpAsync reads the configuration from there).
+        PublishStatus(rawNode.Status);
         var reader = _events.Reader;
         var term = _softState.Term;
         var persisted = false;
@@ -223,6 +234,13 @@ public sealed partial class RaftNode
             if (stepped || proposed)
             {
                 _readyProcessor.Send(rawNode.TakeMessages());
+            }
+
+            if (stepped || proposed)
+            {
+                // Before what this round committed is applied, so that a caller answered by the applier sees its
+                // entry committed in Status.
+                PublishStatus(rawNode.Status);
             }
 
             if (stepped && rawNode.TakeCommittedEntries() is { Count: > 0 } committed)

@@ -73,6 +73,7 @@ public sealed partial class RaftNode : IAsyncDisposable
     private TaskCompletionSource<string>? _leaderWaiter;
     private ITimer? _ticker;
     private Task _loopTask = Task.CompletedTask;
+    private LogWriteThread? _logWriteThread;
     private Task _applierTask = Task.CompletedTask;
 
     /// <summary>
@@ -222,6 +223,7 @@ public sealed partial class RaftNode : IAsyncDisposable
 
         // The ticker exists before the supervisor can run, so a node that fails at once still disposes it.
         _ticker = _timeProvider.CreateTimer(static state => ((RaftNode)state!).OnTimer(), this, _options.TickInterval, _options.TickInterval);
+        _logWriteThread = new LogWriteThread(Id);
         _loopTask = Task.Run(RunLoopAsync, CancellationToken.None);
         _applierTask = Task.Run(RunApplierAsync, CancellationToken.None);
         _ = SuperviseAsync();
@@ -394,6 +396,7 @@ public sealed partial class RaftNode : IAsyncDisposable
     private async Task SuperviseAsync()
     {
         await Task.WhenAll(_loopTask, _applierTask).ConfigureAwait(false);
+        _logWriteThread?.Dispose();
         Volatile.Write(ref _state, Stopped);
         if (_ticker is { } ticker)
         {

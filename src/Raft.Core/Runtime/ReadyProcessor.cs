@@ -83,22 +83,23 @@ public sealed class ReadyProcessor
     /// <returns>A task that completes once the writes are durable and every message was handed to the transport.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="ready"/> is null.</exception>
     public ValueTask PersistAndSendAsync(Ready ready, CancellationToken cancellationToken = default) =>
-        PersistAndSendAsync(ready, appendOnThreadPool: false, cancellationToken);
+        PersistAndSendAsync(ready, appendScheduler: null, cancellationToken);
 
     /// <summary>
     /// As <see cref="PersistAndSendAsync(Ready, CancellationToken)"/>, optionally running the log append (and the
-    /// <see cref="Ready.PersistedMessages"/> after it) on the thread pool, so that the call returns once
-    /// <see cref="Ready.Messages"/> have left.
+    /// <see cref="Ready.PersistedMessages"/> after it) on <paramref name="appendScheduler"/>, so that the call returns
+    /// once <see cref="Ready.Messages"/> have left.
     /// </summary>
     /// <param name="ready">The ready returned by the engine.</param>
-    /// <param name="appendOnThreadPool">True for a leader that keeps stepping while its writes run
-    /// (<see cref="WhilePersisting"/>): a log store may make an append durable on the calling thread (the FASTER store
-    /// does, to spare two thread-pool hops), which would otherwise hold the caller for the whole fdatasync. Only a
-    /// ready's plain append moves; snapshot installs and term or vote changes run as without it.</param>
+    /// <param name="appendScheduler">Where a ready's plain append runs, or null for the calling thread. A log store may
+    /// make an append durable on the calling thread (the FASTER store does, to spare two thread-pool hops), which would
+    /// otherwise hold the caller for the whole fdatasync: a leader that keeps stepping while its writes run
+    /// (<see cref="WhilePersisting"/>), and any node whose caller is a thread-pool thread, give their own thread here.
+    /// Snapshot installs and term or vote changes run on the calling thread either way.</param>
     /// <param name="cancellationToken">Passed to the stores; cancelling leaves the writes' outcome unknown, so the node must stop.</param>
     /// <returns>A task that completes once the writes are durable and every message was handed to the transport.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="ready"/> is null.</exception>
-    public ValueTask PersistAndSendAsync(Ready ready, bool appendOnThreadPool, CancellationToken cancellationToken = default)
+    public ValueTask PersistAndSendAsync(Ready ready, TaskScheduler? appendScheduler, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ready);
         if (ready.Snapshot is not null)
@@ -120,9 +121,13 @@ public sealed class ReadyProcessor
             return ValueTask.CompletedTask;
         }
 
-        if (appendOnThreadPool)
+        if (appendScheduler is not null)
         {
-            return new ValueTask(Task.Run(() => AwaitAppendThenSendAsync(StartAppend(ready.Entries, cancellationToken), ready.PersistedMessages).AsTask(), CancellationToken.None));
+            return new ValueTask(Task.Factory.StartNew(
+                () => AwaitAppendThenSendAsync(StartAppend(ready.Entries, cancellationToken), ready.PersistedMessages).AsTask(),
+                CancellationToken.None,
+                TaskCreationOptions.DenyChildAttach,
+                appendScheduler).Unwrap());
         }
 
         var append = StartAppend(ready.Entries, cancellationToken);

@@ -50,6 +50,30 @@ public sealed class RaftNodeWhilePersistingTests
         await Eventually.TrueAsync(() => stores[leader.Id].LastIndex >= result.Index, "the leader's own append to end");
     }
 
+    // A store that fsyncs on its caller's thread must not hold a thread-pool thread through the fsync: on a 2-core
+    // machine the pool has two, which the transport, the applier and the host all queue behind.
+    [Fact]
+    public async Task Leader_AppendsOnItsOwnLogWriteThread_NotOnAThreadPoolThread()
+    {
+        var stores = new Dictionary<string, ScriptedLogStore>();
+        await using var cluster = await StartAsync(stores);
+        var leader = await WarmUpAsync(cluster);
+        stores[leader.Id].AppendThreads.Clear();
+
+        for (var i = 0; i < 5; i++)
+        {
+            await leader.ProposeAsync(Encoding.UTF8.GetBytes($"x{i}")).WaitAsync(Eventually.DefaultTimeout);
+        }
+
+        await Eventually.TrueAsync(() => stores[leader.Id].LastIndex >= leader.Status.CommitIndex, "the leader's own appends to end");
+        Assert.NotEmpty(stores[leader.Id].AppendThreads);
+        Assert.All(stores[leader.Id].AppendThreads, thread =>
+        {
+            Assert.False(thread.ThreadPool, "the leader appended on a thread-pool thread");
+            Assert.Equal($"raft-log-{leader.Id}", thread.Name);
+        });
+    }
+
     [Fact]
     public async Task ProposalsArrivingWhileTheLeadersAppendRuns_AreReplicatedAndApplied_WithoutWaitingForIt()
     {

@@ -18,6 +18,9 @@ public sealed class ScriptedLogStore(CallLog calls) : ILogStore
     // thread does (the FASTER store), instead of returning a pending task.
     public bool BlockCallingThread { get; set; }
 
+    // The thread each append was called on: whether it was a thread-pool thread, and its name.
+    public System.Collections.Concurrent.ConcurrentQueue<(bool ThreadPool, string? Name)> AppendThreads { get; } = new();
+
     public long FirstIndex => _inner.FirstIndex;
 
     public ValueTask CompactAsync(long throughIndex, CancellationToken cancellationToken = default) =>
@@ -34,6 +37,7 @@ public sealed class ScriptedLogStore(CallLog calls) : ILogStore
     public ValueTask AppendAsync(IReadOnlyList<Entry> entries, CancellationToken cancellationToken = default)
     {
         calls.Add("append:start");
+        AppendThreads.Enqueue((Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name));
         if (ThrowSynchronously && FailWith is not null)
         {
             throw FailWith;
