@@ -245,7 +245,17 @@ public sealed partial class RaftNode
 
             if (stepped && rawNode.TakeCommittedEntries() is { Count: > 0 } committed)
             {
-                await EnqueueApplyAsync(new ApplyItem(committed, null), token).ConfigureAwait(false);
+                try
+                {
+                    await EnqueueApplyAsync(new ApplyItem(committed, null), token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (token.IsCancellationRequested && ex is OperationCanceledException or ChannelClosedException)
+                {
+                    // Stopping ended the wait for room in the apply queue: the loop ends, but not before the writes
+                    // (the node reports itself stopped only once nothing writes to its stores any more).
+                    await persist.ConfigureAwait(false);
+                    throw;
+                }
             }
         }
 

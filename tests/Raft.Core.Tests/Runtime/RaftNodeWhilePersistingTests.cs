@@ -74,6 +74,48 @@ public sealed class RaftNodeWhilePersistingTests
         });
     }
 
+    // A node reports itself stopped only once nothing writes to its stores any more: the host may dispose them then.
+    [Fact]
+    public async Task Leader_StoppedWhileWaitingForRoomToApply_ReportsStoppedOnlyAfterItsOwnAppendEnds()
+    {
+        var stores = new Dictionary<string, ScriptedLogStore>();
+        await using var cluster = await TestCluster.StartAsync(
+            logStore: id => stores[id] = new ScriptedLogStore(new CallLog()),
+            configure: options => options with
+            {
+                Raft = options.Raft with { ElectionTick = 100 },
+                MaxPendingApplyBatches = 1,
+                TransferLeadershipOnStop = false,
+            });
+        var leader = await WarmUpAsync(cluster);
+        var followers = cluster.Ids.Where(id => id != leader.Id).ToList();
+        cluster.StateMachine(leader.Id).Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var held = Hold(stores[leader.Id]);
+
+        // One commit at a time: the applier holds the first, the queue the second, and the loop waits with the third.
+        var proposals = new List<Task<ProposalResult>>();
+        for (var i = 0; i < 3; i++)
+        {
+            var before = stores[followers[0]].LastIndex;
+            proposals.Add(leader.ProposeAsync(Encoding.UTF8.GetBytes($"x{i}")));
+            await Eventually.TrueAsync(() => stores[followers[0]].LastIndex > before, $"a follower to hold x{i}");
+            var index = stores[followers[0]].LastIndex;
+            await Eventually.TrueAsync(() => leader.Status.CommitIndex >= index, $"the leader to commit x{i}");
+            if (i == 0)
+            {
+                await Eventually.TrueAsync(() => cluster.StateMachine(leader.Id).GateWaiters == 1, "the applier to take x0");
+            }
+        }
+
+        var stopping = leader.StopAsync();
+        await Task.Delay(200);
+
+        Assert.False(stopping.IsCompleted, "the leader reported itself stopped while its own append still ran");
+        held.Release();
+        await stopping.WaitAsync(Eventually.DefaultTimeout);
+        Assert.All(proposals, p => Assert.True(p.IsCompleted));
+    }
+
     [Fact]
     public async Task ProposalsArrivingWhileTheLeadersAppendRuns_AreReplicatedAndApplied_WithoutWaitingForIt()
     {

@@ -50,6 +50,11 @@ public sealed class TestStateMachine : IStateMachine
 
     public TaskCompletionSource? Gate { get; set; }
 
+    // How many applies reached the gate (the applier has taken their batch from the node's apply queue).
+    public int GateWaiters => Volatile.Read(ref _gateWaiters);
+
+    private int _gateWaiters;
+
     public IReadOnlyList<(long Index, string Command)> Applied
     {
         get
@@ -78,6 +83,7 @@ public sealed class TestStateMachine : IStateMachine
     {
         if (Gate is { } gate)
         {
+            Interlocked.Increment(ref _gateWaiters);
             await gate.Task.WaitAsync(cancellationToken);
         }
 
