@@ -192,9 +192,6 @@ public sealed partial class RaftNode
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
-        // The ready may carry a configuration change that commits before these writes end: its caller, answered by the
-        // applier, must already see it in Status (WaitForCatchUpAsync reads the configuration from there).
-        PublishStatus(rawNode.Status);
         var reader = _events.Reader;
         var term = _softState.Term;
         var persisted = false;
@@ -236,15 +233,11 @@ public sealed partial class RaftNode
                 _readyProcessor.Send(rawNode.TakeMessages());
             }
 
-            if (stepped || proposed)
-            {
-                // Before what this round committed is applied, so that a caller answered by the applier sees its
-                // entry committed in Status.
-                PublishStatus(rawNode.Status);
-            }
-
             if (stepped && rawNode.TakeCommittedEntries() is { Count: > 0 } committed)
             {
+                // Before the applier answers the callers: one whose entry was a configuration change must see it
+                // committed in Status (WaitForCatchUpAsync reads the configuration from there).
+                PublishStatus(rawNode.Status);
                 try
                 {
                     await EnqueueApplyAsync(new ApplyItem(committed, null), token).ConfigureAwait(false);
