@@ -12,6 +12,11 @@ public sealed partial class RaftNode
     private readonly List<(long Index, long Term, TaskCompletionSource<ProposalResult> Proposal)> _accepted = [];
     private RawNode? _rawNode;
 
+    // Timer firings already pending when this node became leader, in the term it became leader in (see HandleTicks);
+    // loop only.
+    private int _ticksBeforeLeadership;
+    private long _leadershipNotedInTerm;
+
     // Timer firings not yet handed to the engine; one tick event is queued while this is above 0. A loop that falls
     // behind (a long fsync, a pause) catches up on a leader and loses them elsewhere (see HandleTicks).
     private int _ticksPending;
@@ -74,6 +79,13 @@ public sealed partial class RaftNode
                 {
                     Handle(rawNode, loopEvent);
                     taken++;
+
+                    // A leader's late ticks moved the events behind them to _deferred (StepWaitingAcknowledgements),
+                    // which go first: reading on would take newer events before them.
+                    if (_deferred.Count > 0)
+                    {
+                        break;
+                    }
                 }
 
                 RegisterAccepted();
@@ -276,6 +288,11 @@ public sealed partial class RaftNode
                 }
 
                 rawNode.Step(message);
+                if (message.Type == MessageType.VoteResponse)
+                {
+                    NoteLeadership(rawNode);
+                }
+
                 break;
             case LoopEventKind.Tick:
                 HandleTicks(rawNode);
@@ -315,12 +332,17 @@ public sealed partial class RaftNode
     // A leader gets every tick it missed: its lease (lease reads, check-quorum) is counted in its own ticks and must never
     // last longer in real time than the followers' election timeout, which a leader losing ticks while its loop waits
     // would allow (simulator seed 417 with slow disks served a stale lease read). Anyone else gets one: a follower or
-    // candidate that fell behind errs towards fewer elections, never more.
+    // candidate that fell behind errs towards fewer elections, never more. Firings that came before this node became
+    // leader are not its leader time (NoteLeadership counted them): they would only cut its first check-quorum window
+    // short, before its followers could answer its first append (seen in the grpc benchmark: a leader elected while
+    // its loop was held stepped down 190 ms later). No lease can start before leadership, so none is lengthened.
     private void HandleTicks(RawNode rawNode)
     {
-        var ticks = Interlocked.Exchange(ref _ticksPending, 0);
+        var ticks = Interlocked.Exchange(ref _ticksPending, 0) - _ticksBeforeLeadership;
+        _ticksBeforeLeadership = 0;
         if (ticks > 1 && rawNode.Status.Role == StateRole.Leader)
         {
+            StepWaitingAcknowledgements(rawNode);
             for (var i = 1; i < ticks; i++)
             {
                 rawNode.Tick();
@@ -328,6 +350,41 @@ public sealed partial class RaftNode
         }
 
         rawNode.Tick();
+    }
+
+    // A vote may just have made this node leader: the firings pending now came before that (see HandleTicks).
+    private void NoteLeadership(RawNode rawNode)
+    {
+        var status = rawNode.Status;
+        if (status.Role == StateRole.Leader && _leadershipNotedInTerm != status.Term)
+        {
+            _leadershipNotedInTerm = status.Term;
+            _ticksBeforeLeadership = Volatile.Read(ref _ticksPending);
+        }
+    }
+
+    // A leader about to take ticks it missed while its loop was held (a long write, a pause, a starved machine): the
+    // followers' acknowledgements that arrived meanwhile wait in the channel behind the tick event. They were received
+    // within those ticks, so they are stepped first; after a whole election timeout of ticks, check-quorum would find
+    // no follower active and a leader whose quorum answered would step down (seen in the grpc benchmark: a leader held
+    // ~200 ms right after its election lost its leadership). This cannot lengthen a lease: an acknowledgement confirms
+    // leadership as of the tick its round was sent (RaftState.OnRoundAcknowledged), and every tick is still counted.
+    // The other events keep their order, in _deferred, which the loop handles before the channel.
+    private void StepWaitingAcknowledgements(RawNode rawNode)
+    {
+        var term = rawNode.Status.Term;
+        var reader = _events.Reader;
+        for (var taken = 0; taken < _options.MaxEventsPerIteration && reader.TryRead(out var loopEvent); taken++)
+        {
+            if (loopEvent is { Kind: LoopEventKind.Message, Payload: Message message } && WhilePersisting.CanStep(message, term))
+            {
+                Handle(rawNode, loopEvent);
+            }
+            else
+            {
+                _deferred.Enqueue(loopEvent);
+            }
+        }
     }
 
     private void Propose(RawNode rawNode, PendingProposal proposal)

@@ -280,7 +280,9 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
 
     // As RaftNode.HandleTicks: a leader gets every firing it missed, since its lease is counted in its own ticks and must
     // not outlast the followers' election timeout in real time (seed 417 with slow disks served a stale lease read when
-    // they were lost); anyone else gets one.
+    // they were lost); anyone else gets one. The runtime first steps the acknowledgements that arrived while its loop was
+    // held (RaftNode.StepWaitingAcknowledgements); here a leader steps them as they arrive while its writes run, so none
+    // ever waits behind its late ticks.
     private void TickNow()
     {
         var ticks = _ticksPending;

@@ -1,0 +1,165 @@
+using Raft.Core.Engine;
+using Raft.Core.Messages;
+using Raft.Core.Runtime;
+using Raft.Core.Storage;
+using Raft.Core.Tests.Runtime.Fakes;
+using Raft.Testing.Conformance;
+
+namespace Raft.Core.Tests.Runtime;
+
+// Check-quorum (a leader steps down when no quorum answered for an election timeout) when the leader's loop was held
+// and takes the ticks it missed at once. The leader n1 runs for real; the test plays its followers n2 and n3 and its
+// clock, so that every tick is counted: ElectionTick is 10, HeartbeatTick 1, so each tick the leader takes sends a
+// heartbeat to each follower.
+public sealed class RaftNodeCheckQuorumTests : IAsyncLifetime
+{
+    private readonly ManualTimeProvider _time = new();
+    private readonly ScriptedPeerTransport _peers = new();
+    private RaftNode _node = null!;
+    private long _term;
+
+    public async Task InitializeAsync()
+    {
+        // No hand-over on stop: the scripted followers would never take it, and this clock only moves when told.
+        var options = TestCluster.Options("n1", ["n1", "n2", "n3"]) with { TransferLeadershipOnStop = false };
+        _node = new RaftNode(options, new InMemoryLogStore(), new InMemoryHardStateStore(), _peers, new TestStateMachine(), _time);
+        await _node.StartAsync();
+    }
+
+    public async Task DisposeAsync() => await _node.DisposeAsync();
+
+    [Fact]
+    public async Task Leader_HeldThroughAnElectionTimeout_StaysLeader_WhenAFollowerAnsweredMeanwhile()
+    {
+        await ElectAsync();
+        await StartCheckWindowWithoutActiveFollowersAsync();
+        var hold = _peers.HoldNextSend();
+        _time.FireAll();
+        await hold.Blocked.WaitAsync(Eventually.DefaultTimeout);
+
+        // Held in the send of its heartbeat: a tick fires (its event queues), n2 answers (queued behind it), and the
+        // clock runs on past the end of the check window.
+        var heartbeats = _peers.CountSent(MessageType.Heartbeat, "n2");
+        _time.FireAll();
+        _peers.Deliver(HeartbeatResponse("n2"));
+        for (var i = 0; i < 9; i++)
+        {
+            _time.FireAll();
+        }
+
+        hold.Release();
+        await Eventually.TrueAsync(() => !_node.IsLeader || _peers.CountSent(MessageType.Heartbeat, "n2") >= heartbeats + 10, "the leader to take the ticks it missed");
+
+        Assert.True(_node.IsLeader, "the leader stepped down although n2 answered within the election timeout");
+        Assert.Equal(_term, _node.Status.Term);
+    }
+
+    // The other side: a leader held just as long whose followers stayed quiet still steps down.
+    [Fact]
+    public async Task Leader_HeldThroughAnElectionTimeout_StepsDown_WhenNoFollowerAnswered()
+    {
+        await ElectAsync();
+        await StartCheckWindowWithoutActiveFollowersAsync();
+        var hold = _peers.HoldNextSend();
+        _time.FireAll();
+        await hold.Blocked.WaitAsync(Eventually.DefaultTimeout);
+
+        for (var i = 0; i < 10; i++)
+        {
+            _time.FireAll();
+        }
+
+        hold.Release();
+        await Eventually.TrueAsync(() => !_node.IsLeader, "check-quorum to depose the leader");
+
+        Assert.Equal(StateRole.Follower, _node.Status.Role);
+        Assert.Equal(_term, _node.Status.Term);
+    }
+
+    // The ticks that fired while a candidate's loop was held, before it stepped the vote that made it leader, are not
+    // leader time: counted as such they would end its first check-quorum window before any follower could answer.
+    [Fact]
+    public async Task Candidate_HeldWhileItsClockRan_BecomesLeaderWithAWholeCheckWindow()
+    {
+        await PreCampaignAsync();
+        var hold = _peers.HoldNextSend();
+        _peers.Deliver(new Message { Type = MessageType.PreVoteResponse, From = "n2", To = "n1", Term = _peers.LastSent(MessageType.PreVote, "n2")!.Term });
+        await hold.Blocked.WaitAsync(Eventually.DefaultTimeout);
+
+        // Held in the send of its vote requests: n2's vote arrives, then the clock runs past an election timeout.
+        _term = _node.Status.Term + 1;
+        _peers.Deliver(new Message { Type = MessageType.VoteResponse, From = "n2", To = "n1", Term = _term });
+        for (var i = 0; i < 12; i++)
+        {
+            _time.FireAll();
+        }
+
+        hold.Release();
+
+        // n2 takes the leader's first entry: only a node still leading commits it.
+        await Eventually.TrueAsync(() => _peers.LastSent(MessageType.AppendEntries, "n2") is { Entries.Count: > 0 }, "the leader's first append");
+        var append = _peers.LastSent(MessageType.AppendEntries, "n2")!;
+        _peers.Deliver(new Message { Type = MessageType.AppendEntriesResponse, From = "n2", To = "n1", Term = _term, Index = append.Index + append.Entries.Count });
+        await Eventually.TrueAsync(() => _node.Status.CommitIndex >= append.Index + append.Entries.Count, "the leader's first entry to commit", TimeSpan.FromSeconds(5));
+
+        Assert.True(_node.IsLeader, "the new leader stepped down before its followers could answer its first append");
+        Assert.Equal(_term, _node.Status.Term);
+    }
+
+    private async Task PreCampaignAsync() => await Eventually.TrueAsync(
+        () =>
+        {
+            _time.FireAll();
+            return _peers.LastSent(MessageType.PreVote, "n2") is not null;
+        },
+        "n1 to ask for pre-votes");
+
+    // n1 campaigns on its own ticks; the test's followers grant the pre-vote and the vote.
+    private async Task ElectAsync()
+    {
+        await PreCampaignAsync();
+        var preVote = _peers.LastSent(MessageType.PreVote, "n2")!;
+        _peers.Deliver(new Message { Type = MessageType.PreVoteResponse, From = "n2", To = "n1", Term = preVote.Term });
+        await Eventually.TrueAsync(() => _peers.LastSent(MessageType.Vote, "n2") is not null, "n1 to ask for votes");
+        var vote = _peers.LastSent(MessageType.Vote, "n2")!;
+        _peers.Deliver(new Message { Type = MessageType.VoteResponse, From = "n2", To = "n1", Term = vote.Term });
+        await Eventually.TrueAsync(() => _node.IsLeader, "n1 to win the election");
+        _term = vote.Term;
+
+        // n2 takes the leader's first entry: the entry commits, and n2 counts as active in this check window.
+        await Eventually.TrueAsync(() => _peers.LastSent(MessageType.AppendEntries, "n2") is not null, "the leader's first append");
+        var append = _peers.LastSent(MessageType.AppendEntries, "n2")!;
+        var last = append.Index + append.Entries.Count;
+        _peers.Deliver(new Message { Type = MessageType.AppendEntriesResponse, From = "n2", To = "n1", Term = _term, Index = last });
+        await Eventually.TrueAsync(() => _node.Status.CommitIndex >= last, "the leader's first entry to commit");
+    }
+
+    // The election timeout since the election passes one tick at a time: its check finds n2 active (it took the first
+    // entry) and the leader stays, and the next window starts with no follower active.
+    private async Task StartCheckWindowWithoutActiveFollowersAsync()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            await TickAsync();
+        }
+
+        Assert.True(_node.IsLeader);
+    }
+
+    // One tick, taken: the leader's heartbeat to n2 for it has left.
+    private async Task TickAsync()
+    {
+        var before = _peers.CountSent(MessageType.Heartbeat, "n2");
+        _time.FireAll();
+        await Eventually.TrueAsync(() => _peers.CountSent(MessageType.Heartbeat, "n2") > before, "the leader to take a tick");
+    }
+
+    private Message HeartbeatResponse(string from) => new()
+    {
+        Type = MessageType.HeartbeatResponse,
+        From = from,
+        To = "n1",
+        Term = _term,
+        Index = _peers.LastSent(MessageType.Heartbeat, from)?.Index ?? 0,
+    };
+}
