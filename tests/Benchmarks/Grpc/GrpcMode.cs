@@ -94,7 +94,7 @@ internal sealed class GrpcMode : IBenchmarkMode
         var loadBefore = LoadAverage();
         await using var cluster = await NodeCluster.StartAsync(root, 3, tick);
         await using var client = new GrpcRaftClient(new GrpcRaftClientOptions { ClusterId = cluster.ClusterId, Endpoints = cluster.Endpoints });
-        var leader = await FindLeaderAsync(client, cluster);
+        var (leader, term) = await FindLeaderAsync(client, cluster);
 
         // The fixed costs, measured on this disk and this loopback under whatever else the machine is doing, before
         // and after the run (the mean of the two medians is the baseline).
@@ -151,13 +151,17 @@ internal sealed class GrpcMode : IBenchmarkMode
         var fdatasyncAfter = Baselines.FdatasyncP50(Path.Combine(root, "baseline"));
         var roundTripAfter = await Baselines.GrpcRoundTripP50(direct);
 
+        // A run whose leader changed measured an election too, and its per-node CPU split names the wrong leader.
+        var (leaderAfter, termAfter) = await FindLeaderAsync(client, cluster);
+        var leaderChange = leaderAfter == leader && termAfter == term ? "" : $" (LEADER CHANGED: term {term} → {termAfter})";
+
         var leaderIndex = cluster.Endpoints.FindIndex(e => leader.Contains(e, StringComparison.Ordinal));
         var nodesCpu = nodesAfter.Select((t, i) => t - nodesBefore[i]).ToArray();
         var cpu = nodesCpu.Aggregate(clientCpu, (a, b) => a + b);
         double PerOp(TimeSpan t) => count == 0 ? double.NaN : t.TotalMicroseconds / count;
         var split = string.Create(
             CultureInfo.InvariantCulture,
-            $"leader {PerOp(leaderIndex >= 0 ? nodesCpu[leaderIndex] : TimeSpan.Zero):F1} µs, followers {string.Join(" + ", nodesCpu.Where((_, i) => i != leaderIndex).Select(t => PerOp(t).ToString("F1", CultureInfo.InvariantCulture)))} µs, client {PerOp(clientCpu):F1} µs");
+            $"leader {PerOp(leaderIndex >= 0 ? nodesCpu[leaderIndex] : TimeSpan.Zero):F1} µs, followers {string.Join(" + ", nodesCpu.Where((_, i) => i != leaderIndex).Select(t => PerOp(t).ToString("F1", CultureInfo.InvariantCulture)))} µs, client {PerOp(clientCpu):F1} µs{leaderChange}");
         return new GrpcResult(
             concurrency, payload, count, count / elapsed.TotalSeconds, histogram.Percentile(50), histogram.Percentile(99),
             PerOp(cpu), cpu.TotalSeconds / elapsed.TotalSeconds, split,
@@ -185,7 +189,7 @@ internal sealed class GrpcMode : IBenchmarkMode
         return result;
     }
 
-    private static async Task<string> FindLeaderAsync(GrpcRaftClient client, NodeCluster cluster)
+    private static async Task<(string Address, long Term)> FindLeaderAsync(GrpcRaftClient client, NodeCluster cluster)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(30))
@@ -193,9 +197,9 @@ internal sealed class GrpcMode : IBenchmarkMode
             try
             {
                 var statuses = await client.GetStatusAsync(includePeers: true);
-                if (statuses.FirstOrDefault(s => s.Role == StateRole.Leader) is { Address: { } address })
+                if (statuses.FirstOrDefault(s => s.Role == StateRole.Leader) is { Address: { } address } status)
                 {
-                    return address;
+                    return (address, status.Term);
                 }
             }
             catch (RaftClientException)

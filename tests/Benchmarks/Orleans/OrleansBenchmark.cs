@@ -157,6 +157,7 @@ internal static class OrleansBenchmark
         var gen0 = GC.CollectionCount(0);
         var gen2 = GC.CollectionCount(2);
         var workItems = ThreadPool.CompletedWorkItemCount;
+        var allocated = GC.GetTotalAllocatedBytes();
         var window = Stopwatch.StartNew();
         Volatile.Write(ref measuring, 1);
         stages.Start();
@@ -167,6 +168,7 @@ internal static class OrleansBenchmark
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var (gen0Count, gen2Count) = (GC.CollectionCount(0) - gen0, GC.CollectionCount(2) - gen2);
         workItems = ThreadPool.CompletedWorkItemCount - workItems;
+        allocated = GC.GetTotalAllocatedBytes() - allocated;
         Volatile.Write(ref stop, 1);
         await Task.WhenAll(callers);
 
@@ -180,6 +182,7 @@ internal static class OrleansBenchmark
             histogram.Percentile(99),
             count == 0 ? double.NaN : cpu.TotalMicroseconds / count,
             count == 0 ? double.NaN : (double)workItems / count,
+            count == 0 ? double.NaN : (double)allocated / count,
             stages.Commit.Percentile(50),
             stages.Append.Percentile(50),
             gen0Count,

@@ -12,6 +12,7 @@ internal sealed record OrleansBenchmarkResult(
     double P99Microseconds,
     double CpuMicrosecondsPerWrite,
     double WorkItemsPerWrite,
+    double AllocatedBytesPerWrite,
     double CommitP50Microseconds,
     double AppendP50Microseconds,
     int Gen0Collections,
@@ -31,7 +32,7 @@ internal sealed record OrleansBenchmarkResult(
 
     public override string ToString() => string.Create(
         CultureInfo.InvariantCulture,
-        $"{Provider,-6} {WritesPerSecond,8:N0} writes/s  p50 {Ms(P50Microseconds)}  p99 {Ms(P99Microseconds)}  CPU {CpuMicrosecondsPerWrite:F0} µs/write  thread-pool work items {WorkItemsPerWrite:F1}/write{(double.IsNaN(CommitP50Microseconds) ? "" : $"  Raft commit p50 {Ms(CommitP50Microseconds)}, append p50 {Ms(AppendP50Microseconds)}")}  GCs gen0 {Gen0Collections} gen2 {Gen2Collections}  errors {Errors}{(FirstError is null ? "" : $" (first: {FirstError})")}{(LeaderChanged ? "  (Raft leader changed)" : "")}");
+        $"{Provider,-6} {WritesPerSecond,8:N0} writes/s  p50 {Ms(P50Microseconds)}  p99 {Ms(P99Microseconds)}  CPU {CpuMicrosecondsPerWrite:F0} µs/write  thread-pool work items {WorkItemsPerWrite:F1}/write  allocated {AllocatedBytesPerWrite / 1024:F1} KiB/write{(double.IsNaN(CommitP50Microseconds) ? "" : $"  Raft commit p50 {Ms(CommitP50Microseconds)}, append p50 {Ms(AppendP50Microseconds)}")}  GCs gen0 {Gen0Collections} gen2 {Gen2Collections}  errors {Errors}{(FirstError is null ? "" : $" (first: {FirstError})")}{(LeaderChanged ? "  (Raft leader changed)" : "")}");
 
     private static string Ms(double microseconds) => string.Create(CultureInfo.InvariantCulture, $"{microseconds / 1000:F2} ms");
 }
