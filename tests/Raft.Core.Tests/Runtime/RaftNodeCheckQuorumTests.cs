@@ -31,11 +31,7 @@ public sealed class RaftNodeCheckQuorumTests : IAsyncLifetime
     [Fact]
     public async Task Leader_HeldThroughAnElectionTimeout_StaysLeader_WhenAFollowerAnsweredMeanwhile()
     {
-        await ElectAsync();
-        await StartCheckWindowWithoutActiveFollowersAsync();
-        var hold = _peers.HoldNextSend();
-        _time.FireAll();
-        await hold.Blocked.WaitAsync(Eventually.DefaultTimeout);
+        var hold = await HoldLeaderInAHeartbeatAsync();
 
         // Held in the send of its heartbeat: a tick fires (its event queues), n2 answers (queued behind it), and the
         // clock runs on past the end of the check window.
@@ -58,11 +54,7 @@ public sealed class RaftNodeCheckQuorumTests : IAsyncLifetime
     [Fact]
     public async Task Leader_HeldThroughAnElectionTimeout_StepsDown_WhenNoFollowerAnswered()
     {
-        await ElectAsync();
-        await StartCheckWindowWithoutActiveFollowersAsync();
-        var hold = _peers.HoldNextSend();
-        _time.FireAll();
-        await hold.Blocked.WaitAsync(Eventually.DefaultTimeout);
+        var hold = await HoldLeaderInAHeartbeatAsync();
 
         for (var i = 0; i < 10; i++)
         {
@@ -132,6 +124,17 @@ public sealed class RaftNodeCheckQuorumTests : IAsyncLifetime
         var last = append.Index + append.Entries.Count;
         _peers.Deliver(new Message { Type = MessageType.AppendEntriesResponse, From = "n2", To = "n1", Term = _term, Index = last });
         await Eventually.TrueAsync(() => _node.Status.CommitIndex >= last, "the leader's first entry to commit");
+    }
+
+    // Elected, one check window passed, then held by the test in the send of the heartbeat of the next tick.
+    private async Task<ScriptedPeerTransport.SendHold> HoldLeaderInAHeartbeatAsync()
+    {
+        await ElectAsync();
+        await StartCheckWindowWithoutActiveFollowersAsync();
+        var hold = _peers.HoldNextSend();
+        _time.FireAll();
+        await hold.Blocked.WaitAsync(Eventually.DefaultTimeout);
+        return hold;
     }
 
     // The election timeout since the election passes one tick at a time: its check finds n2 active (it took the first
