@@ -343,7 +343,9 @@ public sealed partial class RaftNode
         if (ticks > 1 && rawNode.Status.Role == StateRole.Leader)
         {
             StepWaitingAcknowledgements(rawNode);
-            for (var i = 1; i < ticks; i++)
+
+            // Only while it leads: an acknowledgement may commit its own removal, check-quorum may depose it.
+            for (var i = 1; i < ticks && rawNode.Status.Role == StateRole.Leader; i++)
             {
                 rawNode.Tick();
             }
@@ -369,14 +371,17 @@ public sealed partial class RaftNode
     // no follower active and a leader whose quorum answered would step down (seen in the grpc benchmark: a leader held
     // ~200 ms right after its election lost its leadership). This cannot lengthen a lease: an acknowledgement confirms
     // leadership as of the tick its round was sent (RaftState.OnRoundAcknowledged), and every tick is still counted.
-    // The other events keep their order, in _deferred, which the loop handles before the channel.
+    // Proposals are proposed here too, as while a leader's writes run (StepWhilePersistingAsync, which would otherwise
+    // propose later ones from the channel ahead of them). The other events keep their order, in _deferred, which the
+    // loop handles before the channel.
     private void StepWaitingAcknowledgements(RawNode rawNode)
     {
         var term = rawNode.Status.Term;
         var reader = _events.Reader;
         for (var taken = 0; taken < _options.MaxEventsPerIteration && reader.TryRead(out var loopEvent); taken++)
         {
-            if (loopEvent is { Kind: LoopEventKind.Message, Payload: Message message } && WhilePersisting.CanStep(message, term))
+            if (loopEvent.Kind == LoopEventKind.Propose
+                || (loopEvent is { Kind: LoopEventKind.Message, Payload: Message message } && WhilePersisting.CanStep(message, term)))
             {
                 Handle(rawNode, loopEvent);
             }

@@ -15,6 +15,7 @@ public sealed class RaftNodeCheckQuorumTests : IAsyncLifetime
 {
     private readonly ManualTimeProvider _time = new();
     private readonly ScriptedPeerTransport _peers = new();
+    private readonly FaultyLogStore _log = new();
     private RaftNode _node = null!;
     private long _term;
 
@@ -22,7 +23,7 @@ public sealed class RaftNodeCheckQuorumTests : IAsyncLifetime
     {
         // No hand-over on stop: the scripted followers would never take it, and this clock only moves when told.
         var options = TestCluster.Options("n1", ["n1", "n2", "n3"]) with { TransferLeadershipOnStop = false };
-        _node = new RaftNode(options, new InMemoryLogStore(), new InMemoryHardStateStore(), _peers, new TestStateMachine(), _time);
+        _node = new RaftNode(options, _log, new InMemoryHardStateStore(), _peers, new TestStateMachine(), _time);
         await _node.StartAsync();
     }
 
@@ -66,6 +67,39 @@ public sealed class RaftNodeCheckQuorumTests : IAsyncLifetime
 
         Assert.Equal(StateRole.Follower, _node.Status.Role);
         Assert.Equal(_term, _node.Status.Term);
+    }
+
+    // A leader taking late ticks proposes the proposals queued behind them at once: left for later, they would be
+    // overtaken by proposals that arrive while the writes of its next ready run (review of 8ef6d34).
+    [Fact]
+    public async Task Leader_TakingLateTicks_AppendsProposalsInTheOrderTheyArrived()
+    {
+        await ElectAsync();
+        var hold = _peers.HoldNextSend();
+        _time.FireAll();
+        await hold.Blocked.WaitAsync(Eventually.DefaultTimeout);
+
+        // Held in a send: p0, two late ticks, p1 queue up; the next append will be held too.
+        _ = _node.ProposeAsync("p0"u8.ToArray());
+        _time.FireAll();
+        _time.FireAll();
+        _ = _node.ProposeAsync("p1"u8.ToArray());
+        var appends = _log.HoldAppends();
+        var sentBefore = _peers.CountSent(MessageType.AppendEntries, "n2");
+        hold.Release();
+        await Eventually.TrueAsync(() => _log.WaitingAppends > 0, "the leader's next append to start");
+
+        // While it runs, n2 takes what it was sent (which frees its window) and p2 arrives and leaves for n2.
+        await Eventually.TrueAsync(() => _peers.CountSent(MessageType.AppendEntries, "n2") > sentBefore, "an append to n2");
+        var append = _peers.LastSent(MessageType.AppendEntries, "n2")!;
+        _peers.Deliver(new Message { Type = MessageType.AppendEntriesResponse, From = "n2", To = "n1", Term = _term, Index = append.Index + append.Entries.Count });
+        _ = _node.ProposeAsync("p2"u8.ToArray());
+        await Eventually.TrueAsync(() => _peers.Sent.Any(m => m.To == "n2" && m.Entries.Any(e => e.Data.Span.SequenceEqual("p2"u8))), "p2 to leave for n2");
+        appends.SetResult();
+        await Eventually.TrueAsync(() => _log.LastIndex >= 4, "the three proposals to be written");
+
+        var written = await _log.ReadAsync(2, 4);
+        Assert.Equal(["p0", "p1", "p2"], written.Select(e => System.Text.Encoding.UTF8.GetString(e.Data.Span)));
     }
 
     // The ticks that fired while a candidate's loop was held, before it stepped the vote that made it leader, are not
