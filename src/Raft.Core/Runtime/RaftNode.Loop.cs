@@ -222,19 +222,10 @@ public sealed partial class RaftNode
                         break;
                     }
                 }
-                else if (loopEvent is { Kind: LoopEventKind.Message, Payload: Message message } && WhilePersisting.CanStep(message, term))
+                else if (TakeNowOrDefer(rawNode, loopEvent, term))
                 {
-                    Handle(rawNode, loopEvent);
-                    stepped = true;
-                }
-                else if (loopEvent.Kind == LoopEventKind.Propose)
-                {
-                    Handle(rawNode, loopEvent);
-                    proposed = true;
-                }
-                else
-                {
-                    _deferred.Enqueue(loopEvent);
+                    proposed |= loopEvent.Kind == LoopEventKind.Propose;
+                    stepped |= loopEvent.Kind == LoopEventKind.Message;
                 }
             }
 
@@ -380,16 +371,24 @@ public sealed partial class RaftNode
         var reader = _events.Reader;
         for (var taken = 0; taken < _options.MaxEventsPerIteration && reader.TryRead(out var loopEvent); taken++)
         {
-            if (loopEvent.Kind == LoopEventKind.Propose
-                || (loopEvent is { Kind: LoopEventKind.Message, Payload: Message message } && WhilePersisting.CanStep(message, term)))
-            {
-                Handle(rawNode, loopEvent);
-            }
-            else
-            {
-                _deferred.Enqueue(loopEvent);
-            }
+            TakeNowOrDefer(rawNode, loopEvent, term);
         }
+    }
+
+    // What a leader takes at once while its other inputs must wait (its writes run, or late ticks are due): its
+    // followers' acknowledgements of its term (WhilePersisting.CanStep) and proposals. Anything else goes to
+    // _deferred, in arrival order. Returns whether the event was taken.
+    private bool TakeNowOrDefer(RawNode rawNode, LoopEvent loopEvent, long term)
+    {
+        if (loopEvent.Kind == LoopEventKind.Propose
+            || (loopEvent is { Kind: LoopEventKind.Message, Payload: Message message } && WhilePersisting.CanStep(message, term)))
+        {
+            Handle(rawNode, loopEvent);
+            return true;
+        }
+
+        _deferred.Enqueue(loopEvent);
+        return false;
     }
 
     private void Propose(RawNode rawNode, PendingProposal proposal)
