@@ -2,7 +2,7 @@ namespace Raft.Core;
 
 /// <summary>Configuration of the consensus engine for one node.</summary>
 /// <remarks>
-/// Times are counted in ticks: the host calls <see cref="Engine.RawNode.Tick"/> at a fixed interval, so the engine
+/// Times are counted in ticks: the host calls <see cref="Engine.RawNode.Tick()"/> at a fixed interval, so the engine
 /// needs no clock. <see cref="Validate"/> is called by every consumer; its messages say what to fix.
 /// </remarks>
 public sealed record RaftOptions

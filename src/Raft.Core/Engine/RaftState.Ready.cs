@@ -146,16 +146,19 @@ internal sealed partial class RaftState
         _log.SetNeededFrom(from);
     }
 
-    // A leader only: its own appends of its current term may leave before any of its writes (thesis §10.2.1), so
-    // they need not wait for the outstanding ready to be advanced.
+    // A leader's own appends of its current term may leave before any of its writes (thesis §10.2.1), and so may a
+    // follower's answers to heartbeats of its durable term (Send), so they need not wait for the outstanding ready.
     public IReadOnlyList<Message> TakeMessages()
     {
-        if (Role != StateRole.Leader)
+        if (Role == StateRole.Leader)
+        {
+            SendToIdleFollowers();
+        }
+        else if (Role != StateRole.Follower)
         {
             return [];
         }
 
-        SendToIdleFollowers();
         if (_msgs.Count == 0)
         {
             return [];

@@ -22,6 +22,9 @@ internal sealed partial class RaftState
 
     private int _configurationVersion;
     private int _electionElapsed;
+
+    // Whether late ticks are being taken at once (TickBurst), and whether check-quorum judged within them.
+    private BurstState _burst;
     private int _heartbeatElapsed;
     private int _randomizedElectionTimeout;
 
@@ -86,6 +89,25 @@ internal sealed partial class RaftState
         LeadTransferee = _leadTransferee,
     };
 
+    // Late ticks taken at once (RawNode.Tick(int)); see there for the one check-quorum judgment per burst.
+    public void TickBurst(int count)
+    {
+        _burst = BurstState.Open;
+        try
+        {
+            for (var i = 1; i < count && Role == StateRole.Leader; i++)
+            {
+                Tick();
+            }
+
+            Tick();
+        }
+        finally
+        {
+            _burst = BurstState.None;
+        }
+    }
+
     public void Tick()
     {
         if (_ticksSinceStart < _options.ElectionTick)
@@ -132,8 +154,9 @@ internal sealed partial class RaftState
         if (_electionElapsed >= _options.ElectionTick)
         {
             _electionElapsed = 0;
-            if (_options.CheckQuorum)
+            if (_options.CheckQuorum && _burst != BurstState.Judged)
             {
+                _burst = _burst == BurstState.Open ? BurstState.Judged : BurstState.None;
                 var active = _tracker.QuorumActive(Id);
                 foreach (var id in _tracker.Members)
                 {
@@ -343,8 +366,10 @@ internal sealed partial class RaftState
 
     private void Send(Message message)
     {
-        // Only a leader's own appends of its current term may leave before this node's writes are durable.
-        if (Role == StateRole.Leader && message.Term == Term && message.Type is MessageType.AppendEntries or MessageType.Heartbeat or MessageType.TimeoutNow or MessageType.InstallSnapshot)
+        // Only a leader's own appends of its current term may leave before this node's writes are durable, and a
+        // follower's answer to a heartbeat once its term is durable (it claims nothing else, see WhilePersisting).
+        if ((Role == StateRole.Leader && message.Term == Term && message.Type is MessageType.AppendEntries or MessageType.Heartbeat or MessageType.TimeoutNow or MessageType.InstallSnapshot)
+            || (Role == StateRole.Follower && message.Type == MessageType.HeartbeatResponse && message.Term == _prevHardState.Term))
         {
             _msgs.Add(message);
         }
@@ -367,5 +392,12 @@ internal sealed partial class RaftState
 
             return hash;
         }
+    }
+
+    private enum BurstState
+    {
+        None,
+        Open,
+        Judged,
     }
 }

@@ -7,7 +7,7 @@ namespace Raft.Core.Engine;
 /// The Raft consensus engine for one node: a pure, synchronous state machine in the shape of etcd's RawNode.
 /// </summary>
 /// <remarks>
-/// Feed it time with <see cref="Tick"/>, peers' messages with <see cref="Step"/> and commands with
+/// Feed it time with <see cref="Tick()"/>, peers' messages with <see cref="Step"/> and commands with
 /// <see cref="Propose"/>; collect what it wants done with <see cref="GetReady"/>, carry it out in the order
 /// <see cref="Ready"/> documents, then call <see cref="Advance"/>. It does no I/O, reads no clock, starts no thread
 /// and draws randomness only from <see cref="RaftOptions.RandomSeed"/>, so the same inputs give the same outputs.
@@ -49,6 +49,22 @@ public sealed class RawNode
 
     /// <summary>Advances logical time by one tick (election and heartbeat timers).</summary>
     public void Tick() => _raft.Tick();
+
+    /// <summary>
+    /// Takes <paramref name="count"/> timer firings at once, the late ticks of a leader whose host could not take them
+    /// one by one (its loop was held): each counts, as <see cref="Tick()"/> does, for as long as the node leads, and one
+    /// more is taken whatever its role then. Check-quorum judges once per burst: at the first end of a check window
+    /// within it, with every message stepped before the burst; a later end within the same burst only starts the next
+    /// window, since nothing can have been stepped in between (judged, it would depose a leader whose followers
+    /// answered while it was held, for want of answers it could not have seen).
+    /// </summary>
+    /// <param name="count">The firings; at least 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is less than 1.</exception>
+    public void Tick(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        _raft.TickBurst(count);
+    }
 
     /// <summary>Starts an election now (pre-vote first when enabled), as if the election timer fired.</summary>
     public void Campaign() => _raft.Campaign();
@@ -141,14 +157,15 @@ public sealed class RawNode
     public IReadOnlyList<Entry> TakeCommittedEntries() => _raft.TakeCommittedEntries();
 
     /// <summary>
-    /// On a leader, hands out the messages that may leave before any write of this node, at any time, including
-    /// between <see cref="GetReady"/> and <see cref="Advance"/>: its AppendEntries, heartbeats, snapshots and
-    /// TimeoutNow of its current term made so far (for instance by stepping acknowledgements), of the kind
-    /// <see cref="Ready.Messages"/> carries. Entries proposed since the last ready go here only to followers with
-    /// nothing in flight; a busy follower gets them when it acknowledges, or with the next ready. Send them as
+    /// Hands out the messages that may leave before any write of this node, at any time, including between
+    /// <see cref="GetReady"/> and <see cref="Advance"/>, of the kind <see cref="Ready.Messages"/> carries. On a leader:
+    /// its AppendEntries, heartbeats, snapshots and TimeoutNow of its current term made so far (for instance by
+    /// stepping acknowledgements); entries proposed since the last ready go here only to followers with nothing in
+    /// flight, a busy follower gets them when it acknowledges, or with the next ready. On a follower: its answers to
+    /// the leader's heartbeats in a term already durable here, which acknowledge no entry and no vote. Send them as
     /// <see cref="Ready.Messages"/> are sent; they do not appear in a later ready.
     /// </summary>
-    /// <returns>The messages in the order they were made; empty on a node that is not the leader.</returns>
+    /// <returns>The messages in the order they were made; empty on a candidate or pre-candidate.</returns>
     public IReadOnlyList<Message> TakeMessages() => _raft.TakeMessages();
 
     /// <summary>Acknowledges that <paramref name="ready"/>'s writes are durable and its messages sent.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Raft.Core.Engine;
 using Raft.Core.Messages;
@@ -20,6 +21,13 @@ public sealed partial class RaftNode
     // Timer firings not yet handed to the engine; one tick event is queued while this is above 0. A loop that falls
     // behind (a long fsync, a pause) catches up on a leader and loses them elsewhere (see HandleTicks).
     private int _ticksPending;
+
+    // Loop only: this node's appends that took less than a tick, in a row (see MayWriteInline).
+    private int _quickWritesInARow;
+
+    private const int QuickWritesToTrust = 100;
+
+    private const int LoneWriteEntries = 4;
 
     // The role and term of the latest Ready that carried a SoftState; loop only.
     private SoftState _softState;
@@ -117,8 +125,12 @@ public sealed partial class RaftNode
                     }
 
                     stage = "log store, hard-state store or transport";
-                    var stepWhilePersisting = WhilePersisting.Allowed(ready, isLeader);
-                    var persist = _readyProcessor.PersistAndSendAsync(ready, AppendsOnLogWriteThread(stepWhilePersisting) ? _logWriteThread : null, token);
+                    var leaderSteps = WhilePersisting.Allowed(ready, isLeader);
+                    var followerMayAnswer = WhilePersisting.FollowerAllowed(ready, _softState.Role == StateRole.Follower, _softState.LeaderId);
+                    var onLogWriteThread = AppendsOnLogWriteThread(leaderSteps || (followerMayAnswer && !MayWriteInline(ready)));
+                    var stepWhilePersisting = leaderSteps || (followerMayAnswer && onLogWriteThread);
+                    var writeStarted = Stopwatch.GetTimestamp();
+                    var persist = _readyProcessor.PersistAndSendAsync(ready, onLogWriteThread ? _logWriteThread : null, token);
                     if (!persist.IsCompleted && stepWhilePersisting)
                     {
                         await StepWhilePersistingAsync(rawNode, persist.AsTask(), token).ConfigureAwait(false);
@@ -127,6 +139,8 @@ public sealed partial class RaftNode
                     {
                         await persist.ConfigureAwait(false);
                     }
+
+                    NoteWrite(ready, Stopwatch.GetElapsedTime(writeStarted));
 
                     // The snapshot's state replaces the state machine's before the entries after it are applied.
                     if (ready.Snapshot is { } snapshot)
@@ -192,9 +206,18 @@ public sealed partial class RaftNode
     internal static bool AppendsOnLogWriteThread(bool stepWhilePersisting) =>
         stepWhilePersisting || ThreadPool.PendingWorkItemCount > 0;
 
-    // A leader's own writes are running: steps the followers' acknowledgements as they come and hands what they commit
-    // to the applier at once, takes proposals and sends what both make at once; every other event waits in _deferred
-    // (see WhilePersisting). Returns once the writes end.
+    // Whether a follower may run its append on this loop (when the pool is idle: see AppendsOnLogWriteThread), where it
+    // answers nothing until the write ends: only a lone write (a few entries: the latency case, where the hand-over to
+    // the node's own thread costs ~0.1 ms of a ~1 ms commit on this 2-core machine; a batch hardly notices it), and only
+    // once its disk has proven quick (QuickWritesToTrust writes in a row under a tick each). Otherwise (a cold start,
+    // since a slow write, a batch) its appends run on its own thread and it answers its leader's heartbeats meanwhile
+    // (WhilePersisting.FollowerAllowed), so that a stalled disk does not make it look dead to check-quorum.
+    private bool MayWriteInline(Ready ready) => ready.Entries.Count <= LoneWriteEntries && _quickWritesInARow >= QuickWritesToTrust;
+
+    // This node's own writes are running. A leader steps its followers' acknowledgements as they come and hands what
+    // they commit to the applier at once, takes proposals and sends what both make at once; a follower answers its
+    // leader's heartbeats (their commit index waits for the next ready). Every other event waits in _deferred (see
+    // WhilePersisting). Returns once the writes end.
     private async Task StepWhilePersistingAsync(RawNode rawNode, Task persist, CancellationToken token)
     {
         // The end of the writes arrives as an event, so that one wait covers both.
@@ -206,6 +229,8 @@ public sealed partial class RaftNode
             TaskScheduler.Default);
         var reader = _events.Reader;
         var term = _softState.Term;
+        var leading = _softState.Role == StateRole.Leader;
+        var leaderId = _softState.LeaderId;
         var persisted = false;
         while (!persisted && !token.IsCancellationRequested && await reader.WaitToReadAsync().ConfigureAwait(false))
         {
@@ -222,7 +247,7 @@ public sealed partial class RaftNode
                         break;
                     }
                 }
-                else if (TakeNowOrDefer(rawNode, loopEvent, term))
+                else if (leading ? TakeNowOrDefer(rawNode, loopEvent, term) : AnswerNowOrDefer(rawNode, loopEvent, term, leaderId))
                 {
                     proposed |= loopEvent.Kind == LoopEventKind.Propose;
                     stepped |= loopEvent.Kind == LoopEventKind.Message;
@@ -331,18 +356,41 @@ public sealed partial class RaftNode
     {
         var ticks = Interlocked.Exchange(ref _ticksPending, 0) - _ticksBeforeLeadership;
         _ticksBeforeLeadership = 0;
+        if (ticks > 1 && ticks >= _options.Raft.ElectionTick / 2)
+        {
+            // Half an election timeout without a turn of the loop: a starved machine or a stalled store, the usual
+            // reason for an election nobody asked for. Said once per stall, when the loop catches up.
+            Log.LoopHeld(_logger, Id, ticks, rawNode.Status.Role, (ticks * _options.TickInterval).TotalMilliseconds);
+        }
+
         if (ticks > 1 && rawNode.Status.Role == StateRole.Leader)
         {
             StepWaitingAcknowledgements(rawNode);
 
-            // Only while it leads: an acknowledgement may commit its own removal, check-quorum may depose it.
-            for (var i = 1; i < ticks && rawNode.Status.Role == StateRole.Leader; i++)
-            {
-                rawNode.Tick();
-            }
+            // Counted as leader ticks only while it leads (an acknowledgement may commit its own removal, check-quorum
+            // may depose it), and judged by check-quorum once: see RawNode.Tick(int).
+            rawNode.Tick(ticks);
+        }
+        else
+        {
+            rawNode.Tick();
+        }
+    }
+
+    // How long a ready's writes took: appends count towards trusting the disk (MayWriteInline), and writes that took
+    // half an election timeout or more are reported, since the disk is then what holds up commits (and, before followers
+    // answered heartbeats while writing, what cost leaders their leadership: see WhilePersisting).
+    private void NoteWrite(Ready ready, TimeSpan elapsed)
+    {
+        if (ready.Entries.Count > 0)
+        {
+            _quickWritesInARow = elapsed < _options.TickInterval ? _quickWritesInARow + 1 : 0;
         }
 
-        rawNode.Tick();
+        if (elapsed >= _electionTimeout / 2)
+        {
+            Log.SlowWrite(_logger, Id, ready.Entries.Count, ready.HardState is not null, elapsed.TotalMilliseconds, _electionTimeout.TotalMilliseconds);
+        }
     }
 
     // A vote may just have made this node leader: the firings pending now came before that (see HandleTicks).
@@ -382,6 +430,20 @@ public sealed partial class RaftNode
     {
         if (loopEvent.Kind == LoopEventKind.Propose
             || (loopEvent is { Kind: LoopEventKind.Message, Payload: Message message } && WhilePersisting.CanStep(message, term)))
+        {
+            Handle(rawNode, loopEvent);
+            return true;
+        }
+
+        _deferred.Enqueue(loopEvent);
+        return false;
+    }
+
+    // What a follower takes at once while its writes run: its leader's heartbeats (WhilePersisting.CanStepAsFollower),
+    // whose answers leave at once. Anything else goes to _deferred, in arrival order. Returns whether it was taken.
+    private bool AnswerNowOrDefer(RawNode rawNode, LoopEvent loopEvent, long term, string? leaderId)
+    {
+        if (loopEvent is { Kind: LoopEventKind.Message, Payload: Message message } && WhilePersisting.CanStepAsFollower(message, term, leaderId))
         {
             Handle(rawNode, loopEvent);
             return true;

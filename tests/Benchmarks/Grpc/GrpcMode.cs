@@ -24,6 +24,7 @@ internal sealed class GrpcMode : IBenchmarkMode
           --seconds S        measured seconds per configuration (default 10)
           --warmup W         warm-up seconds (default 5: the nodes' JIT is still busy in the first seconds)
           --tick MS          the nodes' tick interval (default 20, the sample's default)
+          --node-log-level L the nodes' log level (default Warning); a run whose leader changed prints their last lines
         """;
 
     public string Name => "grpc";
@@ -38,6 +39,7 @@ internal sealed class GrpcMode : IBenchmarkMode
         var seconds = 10;
         var warmup = 5;
         var tick = 20;
+        var nodeLogLevel = "Warning";
         try
         {
             for (var i = 0; i < args.Length; i++)
@@ -49,6 +51,7 @@ internal sealed class GrpcMode : IBenchmarkMode
                     case "--seconds" or "-s": seconds = Int(args, ++i); break;
                     case "--warmup": warmup = Int(args, ++i); break;
                     case "--tick": tick = Int(args, ++i); break;
+                    case "--node-log-level": nodeLogLevel = i + 1 < args.Length ? args[++i] : throw new ArgumentException("--node-log-level needs a level."); break;
                     case "--help" or "-h":
                         Console.WriteLine(Usage);
                         return 0;
@@ -77,7 +80,7 @@ internal sealed class GrpcMode : IBenchmarkMode
         var rows = new List<string>();
         foreach (var (c, p) in configurations)
         {
-            var row = await RunOneAsync(c, p, seconds, warmup, tick);
+            var row = await RunOneAsync(c, p, seconds, warmup, tick, nodeLogLevel);
             Console.WriteLine(row.Describe());
             rows.Add(row.ToMarkdownRow());
         }
@@ -88,11 +91,11 @@ internal sealed class GrpcMode : IBenchmarkMode
         return 0;
     }
 
-    private static async Task<GrpcResult> RunOneAsync(int concurrency, int payload, int seconds, int warmup, int tick)
+    private static async Task<GrpcResult> RunOneAsync(int concurrency, int payload, int seconds, int warmup, int tick, string nodeLogLevel)
     {
         var root = Path.Combine(Path.GetTempPath(), $"raft-grpc-bench-{Guid.NewGuid():N}");
         var loadBefore = LoadAverage();
-        await using var cluster = await NodeCluster.StartAsync(root, 3, tick);
+        await using var cluster = await NodeCluster.StartAsync(root, 3, tick, nodeLogLevel);
         await using var client = new GrpcRaftClient(new GrpcRaftClientOptions { ClusterId = cluster.ClusterId, Endpoints = cluster.Endpoints });
         var (leader, term) = await FindLeaderAsync(client, cluster);
 
@@ -146,14 +149,23 @@ internal sealed class GrpcMode : IBenchmarkMode
         var nodesAfter = cluster.NodesCpuTime();
         var clientCpu = self.TotalProcessorTime - clientBefore;
         var count = Enumerable.Range(0, concurrency).Sum(w => Volatile.Read(ref committedBy[w * CounterStride]));
+
+        // A run whose leader changed measured an election too, and its per-node CPU split names the wrong leader. Asked
+        // before the probes below: their burst of fdatasyncs on the nodes' disk is no part of the run (a stall of all
+        // three nodes' writes for about an election timeout, which costs a leader its leadership: docs/benchmarks.md).
+        var (leaderAfter, termAfter) = await FindLeaderAsync(client, cluster);
+        var leaderChange = leaderAfter == leader && termAfter == term ? "" : $" (LEADER CHANGED: term {term} → {termAfter})";
+        if (leaderChange.Length > 0)
+        {
+            // What the nodes said (at --node-log-level) is the first clue to why.
+            Console.WriteLine($"  leader changed from {leader} (term {term}) to {leaderAfter} (term {termAfter}); the nodes' last lines:");
+            Console.WriteLine(cluster.OutputLines(400));
+        }
+
         Volatile.Write(ref stop, 1);
         await Task.WhenAll(workers);
         var fdatasyncAfter = Baselines.FdatasyncP50(Path.Combine(root, "baseline"));
         var roundTripAfter = await Baselines.GrpcRoundTripP50(direct);
-
-        // A run whose leader changed measured an election too, and its per-node CPU split names the wrong leader.
-        var (leaderAfter, termAfter) = await FindLeaderAsync(client, cluster);
-        var leaderChange = leaderAfter == leader && termAfter == term ? "" : $" (LEADER CHANGED: term {term} → {termAfter})";
 
         var leaderIndex = cluster.Endpoints.FindIndex(e => leader.Contains(e, StringComparison.Ordinal));
         var nodesCpu = nodesAfter.Select((t, i) => t - nodesBefore[i]).ToArray();

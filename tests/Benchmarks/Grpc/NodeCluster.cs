@@ -26,7 +26,7 @@ internal sealed class NodeCluster : IAsyncDisposable
     /// <summary>The sample's assembly, built beside this program (the project reference builds it).</summary>
     public static string SampleDll => SampleProcess.SampleDll("KeyValueStore");
 
-    public static async Task<NodeCluster> StartAsync(string root, int nodes, int tickMilliseconds)
+    public static async Task<NodeCluster> StartAsync(string root, int nodes, int tickMilliseconds, string logLevel = "Warning")
     {
         var cluster = new NodeCluster(root, "bench");
         var ports = Enumerable.Range(0, nodes).Select(_ => FreePorts.Next()).ToArray();
@@ -39,7 +39,7 @@ internal sealed class NodeCluster : IAsyncDisposable
             {
                 var endpoint = string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{ports[i]}");
                 cluster.Endpoints.Add(endpoint);
-                ready.Add(cluster.StartNode(ids[i], endpoint, peers, Path.Combine(root, ids[i]), tickMilliseconds));
+                ready.Add(cluster.StartNode(ids[i], endpoint, peers, Path.Combine(root, ids[i]), tickMilliseconds, logLevel));
             }
 
             var all = Task.WhenAll(ready);
@@ -58,7 +58,10 @@ internal sealed class NodeCluster : IAsyncDisposable
         }
     }
 
-    public string Output => string.Join(Environment.NewLine, _nodes.Select(n => n.Output()));
+    public string Output => OutputLines(40);
+
+    /// <summary>Each node's last <paramref name="lines"/> lines of output.</summary>
+    public string OutputLines(int lines) => string.Join(Environment.NewLine, _nodes.Select(n => n.Output(lines)));
 
     /// <summary>User + system CPU time of each node process so far, in node order.</summary>
     public TimeSpan[] NodesCpuTime()
@@ -90,11 +93,11 @@ internal sealed class NodeCluster : IAsyncDisposable
         }
     }
 
-    private Task StartNode(string id, string endpoint, string peers, string data, int tickMilliseconds)
+    private Task StartNode(string id, string endpoint, string peers, string data, int tickMilliseconds, string logLevel)
     {
         var node = SampleProcess.Start("KeyValueStore", id,
         [
-            "serve", "--id", id, "--listen", endpoint, "--data", data, "--cluster-id", ClusterId, "--log-level", "Warning",
+            "serve", "--id", id, "--listen", endpoint, "--data", data, "--cluster-id", ClusterId, "--log-level", logLevel,
             "--tick-ms", tickMilliseconds.ToString(CultureInfo.InvariantCulture), "--peers", peers,
         ]);
         _nodes.Add(node);

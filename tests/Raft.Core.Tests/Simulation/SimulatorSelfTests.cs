@@ -71,6 +71,8 @@ public sealed class SimulatorSelfTests
         Assert.True(results.Sum(r => r.ProposedWhileWriting) > 0, "no leader took a proposal while its append ran");
         Assert.True(results.Sum(r => r.EntriesReadBack) > 0, "no engine read an entry it let go of back from its log store");
         Assert.True(results.Sum(r => r.LeaderHeldEntries) > 0, "no leader held entries back for a follower's acknowledgement");
+        Assert.True(results.Sum(r => r.FollowerWritesInFlight) > 0, "no follower append stayed in flight");
+        Assert.True(results.Sum(r => r.HeartbeatsAnsweredWhileWriting) > 0, "no follower answered a heartbeat while its append ran");
     }
 
     // A seed's run on a disk slower than a round trip, so that acknowledgements always beat the leader's own append.
@@ -83,6 +85,8 @@ public sealed class SimulatorSelfTests
         {
             MinLeaderWriteMicros = 2 * options.MaxLatencyMicros,
             MaxLeaderWriteMicros = 4 * options.MaxLatencyMicros,
+            MinFollowerWriteMicros = 0,
+            MaxFollowerWriteMicros = 0,
             ReadOnlyOption = ReadOnlyOption.Safe,
         };
     }

@@ -57,8 +57,11 @@ internal sealed partial class SimNode
     // log with these written over it. Null when the durable log is the engine's whole log.
     private IReadOnlyList<Entry>? _writing;
 
-    /// <summary>Whether a leader's writes are in flight.</summary>
+    /// <summary>Whether a leader's or a follower's writes are in flight.</summary>
     public bool IsWriting => _inFlight is not null;
+
+    /// <summary>The first index the append in flight writes; null when none is in flight.</summary>
+    public long? WritingFrom => _inFlight is { Ready.Entries: [var first, ..] } ? first.Index : null;
 
     /// <summary>The log as the engine holds it: the durable log, with the entries of the ready being written over it.</summary>
     public ILogView EngineLog { get; }
@@ -113,10 +116,21 @@ internal sealed partial class SimNode
         }
     }
 
-    // The ready may stay in flight: a leader's ready that WhilePersisting admits, with entries to write (without them
-    // no write runs). `leading` is the role before the ready's own soft state, which Allowed requires to be none.
-    private bool MayStayInFlight(Ready ready, bool leading) =>
-        _sim.Options.MaxLeaderWriteMicros > 0 && ready.Entries.Count > 0 && WhilePersisting.Allowed(ready, leading);
+    // The ready may stay in flight: a leader's or a follower's ready that WhilePersisting admits, with entries to write
+    // (without them no write runs). `leading` is the role before the ready's own soft state, which both rules require
+    // to be none.
+    private bool MayStayInFlight(Ready ready, bool leading)
+    {
+        if (ready.Entries.Count == 0)
+        {
+            return false;
+        }
+
+        var status = _raw!.Status;
+        return leading
+            ? _sim.Options.MaxLeaderWriteMicros > 0 && WhilePersisting.Allowed(ready, leading)
+            : _sim.Options.MaxFollowerWriteMicros > 0 && WhilePersisting.FollowerAllowed(ready, status.Role == StateRole.Follower, status.LeaderId);
+    }
 
     // ReadyProcessor returned before the append landed: the ready stays out until the disk event.
     private void StartInFlight(Ready ready, ValueTask persist, bool appliedFirst)
@@ -126,17 +140,35 @@ internal sealed partial class SimNode
             throw new InvalidOperationException("ReadyProcessor.PersistAndSendAsync did not complete over synchronous stores; the simulation cannot wait on it.");
         }
 
-        var term = _raw!.Status.Term;
-        _inFlight = new InFlightReady(ready, persist, appliedFirst, term);
-        var latency = Random.NextLong(_sim.Options.MinLeaderWriteMicros, _sim.Options.MaxLeaderWriteMicros + 1);
-        _sim.OnWriteInFlight(this, ready, latency);
+        var status = _raw!.Status;
+        var leading = status.Role == StateRole.Leader;
+        _inFlight = new InFlightReady(ready, persist, appliedFirst, status.Term, leading ? null : status.LeaderId);
+        var latency = leading
+            ? Random.NextLong(_sim.Options.MinLeaderWriteMicros, _sim.Options.MaxLeaderWriteMicros + 1)
+            : Random.NextLong(_sim.Options.MinFollowerWriteMicros, _sim.Options.MaxFollowerWriteMicros + 1);
+        _sim.OnWriteInFlight(this, ready, latency, leading);
         _sim.Schedule(latency, new DiskWriteEvent(Index, Incarnation));
     }
 
-    // A follower's acknowledgement while the writes run: step it, then apply what it committed, after everything
-    // applied so far (the ready's own committed entries went before its writes). False: it must wait like the rest.
+    // A leader's writes run: a follower's acknowledgement is stepped, then what it committed is applied, after
+    // everything applied so far (the ready's own committed entries went before its writes). A follower's writes run:
+    // its leader's heartbeat is stepped and answered at once; what it commits is applied with the next ready. False:
+    // the message must wait like the rest.
     private bool TryStepWhileWriting(Message message)
     {
+        if (_inFlight is { FollowedLeader: { } leaderId } following)
+        {
+            if (!WhilePersisting.CanStepAsFollower(message, following.Term, leaderId))
+            {
+                return false;
+            }
+
+            _raw!.Step(message);
+            _sim.OnHeartbeatAnsweredWhileWriting(this, message);
+            SendTakenMessages();
+            return true;
+        }
+
         if (_inFlight is not { } flight || _sim.Options.DeferAcknowledgementsWhileWriting || !WhilePersisting.CanStep(message, flight.Term))
         {
             return false;
@@ -180,7 +212,7 @@ internal sealed partial class SimNode
     // its AppendEntries leave; its entry is written with the next ready. False: it must wait like the rest.
     private bool TryProposeWhileWriting(byte[] command, Action<ProposeOutcome, Task<ProposalResult>?> then)
     {
-        if (_inFlight is null || _sim.Options.DeferAcknowledgementsWhileWriting)
+        if (_inFlight is not { FollowedLeader: null } || _sim.Options.DeferAcknowledgementsWhileWriting)
         {
             return false;
         }
@@ -266,7 +298,8 @@ internal sealed partial class SimNode
         }
     }
 
-    private sealed record InFlightReady(Ready Ready, ValueTask Persist, bool AppliedFirst, long Term);
+    // FollowedLeader: the leader a follower's writes run under; null for a leader's own writes.
+    private sealed record InFlightReady(Ready Ready, ValueTask Persist, bool AppliedFirst, long Term, string? FollowedLeader);
 
     /// <summary>
     /// The durable log with the entries being written laid over it, then those the engine holds and has not handed out

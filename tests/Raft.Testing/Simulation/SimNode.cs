@@ -288,15 +288,14 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
         var ticks = _ticksPending;
         _ticksPending = 0;
         var raw = _raw!;
-        if (raw.Status.Role == StateRole.Leader && !_sim.Options.LoseLeaderTicksWhileWriting)
+        if (ticks > 1 && raw.Status.Role == StateRole.Leader && !_sim.Options.LoseLeaderTicksWhileWriting)
         {
-            for (var i = 1; i < ticks; i++)
-            {
-                raw.Tick();
-            }
+            raw.Tick(ticks);
         }
-
-        raw.Tick();
+        else
+        {
+            raw.Tick();
+        }
     }
 
     public void Campaign() => Submit(static node => node._raw!.Campaign(), abandon: null);

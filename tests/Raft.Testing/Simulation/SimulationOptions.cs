@@ -124,6 +124,20 @@ public sealed record SimulationOptions
     public long MaxLeaderWriteMicros { get; init; }
 
     /// <summary>
+    /// The shortest time a follower's log append takes when it may run while the follower answers its leader's
+    /// heartbeats (<see cref="Raft.Core.Runtime.WhilePersisting.FollowerAllowed"/>); each such append draws its time
+    /// between this and <see cref="MaxFollowerWriteMicros"/>.
+    /// </summary>
+    public long MinFollowerWriteMicros { get; init; }
+
+    /// <summary>
+    /// The longest time a follower's append takes (see <see cref="MinFollowerWriteMicros"/>); 0: every follower write
+    /// completes at once. <see cref="FromSeed"/> makes them slow in about half the seeds, up to an election timeout
+    /// and a half, so that check-quorum and leases meet followers that answer heartbeats while their disks are slow.
+    /// </summary>
+    public long MaxFollowerWriteMicros { get; init; }
+
+    /// <summary>
     /// Self-test hook: while a leader's append is in flight, its followers' acknowledgements and client proposals wait
     /// for it like every other input (the runtime before it stepped them early), so no entry is applied while the leader
     /// writes. Never set by <see cref="FromSeed"/>.
@@ -281,6 +295,9 @@ public sealed record SimulationOptions
         // Drawn from its own generator, so that adding it kept every other option of a seed as it was.
         var retained = new SimRandom(unchecked((ulong)seed) ^ 0x5EED_0F_7E7A1UL).Pick(new int?[] { null, 0, 1, 2, 8, 64, 1024 });
         var minPipelined = new SimRandom(unchecked((ulong)seed) ^ 0x5EED_0F_917E1UL).Pick(new long[] { 0, 64, 1024, 64 * 1024 });
+        var followerWrites = new SimRandom(unchecked((ulong)seed) ^ 0x5EED_0F_F0110UL);
+        var followerWriteMax = followerWrites.Chance(0.5) ? followerWrites.NextLong(1, (electionTick * tick * 3 / 2) + 1) : 0;
+        var followerWriteMin = followerWriteMax > 0 ? followerWrites.NextLong(0, followerWriteMax + 1) : 0;
         if (lease)
         {
             // The lease is only as good as the clocks: keep every node's drift within what LeaseClockDriftTicks covers.
@@ -326,6 +343,8 @@ public sealed record SimulationOptions
             MaxSnapshotTransferMicros = snapshotTransfer,
             MinLeaderWriteMicros = leaderWriteMin,
             MaxLeaderWriteMicros = leaderWriteMax,
+            MinFollowerWriteMicros = followerWriteMin,
+            MaxFollowerWriteMicros = followerWriteMax,
             ReadOnlyOption = lease ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
             LeaseClockDriftTicks = lease ? leaseDrift : 2,
             ReadIndexShare = readIndexShare,
@@ -344,7 +363,7 @@ public sealed record SimulationOptions
         $"partitionEvery={MeanTimeBetweenPartitionsMicros / 1000}ms partitionFor={MeanPartitionMicros / 1000}ms " +
         $"crashEvery={MeanTimeBetweenCrashesMicros / 1000}ms downFor={MeanDowntimeMicros / 1000}ms campaignEvery={MeanTimeBetweenCampaignsMicros / 1000}ms storageCrash={StorageCrashRate:P2} " +
         $"clients={ClientCount} keys={KeyCount} timeout={ClientTimeoutMicros / 1000}ms safety={SafetyPhaseMicros / 1000}ms " +
-        $"leaderWrite={MinLeaderWriteMicros}-{MaxLeaderWriteMicros}us snapshotEvery={SnapshotThreshold} trailing={SnapshotTrailingEntries} retained={RetainedLogEntries?.ToString() ?? "all"} minPipelined={MinPipelinedAppendBytes} reads={ReadOnlyOption}{(ReadOnlyOption == ReadOnlyOption.LeaseBased ? $"(drift {LeaseClockDriftTicks} ticks)" : string.Empty)} " +
+        $"leaderWrite={MinLeaderWriteMicros}-{MaxLeaderWriteMicros}us followerWrite={MinFollowerWriteMicros}-{MaxFollowerWriteMicros}us snapshotEvery={SnapshotThreshold} trailing={SnapshotTrailingEntries} retained={RetainedLogEntries?.ToString() ?? "all"} minPipelined={MinPipelinedAppendBytes} reads={ReadOnlyOption}{(ReadOnlyOption == ReadOnlyOption.LeaseBased ? $"(drift {LeaseClockDriftTicks} ticks)" : string.Empty)} " +
         $"readIndex={ReadIndexShare:P0} followerReads={FollowerReadShare:P0} membershipEvery={MeanTimeBetweenMembershipChangesMicros / 1000}ms spares={SpareNodes} " +
         $"transferEvery={MeanTimeBetweenTransfersMicros / 1000}ms" +
         (BreakNetworkInLiveness ? " BREAK-NETWORK" : string.Empty) + (DeferAcknowledgementsWhileWriting ? " DEFER-ACKS" : string.Empty) + (LoseLeaderTicksWhileWriting ? " LOSE-LEADER-TICKS" : string.Empty) + (AtomicReadyWrites ? " atomic-ready-writes" : string.Empty) + (LyingLogStore ? " LYING-DISK" : string.Empty) + (SkipRestoreOnInstall ? " SKIP-RESTORE" : string.Empty) +

@@ -30,11 +30,13 @@ public sealed partial class Simulator
             var log = node.Log;
             _monotonicCommit.ObserveCommit(node.Id, node.Incarnation, status.CommitIndex);
 
-            // Every Ready was carried out before the event ended, so nothing may be left only in memory, except a
-            // leader's append in flight, which the engine must not count as durable yet, and entries not yet handed out
+            // Every Ready was carried out before the event ended, so nothing may be left only in memory, except an
+            // append in flight, which the engine must not count as durable yet, and entries not yet handed out
             // (EngineLog shows them), which it must not count either: a leader's that wait to be sent, or ones taken
-            // while the writes ran (the next ready hands them out, whatever the role then).
-            if (status.LastIndex != node.EngineLog.LastIndex || status.StableIndex != log.LastIndex
+            // while the writes ran (the next ready hands them out, whatever the role then). A follower's append in
+            // flight may overwrite a conflicting tail of the durable log: what precedes it is the stable part.
+            var stable = node.WritingFrom is { } writingFrom ? writingFrom - 1 : log.LastIndex;
+            if (status.LastIndex != node.EngineLog.LastIndex || status.StableIndex != stable || log.LastIndex < stable
                 || (status.Role != StateRole.Leader && !node.IsWriting && node.HandedOutThrough < status.LastIndex))
             {
                 throw new InvariantViolationException(
@@ -115,10 +117,24 @@ public sealed partial class Simulator
         Trace($"{node.Id} took snapshot {metadata.Index}/{metadata.Term} ({metadata.Configuration}){(aheadOfOwnLog ? $", past the end of its durable log ({node.Log.LastIndex})" : string.Empty)}");
     }
 
-    internal void OnWriteInFlight(SimNode node, Ready ready, long latency)
+    internal void OnWriteInFlight(SimNode node, Ready ready, long latency, bool leading)
     {
-        _features.WritesInFlight++;
-        Trace($"{node.Id} appends {ready.Entries[0].Index}..{ready.Entries[^1].Index} in {SimulationTrace.FormatTime(latency)}, stepping acknowledgements meanwhile");
+        if (leading)
+        {
+            _features.WritesInFlight++;
+            Trace($"{node.Id} appends {ready.Entries[0].Index}..{ready.Entries[^1].Index} in {SimulationTrace.FormatTime(latency)}, stepping acknowledgements meanwhile");
+        }
+        else
+        {
+            _features.FollowerWritesInFlight++;
+            Trace($"{node.Id} appends {ready.Entries[0].Index}..{ready.Entries[^1].Index} in {SimulationTrace.FormatTime(latency)}, answering heartbeats meanwhile");
+        }
+    }
+
+    internal void OnHeartbeatAnsweredWhileWriting(SimNode node, Message heartbeat)
+    {
+        _features.HeartbeatsAnsweredWhileWriting++;
+        Trace($"{node.Id} answers {heartbeat.From}'s heartbeat while its append runs");
     }
 
     internal void OnAppliedWhileWriting(bool aheadOfOwnLog)
@@ -196,6 +212,8 @@ public sealed partial class Simulator
         public int Transfers;
         public int IndexReads;
         public int WritesInFlight;
+        public int FollowerWritesInFlight;
+        public int HeartbeatsAnsweredWhileWriting;
         public int AppliedWhileWriting;
         public int AppliedAheadOfOwnLog;
         public int SnapshotsAheadOfOwnLog;

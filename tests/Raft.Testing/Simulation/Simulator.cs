@@ -183,6 +183,8 @@ public sealed partial class Simulator
                 Transfers = _features.Transfers,
                 IndexReads = _features.IndexReads,
                 WritesInFlight = _features.WritesInFlight,
+                FollowerWritesInFlight = _features.FollowerWritesInFlight,
+                HeartbeatsAnsweredWhileWriting = _features.HeartbeatsAnsweredWhileWriting,
                 AppliedWhileWriting = _features.AppliedWhileWriting,
                 AppliedAheadOfOwnLog = _features.AppliedAheadOfOwnLog,
                 SnapshotsAheadOfOwnLog = _features.SnapshotsAheadOfOwnLog,

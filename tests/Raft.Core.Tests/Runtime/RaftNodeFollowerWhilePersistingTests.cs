@@ -1,0 +1,141 @@
+using Raft.Core.Messages;
+using Raft.Core.Runtime;
+using Raft.Core.Storage;
+using Raft.Core.Tests.Runtime.Fakes;
+using Raft.Testing.Conformance;
+
+namespace Raft.Core.Tests.Runtime;
+
+// A follower whose log append is slow keeps answering its leader's heartbeats (WhilePersisting.FollowerAllowed): a
+// disk that stalls for an election timeout must not make a live follower look dead to check-quorum (seen in the grpc
+// benchmark: both followers' first write took ~170 ms and their leader stepped down 4 ms before they answered). The
+// follower n2 runs for real; the test plays its leader n1, and its clock never fires, so n2 never campaigns.
+public sealed class RaftNodeFollowerWhilePersistingTests : IAsyncLifetime
+{
+    private const long Term = 1;
+
+    private readonly ManualTimeProvider _time = new();
+    private readonly ScriptedPeerTransport _peers = new();
+    private readonly FaultyLogStore _log = new();
+    private readonly TestStateMachine _stateMachine = new();
+    private RaftNode _node = null!;
+
+    public async Task InitializeAsync()
+    {
+        var options = TestCluster.Options("n2", ["n1", "n2", "n3"]) with { TransferLeadershipOnStop = false };
+        _node = new RaftNode(options, _log, new InMemoryHardStateStore(), _peers, _stateMachine, _time);
+        await _node.StartAsync();
+
+        // n1's first heartbeat makes n2 its follower in term 1 (that ready saves the term, so it runs alone).
+        _peers.Deliver(Heartbeat(round: 1, commit: 0));
+        await Eventually.TrueAsync(() => HeartbeatAnswered(1), "n2 to answer n1's first heartbeat");
+    }
+
+    public async Task DisposeAsync()
+    {
+        _log.Gate?.TrySetResult();
+        await _node.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Follower_WhileItsAppendIsHeld_AnswersHeartbeatsButAcknowledgesTheEntryOnlyOnceDurable()
+    {
+        var gate = _log.HoldAppends();
+        _peers.Deliver(Append(new Entry(1, Term, EntryType.Normal, "a"u8.ToArray())));
+        await Eventually.TrueAsync(() => _log.WaitingAppends > 0, "n2's append to start");
+
+        _peers.Deliver(Heartbeat(round: 2, commit: 0));
+        _peers.Deliver(Heartbeat(round: 3, commit: 0));
+        await Eventually.TrueAsync(() => HeartbeatAnswered(3), "n2 to answer heartbeats while its append is held");
+
+        Assert.True(_log.WaitingAppends > 0, "the append was released early");
+        Assert.True(HeartbeatAnswered(2));
+        Assert.Null(_peers.LastSent(MessageType.AppendEntriesResponse, "n1"));
+
+        gate.SetResult();
+        await Eventually.TrueAsync(() => _peers.LastSent(MessageType.AppendEntriesResponse, "n1") is { Index: 1, Reject: false }, "n2 to acknowledge entry 1 once written");
+    }
+
+    // A heartbeat's commit index takes effect while the append runs, but what it commits is applied only after the
+    // write: nothing reaches the state machine before it is durable here.
+    [Fact]
+    public async Task Follower_WhileItsAppendIsHeld_AppliesWhatAHeartbeatCommitsOnlyAfterTheWrite()
+    {
+        var gate = _log.HoldAppends();
+        _peers.Deliver(Append(new Entry(1, Term, EntryType.Normal, "a"u8.ToArray())));
+        await Eventually.TrueAsync(() => _log.WaitingAppends > 0, "n2's append to start");
+
+        _peers.Deliver(Heartbeat(round: 2, commit: 1));
+        await Eventually.TrueAsync(() => HeartbeatAnswered(2), "n2 to answer the heartbeat while its append is held");
+        await Task.Delay(100);
+        Assert.Empty(_stateMachine.Applied);
+
+        gate.SetResult();
+        await Eventually.TrueAsync(() => _stateMachine.Applied.Count == 1, "entry 1 to be applied after its write");
+        Assert.Equal((1, "a"), _stateMachine.Applied[0]);
+    }
+
+    // Anything else still waits for the writes: the leader's next append is taken, written and acknowledged after.
+    [Fact]
+    public async Task Follower_WhileItsAppendIsHeld_LeavesTheNextAppendForAfterTheWrite()
+    {
+        var gate = _log.HoldAppends();
+        _peers.Deliver(Append(new Entry(1, Term, EntryType.Normal, "a"u8.ToArray())));
+        await Eventually.TrueAsync(() => _log.WaitingAppends > 0, "n2's append to start");
+
+        _peers.Deliver(Append(new Entry(2, Term, EntryType.Normal, "b"u8.ToArray())));
+        _peers.Deliver(Heartbeat(round: 2, commit: 0));
+        await Eventually.TrueAsync(() => HeartbeatAnswered(2), "n2 to answer the heartbeat while its append is held");
+        Assert.Null(_peers.LastSent(MessageType.AppendEntriesResponse, "n1"));
+        Assert.Equal(1, _log.WaitingAppends);
+
+        gate.SetResult();
+        await Eventually.TrueAsync(() => _peers.LastSent(MessageType.AppendEntriesResponse, "n1") is { Index: 2, Reject: false }, "n2 to acknowledge entry 2 after entry 1's write");
+        Assert.Equal(2, _log.LastIndex);
+    }
+
+    // A follower whose disk proved quick may write on its loop (a lone write spares a thread hand-over), where it
+    // answers nothing until the write ends; one slow write and it is back to writing on its own thread.
+    [Fact]
+    public async Task Follower_AfterASlowWrite_AnswersHeartbeatsWhileItsNextAppendIsHeld_EvenAfterItTrustedItsDisk()
+    {
+        for (var i = 1; i <= 100; i++)
+        {
+            _peers.Deliver(Append(new Entry(i, Term, EntryType.Normal, "q"u8.ToArray())));
+            await Eventually.TrueAsync(() => _peers.LastSent(MessageType.AppendEntriesResponse, "n1") is { Index: var acked } && acked == i, $"n2 to acknowledge entry {i}");
+        }
+
+        // Wherever it runs, this write takes longer than a tick.
+        var slow = _log.HoldAppends();
+        _peers.Deliver(Append(new Entry(101, Term, EntryType.Normal, "s"u8.ToArray())));
+        await Eventually.TrueAsync(() => _log.WaitingAppends > 0, "the slow append to start");
+        await Task.Delay(TimeSpan.FromMilliseconds(100));
+        slow.SetResult();
+        await Eventually.TrueAsync(() => _peers.LastSent(MessageType.AppendEntriesResponse, "n1") is { Index: 101 }, "n2 to acknowledge entry 101");
+
+        var held = _log.HoldAppends();
+        _peers.Deliver(Append(new Entry(102, Term, EntryType.Normal, "h"u8.ToArray())));
+        await Eventually.TrueAsync(() => _log.WaitingAppends > 0, "the next append to start");
+        _peers.Deliver(Heartbeat(round: 2, commit: 0));
+        await Eventually.TrueAsync(() => HeartbeatAnswered(2), "n2 to answer the heartbeat while its append is held");
+        held.SetResult();
+    }
+
+    private bool HeartbeatAnswered(long round) =>
+        _peers.Sent.Any(m => m.Type == MessageType.HeartbeatResponse && m.To == "n1" && m.Term == Term && m.Index == round);
+
+    private static Message Heartbeat(long round, long commit) =>
+        new() { Type = MessageType.Heartbeat, From = "n1", To = "n2", Term = Term, Index = round, Commit = commit };
+
+    private static Message Append(Entry entry) => new()
+    {
+        Type = MessageType.AppendEntries,
+        From = "n1",
+        To = "n2",
+        Term = Term,
+        Index = entry.Index - 1,
+        LogTerm = entry.Index == 1 ? 0 : Term,
+        Entries = [entry],
+        Commit = 0,
+    };
+}
