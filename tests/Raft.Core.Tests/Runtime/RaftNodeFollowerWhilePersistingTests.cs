@@ -40,9 +40,7 @@ public sealed class RaftNodeFollowerWhilePersistingTests : IAsyncLifetime
     [Fact]
     public async Task Follower_WhileItsAppendIsHeld_AnswersHeartbeatsButAcknowledgesTheEntryOnlyOnceDurable()
     {
-        var gate = _log.HoldAppends();
-        _peers.Deliver(Append(new Entry(1, Term, EntryType.Normal, "a"u8.ToArray())));
-        await Eventually.TrueAsync(() => _log.WaitingAppends > 0, "n2's append to start");
+        var gate = await HoldAppendOfEntryOneAsync();
 
         _peers.Deliver(Heartbeat(round: 2, commit: 0));
         _peers.Deliver(Heartbeat(round: 3, commit: 0));
@@ -61,9 +59,7 @@ public sealed class RaftNodeFollowerWhilePersistingTests : IAsyncLifetime
     [Fact]
     public async Task Follower_WhileItsAppendIsHeld_AppliesWhatAHeartbeatCommitsOnlyAfterTheWrite()
     {
-        var gate = _log.HoldAppends();
-        _peers.Deliver(Append(new Entry(1, Term, EntryType.Normal, "a"u8.ToArray())));
-        await Eventually.TrueAsync(() => _log.WaitingAppends > 0, "n2's append to start");
+        var gate = await HoldAppendOfEntryOneAsync();
 
         _peers.Deliver(Heartbeat(round: 2, commit: 1));
         await Eventually.TrueAsync(() => HeartbeatAnswered(2), "n2 to answer the heartbeat while its append is held");
@@ -79,9 +75,7 @@ public sealed class RaftNodeFollowerWhilePersistingTests : IAsyncLifetime
     [Fact]
     public async Task Follower_WhileItsAppendIsHeld_LeavesTheNextAppendForAfterTheWrite()
     {
-        var gate = _log.HoldAppends();
-        _peers.Deliver(Append(new Entry(1, Term, EntryType.Normal, "a"u8.ToArray())));
-        await Eventually.TrueAsync(() => _log.WaitingAppends > 0, "n2's append to start");
+        var gate = await HoldAppendOfEntryOneAsync();
 
         _peers.Deliver(Append(new Entry(2, Term, EntryType.Normal, "b"u8.ToArray())));
         _peers.Deliver(Heartbeat(round: 2, commit: 0));
@@ -119,6 +113,15 @@ public sealed class RaftNodeFollowerWhilePersistingTests : IAsyncLifetime
         _peers.Deliver(Heartbeat(round: 2, commit: 0));
         await Eventually.TrueAsync(() => HeartbeatAnswered(2), "n2 to answer the heartbeat while its append is held");
         held.SetResult();
+    }
+
+    // n1 sends entry 1; n2's append of it starts and is held until the returned gate is set.
+    private async Task<TaskCompletionSource> HoldAppendOfEntryOneAsync()
+    {
+        var gate = _log.HoldAppends();
+        _peers.Deliver(Append(new Entry(1, Term, EntryType.Normal, "a"u8.ToArray())));
+        await Eventually.TrueAsync(() => _log.WaitingAppends > 0, "n2's append to start");
+        return gate;
     }
 
     private bool HeartbeatAnswered(long round) =>
