@@ -177,6 +177,11 @@ internal sealed partial class RaftState
         }
 
         _outstanding = null;
+        if (ready.HardState is { } hardState)
+        {
+            _durableTerm = hardState.Term;
+        }
+
         UpdateNeededFrom();
         if (_outstandingLastEntry.Index > 0)
         {

@@ -23,6 +23,10 @@ internal sealed partial class RaftState
     private int _configurationVersion;
     private int _electionElapsed;
 
+    // The term of the newest hard state the host made durable (recovered, or in a Ready it advanced): a follower's
+    // heartbeat answers in this term claim nothing that needs a write, so they may leave before its writes (Send).
+    private long _durableTerm;
+
     // Whether late ticks are being taken at once (TickBurst), and whether check-quorum judged within them.
     private BurstState _burst;
     private int _heartbeatElapsed;
@@ -56,6 +60,7 @@ internal sealed partial class RaftState
         }
 
         _prevHardState = CurrentHardState;
+        _durableTerm = Term;
         BecomeFollower(Term, null);
         _prevSoftState = CurrentSoftState;
     }
@@ -369,7 +374,7 @@ internal sealed partial class RaftState
         // Only a leader's own appends of its current term may leave before this node's writes are durable, and a
         // follower's answer to a heartbeat once its term is durable (it claims nothing else, see WhilePersisting).
         if ((Role == StateRole.Leader && message.Term == Term && message.Type is MessageType.AppendEntries or MessageType.Heartbeat or MessageType.TimeoutNow or MessageType.InstallSnapshot)
-            || (Role == StateRole.Follower && message.Type == MessageType.HeartbeatResponse && message.Term == _prevHardState.Term))
+            || (Role == StateRole.Follower && message.Type == MessageType.HeartbeatResponse && message.Term == _durableTerm))
         {
             _msgs.Add(message);
         }

@@ -356,10 +356,11 @@ public sealed partial class RaftNode
     {
         var ticks = Interlocked.Exchange(ref _ticksPending, 0) - _ticksBeforeLeadership;
         _ticksBeforeLeadership = 0;
-        if (ticks > 1 && ticks >= _options.Raft.ElectionTick / 2)
+        if (ticks > 1 && ticks >= _options.Raft.ElectionTick / 2 && rawNode.Status.Role == StateRole.Leader)
         {
-            // Half an election timeout without a turn of the loop: a starved machine or a stalled store, the usual
-            // reason for an election nobody asked for. Said once per stall, when the loop catches up.
+            // Half an election timeout without a turn of a leader's loop: a starved machine or a stalled store, the
+            // usual reason for an election nobody asked for. Said once per stall, when the loop catches up. (A
+            // follower's loop waits out its writes: a slow one is reported by NoteWrite.)
             Log.LoopHeld(_logger, Id, ticks, rawNode.Status.Role, (ticks * _options.TickInterval).TotalMilliseconds);
         }
 

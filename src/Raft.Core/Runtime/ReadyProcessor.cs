@@ -12,8 +12,9 @@ namespace Raft.Core.Runtime;
 /// <remarks>
 /// <para>The order:</para>
 /// <list type="number">
-/// <item><description><see cref="Ready.Messages"/> leave at once: they are the leader's own appends, which may go out
-/// in parallel with its local write because the leader counts its own copy only after it is durable (thesis §10.2.1).</description></item>
+/// <item><description><see cref="Ready.Messages"/> leave at once: the leader's own appends, which may go out in parallel
+/// with its local write because the leader counts its own copy only after it is durable (thesis §10.2.1), and a
+/// follower's answers to heartbeats in a term already durable, which claim no entry and no vote.</description></item>
 /// <item><description>A <see cref="Ready.HardState"/> that changes the term or the vote is made durable first, then
 /// <see cref="Ready.Entries"/> are appended and made durable: were the two writes concurrent, a crash could keep the
 /// entries and lose the term, and the recovered log would hold a term later than the recovered hard state (a node

@@ -223,6 +223,42 @@ public sealed class RawNodeTests
         Assert.Single(node.GetReady().PersistedMessages);
     }
 
+    // A heartbeat answer claims no entry and no vote, only that b heard from its leader in a term b already made
+    // durable: it may leave while b's append runs; the acknowledgement of the entry waits for the write.
+    [Fact]
+    public void TakeMessages_OnAFollowerWhoseAppendRuns_HandsOutItsHeartbeatAnswer_NotItsAcknowledgement()
+    {
+        var node = new RawNode(Options("b", "a", "b", "c"));
+        node.Step(new Message { Type = MessageType.Heartbeat, From = "a", To = "b", Term = 1, Index = 1 });
+        Drain(node);
+        var entry = new Entry(1, 1, EntryType.Normal, new byte[] { 42 });
+        node.Step(new Message { Type = MessageType.AppendEntries, From = "a", To = "b", Term = 1, Index = 0, LogTerm = 0, Entries = [entry], Commit = 0 });
+        var writing = node.GetReady();
+
+        node.Step(new Message { Type = MessageType.Heartbeat, From = "a", To = "b", Term = 1, Index = 2 });
+        var answer = Assert.Single(node.TakeMessages());
+
+        Assert.Equal(MessageType.HeartbeatResponse, answer.Type);
+        Assert.Equal(2, answer.Index);
+        Assert.Equal(MessageType.AppendEntriesResponse, Assert.Single(writing.PersistedMessages).Type);
+    }
+
+    // The term b learned in the ready being written is not durable until that ready is advanced: an answer in it waits.
+    [Fact]
+    public void TakeMessages_OnAFollowerWhoseNewTermIsBeingWritten_KeepsItsHeartbeatAnswerForAfterTheWrite()
+    {
+        var node = new RawNode(Options("b", "a", "b", "c"));
+        node.Step(new Message { Type = MessageType.Heartbeat, From = "a", To = "b", Term = 1, Index = 1 });
+        var writing = node.GetReady();
+        Assert.Equal(1, writing.HardState!.Value.Term);
+
+        node.Step(new Message { Type = MessageType.Heartbeat, From = "a", To = "b", Term = 1, Index = 2 });
+
+        Assert.Empty(node.TakeMessages());
+        node.Advance(writing);
+        Assert.Contains(node.GetReady().PersistedMessages, m => m.Type == MessageType.HeartbeatResponse && m.Index == 2);
+    }
+
     [Fact]
     public void SmallBatches_WhileAnAppendIsInFlight_WaitForItsAcknowledgement_ThenGoOutInOneAppend()
     {
