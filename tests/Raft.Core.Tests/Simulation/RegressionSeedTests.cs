@@ -58,6 +58,12 @@ public sealed class RegressionSeedTests
     // removed leader was shut down and a client's operation it had accepted lost its outcome, which the liveness check
     // took for a stall. An operation accepted by a node that was since removed may end unknown.
     [InlineData(3206)]
+    // Simulator: the per-message durability check (added in session 11) flagged a follower's acknowledgement of an old
+    // leader's entries that left after the same ready had moved it to a newer leader's term and cut those entries; the
+    // claim was true when made and the entries cannot have been committed. The check now holds acknowledgements to the
+    // sender's durable term only.
+    [InlineData(51484)]
+    [InlineData(51775)]
     public void RegressionSeeds(long seed)
     {
         var result = Simulator.RunSeed(seed);

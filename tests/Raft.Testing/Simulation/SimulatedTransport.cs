@@ -49,6 +49,8 @@ internal sealed class SimulatedTransport : IRaftTransport
             return;
         }
 
+        // Whatever it claims is on its disk by now (the check the end-to-end invariants make only after a crash).
+        Invariants.SentMessageDurabilityInvariant.Check(message, _owner.HardState.State, _owner.Log);
         if (message.Type == MessageType.InstallSnapshot)
         {
             StreamSnapshot(message);
