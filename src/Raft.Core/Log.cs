@@ -94,8 +94,8 @@ internal static partial class Log
     public static partial void SnapshotIgnored(ILogger logger, string nodeId, string leaderId, long index, long messageTerm, long term, long commitIndex);
 
     [LoggerMessage(EventId = 1023, Level = LogLevel.Warning,
-        Message = "Raft node {NodeId} ({Role}) took {Ticks} ticks at once: its loop did not run for about {Milliseconds} ms (a starved machine or a stalled store)")]
-    public static partial void LoopHeld(ILogger logger, string nodeId, long ticks, StateRole role, double milliseconds);
+        Message = "Raft node {NodeId} (leader) took {Ticks} ticks at once: its loop did not run for about {Milliseconds} ms (a starved machine or a stalled store)")]
+    public static partial void LoopHeld(ILogger logger, string nodeId, long ticks, double milliseconds);
 
     [LoggerMessage(EventId = 1024, Level = LogLevel.Warning,
         Message = "Raft node {NodeId}'s durable write of {EntryCount} entries (hard state: {HardState}) took {Milliseconds:F0} ms, at least half the election timeout ({ElectionTimeoutMilliseconds} ms): the log or hard-state store is slow")]

@@ -247,7 +247,7 @@ public sealed partial class RaftNode
                         break;
                     }
                 }
-                else if (leading ? TakeNowOrDefer(rawNode, loopEvent, term) : AnswerNowOrDefer(rawNode, loopEvent, term, leaderId))
+                else if (TakeNowOrDefer(rawNode, loopEvent, term, leading ? null : leaderId))
                 {
                     proposed |= loopEvent.Kind == LoopEventKind.Propose;
                     stepped |= loopEvent.Kind == LoopEventKind.Message;
@@ -356,16 +356,16 @@ public sealed partial class RaftNode
     {
         var ticks = Interlocked.Exchange(ref _ticksPending, 0) - _ticksBeforeLeadership;
         _ticksBeforeLeadership = 0;
-        if (ticks > 1 && ticks >= _options.Raft.ElectionTick / 2 && rawNode.Status.Role == StateRole.Leader)
-        {
-            // Half an election timeout without a turn of a leader's loop: a starved machine or a stalled store, the
-            // usual reason for an election nobody asked for. Said once per stall, when the loop catches up. (A
-            // follower's loop waits out its writes: a slow one is reported by NoteWrite.)
-            Log.LoopHeld(_logger, Id, ticks, rawNode.Status.Role, (ticks * _options.TickInterval).TotalMilliseconds);
-        }
-
         if (ticks > 1 && rawNode.Status.Role == StateRole.Leader)
         {
+            if (ticks >= _options.Raft.ElectionTick / 2)
+            {
+                // Half an election timeout without a turn of a leader's loop: a starved machine or a stalled store, the
+                // usual reason for an election nobody asked for. Said once per stall, when the loop catches up. (A
+                // follower's loop waits out its writes: a slow one is reported by NoteWrite.)
+                Log.LoopHeld(_logger, Id, ticks, (ticks * _options.TickInterval).TotalMilliseconds);
+            }
+
             StepWaitingAcknowledgements(rawNode);
 
             // Counted as leader ticks only while it leads (an acknowledgement may commit its own removal, check-quorum
@@ -424,27 +424,17 @@ public sealed partial class RaftNode
         }
     }
 
-    // What a leader takes at once while its other inputs must wait (its writes run, or late ticks are due): its
-    // followers' acknowledgements of its term (WhilePersisting.CanStep) and proposals. Anything else goes to
-    // _deferred, in arrival order. Returns whether the event was taken.
-    private bool TakeNowOrDefer(RawNode rawNode, LoopEvent loopEvent, long term)
+    // What a node takes at once while its other inputs must wait (its writes run, or a leader's late ticks are due): a
+    // leader, its followers' acknowledgements of its term (WhilePersisting.CanStep) and proposals; a follower of
+    // `followedLeader`, that leader's heartbeats (WhilePersisting.CanStepAsFollower), whose answers leave at once.
+    // Anything else goes to _deferred, in arrival order. Returns whether the event was taken.
+    private bool TakeNowOrDefer(RawNode rawNode, LoopEvent loopEvent, long term, string? followedLeader = null)
     {
-        if (loopEvent.Kind == LoopEventKind.Propose
-            || (loopEvent is { Kind: LoopEventKind.Message, Payload: Message message } && WhilePersisting.CanStep(message, term)))
-        {
-            Handle(rawNode, loopEvent);
-            return true;
-        }
-
-        _deferred.Enqueue(loopEvent);
-        return false;
-    }
-
-    // What a follower takes at once while its writes run: its leader's heartbeats (WhilePersisting.CanStepAsFollower),
-    // whose answers leave at once. Anything else goes to _deferred, in arrival order. Returns whether it was taken.
-    private bool AnswerNowOrDefer(RawNode rawNode, LoopEvent loopEvent, long term, string? leaderId)
-    {
-        if (loopEvent is { Kind: LoopEventKind.Message, Payload: Message message } && WhilePersisting.CanStepAsFollower(message, term, leaderId))
+        var message = loopEvent is { Kind: LoopEventKind.Message, Payload: Message m } ? m : null;
+        var takeNow = followedLeader is null
+            ? loopEvent.Kind == LoopEventKind.Propose || (message is not null && WhilePersisting.CanStep(message, term))
+            : message is not null && WhilePersisting.CanStepAsFollower(message, term, followedLeader);
+        if (takeNow)
         {
             Handle(rawNode, loopEvent);
             return true;
