@@ -132,6 +132,18 @@ internal sealed partial class RaftState
         AfterInput();
     }
 
+    /// <summary>Leaders: a heartbeat round now, outside the timer (RawNode.Heartbeat); the timer starts over from it.</summary>
+    public void Heartbeat()
+    {
+        if (Role != StateRole.Leader)
+        {
+            return;
+        }
+
+        _heartbeatElapsed = 0;
+        BroadcastHeartbeat();
+    }
+
     /// <summary>Followers and candidates: campaign when no leader was heard from for a randomized election timeout (§5.2).</summary>
     private void TickElection()
     {

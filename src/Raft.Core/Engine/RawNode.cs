@@ -66,6 +66,15 @@ public sealed class RawNode
         _raft.TickBurst(count);
     }
 
+    /// <summary>
+    /// A leader sends every follower a heartbeat now, as its heartbeat timer would (etcd's <c>MsgBeat</c>), without
+    /// advancing logical time: for a host whose ticks must wait (a leader's loop holds them while its own writes run,
+    /// see <see cref="Runtime.WhilePersisting"/>) but whose followers must keep hearing from it. The round is numbered
+    /// at the last tick taken, so a lease it confirms starts no later than it would have. Does nothing unless the node
+    /// leads.
+    /// </summary>
+    public void Heartbeat() => _raft.Heartbeat();
+
     /// <summary>Starts an election now (pre-vote first when enabled), as if the election timer fired.</summary>
     public void Campaign() => _raft.Campaign();
 

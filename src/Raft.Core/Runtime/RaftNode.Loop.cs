@@ -18,9 +18,14 @@ public sealed partial class RaftNode
     private int _ticksBeforeLeadership;
     private long _leadershipNotedInTerm;
 
-    // Timer firings not yet handed to the engine; one tick event is queued while this is above 0. A loop that falls
-    // behind (a long fsync, a pause) catches up on a leader and loses them elsewhere (see HandleTicks).
+    // Timer firings not yet handed to the engine; one tick event is queued while this is above 0 (one per firing while
+    // _beatWhileWriting is set). A loop that falls behind (a long fsync, a pause) catches up on a leader and loses them
+    // elsewhere (see HandleTicks).
     private int _ticksPending;
+
+    // Set while a leader's own writes run: its ticks wait, but every firing wakes the loop so that it can heartbeat
+    // (see StepWhilePersistingAsync).
+    private volatile bool _beatWhileWriting;
 
     // Loop only: this node's appends that took less than a tick, in a row (see MayWriteInline).
     private int _quickWritesInARow;
@@ -54,7 +59,7 @@ public sealed partial class RaftNode
 
     private void OnTimer()
     {
-        if (Interlocked.Increment(ref _ticksPending) == 1 && !_events.Writer.TryWrite(new LoopEvent(LoopEventKind.Tick, null)))
+        if ((Interlocked.Increment(ref _ticksPending) == 1 || _beatWhileWriting) && !_events.Writer.TryWrite(new LoopEvent(LoopEventKind.Tick, null)))
         {
             // Stopping: the channel is closed.
             Volatile.Write(ref _ticksPending, 0);
@@ -215,9 +220,10 @@ public sealed partial class RaftNode
     private bool MayWriteInline(Ready ready) => ready.Entries.Count <= LoneWriteEntries && _quickWritesInARow >= QuickWritesToTrust;
 
     // This node's own writes are running. A leader steps its followers' acknowledgements as they come and hands what
-    // they commit to the applier at once, takes proposals and sends what both make at once; a follower answers its
-    // leader's heartbeats (their commit index waits for the next ready). Every other event waits in _deferred (see
-    // WhilePersisting). Returns once the writes end.
+    // they commit to the applier at once, takes proposals and sends what both make at once, and keeps heartbeating on
+    // its timer while its ticks wait (WhilePersisting.HeartbeatDue); a follower answers its leader's heartbeats (their
+    // commit index waits for the next ready). Every other event waits in _deferred (see WhilePersisting). Returns once
+    // the writes end.
     private async Task StepWhilePersistingAsync(RawNode rawNode, Task persist, CancellationToken token)
     {
         // The end of the writes arrives as an event, so that one wait covers both.
@@ -232,52 +238,73 @@ public sealed partial class RaftNode
         var leading = _softState.Role == StateRole.Leader;
         var leaderId = _softState.LeaderId;
         var persisted = false;
-        while (!persisted && !token.IsCancellationRequested && await reader.WaitToReadAsync().ConfigureAwait(false))
+
+        // Firings counted when the last heartbeat left (or the writes started): the engine's own timer counts from
+        // the last tick it took.
+        var firedAtLastBeat = Volatile.Read(ref _ticksPending);
+        _beatWhileWriting = leading;
+        try
         {
-            var stepped = false;
-            var proposed = false;
-            while (reader.TryRead(out var loopEvent))
+            while (!persisted && !token.IsCancellationRequested && await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                if (loopEvent.Kind == LoopEventKind.Persisted)
+                var stepped = false;
+                var proposed = false;
+                var beat = false;
+                while (reader.TryRead(out var loopEvent))
                 {
-                    if (ReferenceEquals(loopEvent.Payload, persist))
+                    if (loopEvent.Kind == LoopEventKind.Persisted)
                     {
-                        // Events after this one stay in the channel, behind the deferred ones.
-                        persisted = true;
-                        break;
+                        if (ReferenceEquals(loopEvent.Payload, persist))
+                        {
+                            // Events after this one stay in the channel, behind the deferred ones.
+                            persisted = true;
+                            break;
+                        }
+                    }
+                    else if (TakeNowOrDefer(rawNode, loopEvent, term, leading ? null : leaderId))
+                    {
+                        proposed |= loopEvent.Kind == LoopEventKind.Propose;
+                        stepped |= loopEvent.Kind == LoopEventKind.Message;
+                    }
+                    else if (leading && loopEvent.Kind == LoopEventKind.Tick
+                             && WhilePersisting.HeartbeatDue(Volatile.Read(ref _ticksPending), firedAtLastBeat, _options.Raft.HeartbeatTick))
+                    {
+                        // The tick itself waits in _deferred (HandleTicks takes every firing after the writes).
+                        firedAtLastBeat = Volatile.Read(ref _ticksPending);
+                        rawNode.Heartbeat();
+                        beat = true;
                     }
                 }
-                else if (TakeNowOrDefer(rawNode, loopEvent, term, leading ? null : leaderId))
-                {
-                    proposed |= loopEvent.Kind == LoopEventKind.Propose;
-                    stepped |= loopEvent.Kind == LoopEventKind.Message;
-                }
-            }
 
-            // Registered before their appends leave, so before anything can commit them.
-            RegisterAccepted();
-            if (stepped || proposed)
-            {
-                _readyProcessor.Send(rawNode.TakeMessages());
-            }
+                // Registered before their appends leave, so before anything can commit them.
+                RegisterAccepted();
+                if (stepped || proposed || beat)
+                {
+                    _readyProcessor.Send(rawNode.TakeMessages());
+                }
 
-            if (stepped && rawNode.TakeCommittedEntries() is { Count: > 0 } committed)
-            {
-                // Before the applier answers the callers: one whose entry was a configuration change must see it
-                // committed in Status (WaitForCatchUpAsync reads the configuration from there).
-                PublishStatus(rawNode.Status);
-                try
+                if (stepped && rawNode.TakeCommittedEntries() is { Count: > 0 } committed)
                 {
-                    await EnqueueApplyAsync(new ApplyItem(committed, null), token).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (token.IsCancellationRequested && ex is OperationCanceledException or ChannelClosedException)
-                {
-                    // Stopping ended the wait for room in the apply queue: the loop ends, but not before the writes
-                    // (the node reports itself stopped only once nothing writes to its stores any more).
-                    await persist.ConfigureAwait(false);
-                    throw;
+                    // Before the applier answers the callers: one whose entry was a configuration change must see it
+                    // committed in Status (WaitForCatchUpAsync reads the configuration from there).
+                    PublishStatus(rawNode.Status);
+                    try
+                    {
+                        await EnqueueApplyAsync(new ApplyItem(committed, null), token).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (token.IsCancellationRequested && ex is OperationCanceledException or ChannelClosedException)
+                    {
+                        // Stopping ended the wait for room in the apply queue: the loop ends, but not before the writes
+                        // (the node reports itself stopped only once nothing writes to its stores any more).
+                        await persist.ConfigureAwait(false);
+                        throw;
+                    }
                 }
             }
+        }
+        finally
+        {
+            _beatWhileWriting = false;
         }
 
         // Stopping ends the wait above before the writes; their outcome still decides how the loop ends.
@@ -354,7 +381,14 @@ public sealed partial class RaftNode
     // its loop was held stepped down 190 ms later). No lease can start before leadership, so none is lengthened.
     private void HandleTicks(RawNode rawNode)
     {
-        var ticks = Interlocked.Exchange(ref _ticksPending, 0) - _ticksBeforeLeadership;
+        var fired = Interlocked.Exchange(ref _ticksPending, 0);
+        if (fired == 0)
+        {
+            // A tick event of a firing already taken: while a leader's writes ran, every firing queued one.
+            return;
+        }
+
+        var ticks = fired - _ticksBeforeLeadership;
         _ticksBeforeLeadership = 0;
         if (ticks > 1 && rawNode.Status.Role == StateRole.Leader)
         {

@@ -30,7 +30,10 @@ namespace Raft.Core.Runtime;
 /// proposals appended, as they arrive; the AppendEntries this makes leave at once (<see cref="RawNode.TakeMessages"/>:
 /// a leader's own appends never wait for its writes), so the followers are not held up by the leader's fsync either.
 /// Every other input (ticks, requests from other nodes, anything of another term) waits for the writes, so role and
-/// term cannot change while they run. Entries committed meanwhile are applied after the ready's own committed entries,
+/// term cannot change while they run. A leader's timer still fires meanwhile: every <see cref="RaftOptions.HeartbeatTick"/>
+/// firings it sends a heartbeat round (<see cref="HeartbeatDue"/>, <see cref="RawNode.Heartbeat"/>), so that its followers
+/// keep hearing from it through a long write of its own; the ticks themselves (and with them check-quorum's judgement,
+/// which sees the answers stepped meanwhile) come after the writes. Entries committed meanwhile are applied after the ready's own committed entries,
 /// which are applied before its writes start (<see cref="AppliesFirst"/>). Everything else of the ready (persisted
 /// messages, read states, <see cref="RawNode.Advance"/>) still waits for the writes; entries proposed meanwhile are
 /// written with the next ready.
@@ -74,6 +77,17 @@ public static class WhilePersisting
         return ready.Snapshot is null && ready.CommittedEntries.Count > 0 &&
             (ready.Entries.Count == 0 || ready.CommittedEntries[^1].Index < ready.Entries[0].Index || Allowed(ready, isLeader));
     }
+
+    /// <summary>
+    /// Whether a leader whose writes run (and whose ticks therefore wait) should send a heartbeat round now: when
+    /// <paramref name="heartbeatTick"/> timer firings have come since the last one left, or since the writes started
+    /// (the engine's own heartbeat timer counts from the last tick it took, which is no later).
+    /// </summary>
+    /// <param name="fired">Timer firings not yet taken by the engine.</param>
+    /// <param name="firedAtLastBeat">That count when the writes started or the last heartbeat left meanwhile.</param>
+    /// <param name="heartbeatTick"><see cref="RaftOptions.HeartbeatTick"/>.</param>
+    /// <returns>True when a heartbeat is due.</returns>
+    public static bool HeartbeatDue(int fired, int firedAtLastBeat, int heartbeatTick) => fired - firedAtLastBeat >= heartbeatTick;
 
     /// <summary>Whether <paramref name="message"/> may be stepped while the writes of an allowed ready run.</summary>
     /// <param name="message">A message received from a peer.</param>

@@ -99,6 +99,44 @@ public sealed class RaftNodeCheckQuorumTests : IAsyncLifetime
         Assert.Equal(_term, _node.Status.Term);
     }
 
+    // A leader's own append that outlasts election timeouts (a stalled disk): its ticks wait for the write, but it keeps
+    // heartbeating on its timer, so that its followers do not campaign, and their answers keep it leader once the
+    // ticks come. Before, it sent nothing until the write ended.
+    [Fact]
+    public async Task Leader_WhoseOwnAppendIsHeld_HeartbeatsOnItsTimerMeanwhile_AndStaysLeaderWhenAFollowerAnswers()
+    {
+        await ElectAsync();
+        await StartCheckWindowWithoutActiveFollowersAsync();
+        var appends = _log.HoldAppends();
+        int heartbeats;
+        try
+        {
+            _ = _node.ProposeAsync("x"u8.ToArray());
+            await Eventually.TrueAsync(() => _log.WaitingAppends > 0, "the leader's append to start");
+
+            for (var i = 0; i < 25; i++)
+            {
+                var before = _peers.CountSent(MessageType.Heartbeat, "n2");
+                _time.FireAll();
+                await Eventually.TrueAsync(() => _peers.CountSent(MessageType.Heartbeat, "n2") > before, $"a heartbeat for firing {i + 1} while the append is held");
+                _peers.Deliver(HeartbeatResponse("n2"));
+            }
+
+            Assert.Equal(1, _log.WaitingAppends);
+            heartbeats = _peers.CountSent(MessageType.Heartbeat, "n2");
+        }
+        finally
+        {
+            // Released however the test ends: a node stops only once its writes have.
+            appends.TrySetResult();
+        }
+
+        await Eventually.TrueAsync(() => !_node.IsLeader || _peers.CountSent(MessageType.Heartbeat, "n2") > heartbeats, "the leader to take the ticks it missed");
+
+        Assert.True(_node.IsLeader, "the leader stepped down although n2 answered its heartbeats while its append was held");
+        Assert.Equal(_term, _node.Status.Term);
+    }
+
     // A leader taking late ticks proposes the proposals queued behind them at once: left for later, they would be
     // overtaken by proposals that arrive while the writes of its next ready run (review of 8ef6d34).
     [Fact]

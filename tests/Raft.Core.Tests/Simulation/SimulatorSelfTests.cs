@@ -73,6 +73,7 @@ public sealed class SimulatorSelfTests
         Assert.True(results.Sum(r => r.LeaderHeldEntries) > 0, "no leader held entries back for a follower's acknowledgement");
         Assert.True(results.Sum(r => r.FollowerWritesInFlight) > 0, "no follower append stayed in flight");
         Assert.True(results.Sum(r => r.HeartbeatsAnsweredWhileWriting) > 0, "no follower answered a heartbeat while its append ran");
+        Assert.True(results.Sum(r => r.HeartbeatsWhileWriting) > 0, "no leader heartbeat while its own append ran");
     }
 
     // A seed's run on a disk slower than a round trip, so that acknowledgements always beat the leader's own append.

@@ -22,7 +22,8 @@ namespace Raft.Testing.Simulation;
 /// proposed meanwhile are written with the next ready (until then <see cref="EngineLog"/> shows them after the durable
 /// log). Anything else (messages, ticks, reads, membership operations, transfers, snapshot streams) queues up and is
 /// handled, in arrival order, once the ready is advanced and before the next ready (as the runtime does: see
-/// <see cref="HandleDeferred"/>). Ticks meanwhile are counted, and a leader gets them all.
+/// <see cref="HandleDeferred"/>). Ticks meanwhile are counted, and a leader gets them all; it heartbeats on them
+/// meanwhile (<see cref="WhilePersisting.HeartbeatDue"/>).
 /// </para>
 /// <para>
 /// So a leader may apply, and snapshot, entries its own log does not hold yet. A crash may strike while the append is
@@ -45,6 +46,9 @@ internal sealed partial class SimNode
 
     // Timer firings not yet handed to the engine; a tick input waits (or runs) while this is above 0 (see Tick).
     private int _ticksPending;
+
+    // _ticksPending when a leader's writes started or it last heartbeat while they ran (see HeartbeatWhileWriting).
+    private int _firedAtLastBeat;
 
     // Entries (index, term) this incarnation proposed while its writes ran, until applied; for the coverage counts.
     private readonly HashSet<(long Index, long Term)> _proposedWhileWriting = [];
@@ -143,6 +147,7 @@ internal sealed partial class SimNode
         var status = _raw!.Status;
         var leading = status.Role == StateRole.Leader;
         _inFlight = new InFlightReady(ready, persist, appliedFirst, status.Term, leading ? null : status.LeaderId);
+        _firedAtLastBeat = _ticksPending;
         var latency = leading
             ? Random.NextLong(_sim.Options.MinLeaderWriteMicros, _sim.Options.MaxLeaderWriteMicros + 1)
             : Random.NextLong(_sim.Options.MinFollowerWriteMicros, _sim.Options.MaxFollowerWriteMicros + 1);
@@ -227,6 +232,23 @@ internal sealed partial class SimNode
 
         SendTakenMessages();
         return true;
+    }
+
+    // A leader's writes run and its ticks wait: as RaftNode's loop, it sends a heartbeat round every HeartbeatTick
+    // firings meanwhile (WhilePersisting.HeartbeatDue), so that a long write of its own does not make its followers
+    // campaign. The ticks come after the writes.
+    private void HeartbeatWhileWriting()
+    {
+        if (_inFlight is not { FollowedLeader: null } || _sim.Options.LoseLeaderTicksWhileWriting
+            || !WhilePersisting.HeartbeatDue(_ticksPending, _firedAtLastBeat, _sim.Options.HeartbeatTick))
+        {
+            return;
+        }
+
+        _firedAtLastBeat = _ticksPending;
+        _raw!.Heartbeat();
+        _sim.OnHeartbeatWhileWriting(this);
+        SendTakenMessages();
     }
 
     // What stepping or proposing made for the followers leaves at once (RawNode.TakeMessages), not after the writes.

@@ -268,7 +268,8 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
 
     /// <summary>
     /// The clock ticks. As RaftNode's timer: a tick event is queued only when no firing is pending, and firings while it
-    /// waits (behind a leader's writes) are counted; see <see cref="TickNow"/>.
+    /// waits (behind a leader's writes) are counted; see <see cref="TickNow"/>. A leader whose writes run heartbeats on
+    /// them meanwhile (see the InFlight part).
     /// </summary>
     public void Tick()
     {
@@ -276,6 +277,8 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
         {
             Submit(static node => node.TickNow(), abandon: null);
         }
+
+        HeartbeatWhileWriting();
     }
 
     // As RaftNode.HandleTicks: a leader gets every firing it missed, since its lease is counted in its own ticks and must
@@ -298,7 +301,24 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
         }
     }
 
-    public void Campaign() => Submit(static node => node._raw!.Campaign(), abandon: null);
+    /// <summary>
+    /// An out-of-turn election (a fault of the safety phase). One that waited behind this node's writes until faults
+    /// stopped is dropped: the clock fault it stands for ended with them (run in the liveness phase, seed 63119's
+    /// deposed the leader the phase had just found, with pre-vote off).
+    /// </summary>
+    public void Campaign() => Submit(
+        static node =>
+        {
+            if (node._sim.FaultsOn)
+            {
+                node._raw!.Campaign();
+            }
+            else
+            {
+                node._sim.Trace($"{node.Id}'s out-of-turn campaign, queued behind its writes, is dropped: faults have stopped");
+            }
+        },
+        abandon: null);
 
     /// <inheritdoc />
     public void Receive(Message message)

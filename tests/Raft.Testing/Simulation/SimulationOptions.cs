@@ -298,6 +298,15 @@ public sealed record SimulationOptions
         var followerWrites = new SimRandom(unchecked((ulong)seed) ^ 0x5EED_0F_F0110UL);
         var followerWriteMax = followerWrites.Chance(0.5) ? followerWrites.NextLong(1, (electionTick * tick * 3 / 2) + 1) : 0;
         var followerWriteMin = followerWriteMax > 0 ? followerWrites.NextLong(0, followerWriteMax + 1) : 0;
+
+        // Leaders' own appends that may last longer than a heartbeat interval, up to 1.5 election timeouts (a stalled
+        // disk), on a fifth of the seeds: the leader heartbeats while they run (WhilePersisting.HeartbeatDue). Its own
+        // generator, as above.
+        var leaderStalls = new SimRandom(unchecked((ulong)seed) ^ 0x5EED_0F_57A11UL);
+        if (leaderStalls.Chance(0.2))
+        {
+            leaderWriteMax = leaderWriteMin + leaderStalls.NextLong(tick, (electionTick * tick * 3 / 2) + 1);
+        }
         if (lease)
         {
             // The lease is only as good as the clocks: keep every node's drift within what LeaseClockDriftTicks covers.

@@ -55,6 +55,9 @@ public sealed record SimulationResult(
     /// <summary>Heartbeats followers answered while their own appends were in flight.</summary>
     public int HeartbeatsAnsweredWhileWriting { get; init; }
 
+    /// <summary>Heartbeat rounds leaders sent while their own appends were in flight.</summary>
+    public int HeartbeatsWhileWriting { get; init; }
+
     /// <summary>Entries a leader applied while its own append was in flight (committed by its followers meanwhile).</summary>
     public int AppliedWhileWriting { get; init; }
 
@@ -92,7 +95,7 @@ public sealed record SimulationResult(
         $"{SnapshotsTaken} snapshots / {SnapshotTransfers} sent / {SnapshotsInstalled} installed, {ConfigurationChanges} config changes ({FinalVoters} voters at the end), " +
         $"{Transfers} transfers, {IndexReads} {(LeaseSeed ? "lease/index" : "index")} reads, " +
         $"{WritesInFlight} leader appends in flight / {AppliedWhileWriting} entries applied meanwhile ({AppliedAheadOfOwnLog} ahead of the leader's log) / " +
-        $"{FollowerWritesInFlight} follower appends in flight / {HeartbeatsAnsweredWhileWriting} heartbeats answered meanwhile / " +
+        $"{FollowerWritesInFlight} follower appends in flight / {HeartbeatsAnsweredWhileWriting} heartbeats answered meanwhile / {HeartbeatsWhileWriting} leader heartbeats while writing / " +
         $"{ProposedWhileWriting} proposals taken meanwhile ({CommittedBeforeOwnWrite} committed before the leader's own write) / " +
         $"{SnapshotsAheadOfOwnLog} snapshots ahead of the log / {StoppedWhileWriting} stops with an append in flight / {RestartsWithOwnSnapshotPastLog} restarts behind such a snapshot, fingerprint {Fingerprint:x16}";
 }

@@ -131,6 +131,12 @@ public sealed partial class Simulator
         }
     }
 
+    internal void OnHeartbeatWhileWriting(SimNode node)
+    {
+        _features.HeartbeatsWhileWriting++;
+        Trace($"{node.Id} heartbeats while its append runs");
+    }
+
     internal void OnHeartbeatAnsweredWhileWriting(SimNode node, Message heartbeat)
     {
         _features.HeartbeatsAnsweredWhileWriting++;
@@ -214,6 +220,7 @@ public sealed partial class Simulator
         public int WritesInFlight;
         public int FollowerWritesInFlight;
         public int HeartbeatsAnsweredWhileWriting;
+        public int HeartbeatsWhileWriting;
         public int AppliedWhileWriting;
         public int AppliedAheadOfOwnLog;
         public int SnapshotsAheadOfOwnLog;

@@ -119,6 +119,9 @@ public sealed partial class Simulator
     /// <summary>The chance that a durable write crashes its node: only while faults are on.</summary>
     internal double StorageCrashRate => _phase == SimPhase.Safety ? Options.StorageCrashRate : 0;
 
+    // Whether faults are still injected (the safety phase).
+    internal bool FaultsOn => _phase == SimPhase.Safety;
+
     /// <summary>Runs one seed from start to end.</summary>
     /// <param name="seed">The seed.</param>
     /// <returns>What the run did.</returns>
@@ -185,6 +188,7 @@ public sealed partial class Simulator
                 WritesInFlight = _features.WritesInFlight,
                 FollowerWritesInFlight = _features.FollowerWritesInFlight,
                 HeartbeatsAnsweredWhileWriting = _features.HeartbeatsAnsweredWhileWriting,
+                HeartbeatsWhileWriting = _features.HeartbeatsWhileWriting,
                 AppliedWhileWriting = _features.AppliedWhileWriting,
                 AppliedAheadOfOwnLog = _features.AppliedAheadOfOwnLog,
                 SnapshotsAheadOfOwnLog = _features.SnapshotsAheadOfOwnLog,
