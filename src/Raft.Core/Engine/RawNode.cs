@@ -69,9 +69,9 @@ public sealed class RawNode
     /// <summary>
     /// A leader sends every follower a heartbeat now, as its heartbeat timer would (etcd's <c>MsgBeat</c>), without
     /// advancing logical time: for a host whose ticks must wait (a leader's loop holds them while its own writes run,
-    /// see <see cref="Runtime.WhilePersisting"/>) but whose followers must keep hearing from it. The round is numbered
-    /// at the last tick taken, so a lease it confirms starts no later than it would have. Does nothing unless the node
-    /// leads.
+    /// see <see cref="Runtime.WhilePersisting"/>) but whose followers must keep hearing from it. The round is stamped
+    /// with the last tick the node took, which is no later than now, so a lease it confirms can only come out shorter.
+    /// Does nothing unless the node leads.
     /// </summary>
     public void Heartbeat() => _raft.Heartbeat();
 

@@ -239,10 +239,11 @@ public sealed partial class RaftNode
         var leaderId = _softState.LeaderId;
         var persisted = false;
 
-        // Firings counted when the last heartbeat left (or the writes started): the engine's own timer counts from
-        // the last tick it took.
-        var firedAtLastBeat = Volatile.Read(ref _ticksPending);
+        // Every firing from here on wakes the loop (the flag is set before the count is read, so none is missed), and
+        // the firings since the writes started and since the last heartbeat decide the next (WhilePersisting.HeartbeatDue).
         _beatWhileWriting = leading;
+        var firedAtStart = Volatile.Read(ref _ticksPending);
+        var firedAtLastBeat = firedAtStart;
         try
         {
             while (!persisted && !token.IsCancellationRequested && await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -267,10 +268,11 @@ public sealed partial class RaftNode
                         stepped |= loopEvent.Kind == LoopEventKind.Message;
                     }
                     else if (leading && loopEvent.Kind == LoopEventKind.Tick
-                             && WhilePersisting.HeartbeatDue(Volatile.Read(ref _ticksPending), firedAtLastBeat, _options.Raft.HeartbeatTick))
+                             && Volatile.Read(ref _ticksPending) is var fired
+                             && WhilePersisting.HeartbeatDue(fired - firedAtStart, fired - firedAtLastBeat, _options.Raft.HeartbeatTick, _options.Raft.ElectionTick))
                     {
                         // The tick itself waits in _deferred (HandleTicks takes every firing after the writes).
-                        firedAtLastBeat = Volatile.Read(ref _ticksPending);
+                        firedAtLastBeat = fired;
                         rawNode.Heartbeat();
                         beat = true;
                     }

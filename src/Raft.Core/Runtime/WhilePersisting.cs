@@ -32,7 +32,8 @@ namespace Raft.Core.Runtime;
 /// Every other input (ticks, requests from other nodes, anything of another term) waits for the writes, so role and
 /// term cannot change while they run. A leader's timer still fires meanwhile: every <see cref="RaftOptions.HeartbeatTick"/>
 /// firings it sends a heartbeat round (<see cref="HeartbeatDue"/>, <see cref="RawNode.Heartbeat"/>), so that its followers
-/// keep hearing from it through a long write of its own; the ticks themselves (and with them check-quorum's judgement,
+/// keep hearing from it through a long write of its own, up to an election timeout of it (a longer one is a hung disk,
+/// and the followers had better elect another leader); the ticks themselves (and with them check-quorum's judgement,
 /// which sees the answers stepped meanwhile) come after the writes. Entries committed meanwhile are applied after the ready's own committed entries,
 /// which are applied before its writes start (<see cref="AppliesFirst"/>). Everything else of the ready (persisted
 /// messages, read states, <see cref="RawNode.Advance"/>) still waits for the writes; entries proposed meanwhile are
@@ -79,15 +80,20 @@ public static class WhilePersisting
     }
 
     /// <summary>
-    /// Whether a leader whose writes run (and whose ticks therefore wait) should send a heartbeat round now: when
-    /// <paramref name="heartbeatTick"/> timer firings have come since the last one left, or since the writes started
-    /// (the engine's own heartbeat timer counts from the last tick it took, which is no later).
+    /// Whether a leader whose writes run (and whose ticks therefore wait) should send a heartbeat round now: every
+    /// <paramref name="heartbeatTick"/> timer firings, counted from the start of the writes, for as long as they have
+    /// lasted no more than <paramref name="electionTick"/> firings. Writes that last longer mean a hung disk: the leader
+    /// then falls silent, so that its followers elect another (it could still commit with them, but every read,
+    /// membership change and transfer waits for its writes). Its followers campaign no sooner than an election timeout
+    /// after the last heartbeat, so a stall of up to about two election timeouts keeps the leader.
     /// </summary>
-    /// <param name="fired">Timer firings not yet taken by the engine.</param>
-    /// <param name="firedAtLastBeat">That count when the writes started or the last heartbeat left meanwhile.</param>
+    /// <param name="firedSinceWritesStarted">Timer firings since the writes started.</param>
+    /// <param name="firedSinceLastBeat">Timer firings since the last heartbeat sent meanwhile, or since the writes started.</param>
     /// <param name="heartbeatTick"><see cref="RaftOptions.HeartbeatTick"/>.</param>
+    /// <param name="electionTick"><see cref="RaftOptions.ElectionTick"/>.</param>
     /// <returns>True when a heartbeat is due.</returns>
-    public static bool HeartbeatDue(int fired, int firedAtLastBeat, int heartbeatTick) => fired - firedAtLastBeat >= heartbeatTick;
+    public static bool HeartbeatDue(int firedSinceWritesStarted, int firedSinceLastBeat, int heartbeatTick, int electionTick) =>
+        firedSinceLastBeat >= heartbeatTick && firedSinceWritesStarted <= electionTick;
 
     /// <summary>Whether <paramref name="message"/> may be stepped while the writes of an allowed ready run.</summary>
     /// <param name="message">A message received from a peer.</param>
