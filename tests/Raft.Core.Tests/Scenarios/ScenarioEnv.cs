@@ -29,6 +29,7 @@ internal sealed partial class ScenarioEnv
         {
             case "add-nodes": AddNodes(args, output); break;
             case "campaign": Node(args[0]).Raw.Campaign(); break;
+            case "heartbeat": Node(args[0]).Raw.Heartbeat(); break;
             case "tick": Tick(args, output); break;
             case "propose": Propose(args, output); break;
             case "stabilize": Stabilize(output); break;
