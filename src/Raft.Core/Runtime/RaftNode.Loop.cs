@@ -131,14 +131,15 @@ public sealed partial class RaftNode
 
                     stage = "log store, hard-state store or transport";
                     var leaderSteps = WhilePersisting.Allowed(ready, isLeader);
-                    var followerMayAnswer = WhilePersisting.FollowerAllowed(ready, _softState.Role == StateRole.Follower, _softState.LeaderId);
+                    var after = ready.SoftState ?? _softState;
+                    var followerMayAnswer = WhilePersisting.FollowerAllowed(ready, after.Role == StateRole.Follower, after.LeaderId);
                     var onLogWriteThread = AppendsOnLogWriteThread(leaderSteps || (followerMayAnswer && !MayWriteInline(ready)));
                     var stepWhilePersisting = leaderSteps || (followerMayAnswer && onLogWriteThread);
                     var writeStarted = Stopwatch.GetTimestamp();
                     var persist = _readyProcessor.PersistAndSendAsync(ready, onLogWriteThread ? _logWriteThread : null, token);
                     if (!persist.IsCompleted && stepWhilePersisting)
                     {
-                        await StepWhilePersistingAsync(rawNode, persist.AsTask(), token).ConfigureAwait(false);
+                        await StepWhilePersistingAsync(rawNode, after, persist.AsTask(), token).ConfigureAwait(false);
                     }
                     else
                     {
@@ -224,7 +225,8 @@ public sealed partial class RaftNode
     // its timer while its ticks wait (WhilePersisting.HeartbeatDue); a follower answers its leader's heartbeats (their
     // commit index waits for the next ready). Every other event waits in _deferred (see WhilePersisting). Returns once
     // the writes end.
-    private async Task StepWhilePersistingAsync(RawNode rawNode, Task persist, CancellationToken token)
+    // `state` is the soft state with the ready taken (a leader's never changes; a follower's may name its new leader).
+    private async Task StepWhilePersistingAsync(RawNode rawNode, SoftState state, Task persist, CancellationToken token)
     {
         // The end of the writes arrives as an event, so that one wait covers both.
         _ = persist.ContinueWith(
@@ -234,9 +236,9 @@ public sealed partial class RaftNode
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
         var reader = _events.Reader;
-        var term = _softState.Term;
-        var leading = _softState.Role == StateRole.Leader;
-        var leaderId = _softState.LeaderId;
+        var term = state.Term;
+        var leading = state.Role == StateRole.Leader;
+        var leaderId = state.LeaderId;
         var persisted = false;
 
         // Every firing from here on wakes the loop (the flag is set before the count is read, so none is missed), and

@@ -115,6 +115,42 @@ public sealed class RaftNodeFollowerWhilePersistingTests : IAsyncLifetime
         held.SetResult();
     }
 
+    // The first append of a new leader is the ready in which the follower learns that leader: its stall must not
+    // silence it either (seen in the grpc benchmark: both followers' first append after an election took 293 and
+    // 504 ms, nobody answered, and check-quorum deposed the new leader one election timeout after its election). Here
+    // n1 hands leadership to n3 (a transfer election, which n2's lease does not refuse): n2 votes in term 2, then n3's
+    // first append is held while n3 heartbeats.
+    [Fact]
+    public async Task Follower_WhileTheFirstAppendOfANewLeaderIsHeld_AnswersThatLeadersHeartbeats()
+    {
+        _peers.Deliver(new Message { Type = MessageType.Vote, From = "n3", To = "n2", Term = 2, Index = 0, LogTerm = 0, Context = "transfer"u8.ToArray() });
+        await Eventually.TrueAsync(() => _peers.LastSent(MessageType.VoteResponse, "n3") is { Term: 2, Reject: false }, "n2 to vote for n3 in term 2");
+
+        var gate = _log.HoldAppends();
+        try
+        {
+            _peers.Deliver(new Message
+            {
+                Type = MessageType.AppendEntries, From = "n3", To = "n2", Term = 2, Index = 0, LogTerm = 0, Commit = 0,
+                Entries = [new Entry(1, 2, EntryType.Normal, "a"u8.ToArray())],
+            });
+            await Eventually.TrueAsync(() => _log.WaitingAppends > 0, "n2's append of n3's first entry to start");
+
+            _peers.Deliver(new Message { Type = MessageType.Heartbeat, From = "n3", To = "n2", Term = 2, Index = 1, Commit = 0 });
+            await Eventually.TrueAsync(
+                () => _peers.Sent.Any(m => m.Type == MessageType.HeartbeatResponse && m.To == "n3" && m.Term == 2 && m.Index == 1),
+                "n2 to answer n3's heartbeat while its first append from n3 is held");
+            Assert.Equal(1, _log.WaitingAppends);
+            Assert.Null(_peers.LastSent(MessageType.AppendEntriesResponse, "n3"));
+        }
+        finally
+        {
+            gate.TrySetResult();
+        }
+
+        await Eventually.TrueAsync(() => _peers.LastSent(MessageType.AppendEntriesResponse, "n3") is { Index: 1, Reject: false }, "n2 to acknowledge entry 1 once written");
+    }
+
     // n1 sends entry 1; n2's append of it starts and is held until the returned gate is set.
     private async Task<TaskCompletionSource> HoldAppendOfEntryOneAsync()
     {
