@@ -122,8 +122,9 @@ internal sealed partial class SimNode
     }
 
     // The ready may stay in flight: a leader's or a follower's ready that WhilePersisting admits, with entries to write
-    // (without them no write runs). `leading` is the role before the ready's own soft state, which both rules require
-    // to be none.
+    // (without them no write runs). `leading` is the role before the ready's own soft state, which the leader's rule
+    // requires to be none; the follower's rule looks at the state with the ready taken (the engine's status now), as
+    // RaftNode's loop does.
     private bool MayStayInFlight(Ready ready, bool leading)
     {
         if (ready.Entries.Count == 0)
