@@ -135,15 +135,28 @@ public sealed partial class RaftNode
                     var followerMayAnswer = WhilePersisting.FollowerAllowed(ready, after.Role == StateRole.Follower, after.LeaderId);
                     var onLogWriteThread = AppendsOnLogWriteThread(leaderSteps || (followerMayAnswer && !MayWriteInline(ready)));
                     var stepWhilePersisting = leaderSteps || (followerMayAnswer && onLogWriteThread);
+                    // A leader counts the firings from before its writes start: one that fired after they started
+                    // but before this loop reached StepWhilePersistingAsync would otherwise be missed, its heartbeat
+                    // with it (the CI run of 8befd8c timed out waiting for that heartbeat). The flag goes first, so
+                    // that every firing after the count queues an event.
+                    _beatWhileWriting = leaderSteps;
+                    var firedBeforeWrites = Volatile.Read(ref _ticksPending);
                     var writeStarted = Stopwatch.GetTimestamp();
-                    var persist = _readyProcessor.PersistAndSendAsync(ready, onLogWriteThread ? _logWriteThread : null, token);
-                    if (!persist.IsCompleted && stepWhilePersisting)
+                    try
                     {
-                        await StepWhilePersistingAsync(rawNode, after, persist.AsTask(), token).ConfigureAwait(false);
+                        var persist = _readyProcessor.PersistAndSendAsync(ready, onLogWriteThread ? _logWriteThread : null, token);
+                        if (!persist.IsCompleted && stepWhilePersisting)
+                        {
+                            await StepWhilePersistingAsync(rawNode, after, persist.AsTask(), firedBeforeWrites, token).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await persist.ConfigureAwait(false);
+                        }
                     }
-                    else
+                    finally
                     {
-                        await persist.ConfigureAwait(false);
+                        _beatWhileWriting = false;
                     }
 
                     NoteWrite(ready, Stopwatch.GetElapsedTime(writeStarted));
@@ -226,7 +239,9 @@ public sealed partial class RaftNode
     // commit index waits for the next ready). Every other event waits in _deferred (see WhilePersisting). Returns once
     // the writes end.
     // `state` is the soft state with the ready taken (a leader's never changes; a follower's may name its new leader).
-    private async Task StepWhilePersistingAsync(RawNode rawNode, SoftState state, Task persist, CancellationToken token)
+    // `firedAtStart` is the count of pending firings read just before the writes started, with _beatWhileWriting
+    // already set for a leader (the caller clears it once the writes end).
+    private async Task StepWhilePersistingAsync(RawNode rawNode, SoftState state, Task persist, int firedAtStart, CancellationToken token)
     {
         // The end of the writes arrives as an event, so that one wait covers both.
         _ = persist.ContinueWith(
@@ -241,74 +256,65 @@ public sealed partial class RaftNode
         var leaderId = state.LeaderId;
         var persisted = false;
 
-        // Every firing from here on wakes the loop (the flag is set before the count is read, so none is missed), and
-        // the firings since the writes started and since the last heartbeat decide the next (WhilePersisting.HeartbeatDue).
-        _beatWhileWriting = leading;
-        var firedAtStart = Volatile.Read(ref _ticksPending);
+        // Every firing since the writes started wakes the loop, and the firings since then and since the last
+        // heartbeat decide the next (WhilePersisting.HeartbeatDue).
         var firedAtLastBeat = firedAtStart;
-        try
+        while (!persisted && !token.IsCancellationRequested && await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (!persisted && !token.IsCancellationRequested && await reader.WaitToReadAsync().ConfigureAwait(false))
+            var stepped = false;
+            var proposed = false;
+            var beat = false;
+            while (reader.TryRead(out var loopEvent))
             {
-                var stepped = false;
-                var proposed = false;
-                var beat = false;
-                while (reader.TryRead(out var loopEvent))
+                if (loopEvent.Kind == LoopEventKind.Persisted)
                 {
-                    if (loopEvent.Kind == LoopEventKind.Persisted)
+                    if (ReferenceEquals(loopEvent.Payload, persist))
                     {
-                        if (ReferenceEquals(loopEvent.Payload, persist))
-                        {
-                            // Events after this one stay in the channel, behind the deferred ones.
-                            persisted = true;
-                            break;
-                        }
-                    }
-                    else if (TakeNowOrDefer(rawNode, loopEvent, term, leading ? null : leaderId))
-                    {
-                        proposed |= loopEvent.Kind == LoopEventKind.Propose;
-                        stepped |= loopEvent.Kind == LoopEventKind.Message;
-                    }
-                    else if (leading && loopEvent.Kind == LoopEventKind.Tick
-                             && Volatile.Read(ref _ticksPending) is var fired
-                             && WhilePersisting.HeartbeatDue(fired - firedAtStart, fired - firedAtLastBeat, _options.Raft.HeartbeatTick, _options.Raft.ElectionTick))
-                    {
-                        // The tick itself waits in _deferred (HandleTicks takes every firing after the writes).
-                        firedAtLastBeat = fired;
-                        rawNode.Heartbeat();
-                        beat = true;
+                        // Events after this one stay in the channel, behind the deferred ones.
+                        persisted = true;
+                        break;
                     }
                 }
-
-                // Registered before their appends leave, so before anything can commit them.
-                RegisterAccepted();
-                if (stepped || proposed || beat)
+                else if (TakeNowOrDefer(rawNode, loopEvent, term, leading ? null : leaderId))
                 {
-                    _readyProcessor.Send(rawNode.TakeMessages());
+                    proposed |= loopEvent.Kind == LoopEventKind.Propose;
+                    stepped |= loopEvent.Kind == LoopEventKind.Message;
                 }
-
-                if (stepped && rawNode.TakeCommittedEntries() is { Count: > 0 } committed)
+                else if (leading && loopEvent.Kind == LoopEventKind.Tick
+                         && Volatile.Read(ref _ticksPending) is var fired
+                         && WhilePersisting.HeartbeatDue(fired - firedAtStart, fired - firedAtLastBeat, _options.Raft.HeartbeatTick, _options.Raft.ElectionTick))
                 {
-                    // Before the applier answers the callers: one whose entry was a configuration change must see it
-                    // committed in Status (WaitForCatchUpAsync reads the configuration from there).
-                    PublishStatus(rawNode.Status);
-                    try
-                    {
-                        await EnqueueApplyAsync(new ApplyItem(committed, null), token).ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (token.IsCancellationRequested && ex is OperationCanceledException or ChannelClosedException)
-                    {
-                        // Stopping ended the wait for room in the apply queue: the loop ends, but not before the writes
-                        // (the node reports itself stopped only once nothing writes to its stores any more).
-                        await persist.ConfigureAwait(false);
-                        throw;
-                    }
+                    // The tick itself waits in _deferred (HandleTicks takes every firing after the writes).
+                    firedAtLastBeat = fired;
+                    rawNode.Heartbeat();
+                    beat = true;
                 }
             }
-        }
-        finally
-        {
-            _beatWhileWriting = false;
+
+            // Registered before their appends leave, so before anything can commit them.
+            RegisterAccepted();
+            if (stepped || proposed || beat)
+            {
+                _readyProcessor.Send(rawNode.TakeMessages());
+            }
+
+            if (stepped && rawNode.TakeCommittedEntries() is { Count: > 0 } committed)
+            {
+                // Before the applier answers the callers: one whose entry was a configuration change must see it
+                // committed in Status (WaitForCatchUpAsync reads the configuration from there).
+                PublishStatus(rawNode.Status);
+                try
+                {
+                    await EnqueueApplyAsync(new ApplyItem(committed, null), token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (token.IsCancellationRequested && ex is OperationCanceledException or ChannelClosedException)
+                {
+                    // Stopping ended the wait for room in the apply queue: the loop ends, but not before the writes
+                    // (the node reports itself stopped only once nothing writes to its stores any more).
+                    await persist.ConfigureAwait(false);
+                    throw;
+                }
+            }
         }
 
         // Stopping ends the wait above before the writes; their outcome still decides how the loop ends.

@@ -147,6 +147,29 @@ public sealed class RaftNodeCheckQuorumTests : IAsyncLifetime
         Assert.Equal(_term, _node.Status.Term);
     }
 
+    // A firing that comes as the leader's append starts, before its loop can step anything, counts towards the
+    // heartbeats too: counted from when the loop got round to it, it was missed (the CI run of 8befd8c timed out
+    // waiting for the heartbeat of the test above's first firing).
+    [Fact]
+    public async Task Leader_WhoseTimerFiresAsItsOwnAppendStarts_HeartbeatsForThatFiring()
+    {
+        await ElectAsync();
+        await StartCheckWindowWithoutActiveFollowersAsync();
+        var appends = _log.HoldAppends();
+        _log.OnHeld = () => _time.FireAll();
+        try
+        {
+            var before = _peers.CountSent(MessageType.Heartbeat, "n2");
+            _ = _node.ProposeAsync("x"u8.ToArray());
+            await Eventually.TrueAsync(() => _peers.CountSent(MessageType.Heartbeat, "n2") > before, "a heartbeat for the firing as the append started");
+            Assert.Equal(1, _log.WaitingAppends);
+        }
+        finally
+        {
+            appends.TrySetResult();
+        }
+    }
+
     // A leader taking late ticks proposes the proposals queued behind them at once: left for later, they would be
     // overtaken by proposals that arrive while the writes of its next ready run (review of 8ef6d34).
     [Fact]

@@ -18,6 +18,9 @@ public sealed class FaultyLogStore : ILogStore
 
     public TaskCompletionSource? Gate { get; set; }
 
+    // Runs as a held append starts waiting, on the thread that called AppendAsync.
+    public Action? OnHeld { get; set; }
+
     public IReadOnlyList<int> BatchSizes
     {
         get
@@ -51,6 +54,7 @@ public sealed class FaultyLogStore : ILogStore
         if (Gate is { } gate)
         {
             Interlocked.Increment(ref _waiting);
+            OnHeld?.Invoke();
             await gate.Task;
             Interlocked.Decrement(ref _waiting);
         }
