@@ -19,13 +19,13 @@ public sealed partial class RaftNode
     private long _leadershipNotedInTerm;
 
     // Timer firings not yet handed to the engine; one tick event is queued while this is above 0 (one per firing while
-    // _beatWhileWriting is set). A loop that falls behind (a long fsync, a pause) catches up on a leader and loses them
+    // _beatWhileWaiting is set). A loop that falls behind (a long fsync, a pause) catches up on a leader and loses them
     // elsewhere (see HandleTicks).
     private int _ticksPending;
 
-    // Set while a leader's own writes run: its ticks wait, but every firing wakes the loop so that it can heartbeat
-    // (see StepWhilePersistingAsync).
-    private volatile bool _beatWhileWriting;
+    // Set while a leader's loop waits for its own writes or for room in the apply queue: its ticks wait, but every
+    // firing wakes the loop so that it can heartbeat (see StepWhilePersistingAsync).
+    private volatile bool _beatWhileWaiting;
 
     // Loop only: this node's appends that took less than a tick, in a row (see MayWriteInline).
     private int _quickWritesInARow;
@@ -59,7 +59,7 @@ public sealed partial class RaftNode
 
     private void OnTimer()
     {
-        if ((Interlocked.Increment(ref _ticksPending) == 1 || _beatWhileWriting) && !_events.Writer.TryWrite(new LoopEvent(LoopEventKind.Tick, null)))
+        if ((Interlocked.Increment(ref _ticksPending) == 1 || _beatWhileWaiting) && !_events.Writer.TryWrite(new LoopEvent(LoopEventKind.Tick, null)))
         {
             // Stopping: the channel is closed.
             Volatile.Write(ref _ticksPending, 0);
@@ -120,34 +120,32 @@ public sealed partial class RaftNode
                         RaftMetrics.ReadyEntries.Record(ready.Entries.Count, _nodeTag);
                     }
 
-                    // Committed entries go to the applier before this ready's writes when that is safe (see
-                    // WhilePersisting.AppliesFirst), so the leader's answer does not also wait for its own fsync.
                     var isLeader = _softState.Role == StateRole.Leader;
-                    var applyFirst = WhilePersisting.AppliesFirst(ready, isLeader);
-                    if (applyFirst)
-                    {
-                        await EnqueueApplyAsync(new ApplyItem(ready.CommittedEntries, null), token).ConfigureAwait(false);
-                    }
-
-                    stage = "log store, hard-state store or transport";
                     var leaderSteps = WhilePersisting.Allowed(ready, isLeader);
                     var after = ready.SoftState ?? _softState;
                     var followerMayAnswer = WhilePersisting.FollowerAllowed(ready, after.Role == StateRole.Follower, after.LeaderId);
+
+                    // Committed entries go to the applier before this ready's writes when that is safe (see
+                    // WhilePersisting.AppliesFirst), so the leader's answer does not also wait for its own fsync. Not
+                    // when the apply queue is full: they then go after the writes, where the loop waits for room as it
+                    // waits for the writes (WaitForApplyRoomAsync); here the ready's own messages have not left yet.
+                    var applyFirst = WhilePersisting.AppliesFirst(ready, isLeader)
+                                     && _applyQueue.Writer.TryWrite(new ApplyItem(ready.CommittedEntries, null));
+
+                    stage = "log store, hard-state store or transport";
                     var onLogWriteThread = AppendsOnLogWriteThread(leaderSteps || (followerMayAnswer && !MayWriteInline(ready)));
                     var stepWhilePersisting = leaderSteps || (followerMayAnswer && onLogWriteThread);
-                    // A leader counts the firings from before its writes start: one that fired after they started
-                    // but before this loop reached StepWhilePersistingAsync would otherwise be missed, its heartbeat
-                    // with it (the CI run of 8befd8c timed out waiting for that heartbeat). The flag goes first, so
-                    // that every firing after the count queues an event.
-                    _beatWhileWriting = leaderSteps;
-                    var firedBeforeWrites = Volatile.Read(ref _ticksPending);
+                    // Set before the writes start: every firing from then on wakes the loop.
+                    _beatWhileWaiting = leaderSteps;
                     var writeStarted = Stopwatch.GetTimestamp();
                     try
                     {
                         var persist = _readyProcessor.PersistAndSendAsync(ready, onLogWriteThread ? _logWriteThread : null, token);
                         if (!persist.IsCompleted && stepWhilePersisting)
                         {
-                            await StepWhilePersistingAsync(rawNode, after, persist.AsTask(), firedBeforeWrites, token).ConfigureAwait(false);
+                            // Entries committed meanwhile may go to the applier only after this ready's own.
+                            var takeCommitted = applyFirst || ready.CommittedEntries.Count == 0;
+                            await StepWhilePersistingAsync(rawNode, after, persist.AsTask(), takeCommitted, token).ConfigureAwait(false);
                         }
                         else
                         {
@@ -156,20 +154,22 @@ public sealed partial class RaftNode
                     }
                     finally
                     {
-                        _beatWhileWriting = false;
+                        _beatWhileWaiting = false;
                     }
 
                     NoteWrite(ready, Stopwatch.GetElapsedTime(writeStarted));
 
-                    // The snapshot's state replaces the state machine's before the entries after it are applied.
+                    // The snapshot's state replaces the state machine's before the entries after it are applied (no
+                    // ready with a snapshot lets the loop step anything while it waits).
                     if (ready.Snapshot is { } snapshot)
                     {
-                        await EnqueueApplyAsync(new ApplyItem(null, snapshot), token).ConfigureAwait(false);
+                        await EnqueueApplyAsync(rawNode, new ApplyItem(null, snapshot), null, token).ConfigureAwait(false);
                     }
 
                     if (!applyFirst && ready.CommittedEntries.Count > 0)
                     {
-                        await EnqueueApplyAsync(new ApplyItem(ready.CommittedEntries, null), token).ConfigureAwait(false);
+                        SoftState? stepAs = leaderSteps || followerMayAnswer ? after : null;
+                        await EnqueueApplyAsync(rawNode, new ApplyItem(ready.CommittedEntries, null), stepAs, token).ConfigureAwait(false);
                     }
 
                     stage = "engine";
@@ -233,15 +233,15 @@ public sealed partial class RaftNode
     // (WhilePersisting.FollowerAllowed), so that a stalled disk does not make it look dead to check-quorum.
     private bool MayWriteInline(Ready ready) => ready.Entries.Count <= LoneWriteEntries && _quickWritesInARow >= QuickWritesToTrust;
 
-    // This node's own writes are running. A leader steps its followers' acknowledgements as they come and hands what
-    // they commit to the applier at once, takes proposals and sends what both make at once, and keeps heartbeating on
-    // its timer while its ticks wait (WhilePersisting.HeartbeatDue); a follower answers its leader's heartbeats (their
-    // commit index waits for the next ready). Every other event waits in _deferred (see WhilePersisting). Returns once
-    // the writes end.
+    // This node's own writes are running (or its wait for room in the apply queue: see WaitForApplyRoomAsync). A leader
+    // steps its followers' acknowledgements as they come and hands what they commit to the applier at once (with
+    // `takeCommitted`, and while the apply queue has room; otherwise those entries come with the next ready), takes
+    // proposals and sends what both make at once, and keeps heartbeating on its timer while its ticks wait
+    // (WhilePersisting.HeartbeatDue); a follower answers its leader's heartbeats (their commit index waits for the next
+    // ready). Every other event waits in _deferred (see WhilePersisting). Returns once `persist` ends.
     // `state` is the soft state with the ready taken (a leader's never changes; a follower's may name its new leader).
-    // `firedAtStart` is the count of pending firings read just before the writes started, with _beatWhileWriting
-    // already set for a leader (the caller clears it once the writes end).
-    private async Task StepWhilePersistingAsync(RawNode rawNode, SoftState state, Task persist, int firedAtStart, CancellationToken token)
+    // The caller sets _beatWhileWaiting for a leader before `persist` starts and clears it once `persist` ends.
+    private async Task StepWhilePersistingAsync(RawNode rawNode, SoftState state, Task persist, bool takeCommitted, CancellationToken token)
     {
         // The end of the writes arrives as an event, so that one wait covers both.
         _ = persist.ContinueWith(
@@ -256,9 +256,11 @@ public sealed partial class RaftNode
         var leaderId = state.LeaderId;
         var persisted = false;
 
-        // Every firing since the writes started wakes the loop, and the firings since then and since the last
-        // heartbeat decide the next (WhilePersisting.HeartbeatDue).
-        var firedAtLastBeat = firedAtStart;
+        // Every firing wakes the loop, and the firings the loop has not taken as ticks, in all and since the last
+        // heartbeat sent here, decide the next (WhilePersisting.HeartbeatDue). Counted from the last tick taken, not
+        // from the start of the wait: a firing that came just before it (the loop busy getting there) counts too;
+        // counted from the start, its heartbeat was missed (the CI run of 8befd8c timed out waiting for it).
+        var firedAtLastBeat = 0;
         while (!persisted && !token.IsCancellationRequested && await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             var stepped = false;
@@ -282,7 +284,7 @@ public sealed partial class RaftNode
                 }
                 else if (leading && loopEvent.Kind == LoopEventKind.Tick
                          && Volatile.Read(ref _ticksPending) is var fired
-                         && WhilePersisting.HeartbeatDue(fired - firedAtStart, fired - firedAtLastBeat, _options.Raft.HeartbeatTick, _options.Raft.ElectionTick))
+                         && WhilePersisting.HeartbeatDue(fired, fired - firedAtLastBeat, _options.Raft.HeartbeatTick, _options.Raft.ElectionTick))
                 {
                     // The tick itself waits in _deferred (HandleTicks takes every firing after the writes).
                     firedAtLastBeat = fired;
@@ -298,22 +300,33 @@ public sealed partial class RaftNode
                 _readyProcessor.Send(rawNode.TakeMessages());
             }
 
-            if (stepped && rawNode.TakeCommittedEntries() is { Count: > 0 } committed)
+            if (!stepped)
             {
-                // Before the applier answers the callers: one whose entry was a configuration change must see it
-                // committed in Status (WaitForCatchUpAsync reads the configuration from there).
+                continue;
+            }
+
+            // Only while the apply queue has room (only this loop writes to it, so the write below cannot wait): a
+            // loop waiting here for the applier would heartbeat no more.
+            if (takeCommitted && _applyQueue.Reader.Count < _options.MaxPendingApplyBatches)
+            {
+                if (rawNode.TakeCommittedEntries() is { Count: > 0 } committed)
+                {
+                    // Before the applier answers the callers: one whose entry was a configuration change must see it
+                    // committed in Status (WaitForCatchUpAsync reads the configuration from there).
+                    PublishStatus(rawNode.Status);
+                    if (!_applyQueue.Writer.TryWrite(new ApplyItem(committed, null)))
+                    {
+                        // Stopping completed the queue: the loop ends, but not before the writes (the node reports
+                        // itself stopped only once nothing writes to its stores any more).
+                        await persist.ConfigureAwait(false);
+                        throw new ChannelClosedException();
+                    }
+                }
+            }
+            else
+            {
+                // The commit index the acknowledgements reached, although its entries wait for the next ready.
                 PublishStatus(rawNode.Status);
-                try
-                {
-                    await EnqueueApplyAsync(new ApplyItem(committed, null), token).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (token.IsCancellationRequested && ex is OperationCanceledException or ChannelClosedException)
-                {
-                    // Stopping ended the wait for room in the apply queue: the loop ends, but not before the writes
-                    // (the node reports itself stopped only once nothing writes to its stores any more).
-                    await persist.ConfigureAwait(false);
-                    throw;
-                }
             }
         }
 
@@ -322,9 +335,46 @@ public sealed partial class RaftNode
     }
 
     // Full (the state machine is behind): wait for room, which is the loop's backpressure. Stopping completes the
-    // queue, which ends this wait with ChannelClosedException.
-    private ValueTask EnqueueApplyAsync(ApplyItem item, CancellationToken cancellationToken) =>
-        _applyQueue.Writer.TryWrite(item) ? ValueTask.CompletedTask : _applyQueue.Writer.WriteAsync(item, cancellationToken);
+    // queue, which ends this wait with ChannelClosedException. With `stepAs` (the soft state of a ready whose writes
+    // let this node step: WhilePersisting.Allowed or FollowerAllowed), the wait steps as the writes do (see
+    // WaitForApplyRoomAsync).
+    private ValueTask EnqueueApplyAsync(RawNode rawNode, ApplyItem item, SoftState? stepAs, CancellationToken cancellationToken)
+    {
+        if (_applyQueue.Writer.TryWrite(item))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        return stepAs is { } state
+            ? new ValueTask(WaitForApplyRoomAsync(rawNode, item, state, cancellationToken))
+            : _applyQueue.Writer.WriteAsync(item, cancellationToken);
+    }
+
+    // A state machine that falls behind (a long snapshot on the applier, a slow Apply) fills the apply queue, and the
+    // loop waits for room. Meanwhile a leader keeps heartbeating on its timer and steps its followers' acknowledgements,
+    // and a follower answers its leader's heartbeats, as while their writes run: a node busy applying is not a dead one,
+    // and before, a leader whose applier took an election timeout fell silent and its followers elected another. Like a
+    // hung disk, an applier hung for longer than an election timeout silences a leader (WhilePersisting.HeartbeatDue).
+    // Entries committed meanwhile stay in the engine (they go to the applier after `item`, with the next ready).
+    private async Task WaitForApplyRoomAsync(RawNode rawNode, ApplyItem item, SoftState state, CancellationToken token)
+    {
+        _beatWhileWaiting = state.Role == StateRole.Leader;
+        try
+        {
+            var room = _applyQueue.Writer.WriteAsync(item, token);
+            if (room.IsCompleted)
+            {
+                await room.ConfigureAwait(false);
+                return;
+            }
+
+            await StepWhilePersistingAsync(rawNode, state, room.AsTask(), takeCommitted: false, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _beatWhileWaiting = false;
+        }
+    }
 
     private void Handle(RawNode rawNode, LoopEvent loopEvent)
     {

@@ -88,19 +88,21 @@ public static class WhilePersisting
 
     /// <summary>
     /// Whether a leader whose writes run (and whose ticks therefore wait) should send a heartbeat round now: every
-    /// <paramref name="heartbeatTick"/> timer firings, counted from the start of the writes, for as long as they have
-    /// lasted no more than <paramref name="electionTick"/> firings. Writes that last longer mean a hung disk: the leader
-    /// then falls silent, so that its followers elect another (it could still commit with them, but every read,
-    /// membership change and transfer waits for its writes). Its followers campaign no sooner than an election timeout
-    /// after the last heartbeat, so a stall of up to about two election timeouts keeps the leader.
+    /// <paramref name="heartbeatTick"/> timer firings not yet taken as ticks, for as long as there are no more than
+    /// <paramref name="electionTick"/> of them. A longer wait means a hung disk: the leader then falls silent, so that
+    /// its followers elect another (it could still commit with them, but every read, membership change and transfer
+    /// waits for its writes). Its followers campaign no sooner than an election timeout after the last heartbeat, so a
+    /// stall of up to about two election timeouts keeps the leader. The firings are counted from the last tick taken,
+    /// not from the start of the writes, so that one that came just before they started counts too. The runtime host
+    /// applies the same rule while it waits for room in a full apply queue (a state machine that fell behind).
     /// </summary>
-    /// <param name="firedSinceWritesStarted">Timer firings since the writes started.</param>
-    /// <param name="firedSinceLastBeat">Timer firings since the last heartbeat sent meanwhile, or since the writes started.</param>
+    /// <param name="firedSinceLastTick">Timer firings since the last tick the node took: all of them wait for the writes.</param>
+    /// <param name="firedSinceLastBeat">Of those, the firings since the last heartbeat sent meanwhile (all of them before the first).</param>
     /// <param name="heartbeatTick"><see cref="RaftOptions.HeartbeatTick"/>.</param>
     /// <param name="electionTick"><see cref="RaftOptions.ElectionTick"/>.</param>
     /// <returns>True when a heartbeat is due.</returns>
-    public static bool HeartbeatDue(int firedSinceWritesStarted, int firedSinceLastBeat, int heartbeatTick, int electionTick) =>
-        firedSinceLastBeat >= heartbeatTick && firedSinceWritesStarted <= electionTick;
+    public static bool HeartbeatDue(int firedSinceLastTick, int firedSinceLastBeat, int heartbeatTick, int electionTick) =>
+        firedSinceLastBeat >= heartbeatTick && firedSinceLastTick <= electionTick;
 
     /// <summary>Whether <paramref name="message"/> may be stepped while the writes of an allowed ready run.</summary>
     /// <param name="message">A message received from a peer.</param>

@@ -16,18 +16,24 @@ public sealed class RaftNodeCheckQuorumTests : IAsyncLifetime
     private readonly ManualTimeProvider _time = new();
     private readonly ScriptedPeerTransport _peers = new();
     private readonly FaultyLogStore _log = new();
+    private readonly TestStateMachine _stateMachine = new();
     private RaftNode _node = null!;
     private long _term;
 
     public async Task InitializeAsync()
     {
-        // No hand-over on stop: the scripted followers would never take it, and this clock only moves when told.
-        var options = TestCluster.Options("n1", ["n1", "n2", "n3"]) with { TransferLeadershipOnStop = false };
-        _node = new RaftNode(options, _log, new InMemoryHardStateStore(), _peers, new TestStateMachine(), _time);
+        // No hand-over on stop: the scripted followers would never take it, and this clock only moves when told. An
+        // apply queue of one batch, so that a held state machine fills it at once.
+        var options = TestCluster.Options("n1", ["n1", "n2", "n3"]) with { TransferLeadershipOnStop = false, MaxPendingApplyBatches = 1 };
+        _node = new RaftNode(options, _log, new InMemoryHardStateStore(), _peers, _stateMachine, _time);
         await _node.StartAsync();
     }
 
-    public async Task DisposeAsync() => await _node.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        _stateMachine.Gate?.TrySetResult();
+        await _node.DisposeAsync();
+    }
 
     [Fact]
     public async Task Leader_HeldThroughAnElectionTimeout_StaysLeader_WhenAFollowerAnsweredMeanwhile()
@@ -170,6 +176,61 @@ public sealed class RaftNodeCheckQuorumTests : IAsyncLifetime
         }
     }
 
+    // A state machine that falls behind (a long snapshot on the applier) fills the apply queue, and the leader's loop
+    // waits for room: it keeps heartbeating on its timer meanwhile and steps its followers' answers, so that it stays
+    // leader once its ticks come, as while its own writes run. Before, it sent nothing until the applier took the next
+    // batch, and its followers elected another leader. What commits meanwhile is applied after what waits.
+    [Fact]
+    public async Task Leader_WhoseApplierIsBehind_HeartbeatsWhileItWaitsForRoomToApply_AndStaysLeaderWhenAFollowerAnswered()
+    {
+        await ElectAsync();
+        await StartCheckWindowWithoutActiveFollowersAsync();
+        var applier = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _stateMachine.Gate = applier;
+
+        // n2 acknowledges x0, held at the applier, x1, which fills the queue, and x2, which waits for room; x3 is
+        // written by the leader before x2 is acknowledged.
+        for (var i = 0; i < 2; i++)
+        {
+            await ProposeAsync($"x{i}");
+            Acknowledge("n2");
+            if (i == 0)
+            {
+                await Eventually.TrueAsync(() => _stateMachine.GateWaiters == 1, "the applier to take x0");
+            }
+        }
+
+        await ProposeAsync("x2");
+        var x2 = _peers.LastSent(MessageType.AppendEntries, "n2")!.Index + 1;
+        _ = _node.ProposeAsync("x3"u8.ToArray());
+        await Eventually.TrueAsync(() => _log.LastIndex > x2, "the leader to write x3");
+        Acknowledge("n2");
+        await Eventually.TrueAsync(() => LeftFor("n2", "x3"), "x3 to leave for n2");
+
+        // Ten firings, an election timeout: each sends a heartbeat, which n2 answers.
+        for (var i = 0; i < 10; i++)
+        {
+            var before = _peers.CountSent(MessageType.Heartbeat, "n2");
+            _time.FireAll();
+            await Eventually.TrueAsync(() => _peers.CountSent(MessageType.Heartbeat, "n2") > before, $"a heartbeat for firing {i + 1} while the applier is behind");
+            _peers.Deliver(HeartbeatResponse("n2"));
+        }
+
+        // n2's acknowledgement of x3 commits it meanwhile.
+        var x3 = Acknowledge("n2");
+        await Eventually.TrueAsync(() => _node.Status.CommitIndex >= x3, "x3 to commit while the applier is behind");
+        Assert.Equal(1, _stateMachine.GateWaiters);
+        var heartbeats = _peers.CountSent(MessageType.Heartbeat, "n2");
+        applier.SetResult();
+        await Eventually.TrueAsync(() => _stateMachine.Applied.Any(a => a.Index == x3), "x3 to be applied");
+        await TickOrStepDownAsync();
+
+        Assert.True(_node.IsLeader, "the leader stepped down although n2 answered its heartbeats while its applier was behind");
+        Assert.Equal(_term, _node.Status.Term);
+        Assert.True(_peers.CountSent(MessageType.Heartbeat, "n2") > heartbeats);
+        Assert.Equal(["x0", "x1", "x2", "x3"], _stateMachine.Applied.Select(a => a.Command).Where(c => c.StartsWith('x')));
+    }
+
     // A leader taking late ticks proposes the proposals queued behind them at once: left for later, they would be
     // overtaken by proposals that arrive while the writes of its next ready run (review of 8ef6d34).
     [Fact]
@@ -298,6 +359,24 @@ public sealed class RaftNodeCheckQuorumTests : IAsyncLifetime
         var before = _peers.CountSent(MessageType.Heartbeat, "n2");
         _time.FireAll();
         await Eventually.TrueAsync(() => !_node.IsLeader || _peers.CountSent(MessageType.Heartbeat, "n2") > before, "the leader to take a tick");
+    }
+
+    private async Task ProposeAsync(string command)
+    {
+        _ = _node.ProposeAsync(System.Text.Encoding.UTF8.GetBytes(command));
+        await Eventually.TrueAsync(() => LeftFor("n2", command), $"{command} to leave for n2");
+    }
+
+    private bool LeftFor(string follower, string command) =>
+        _peers.Sent.Any(m => m.To == follower && m.Entries.Any(e => e.Data.Span.SequenceEqual(System.Text.Encoding.UTF8.GetBytes(command))));
+
+    // `follower` acknowledges the last AppendEntries it was sent; returns the index acknowledged.
+    private long Acknowledge(string follower)
+    {
+        var append = _peers.LastSent(MessageType.AppendEntries, follower)!;
+        var index = append.Index + append.Entries.Count;
+        _peers.Deliver(new Message { Type = MessageType.AppendEntriesResponse, From = follower, To = "n1", Term = _term, Index = index });
+        return index;
     }
 
     private Message HeartbeatResponse(string from) => new()

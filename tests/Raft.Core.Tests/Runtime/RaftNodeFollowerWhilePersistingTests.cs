@@ -1,3 +1,4 @@
+using System.Text;
 using Raft.Core.Messages;
 using Raft.Core.Runtime;
 using Raft.Core.Storage;
@@ -22,7 +23,8 @@ public sealed class RaftNodeFollowerWhilePersistingTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var options = TestCluster.Options("n2", ["n1", "n2", "n3"]) with { TransferLeadershipOnStop = false };
+        // An apply queue of one batch, so that a held state machine fills it at once.
+        var options = TestCluster.Options("n2", ["n1", "n2", "n3"]) with { TransferLeadershipOnStop = false, MaxPendingApplyBatches = 1 };
         _node = new RaftNode(options, _log, new InMemoryHardStateStore(), _peers, _stateMachine, _time);
         await _node.StartAsync();
 
@@ -34,6 +36,7 @@ public sealed class RaftNodeFollowerWhilePersistingTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         _log.Gate?.TrySetResult();
+        _stateMachine.Gate?.TrySetResult();
         await _node.DisposeAsync();
     }
 
@@ -149,6 +152,37 @@ public sealed class RaftNodeFollowerWhilePersistingTests : IAsyncLifetime
         }
 
         await Eventually.TrueAsync(() => _peers.LastSent(MessageType.AppendEntriesResponse, "n3") is { Index: 1, Reject: false }, "n2 to acknowledge entry 1 once written");
+    }
+
+    // A state machine that falls behind (a long snapshot on the applier) fills the apply queue, and the loop waits for
+    // room: the follower answers its leader's heartbeats meanwhile, as while it writes. Before, it answered nothing
+    // until the applier took the next batch, the heartbeat that committed the batch included.
+    [Fact]
+    public async Task Follower_WhoseApplierIsBehind_AnswersHeartbeatsWhileItWaitsForRoomToApply()
+    {
+        var applier = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _stateMachine.Gate = applier;
+
+        // Each entry is committed by the heartbeat after it: 1 is held at the applier, 2 fills the queue, 3 waits.
+        for (var i = 1; i <= 3; i++)
+        {
+            _peers.Deliver(Append(new Entry(i, Term, EntryType.Normal, Encoding.UTF8.GetBytes($"e{i}"))));
+            await Eventually.TrueAsync(() => _peers.LastSent(MessageType.AppendEntriesResponse, "n1") is { Index: var acked } && acked == i, $"n2 to acknowledge entry {i}");
+            _peers.Deliver(Heartbeat(round: i + 1, commit: i));
+            await Eventually.TrueAsync(() => HeartbeatAnswered(i + 1), $"n2 to answer the heartbeat that commits entry {i}");
+            if (i == 1)
+            {
+                await Eventually.TrueAsync(() => _stateMachine.GateWaiters == 1, "the applier to take entry 1");
+            }
+        }
+
+        _peers.Deliver(Heartbeat(round: 5, commit: 3));
+        await Eventually.TrueAsync(() => HeartbeatAnswered(5), "n2 to answer a heartbeat while its loop waits for room to apply");
+        Assert.Empty(_stateMachine.Applied);
+
+        applier.SetResult();
+        await Eventually.TrueAsync(() => _stateMachine.Applied.Count == 3, "the three entries to be applied");
+        Assert.Equal([(1, "e1"), (2, "e2"), (3, "e3")], _stateMachine.Applied);
     }
 
     // n1 sends entry 1; n2's append of it starts and is held until the returned gate is set.

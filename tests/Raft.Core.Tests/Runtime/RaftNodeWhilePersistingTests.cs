@@ -76,7 +76,7 @@ public sealed class RaftNodeWhilePersistingTests
 
     // A node reports itself stopped only once nothing writes to its stores any more: the host may dispose them then.
     [Fact]
-    public async Task Leader_StoppedWhileWaitingForRoomToApply_ReportsStoppedOnlyAfterItsOwnAppendEnds()
+    public async Task Leader_StoppedWithItsApplierBehind_ReportsStoppedOnlyAfterItsOwnAppendEnds()
     {
         var stores = new Dictionary<string, ScriptedLogStore>();
         await using var cluster = await TestCluster.StartAsync(
@@ -92,7 +92,8 @@ public sealed class RaftNodeWhilePersistingTests
         cluster.StateMachine(leader.Id).Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var held = Hold(stores[leader.Id]);
 
-        // One commit at a time: the applier holds the first, the queue the second, and the loop waits with the third.
+        // One commit at a time: the applier holds the first, the queue the second, and the third stays in the engine
+        // (while its writes run, the loop hands the applier only what fits).
         var proposals = new List<Task<ProposalResult>>();
         for (var i = 0; i < 3; i++)
         {

@@ -47,8 +47,7 @@ internal sealed partial class SimNode
     // Timer firings not yet handed to the engine; a tick input waits (or runs) while this is above 0 (see Tick).
     private int _ticksPending;
 
-    // _ticksPending when a leader's writes started, and when it last heartbeat while they ran (see HeartbeatWhileWriting).
-    private int _firedAtWriteStart;
+    // _ticksPending when a leader last heartbeat while its writes ran, 0 before that (see HeartbeatWhileWriting).
     private int _firedAtLastBeat;
 
     // Entries (index, term) this incarnation proposed while its writes ran, until applied; for the coverage counts.
@@ -149,8 +148,7 @@ internal sealed partial class SimNode
         var status = _raw!.Status;
         var leading = status.Role == StateRole.Leader;
         _inFlight = new InFlightReady(ready, persist, appliedFirst, status.Term, leading ? null : status.LeaderId);
-        _firedAtWriteStart = _ticksPending;
-        _firedAtLastBeat = _ticksPending;
+        _firedAtLastBeat = 0;
         var latency = leading
             ? Random.NextLong(_sim.Options.MinLeaderWriteMicros, _sim.Options.MaxLeaderWriteMicros + 1)
             : Random.NextLong(_sim.Options.MinFollowerWriteMicros, _sim.Options.MaxFollowerWriteMicros + 1);
@@ -238,12 +236,12 @@ internal sealed partial class SimNode
     }
 
     // A leader's writes run and its ticks wait: as RaftNode's loop, it sends a heartbeat round every HeartbeatTick
-    // firings meanwhile, for up to an election timeout of them (WhilePersisting.HeartbeatDue), so that a long write of
-    // its own does not make its followers campaign but a hung one does. The ticks come after the writes.
+    // firings not yet taken as ticks, for up to an election timeout of them (WhilePersisting.HeartbeatDue), so that a long
+    // write of its own does not make its followers campaign but a hung one does. The ticks come after the writes.
     private void HeartbeatWhileWriting()
     {
         if (_inFlight is not { FollowedLeader: null } || _sim.Options.LoseLeaderTicksWhileWriting
-            || !WhilePersisting.HeartbeatDue(_ticksPending - _firedAtWriteStart, _ticksPending - _firedAtLastBeat, _sim.Options.HeartbeatTick, _sim.Options.ElectionTick))
+            || !WhilePersisting.HeartbeatDue(_ticksPending, _ticksPending - _firedAtLastBeat, _sim.Options.HeartbeatTick, _sim.Options.ElectionTick))
         {
             return;
         }
