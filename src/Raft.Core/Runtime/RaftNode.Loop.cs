@@ -27,6 +27,9 @@ public sealed partial class RaftNode
     // firing wakes the loop so that it can heartbeat (see StepWhilePersistingAsync).
     private volatile bool _beatWhileWaiting;
 
+    // Loop only: _ticksPending when the last heartbeat sent while the ticks waited left, 0 since the last tick taken.
+    private int _firedAtLastBeat;
+
     // Loop only: this node's appends that took less than a tick, in a row (see MayWriteInline).
     private int _quickWritesInARow;
 
@@ -159,17 +162,30 @@ public sealed partial class RaftNode
 
                     NoteWrite(ready, Stopwatch.GetElapsedTime(writeStarted));
 
-                    // The snapshot's state replaces the state machine's before the entries after it are applied (no
-                    // ready with a snapshot lets the loop step anything while it waits).
+                    // The snapshot's state replaces the state machine's before the entries after it are applied.
                     if (ready.Snapshot is { } snapshot)
                     {
-                        await EnqueueApplyAsync(rawNode, new ApplyItem(null, snapshot), null, token).ConfigureAwait(false);
+                        await EnqueueApplyAsync(new ApplyItem(null, snapshot), token).ConfigureAwait(false);
                     }
 
+                    // A batch the apply queue has no room for waits after Advance when this node may step meanwhile
+                    // (WaitForApplyRoomAsync); the engine then knows the ready's writes are durable (its term, its
+                    // leader's own copy), so that its answers and commits need not wait for the applier too.
+                    ApplyItem? waitsForRoom = null;
                     if (!applyFirst && ready.CommittedEntries.Count > 0)
                     {
-                        SoftState? stepAs = leaderSteps || followerMayAnswer ? after : null;
-                        await EnqueueApplyAsync(rawNode, new ApplyItem(ready.CommittedEntries, null), stepAs, token).ConfigureAwait(false);
+                        var item = new ApplyItem(ready.CommittedEntries, null);
+                        if (!_applyQueue.Writer.TryWrite(item))
+                        {
+                            if (leaderSteps || followerMayAnswer)
+                            {
+                                waitsForRoom = item;
+                            }
+                            else
+                            {
+                                await _applyQueue.Writer.WriteAsync(item, token).ConfigureAwait(false);
+                            }
+                        }
                     }
 
                     stage = "engine";
@@ -185,6 +201,11 @@ public sealed partial class RaftNode
                     }
 
                     rawNode.Advance(ready);
+                    if (waitsForRoom is { } waiting)
+                    {
+                        // Nothing takes committed entries before the next ready, so this batch still goes first.
+                        await WaitForApplyRoomAsync(rawNode, waiting, after, token).ConfigureAwait(false);
+                    }
 
                     // Inputs that waited for the writes (ticks, votes, other terms, reads...) go before the next ready:
                     // proposals taken meanwhile make one at once, and under steady load the next write would start
@@ -257,10 +278,9 @@ public sealed partial class RaftNode
         var persisted = false;
 
         // Every firing wakes the loop, and the firings the loop has not taken as ticks, in all and since the last
-        // heartbeat sent here, decide the next (WhilePersisting.HeartbeatDue). Counted from the last tick taken, not
-        // from the start of the wait: a firing that came just before it (the loop busy getting there) counts too;
-        // counted from the start, its heartbeat was missed (the CI run of 8befd8c timed out waiting for it).
-        var firedAtLastBeat = 0;
+        // heartbeat sent while they waited, decide the next (WhilePersisting.HeartbeatDue). Counted from the last tick
+        // taken, not from the start of the wait: a firing that came just before it (the loop busy getting there)
+        // counts too; counted from the start, its heartbeat was missed (the CI run of 8befd8c timed out waiting for it).
         while (!persisted && !token.IsCancellationRequested && await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             var stepped = false;
@@ -284,10 +304,10 @@ public sealed partial class RaftNode
                 }
                 else if (leading && loopEvent.Kind == LoopEventKind.Tick
                          && Volatile.Read(ref _ticksPending) is var fired
-                         && WhilePersisting.HeartbeatDue(fired, fired - firedAtLastBeat, _options.Raft.HeartbeatTick, _options.Raft.ElectionTick))
+                         && WhilePersisting.HeartbeatDue(fired, fired - _firedAtLastBeat, _options.Raft.HeartbeatTick, _options.Raft.ElectionTick))
                 {
                     // The tick itself waits in _deferred (HandleTicks takes every firing after the writes).
-                    firedAtLastBeat = fired;
+                    _firedAtLastBeat = fired;
                     rawNode.Heartbeat();
                     beat = true;
                 }
@@ -323,7 +343,7 @@ public sealed partial class RaftNode
                     }
                 }
             }
-            else
+            else if (leading)
             {
                 // The commit index the acknowledgements reached, although its entries wait for the next ready.
                 PublishStatus(rawNode.Status);
@@ -335,29 +355,22 @@ public sealed partial class RaftNode
     }
 
     // Full (the state machine is behind): wait for room, which is the loop's backpressure. Stopping completes the
-    // queue, which ends this wait with ChannelClosedException. With `stepAs` (the soft state of a ready whose writes
-    // let this node step: WhilePersisting.Allowed or FollowerAllowed), the wait steps as the writes do (see
-    // WaitForApplyRoomAsync).
-    private ValueTask EnqueueApplyAsync(RawNode rawNode, ApplyItem item, SoftState? stepAs, CancellationToken cancellationToken)
-    {
-        if (_applyQueue.Writer.TryWrite(item))
-        {
-            return ValueTask.CompletedTask;
-        }
-
-        return stepAs is { } state
-            ? new ValueTask(WaitForApplyRoomAsync(rawNode, item, state, cancellationToken))
-            : _applyQueue.Writer.WriteAsync(item, cancellationToken);
-    }
+    // queue, which ends this wait with ChannelClosedException.
+    private ValueTask EnqueueApplyAsync(ApplyItem item, CancellationToken cancellationToken) =>
+        _applyQueue.Writer.TryWrite(item) ? ValueTask.CompletedTask : _applyQueue.Writer.WriteAsync(item, cancellationToken);
 
     // A state machine that falls behind (a long snapshot on the applier, a slow Apply) fills the apply queue, and the
-    // loop waits for room. Meanwhile a leader keeps heartbeating on its timer and steps its followers' acknowledgements,
-    // and a follower answers its leader's heartbeats, as while their writes run: a node busy applying is not a dead one,
-    // and before, a leader whose applier took an election timeout fell silent and its followers elected another. Like a
-    // hung disk, an applier hung for longer than an election timeout silences a leader (WhilePersisting.HeartbeatDue).
-    // Entries committed meanwhile stay in the engine (they go to the applier after `item`, with the next ready).
+    // loop waits for room, after the ready whose committed entries wait was advanced. Meanwhile a leader keeps
+    // heartbeating on its timer, steps its followers' acknowledgements and takes proposals, and a follower answers its
+    // leader's heartbeats, as while their writes run: a node busy applying is not a dead one, and before, a leader whose
+    // applier took an election timeout fell silent and its followers elected another. Like a hung disk, an applier
+    // hung for longer than an election timeout silences a leader (WhilePersisting.HeartbeatDue; the budget counts
+    // every firing since the last tick taken, the writes before the wait included). Entries committed meanwhile stay
+    // in the engine (they go to the applier after `item`, with the next ready). `state` is the node's soft state.
     private async Task WaitForApplyRoomAsync(RawNode rawNode, ApplyItem item, SoftState state, CancellationToken token)
     {
+        // The wait may be long: Status shows the ready just advanced meanwhile (its commit index, for one).
+        PublishStatus(rawNode.Status);
         _beatWhileWaiting = state.Role == StateRole.Leader;
         try
         {
@@ -442,6 +455,7 @@ public sealed partial class RaftNode
     private void HandleTicks(RawNode rawNode)
     {
         var fired = Interlocked.Exchange(ref _ticksPending, 0);
+        _firedAtLastBeat = 0;
         if (fired == 0)
         {
             // A tick event of a firing already taken: while a leader's writes ran, every firing queued one.

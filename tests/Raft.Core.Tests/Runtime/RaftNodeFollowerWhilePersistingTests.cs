@@ -160,14 +160,56 @@ public sealed class RaftNodeFollowerWhilePersistingTests : IAsyncLifetime
     [Fact]
     public async Task Follower_WhoseApplierIsBehind_AnswersHeartbeatsWhileItWaitsForRoomToApply()
     {
+        var applier = await FillApplyQueueAsync();
+
+        await AppendAsync(3);
+        _peers.Deliver(Heartbeat(round: 4, commit: 3));
+        await Eventually.TrueAsync(() => HeartbeatAnswered(4), "n2 to answer the heartbeat that commits entry 3");
+        _peers.Deliver(Heartbeat(round: 5, commit: 3));
+        await Eventually.TrueAsync(() => HeartbeatAnswered(5), "n2 to answer a heartbeat while its loop waits for room to apply");
+        Assert.Empty(_stateMachine.Applied);
+
+        applier.SetResult();
+        await Eventually.TrueAsync(() => _stateMachine.Applied.Count == 3, "the three entries to be applied");
+        Assert.Equal([(1, "e1"), (2, "e2"), (3, "e3")], _stateMachine.Applied);
+    }
+
+    // The same when the batch that waits came with a new leader's term: the wait starts once the ready that saved the
+    // term is advanced, so the answers in that term need not wait for the applier as well (a review found them held
+    // until the next ready's writes when the wait came first).
+    [Fact]
+    public async Task Follower_WhoseApplierIsBehind_AnswersANewLeadersHeartbeatsWhileItWaitsForRoomToApply()
+    {
+        var applier = await FillApplyQueueAsync();
+        await AppendAsync(3);
+
+        // n3 leads term 2: its first append commits entry 3, which waits for room.
+        _peers.Deliver(new Message
+        {
+            Type = MessageType.AppendEntries, From = "n3", To = "n2", Term = 2, Index = 3, LogTerm = Term, Commit = 3,
+            Entries = [new Entry(4, 2, EntryType.Normal, "e4"u8.ToArray())],
+        });
+        await Eventually.TrueAsync(() => _peers.LastSent(MessageType.AppendEntriesResponse, "n3") is { Term: 2, Index: 4, Reject: false }, "n2 to acknowledge n3's entry 4");
+        _peers.Deliver(new Message { Type = MessageType.Heartbeat, From = "n3", To = "n2", Term = 2, Index = 1, Commit = 3 });
+        await Eventually.TrueAsync(
+            () => _peers.Sent.Any(m => m.Type == MessageType.HeartbeatResponse && m.To == "n3" && m.Term == 2 && m.Index == 1),
+            "n2 to answer n3's heartbeat while its loop waits for room to apply");
+        Assert.Empty(_stateMachine.Applied);
+
+        applier.SetResult();
+        await Eventually.TrueAsync(() => _stateMachine.Applied.Count == 3, "entries 1 to 3 to be applied");
+        Assert.Equal([(1, "e1"), (2, "e2"), (3, "e3")], _stateMachine.Applied);
+    }
+
+    // Entries 1 and 2, each committed by the heartbeat after it: 1 is held at the applier, 2 fills the apply queue (one
+    // batch), so the next commit makes the loop wait for room. Returns the applier's gate.
+    private async Task<TaskCompletionSource> FillApplyQueueAsync()
+    {
         var applier = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _stateMachine.Gate = applier;
-
-        // Each entry is committed by the heartbeat after it: 1 is held at the applier, 2 fills the queue, 3 waits.
-        for (var i = 1; i <= 3; i++)
+        for (var i = 1; i <= 2; i++)
         {
-            _peers.Deliver(Append(new Entry(i, Term, EntryType.Normal, Encoding.UTF8.GetBytes($"e{i}"))));
-            await Eventually.TrueAsync(() => _peers.LastSent(MessageType.AppendEntriesResponse, "n1") is { Index: var acked } && acked == i, $"n2 to acknowledge entry {i}");
+            await AppendAsync(i);
             _peers.Deliver(Heartbeat(round: i + 1, commit: i));
             await Eventually.TrueAsync(() => HeartbeatAnswered(i + 1), $"n2 to answer the heartbeat that commits entry {i}");
             if (i == 1)
@@ -176,13 +218,14 @@ public sealed class RaftNodeFollowerWhilePersistingTests : IAsyncLifetime
             }
         }
 
-        _peers.Deliver(Heartbeat(round: 5, commit: 3));
-        await Eventually.TrueAsync(() => HeartbeatAnswered(5), "n2 to answer a heartbeat while its loop waits for room to apply");
-        Assert.Empty(_stateMachine.Applied);
+        return applier;
+    }
 
-        applier.SetResult();
-        await Eventually.TrueAsync(() => _stateMachine.Applied.Count == 3, "the three entries to be applied");
-        Assert.Equal([(1, "e1"), (2, "e2"), (3, "e3")], _stateMachine.Applied);
+    // n1 sends entry `index` ("e{index}"); n2 acknowledges it.
+    private async Task AppendAsync(long index)
+    {
+        _peers.Deliver(Append(new Entry(index, Term, EntryType.Normal, Encoding.UTF8.GetBytes($"e{index}"))));
+        await Eventually.TrueAsync(() => _peers.LastSent(MessageType.AppendEntriesResponse, "n1") is { Index: var acked } && acked == index, $"n2 to acknowledge entry {index}");
     }
 
     // n1 sends entry 1; n2's append of it starts and is held until the returned gate is set.

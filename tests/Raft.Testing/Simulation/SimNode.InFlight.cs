@@ -26,6 +26,11 @@ namespace Raft.Testing.Simulation;
 /// meanwhile (<see cref="WhilePersisting.HeartbeatDue"/>).
 /// </para>
 /// <para>
+/// Applying here never waits (there is no bounded apply queue), so the runtime's wait for room in a full one, during
+/// which a node steps as it does while it writes (<c>RaftNode.WaitForApplyRoomAsync</c>), is covered by the runtime's
+/// unit tests only (<c>RaftNodeCheckQuorumTests</c>, <c>RaftNodeFollowerWhilePersistingTests</c>).
+/// </para>
+/// <para>
 /// So a leader may apply, and snapshot, entries its own log does not hold yet. A crash may strike while the append is
 /// in flight (it then reached the disk or not, as a concurrent write of a ready does: <see cref="DecideConcurrentWriteFate"/>),
 /// between stepping and applying, or while applying; a restart may find a snapshot past the end of its log (see <see cref="Start"/>).
@@ -47,7 +52,7 @@ internal sealed partial class SimNode
     // Timer firings not yet handed to the engine; a tick input waits (or runs) while this is above 0 (see Tick).
     private int _ticksPending;
 
-    // _ticksPending when a leader last heartbeat while its writes ran, 0 before that (see HeartbeatWhileWriting).
+    // _ticksPending when a leader last heartbeat while its writes ran, 0 since the last tick taken (see HeartbeatWhileWriting).
     private int _firedAtLastBeat;
 
     // Entries (index, term) this incarnation proposed while its writes ran, until applied; for the coverage counts.
@@ -148,7 +153,6 @@ internal sealed partial class SimNode
         var status = _raw!.Status;
         var leading = status.Role == StateRole.Leader;
         _inFlight = new InFlightReady(ready, persist, appliedFirst, status.Term, leading ? null : status.LeaderId);
-        _firedAtLastBeat = 0;
         var latency = leading
             ? Random.NextLong(_sim.Options.MinLeaderWriteMicros, _sim.Options.MaxLeaderWriteMicros + 1)
             : Random.NextLong(_sim.Options.MinFollowerWriteMicros, _sim.Options.MaxFollowerWriteMicros + 1);
@@ -307,6 +311,7 @@ internal sealed partial class SimNode
         _inFlight = null;
         _delayAppend = false;
         _ticksPending = 0;
+        _firedAtLastBeat = 0;
         _proposedWhileWriting.Clear();
         _writing = null;
     }

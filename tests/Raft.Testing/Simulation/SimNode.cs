@@ -290,6 +290,7 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
     {
         var ticks = _ticksPending;
         _ticksPending = 0;
+        _firedAtLastBeat = 0;
         var raw = _raw!;
         if (ticks > 1 && raw.Status.Role == StateRole.Leader && !_sim.Options.LoseLeaderTicksWhileWriting)
         {
