@@ -127,6 +127,7 @@ public sealed partial class RaftNode
                     var leaderSteps = WhilePersisting.Allowed(ready, isLeader);
                     var after = ready.SoftState ?? _softState;
                     var followerMayAnswer = WhilePersisting.FollowerAllowed(ready, after.Role == StateRole.Follower, after.LeaderId);
+                    var newLeader = !leaderSteps && WhilePersisting.NewLeaderAllowed(ready, _softState.Term);
 
                     // Committed entries go to the applier before this ready's writes when that is safe (see
                     // WhilePersisting.AppliesFirst), so the leader's answer does not also wait for its own fsync. Not
@@ -136,10 +137,10 @@ public sealed partial class RaftNode
                                      && _applyQueue.Writer.TryWrite(new ApplyItem(ready.CommittedEntries, null));
 
                     stage = "log store, hard-state store or transport";
-                    var onLogWriteThread = AppendsOnLogWriteThread(leaderSteps || (followerMayAnswer && !MayWriteInline(ready)));
-                    var stepWhilePersisting = leaderSteps || (followerMayAnswer && onLogWriteThread);
+                    var onLogWriteThread = AppendsOnLogWriteThread(leaderSteps || newLeader || (followerMayAnswer && !MayWriteInline(ready)));
+                    var stepWhilePersisting = leaderSteps || newLeader || (followerMayAnswer && onLogWriteThread);
                     // Set before the writes start: every firing from then on wakes the loop.
-                    _beatWhileWaiting = leaderSteps;
+                    _beatWhileWaiting = leaderSteps || newLeader;
                     var writeStarted = Stopwatch.GetTimestamp();
                     try
                     {
@@ -148,7 +149,7 @@ public sealed partial class RaftNode
                         {
                             // Entries committed meanwhile may go to the applier only after this ready's own.
                             var takeCommitted = applyFirst || ready.CommittedEntries.Count == 0;
-                            await StepWhilePersistingAsync(rawNode, after, persist.AsTask(), takeCommitted, token).ConfigureAwait(false);
+                            await StepWhilePersistingAsync(rawNode, after, persist.AsTask(), takeCommitted, newLeader, token).ConfigureAwait(false);
                         }
                         else
                         {
@@ -262,7 +263,10 @@ public sealed partial class RaftNode
     // ready). Every other event waits in _deferred (see WhilePersisting). Returns once `persist` ends.
     // `state` is the soft state with the ready taken (a leader's never changes; a follower's may name its new leader).
     // The caller sets _beatWhileWaiting for a leader before `persist` starts and clears it once `persist` ends.
-    private async Task StepWhilePersistingAsync(RawNode rawNode, SoftState state, Task persist, bool takeCommitted, CancellationToken token)
+    // `newLeader`: the ready makes this node leader (WhilePersisting.NewLeaderAllowed), whose role the host takes on
+    // only once the ready is advanced: it heartbeats and steps acknowledgements, but takes no proposal, hands out no
+    // committed entry and publishes no status meanwhile.
+    private async Task StepWhilePersistingAsync(RawNode rawNode, SoftState state, Task persist, bool takeCommitted, bool newLeader, CancellationToken token)
     {
         // The end of the writes arrives as an event, so that one wait covers both.
         _ = persist.ContinueWith(
@@ -297,7 +301,7 @@ public sealed partial class RaftNode
                         break;
                     }
                 }
-                else if (TakeNowOrDefer(rawNode, loopEvent, term, leading ? null : leaderId))
+                else if (TakeNowOrDefer(rawNode, loopEvent, term, leading ? null : leaderId, takeProposals: !newLeader))
                 {
                     proposed |= loopEvent.Kind == LoopEventKind.Propose;
                     stepped |= loopEvent.Kind == LoopEventKind.Message;
@@ -321,6 +325,11 @@ public sealed partial class RaftNode
             }
 
             if (!stepped)
+            {
+                continue;
+            }
+
+            if (newLeader)
             {
                 continue;
             }
@@ -381,7 +390,7 @@ public sealed partial class RaftNode
                 return;
             }
 
-            await StepWhilePersistingAsync(rawNode, state, room.AsTask(), takeCommitted: false, token).ConfigureAwait(false);
+            await StepWhilePersistingAsync(rawNode, state, room.AsTask(), takeCommitted: false, newLeader: false, token).ConfigureAwait(false);
         }
         finally
         {
@@ -536,11 +545,11 @@ public sealed partial class RaftNode
     // leader, its followers' acknowledgements of its term (WhilePersisting.CanStep) and proposals; a follower of
     // `followedLeader`, that leader's heartbeats (WhilePersisting.CanStepAsFollower), whose answers leave at once.
     // Anything else goes to _deferred, in arrival order. Returns whether the event was taken.
-    private bool TakeNowOrDefer(RawNode rawNode, LoopEvent loopEvent, long term, string? followedLeader = null)
+    private bool TakeNowOrDefer(RawNode rawNode, LoopEvent loopEvent, long term, string? followedLeader = null, bool takeProposals = true)
     {
         var message = loopEvent is { Kind: LoopEventKind.Message, Payload: Message m } ? m : null;
         var takeNow = followedLeader is null
-            ? loopEvent.Kind == LoopEventKind.Propose || (message is not null && WhilePersisting.CanStep(message, term))
+            ? (takeProposals && loopEvent.Kind == LoopEventKind.Propose) || (message is not null && WhilePersisting.CanStep(message, term))
             : message is not null && WhilePersisting.CanStepAsFollower(message, term, followedLeader);
         if (takeNow)
         {

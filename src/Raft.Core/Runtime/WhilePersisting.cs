@@ -52,6 +52,26 @@ public static class WhilePersisting
         return isLeader && ready.SoftState is null && ready.Snapshot is null;
     }
 
+    /// <summary>
+    /// Whether a new leader may heartbeat and step its followers' acknowledgements while the writes of
+    /// <paramref name="ready"/>, the one in which it became leader, run: it may not take proposals meanwhile, nor hand
+    /// out committed entries, whose bookkeeping starts once the ready is advanced. Without this its first append (its
+    /// no-op) ran with nothing sent, and a disk stall of an election timeout right after the election deposed it.
+    /// </summary>
+    /// <param name="ready">The outstanding ready.</param>
+    /// <param name="durableTerm">The term this node had saved before the ready (that of the last ready it advanced).</param>
+    /// <returns>True when the ready makes the node leader in a term already durable and installs no snapshot.</returns>
+    /// <remarks>
+    /// A node elected by other voters saved its term as a candidate, before it asked for votes; a lone voter elects
+    /// itself in the ready that saves the term, and must not send anything of that term (to its learners) before the
+    /// term is durable.
+    /// </remarks>
+    public static bool NewLeaderAllowed(Ready ready, long durableTerm)
+    {
+        ArgumentNullException.ThrowIfNull(ready);
+        return ready.SoftState is { Role: StateRole.Leader } soft && soft.Term == durableTerm && ready.Snapshot is null;
+    }
+
     /// <summary>Whether a follower may answer its leader's heartbeats while <paramref name="ready"/>'s writes run.</summary>
     /// <param name="ready">The outstanding ready.</param>
     /// <param name="isFollower">Whether this node follows with the ready taken (its soft state, or the one before it).</param>

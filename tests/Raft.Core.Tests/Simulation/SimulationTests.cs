@@ -72,7 +72,7 @@ public sealed class SimulationTests : IClassFixture<RunReport>
             $"{results.Values.Sum(r => r.WritesInFlight)} leader appends in flight, {results.Values.Sum(r => r.AppliedWhileWriting)} entries applied meanwhile " +
             $"({results.Values.Sum(r => r.AppliedAheadOfOwnLog)} ahead of the leader's own log), " +
             $"{results.Values.Sum(r => r.FollowerWritesInFlight)} follower appends in flight, {results.Values.Sum(r => r.HeartbeatsAnsweredWhileWriting)} heartbeats answered meanwhile, " +
-            $"{results.Values.Sum(r => r.HeartbeatsWhileWriting)} leader heartbeats while writing, " +
+            $"{results.Values.Sum(r => r.HeartbeatsWhileWriting)} leader heartbeats while writing, {results.Values.Sum(r => r.NewLeaderWritesInFlight)} new leaders' first appends in flight, " +
             $"{results.Values.Sum(r => r.ProposedWhileWriting)} proposals taken meanwhile ({results.Values.Sum(r => r.CommittedBeforeOwnWrite)} committed before the leader's own write), {results.Values.Sum(r => r.SnapshotsAheadOfOwnLog)} snapshots ahead of the log, " +
             $"{results.Values.Sum(r => r.EntriesReadBack)} entries read back from the log stores, " +
             $"{results.Values.Sum(r => r.LeaderHeldEntries)} leader states holding entries back, " +

@@ -126,9 +126,10 @@ internal sealed partial class SimNode
     }
 
     // The ready may stay in flight: a leader's or a follower's ready that WhilePersisting admits, with entries to write
-    // (without them no write runs). `leading` is the role before the ready's own soft state, which the leader's rule
-    // requires to be none; the follower's rule looks at the state with the ready taken (the engine's status now), as
-    // RaftNode's loop does.
+    // (without them no write runs). `leading` is the engine's role with the ready taken: the leader's rule requires the
+    // ready to carry no soft state (so it led before too), or to be the one that made it leader in a term already
+    // durable (NewLeaderAllowed: the hard-state store holds the term saved before the ready); the follower's rule looks
+    // at the state with the ready taken (the engine's status now), as RaftNode's loop does.
     private bool MayStayInFlight(Ready ready, bool leading)
     {
         if (ready.Entries.Count == 0)
@@ -138,7 +139,7 @@ internal sealed partial class SimNode
 
         var status = _raw!.Status;
         return leading
-            ? _sim.Options.MaxLeaderWriteMicros > 0 && WhilePersisting.Allowed(ready, leading)
+            ? _sim.Options.MaxLeaderWriteMicros > 0 && (WhilePersisting.Allowed(ready, leading) || WhilePersisting.NewLeaderAllowed(ready, HardState.State.Term))
             : _sim.Options.MaxFollowerWriteMicros > 0 && WhilePersisting.FollowerAllowed(ready, status.Role == StateRole.Follower, status.LeaderId);
     }
 
@@ -152,7 +153,7 @@ internal sealed partial class SimNode
 
         var status = _raw!.Status;
         var leading = status.Role == StateRole.Leader;
-        _inFlight = new InFlightReady(ready, persist, appliedFirst, status.Term, leading ? null : status.LeaderId);
+        _inFlight = new InFlightReady(ready, persist, appliedFirst, status.Term, leading ? null : status.LeaderId, NewLeader: ready.SoftState is not null && leading);
         var latency = leading
             ? Random.NextLong(_sim.Options.MinLeaderWriteMicros, _sim.Options.MaxLeaderWriteMicros + 1)
             : Random.NextLong(_sim.Options.MinFollowerWriteMicros, _sim.Options.MaxFollowerWriteMicros + 1);
@@ -188,6 +189,12 @@ internal sealed partial class SimNode
         {
             _raw!.Step(message);
             SendTakenMessages();
+            if (flight.NewLeader)
+            {
+                // What it commits comes with its next ready, as in RaftNode's loop.
+                return true;
+            }
+
             var committed = _raw.TakeCommittedEntries();
             if (committed.Count == 0)
             {
@@ -222,7 +229,7 @@ internal sealed partial class SimNode
     // its AppendEntries leave; its entry is written with the next ready. False: it must wait like the rest.
     private bool TryProposeWhileWriting(byte[] command, Action<ProposeOutcome, Task<ProposalResult>?> then)
     {
-        if (_inFlight is not { FollowedLeader: null } || _sim.Options.DeferAcknowledgementsWhileWriting)
+        if (_inFlight is not { FollowedLeader: null, NewLeader: false } || _sim.Options.DeferAcknowledgementsWhileWriting)
         {
             return false;
         }
@@ -327,7 +334,9 @@ internal sealed partial class SimNode
     }
 
     // FollowedLeader: the leader a follower's writes run under; null for a leader's own writes.
-    private sealed record InFlightReady(Ready Ready, ValueTask Persist, bool AppliedFirst, long Term, string? FollowedLeader);
+    // NewLeader: the ready made this node leader (WhilePersisting.NewLeaderAllowed): acknowledgements are stepped and
+    // heartbeats sent meanwhile, but no proposal is taken and no committed entry handed out before it is advanced.
+    private sealed record InFlightReady(Ready Ready, ValueTask Persist, bool AppliedFirst, long Term, string? FollowedLeader, bool NewLeader);
 
     /// <summary>
     /// The durable log with the entries being written laid over it, then those the engine holds and has not handed out

@@ -58,6 +58,9 @@ public sealed record SimulationResult(
     /// <summary>Heartbeat rounds leaders sent while their own appends were in flight.</summary>
     public int HeartbeatsWhileWriting { get; init; }
 
+    /// <summary>New leaders' first appends (the ready that made them leader) in flight.</summary>
+    public int NewLeaderWritesInFlight { get; init; }
+
     /// <summary>Entries a leader applied while its own append was in flight (committed by its followers meanwhile).</summary>
     public int AppliedWhileWriting { get; init; }
 
@@ -95,7 +98,7 @@ public sealed record SimulationResult(
         $"{SnapshotsTaken} snapshots / {SnapshotTransfers} sent / {SnapshotsInstalled} installed, {ConfigurationChanges} config changes ({FinalVoters} voters at the end), " +
         $"{Transfers} transfers, {IndexReads} {(LeaseSeed ? "lease/index" : "index")} reads, " +
         $"{WritesInFlight} leader appends in flight / {AppliedWhileWriting} entries applied meanwhile ({AppliedAheadOfOwnLog} ahead of the leader's log) / " +
-        $"{FollowerWritesInFlight} follower appends in flight / {HeartbeatsAnsweredWhileWriting} heartbeats answered meanwhile / {HeartbeatsWhileWriting} leader heartbeats while writing / " +
+        $"{FollowerWritesInFlight} follower appends in flight / {HeartbeatsAnsweredWhileWriting} heartbeats answered meanwhile / {HeartbeatsWhileWriting} leader heartbeats while writing / {NewLeaderWritesInFlight} new leaders' first appends in flight / " +
         $"{ProposedWhileWriting} proposals taken meanwhile ({CommittedBeforeOwnWrite} committed before the leader's own write) / " +
         $"{SnapshotsAheadOfOwnLog} snapshots ahead of the log / {StoppedWhileWriting} stops with an append in flight / {RestartsWithOwnSnapshotPastLog} restarts behind such a snapshot, fingerprint {Fingerprint:x16}";
 }

@@ -122,6 +122,7 @@ public sealed partial class Simulator
         if (leading)
         {
             _features.WritesInFlight++;
+            _features.NewLeaderWritesInFlight += ready.SoftState is null ? 0 : 1;
             Trace($"{node.Id} appends {ready.Entries[0].Index}..{ready.Entries[^1].Index} in {SimulationTrace.FormatTime(latency)}, stepping acknowledgements meanwhile");
         }
         else
@@ -221,6 +222,7 @@ public sealed partial class Simulator
         public int FollowerWritesInFlight;
         public int HeartbeatsAnsweredWhileWriting;
         public int HeartbeatsWhileWriting;
+        public int NewLeaderWritesInFlight;
         public int AppliedWhileWriting;
         public int AppliedAheadOfOwnLog;
         public int SnapshotsAheadOfOwnLog;

@@ -189,6 +189,7 @@ public sealed partial class Simulator
                 FollowerWritesInFlight = _features.FollowerWritesInFlight,
                 HeartbeatsAnsweredWhileWriting = _features.HeartbeatsAnsweredWhileWriting,
                 HeartbeatsWhileWriting = _features.HeartbeatsWhileWriting,
+                NewLeaderWritesInFlight = _features.NewLeaderWritesInFlight,
                 AppliedWhileWriting = _features.AppliedWhileWriting,
                 AppliedAheadOfOwnLog = _features.AppliedAheadOfOwnLog,
                 SnapshotsAheadOfOwnLog = _features.SnapshotsAheadOfOwnLog,
