@@ -149,6 +149,13 @@ public sealed partial class RaftNode
                         {
                             // Entries committed meanwhile may go to the applier only after this ready's own.
                             var takeCommitted = applyFirst || ready.CommittedEntries.Count == 0;
+                            if (newLeader)
+                            {
+                                // The followers' answers stepped meanwhile go into the new term's book (replication
+                                // status), which OnSoftStateChanged would otherwise start only after the writes.
+                                OnLeadershipChanged(after);
+                            }
+
                             await StepWhilePersistingAsync(rawNode, after, persist.AsTask(), takeCommitted, newLeader, token).ConfigureAwait(false);
                         }
                         else

@@ -63,8 +63,8 @@ public static class WhilePersisting
     /// <returns>True when the ready makes the node leader in a term already durable and installs no snapshot.</returns>
     /// <remarks>
     /// A node elected by other voters saved its term as a candidate, before it asked for votes; a lone voter elects
-    /// itself in the ready that saves the term, and must not send anything of that term (to its learners) before the
-    /// term is durable.
+    /// itself in the ready that saves the term, and this rule adds no heartbeat of that term (to its learners) before
+    /// the write that makes it durable ends.
     /// </remarks>
     public static bool NewLeaderAllowed(Ready ready, long durableTerm)
     {

@@ -174,9 +174,12 @@ public sealed class RaftNodeCheckQuorumTests : IAsyncLifetime
             await Eventually.TrueAsync(() => _log.WaitingAppends > 0, "the new leader's first append to start");
             proposal = _node.ProposeAsync("p"u8.ToArray());
 
-            // n2 takes the no-op, which frees its window: p, had it been taken, would leave for n2 at once. The first
-            // firing's heartbeat below shows that the loop stepped that (the tick queued behind it).
+            // n2 takes the no-op, which frees its window: p, had it been taken, would leave for n2 at once. n3 answers
+            // a heartbeat without the no-op, and is sent it again: answers are stepped, not only read.
             Acknowledge("n2");
+            var toN3 = _peers.CountSent(MessageType.AppendEntries, "n3");
+            _peers.Deliver(new Message { Type = MessageType.HeartbeatResponse, From = "n3", To = "n1", Term = _term, Index = 0 });
+            await Eventually.TrueAsync(() => _peers.CountSent(MessageType.AppendEntries, "n3") > toN3, "the no-op to be sent to n3 again");
 
             // Ten firings, an election timeout: each sends a heartbeat, which n2 answers.
             for (var i = 0; i < 10; i++)
