@@ -183,16 +183,13 @@ public sealed partial class RaftNode
                     if (!applyFirst && ready.CommittedEntries.Count > 0)
                     {
                         var item = new ApplyItem(ready.CommittedEntries, null);
-                        if (!_applyQueue.Writer.TryWrite(item))
+                        if (!(leaderSteps || followerMayAnswer))
                         {
-                            if (leaderSteps || followerMayAnswer)
-                            {
-                                waitsForRoom = item;
-                            }
-                            else
-                            {
-                                await _applyQueue.Writer.WriteAsync(item, token).ConfigureAwait(false);
-                            }
+                            await EnqueueApplyAsync(item, token).ConfigureAwait(false);
+                        }
+                        else if (!_applyQueue.Writer.TryWrite(item))
+                        {
+                            waitsForRoom = item;
                         }
                     }
 
@@ -331,12 +328,7 @@ public sealed partial class RaftNode
                 _readyProcessor.Send(rawNode.TakeMessages());
             }
 
-            if (!stepped)
-            {
-                continue;
-            }
-
-            if (newLeader)
+            if (!stepped || newLeader)
             {
                 continue;
             }
