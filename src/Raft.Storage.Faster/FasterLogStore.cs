@@ -206,6 +206,11 @@ public sealed partial class FasterLogStore : ILogStore, IAsyncDisposable, IDispo
         }
 
         await _writeGate.WaitAsync().ConfigureAwait(false);
+        if (_failure is null)
+        {
+            await FinishFasterCommitAsync().ConfigureAwait(false);
+        }
+
         Close();
     }
 
@@ -218,6 +223,7 @@ public sealed partial class FasterLogStore : ILogStore, IAsyncDisposable, IDispo
         }
 
         _writeGate.Wait();
+        FinishFasterCommit();
         Close();
     }
 
@@ -227,6 +233,7 @@ public sealed partial class FasterLogStore : ILogStore, IAsyncDisposable, IDispo
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _writeGate.Wait();
+            FinishFasterCommit();
             Close(checkpoint: false);
         }
     }
@@ -241,24 +248,34 @@ public sealed partial class FasterLogStore : ILogStore, IAsyncDisposable, IDispo
         }
     }
 
+    // Appends made themselves durable without waiting for FasterLog's commit; that commit must finish before the files
+    // close under it. A failure there stops the store (no checkpoint in Close), not the close.
+    private async ValueTask FinishFasterCommitAsync()
+    {
+        try
+        {
+            await _log.CommitAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _ = Fail(_device.Failure ?? _commitManager.Failure ?? ex);
+        }
+    }
+
+    // For the blocking closes (Dispose, and the tests' crash-like close).
+    private void FinishFasterCommit()
+    {
+        if (_failure is null)
+        {
+            FinishFasterCommitAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    // Called once FasterLog's commit finished (or the store failed): writes the final durable point and closes.
     private void Close(bool checkpoint = true)
     {
         try
         {
-            if (_failure is null)
-            {
-                // Appends made themselves durable without waiting for FasterLog's commit; let it finish before the
-                // files close under it. A failure there stops the store (no checkpoint below), not the close.
-                try
-                {
-                    _log.CommitAsync().AsTask().GetAwaiter().GetResult();
-                }
-                catch (Exception ex)
-                {
-                    _ = Fail(_device.Failure ?? _commitManager.Failure ?? ex);
-                }
-            }
-
             if (checkpoint && _failure is null)
             {
                 _commitManager.Checkpoint();
