@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Benchmarks.DotNext;
 using KeyValueStore.Store;
 using Raft.Core.Engine;
 using Raft.Transport.Grpc.Client;
@@ -25,6 +26,7 @@ internal sealed class GrpcMode : IBenchmarkMode
           --warmup W         warm-up seconds (default 5: the nodes' JIT is still busy in the first seconds)
           --tick MS          the nodes' tick interval (default 20, the sample's default)
           --node-log-level L the nodes' log level (default Warning); a run whose leader changed prints their last lines
+          --baseline dotnext after each configuration, the dotnext mode's run at the same C and P, and our ops/s as a ratio to it
         """;
 
     public string Name => "grpc";
@@ -40,6 +42,7 @@ internal sealed class GrpcMode : IBenchmarkMode
         var warmup = 5;
         var tick = 20;
         var nodeLogLevel = "Warning";
+        var baseline = false;
         try
         {
             for (var i = 0; i < args.Length; i++)
@@ -52,6 +55,7 @@ internal sealed class GrpcMode : IBenchmarkMode
                     case "--warmup": warmup = Int(args, ++i); break;
                     case "--tick": tick = Int(args, ++i); break;
                     case "--node-log-level": nodeLogLevel = i + 1 < args.Length ? args[++i] : throw new ArgumentException("--node-log-level needs a level."); break;
+                    case "--baseline" when i + 1 < args.Length && args[i + 1] == "dotnext": baseline = true; i++; break;
                     case "--help" or "-h":
                         Console.WriteLine(Usage);
                         return 0;
@@ -78,16 +82,32 @@ internal sealed class GrpcMode : IBenchmarkMode
 
         Console.WriteLine($"sample: {NodeCluster.SampleDll}");
         var rows = new List<string>();
+        var comparisons = new List<string>();
         foreach (var (c, p) in configurations)
         {
             var row = await RunOneAsync(c, p, seconds, warmup, tick, nodeLogLevel);
             Console.WriteLine(row.Describe());
             rows.Add(row.ToMarkdownRow());
+            if (baseline)
+            {
+                // Right after ours, on the same host, with the same warm-up and window: see DotNextRun for what differs.
+                var comparison = new BaselineComparison(row, await DotNextRun.RunOneAsync(c, p, seconds, warmup));
+                Console.WriteLine(comparison.DotNext.Describe());
+                Console.WriteLine(comparison.Describe());
+                comparisons.Add(comparison.ToMarkdownRow());
+            }
         }
 
         Console.WriteLine();
         Console.WriteLine(GrpcResult.MarkdownHeader);
         rows.ForEach(Console.WriteLine);
+        if (comparisons.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine(BaselineComparison.MarkdownHeader);
+            comparisons.ForEach(Console.WriteLine);
+        }
+
         return 0;
     }
 
