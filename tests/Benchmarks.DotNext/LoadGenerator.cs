@@ -33,7 +33,7 @@ internal sealed class LoadGenerator
     public LoadGenerator(IRaftCluster cluster, int concurrency, int payload)
     {
         _cluster = cluster;
-        _commands = Commands(concurrency, payload);
+        _commands = BenchmarkPuts.ByWriter(concurrency, payload);
         _committedBy = new long[concurrency * CounterStride];
     }
 
@@ -93,24 +93,5 @@ internal sealed class LoadGenerator
                 await Task.Delay(10, CancellationToken.None).ConfigureAwait(false);
             }
         }
-    }
-
-    // Each worker cycles through its own pre-encoded puts (distinct keys), exactly as the grpc benchmark's client does.
-    private static byte[][][] Commands(int concurrency, int payload)
-    {
-        var result = new byte[concurrency][][];
-        for (var worker = 0; worker < concurrency; worker++)
-        {
-            result[worker] = new byte[64][];
-            for (var i = 0; i < 64; i++)
-            {
-                var key = string.Create(CultureInfo.InvariantCulture, $"k{worker:D4}-{i:D2}");
-                var overhead = new KvCommand(KvOperation.Put, key, "").Encode().Length;
-                var command = new KvCommand(KvOperation.Put, key, new string('v', payload - overhead)).Encode();
-                result[worker][i] = command.Length == payload ? command : throw new InvalidOperationException($"a {payload}-byte command came out at {command.Length} bytes");
-            }
-        }
-
-        return result;
     }
 }

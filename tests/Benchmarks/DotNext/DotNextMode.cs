@@ -15,7 +15,7 @@ internal sealed class DotNextMode : IBenchmarkMode
           --payload P        ... of P-byte puts (default 64)
           --seconds S        measured seconds (default 10)
           --warmup W         warm-up seconds (default 3)
-          --wal M            the WriteAheadLog's pages: private (default; O_DSYNC writes), shared (mmap + msync), direct (O_DIRECT)
+          --wal M            the WriteAheadLog's pages: shared (default, as DotNext's; mmap + msync), private (O_DSYNC writes), direct (O_DIRECT)
           --node-log-level L the nodes' log level (default Warning); a run whose leader changed prints their last lines
         Followers acknowledge entries before they are on disk (DotNext's design; the leader syncs before it commits):
         see tests/Benchmarks.DotNext/WalOptions.cs. To compare with ours in one run: grpc --baseline dotnext.
@@ -31,7 +31,7 @@ internal sealed class DotNextMode : IBenchmarkMode
         var payload = 64;
         var seconds = 10;
         var warmup = 3;
-        var wal = "private";
+        var wal = "shared";
         var nodeLogLevel = "Warning";
         try
         {

@@ -15,10 +15,10 @@ namespace Benchmarks.DotNext;
 /// </remarks>
 internal static class DotNextRun
 {
-    public static async Task<DotNextResult> RunOneAsync(int concurrency, int payload, int seconds, int warmup, string wal = "private", string nodeLogLevel = "Warning")
+    public static async Task<DotNextResult> RunOneAsync(int concurrency, int payload, int seconds, int warmup, string wal = "shared", string nodeLogLevel = "Warning")
     {
         var root = Path.Combine(Path.GetTempPath(), $"raft-dotnext-bench-{Guid.NewGuid():N}");
-        var loadBefore = LoadAverage();
+        var loadBefore = MachineReadings.LoadAverage();
         await using var cluster = await DotNextCluster.StartAsync(root, 3, wal, nodeLogLevel);
         var (leader, term) = await cluster.FindLeaderAsync();
         var leaderNode = cluster.Nodes[leader];
@@ -56,8 +56,6 @@ internal static class DotNextRun
             concurrency, payload, wal, count, count / window,
             double.Parse(fields["p50"], CultureInfo.InvariantCulture), double.Parse(fields["p99"], CultureInfo.InvariantCulture),
             PerOp(cpu), cpu.TotalSeconds / elapsed.TotalSeconds, split, leaderChange,
-            long.Parse(fields["failed"], CultureInfo.InvariantCulture), loadBefore, LoadAverage());
+            long.Parse(fields["failed"], CultureInfo.InvariantCulture), loadBefore, MachineReadings.LoadAverage());
     }
-
-    public static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }

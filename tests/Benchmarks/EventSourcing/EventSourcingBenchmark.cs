@@ -21,7 +21,7 @@ internal static class EventSourcingBenchmark
 
     public static async Task<int> RunAsync(EventSourcingBenchmarkSettings settings)
     {
-        Console.WriteLine($"load average before: {LoadAverage()}");
+        Console.WriteLine($"load average before: {MachineReadings.LoadAverage()}");
         var started = Stopwatch.StartNew();
         await using var cluster = await OrleansTestCluster.StartAsync(new OrleansTestClusterOptions
         {
@@ -106,7 +106,7 @@ internal static class EventSourcingBenchmark
         }
 
         Console.WriteLine();
-        Console.WriteLine($"load average after: {LoadAverage()}");
+        Console.WriteLine($"load average after: {MachineReadings.LoadAverage()}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"C={settings.Concurrency} callers, {settings.Grains} grains per provider and history, median of {settings.Rounds} alternating rounds of {settings.Seconds} s, snapshot every {settings.SnapshotInterval} events"));
         Console.WriteLine("| history (events per grain) | Raft journal events/s | p50 ms | LogStorage events/s | p50 ms | Raft / LogStorage | LogStorage grains |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---|");
@@ -200,6 +200,4 @@ internal static class EventSourcingBenchmark
         return (median.EventsPerSecond, median.P50, median.P99, median.Errors, note);
     }
 
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }

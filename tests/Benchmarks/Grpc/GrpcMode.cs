@@ -114,7 +114,7 @@ internal sealed class GrpcMode : IBenchmarkMode
     private static async Task<GrpcResult> RunOneAsync(int concurrency, int payload, int seconds, int warmup, int tick, string nodeLogLevel)
     {
         var root = Path.Combine(Path.GetTempPath(), $"raft-grpc-bench-{Guid.NewGuid():N}");
-        var loadBefore = LoadAverage();
+        var loadBefore = MachineReadings.LoadAverage();
         await using var cluster = await NodeCluster.StartAsync(root, 3, tick, nodeLogLevel);
         await using var client = new GrpcRaftClient(new GrpcRaftClientOptions { ClusterId = cluster.ClusterId, Endpoints = cluster.Endpoints });
         var (leader, term) = await FindLeaderAsync(client, cluster);
@@ -125,7 +125,7 @@ internal sealed class GrpcMode : IBenchmarkMode
         var fdatasyncBefore = Baselines.FdatasyncP50(Path.Combine(root, "baseline"));
         var roundTripBefore = await Baselines.GrpcRoundTripP50(direct);
 
-        var commands = Commands(concurrency, payload);
+        var commands = BenchmarkPuts.ByWriter(concurrency, payload);
         var histogram = new LatencyHistogram();
 
         // Per-worker counts, a cache line apart: a shared counter would be the hottest line of the client process.
@@ -199,26 +199,7 @@ internal sealed class GrpcMode : IBenchmarkMode
             PerOp(cpu), cpu.TotalSeconds / elapsed.TotalSeconds, split,
             (fdatasyncBefore + fdatasyncAfter) / 2, (roundTripBefore + roundTripAfter) / 2,
             string.Create(CultureInfo.InvariantCulture, $"fdatasync p50 {fdatasyncBefore / 1000:F3} / {fdatasyncAfter / 1000:F3} ms, RTT p50 {roundTripBefore / 1000:F3} / {roundTripAfter / 1000:F3} ms (before / after)"),
-            Interlocked.Read(ref failed), loadBefore, LoadAverage());
-    }
-
-    // Each worker cycles through its own pre-encoded puts (distinct keys), so the client measures Raft, not encoding.
-    private static byte[][][] Commands(int concurrency, int payload)
-    {
-        var result = new byte[concurrency][][];
-        for (var worker = 0; worker < concurrency; worker++)
-        {
-            result[worker] = new byte[64][];
-            for (var i = 0; i < 64; i++)
-            {
-                var key = string.Create(CultureInfo.InvariantCulture, $"k{worker:D4}-{i:D2}");
-                var overhead = new KvCommand(KvOperation.Put, key, "").Encode().Length;
-                var command = new KvCommand(KvOperation.Put, key, new string('v', payload - overhead)).Encode();
-                result[worker][i] = command.Length == payload ? command : throw new InvalidOperationException($"a {payload}-byte command came out at {command.Length} bytes");
-            }
-        }
-
-        return result;
+            Interlocked.Read(ref failed), loadBefore, MachineReadings.LoadAverage());
     }
 
     private static async Task<(string Address, long Term)> FindLeaderAsync(GrpcRaftClient client, NodeCluster cluster)
@@ -244,8 +225,6 @@ internal sealed class GrpcMode : IBenchmarkMode
 
         throw new TimeoutException("No leader within 30 s:\n" + cluster.Output);
     }
-
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static int Int(string[] args, int i) =>
         i < args.Length && int.TryParse(args[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)

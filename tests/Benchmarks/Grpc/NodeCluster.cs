@@ -64,17 +64,7 @@ internal sealed class NodeCluster : IAsyncDisposable
     public string OutputLines(int lines) => string.Join(Environment.NewLine, _nodes.Select(n => n.Output(lines)));
 
     /// <summary>User + system CPU time of each node process so far, in node order.</summary>
-    public TimeSpan[] NodesCpuTime()
-    {
-        var times = new TimeSpan[_nodes.Count];
-        for (var i = 0; i < times.Length; i++)
-        {
-            _nodes[i].Process.Refresh();
-            times[i] = _nodes[i].Process.TotalProcessorTime;
-        }
-
-        return times;
-    }
+    public TimeSpan[] NodesCpuTime() => MachineReadings.CpuTimes(_nodes.Select(n => n.Process));
 
     public async ValueTask DisposeAsync()
     {
