@@ -29,6 +29,10 @@ internal sealed partial class RaftState
 
     // Whether late ticks are being taken at once (TickBurst), and whether check-quorum judged within them.
     private BurstState _burst;
+
+    // Within a burst, before its last tick: the heartbeats those ticks make due wait for the last one, which sends one
+    // round for all of them (TickBurst).
+    private bool _heartbeatsHeld;
     private int _heartbeatElapsed;
     private int _randomizedElectionTimeout;
 
@@ -100,16 +104,19 @@ internal sealed partial class RaftState
         _burst = BurstState.Open;
         try
         {
+            _heartbeatsHeld = true;
             for (var i = 1; i < count && Role == StateRole.Leader; i++)
             {
                 Tick();
             }
 
+            _heartbeatsHeld = false;
             Tick();
         }
         finally
         {
             _burst = BurstState.None;
+            _heartbeatsHeld = false;
         }
     }
 
@@ -188,7 +195,7 @@ internal sealed partial class RaftState
             }
         }
 
-        if (_heartbeatElapsed >= _options.HeartbeatTick)
+        if (_heartbeatElapsed >= _options.HeartbeatTick && !_heartbeatsHeld)
         {
             _heartbeatElapsed = 0;
             BroadcastHeartbeat();

@@ -56,7 +56,9 @@ public sealed class RawNode
     /// more is taken whatever its role then. Check-quorum judges once per burst: at the first end of a check window
     /// within it, with every message stepped before the burst; a later end within the same burst only starts the next
     /// window, since nothing can have been stepped in between (judged, it would depose a leader whose followers
-    /// answered while it was held, for want of answers it could not have seen).
+    /// answered while it was held, for want of answers it could not have seen). A leader sends one heartbeat round for
+    /// the whole burst, stamped with its last tick, if any heartbeat fell due within it: the rounds of the earlier
+    /// ticks would leave at the same moment and could only confirm older times.
     /// </summary>
     /// <param name="count">The firings; at least 1.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is less than 1.</exception>

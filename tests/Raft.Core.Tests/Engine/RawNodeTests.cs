@@ -365,6 +365,33 @@ public sealed class RawNodeTests
         Assert.Equal([3L], Drain(node).Entries.Select(e => e.Index));
     }
 
+    // A leader whose loop was held takes its late ticks at once: one heartbeat round goes out for all of them (the
+    // rounds of the earlier ticks would leave at the same moment and confirm only older times).
+    [Fact]
+    public void TickBurst_OnALeader_SendsOneHeartbeatRoundForTheWholeBurst()
+    {
+        var node = ElectedLeaderOfThree();
+
+        node.Tick(5);
+
+        var heartbeats = Drain(node).Messages.Where(m => m.Type == MessageType.Heartbeat).Select(m => m.To).Order().ToList();
+        Assert.Equal(["b", "c"], heartbeats);
+        Assert.Equal(StateRole.Leader, node.Status.Role);
+    }
+
+    // The next tick after a burst is an ordinary one: it heartbeats on its own timer again.
+    [Fact]
+    public void TickBurst_OnALeader_LeavesTheHeartbeatTimerRunning()
+    {
+        var node = ElectedLeaderOfThree();
+        node.Tick(3);
+        Drain(node);
+
+        node.Tick();
+
+        Assert.Equal(2, Drain(node).Messages.Count(m => m.Type == MessageType.Heartbeat));
+    }
+
     [Fact]
     public void GetReady_WithoutAdvance_Throws()
     {
