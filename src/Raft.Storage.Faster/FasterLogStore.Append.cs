@@ -25,6 +25,7 @@ public sealed partial class FasterLogStore
         }
 
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _commitManager.AppendSyncs = true;
         try
         {
             ThrowIfUnusable();
@@ -51,9 +52,11 @@ public sealed partial class FasterLogStore
                 slots[i] = new Slot { Address = addresses[i + offset], Term = entries[i].Term, Length = records[i + offset].SerializedLength, Cached = entries[i] };
             }
 
-            if (!TryCommitOnThisThread(addresses[^1] + Framed(records[^1].SerializedLength)))
+            var end = addresses[^1] + Framed(records[^1].SerializedLength);
+            if (!TryCommitOnThisThread(end))
             {
                 await CommitAsync().ConfigureAwait(false);
+                SyncOnThisThread(end);
             }
 
             Publish(entries[0].Index, slots);
@@ -62,6 +65,7 @@ public sealed partial class FasterLogStore
         }
         finally
         {
+            _commitManager.AppendSyncs = false;
             _writeGate.Release();
         }
     }
@@ -284,7 +288,8 @@ public sealed partial class FasterLogStore
     // then waits for FasterLog's commit as usual. Why: FasterLog runs its commit hook (our fdatasync) as a thread-pool
     // work item and completes its commit task asynchronously again, so awaiting CommitAsync costs two thread-pool hops
     // per append, each a wake-up and a queueing delay on a busy node (docs/benchmarks.md, session 8). FasterLog's own
-    // commit still runs and finds nothing left to sync; it records the durable point for the metadata.
+    // commit hook still runs, on a pool thread, usually while this thread's fdatasync does; during an append it leaves
+    // the sync to the append (SlotCommitManager.AppendSyncs) instead of waiting for it.
     private bool TryCommitOnThisThread(long end)
     {
         try
@@ -294,7 +299,23 @@ public sealed partial class FasterLogStore
             {
                 return false;
             }
+        }
+        catch (Exception ex)
+        {
+            throw Fail(_device.Failure ?? ex);
+        }
 
+        SyncOnThisThread(end);
+        return true;
+    }
+
+    // Makes every page written so far durable (one fdatasync per dirty segment; nothing when FasterLog's commit hook
+    // synced them already) and moves the durable point to `end`. After FasterLog's commit too: a hook that ran during
+    // this append left the sync to it, and FasterLog counts that commit as done all the same.
+    private void SyncOnThisThread(long end)
+    {
+        try
+        {
             _device.SyncDirty();
         }
         catch (Exception ex)
@@ -308,7 +329,6 @@ public sealed partial class FasterLogStore
         }
 
         _commitManager.MarkDurable(end);
-        return true;
     }
 
     // Flushes what was enqueued and waits until it is durable (the commit manager's fdatasync).

@@ -7,7 +7,8 @@ namespace Raft.Storage.Faster.Internal;
 // The FASTER device under the log: one file per segment ("<base>.<n>"), plain pwrite into files that were
 // preallocated (zero-filled in the background ahead of need, so that a write never grows a file or converts extents
 // and fdatasync has no metadata to commit), and no O_SYNC: durability comes from SyncDirty, which the store's append
-// calls once its batch is written (and the commit manager once per FasterLog commit, usually finding nothing left).
+// calls once its batch is written (and the commit manager for a FasterLog commit outside an append: compaction, reset,
+// close).
 // This makes one durable append cost one fdatasync, where FASTER's own device costs an O_SYNC write plus a metadata
 // file per commit.
 // Thread-safety: FASTER writes and reads from several threads; _gate guards the handle table (reads and writes hold it

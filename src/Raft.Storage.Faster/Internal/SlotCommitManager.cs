@@ -4,7 +4,8 @@ using FASTER.core;
 namespace Raft.Storage.Faster.Internal;
 
 // FasterLog's commit hook. FasterLog calls Commit once the pages up to untilAddress are written to the device; this
-// makes them durable with one fdatasync per written segment and records the new durable point in memory. The metadata
+// makes them durable with one fdatasync per written segment and records the new durable point in memory (during an
+// append, the append does both itself: see AppendSyncs). The metadata
 // file is written only when the begin address moved (compaction: it must be durable before FasterLog deletes the
 // segments below it, which it does right after Commit returns), or when the last write is older than the checkpoint
 // interval. Recovery does not need the metadata to find the end of the log: it scans checksummed records and batch
@@ -21,8 +22,22 @@ internal sealed class SlotCommitManager(SegmentDevice device, MetadataFile metad
     private long _begin = persisted.BeginAddress;
     private byte[]? _recoveryCommit;
     private volatile Exception? _failure;
+    private volatile bool _appendSyncs;
 
     public Exception? Failure => _failure;
+
+    // Set by the store for the length of an append, which makes its own pages durable on its own thread
+    // (FasterLogStore.SyncOnThisThread). FasterLog runs this hook on a pool thread meanwhile, usually during that
+    // thread's fdatasync: it then leaves the sync to the append rather than wait for the device's lock, which held a
+    // pool thread for most of an fdatasync per append and node (nearly all of the process's lock contentions in the
+    // Orleans benchmark). Not for a commit that moves the begin address (compaction, reset): those sync here as ever,
+    // since their metadata must follow durable data. FasterLog takes a skipped commit as done, so no one may wait on
+    // FasterLog's commit for durability during an append; the append's own waits sync after it (SyncOnThisThread).
+    public bool AppendSyncs
+    {
+        get => _appendSyncs;
+        set => _appendSyncs = value;
+    }
 
     public long MetadataWriteCount { get; private set; }
 
@@ -46,6 +61,21 @@ internal sealed class SlotCommitManager(SegmentDevice device, MetadataFile metad
 
         try
         {
+            if (_appendSyncs && LeavesBeginAddress(beginAddress))
+            {
+                // The append syncs these pages and moves the durable point itself; the metadata still follows what
+                // is known durable when it is due.
+                lock (_lock)
+                {
+                    if (Stopwatch.GetElapsedTime(_lastWrite) >= checkpointInterval)
+                    {
+                        WriteLocked();
+                    }
+                }
+
+                return;
+            }
+
             device.SyncDirty();
             if (device.Failure is { } failure)
             {
@@ -65,6 +95,14 @@ internal sealed class SlotCommitManager(SegmentDevice device, MetadataFile metad
         catch (Exception ex)
         {
             _failure ??= ex;
+        }
+    }
+
+    private bool LeavesBeginAddress(long beginAddress)
+    {
+        lock (_lock)
+        {
+            return beginAddress == _begin && beginAddress == _persisted.BeginAddress;
         }
     }
 
