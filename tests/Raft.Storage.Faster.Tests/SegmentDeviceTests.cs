@@ -52,13 +52,44 @@ public sealed class SegmentDeviceTests : IDisposable
         Assert.Equal(1, device.SyncCount);
     }
 
-    private static void Write(SegmentDevice device, ulong offset)
+    // FasterLog deletes the segments below a new begin address once its commit hook returns, even when the hook failed
+    // to make that begin address durable: after a failure they stay, so the metadata's begin address still finds them.
+    [Fact]
+    public void RemoveSegment_AfterAFailure_KeepsTheSegment()
+    {
+        using var device = new SegmentDevice(Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: false, flushData: (_, path) => throw new IOException($"injected EIO on {path}"));
+        Write(device, offset: 0);
+        Assert.Throws<IOException>(device.SyncDirty);
+
+        device.RemoveSegment(0);
+
+        Assert.True(File.Exists(device.PathOf(0)), "the segment was deleted after the device failed");
+    }
+
+    // The same when the commit manager failed (its metadata write, say) and told the device to keep its segments.
+    [Fact]
+    public void RemoveSegment_AfterKeepSegments_KeepsTheSegment_AndWithoutItDeletesIt()
+    {
+        using var device = new SegmentDevice(Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: false, flushData: (_, _) => { });
+        Write(device, offset: 0);
+        Write(device, offset: 0, segment: 1);
+        device.SyncDirty();
+
+        device.RemoveSegment(0);
+        device.KeepSegments();
+        device.RemoveSegment(1);
+
+        Assert.False(File.Exists(device.PathOf(0)), "an ordinary removal left the segment");
+        Assert.True(File.Exists(device.PathOf(1)), "the segment was deleted after KeepSegments");
+    }
+
+    private static void Write(SegmentDevice device, ulong offset, int segment = 0)
     {
         var buffer = Marshal.AllocHGlobal(512);
         try
         {
             uint error = 0;
-            device.WriteAsync(buffer, 0, offset, 512, (code, _, _) => error = code, new object());
+            device.WriteAsync(buffer, segment, offset, 512, (code, _, _) => error = code, new object());
             Assert.Equal(0u, error);
         }
         finally

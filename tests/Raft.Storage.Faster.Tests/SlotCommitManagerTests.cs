@@ -32,10 +32,11 @@ public sealed class SlotCommitManagerTests : IDisposable
         var appendSync = Task.Factory.StartNew(device.SyncDirty, TaskCreationOptions.LongRunning);
         await Eventually(() => Synced() == 1, "the append's fdatasync to start");
 
-        var hook = Task.Run(() => manager.Commit(0, 512, [], 1, forceWriteMetadata: false));
+        var hook = Task.Factory.StartNew(() => manager.Commit(0, 512, [], 1, forceWriteMetadata: false), TaskCreationOptions.LongRunning);
 
         Assert.Same(hook, await Task.WhenAny(hook, Task.Delay(Prompt)));
         Assert.False(appendSync.IsCompleted, "the append's fdatasync ended before it was released");
+        manager.Checkpoint();
         Assert.NotEqual(512, DurableOnDisk(metadata));
         _releaseSync.Set();
         await appendSync;

@@ -28,6 +28,7 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
     private HashSet<int> _dirty = [];
     private long _syncCount;
     private volatile Exception? _failure;
+    private volatile bool _keepSegments;
     private bool _disposed;
 
     // The durability primitive (NativeIo.FlushData); tests substitute one that fails.
@@ -197,8 +198,18 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
         callback(result);
     }
 
+    // FasterLog deletes the segments below a new begin address right after its commit hook returns, whether or not the
+    // hook managed to sync the data and write the metadata naming that address. After a failure the metadata may still
+    // name the old begin address, so the segments stay (the next open deletes what is below the begin it finds).
+    public void KeepSegments() => _keepSegments = true;
+
     public override void RemoveSegment(int segment)
     {
+        if (_keepSegments || _failure is not null)
+        {
+            return;
+        }
+
         _gate.EnterWriteLock();
         try
         {

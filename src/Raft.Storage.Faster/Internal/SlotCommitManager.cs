@@ -61,6 +61,11 @@ internal sealed class SlotCommitManager(SegmentDevice device, MetadataFile metad
 
         try
         {
+            if (device.Failure is { } failed)
+            {
+                throw failed;
+            }
+
             if (_appendSyncs && LeavesBeginAddress(beginAddress))
             {
                 // The append syncs these pages and moves the durable point itself; the metadata still follows what
@@ -95,6 +100,7 @@ internal sealed class SlotCommitManager(SegmentDevice device, MetadataFile metad
         catch (Exception ex)
         {
             _failure ??= ex;
+            device.KeepSegments();
         }
     }
 
