@@ -206,11 +206,7 @@ public sealed partial class FasterLogStore : ILogStore, IAsyncDisposable, IDispo
         }
 
         await _writeGate.WaitAsync().ConfigureAwait(false);
-        if (_failure is null)
-        {
-            await FinishFasterCommitAsync().ConfigureAwait(false);
-        }
-
+        await FinishFasterCommitAsync().ConfigureAwait(false);
         Close();
     }
 
@@ -249,9 +245,14 @@ public sealed partial class FasterLogStore : ILogStore, IAsyncDisposable, IDispo
     }
 
     // Appends made themselves durable without waiting for FasterLog's commit; that commit must finish before the files
-    // close under it. A failure there stops the store (no checkpoint in Close), not the close.
+    // close under it. A failure there stops the store (no checkpoint in Close), not the close. Nothing after a failure.
     private async ValueTask FinishFasterCommitAsync()
     {
+        if (_failure is not null)
+        {
+            return;
+        }
+
         try
         {
             await _log.CommitAsync().ConfigureAwait(false);
@@ -263,13 +264,7 @@ public sealed partial class FasterLogStore : ILogStore, IAsyncDisposable, IDispo
     }
 
     // For the blocking closes (Dispose, and the tests' crash-like close).
-    private void FinishFasterCommit()
-    {
-        if (_failure is null)
-        {
-            FinishFasterCommitAsync().AsTask().GetAwaiter().GetResult();
-        }
-    }
+    private void FinishFasterCommit() => FinishFasterCommitAsync().AsTask().GetAwaiter().GetResult();
 
     // Called once FasterLog's commit finished (or the store failed): writes the final durable point and closes.
     private void Close(bool checkpoint = true)

@@ -66,19 +66,22 @@ internal sealed class SlotCommitManager(SegmentDevice device, MetadataFile metad
                 throw failed;
             }
 
-            if (_appendSyncs && LeavesBeginAddress(beginAddress))
+            if (_appendSyncs)
             {
-                // The append syncs these pages and moves the durable point itself; the metadata still follows what
-                // is known durable when it is due.
                 lock (_lock)
                 {
-                    if (Stopwatch.GetElapsedTime(_lastWrite) >= checkpointInterval)
+                    if (beginAddress == _begin && beginAddress == _persisted.BeginAddress)
                     {
-                        WriteLocked();
+                        // The append syncs these pages and moves the durable point itself; the metadata still follows
+                        // what is known durable when it is due.
+                        if (Stopwatch.GetElapsedTime(_lastWrite) >= checkpointInterval)
+                        {
+                            WriteLocked();
+                        }
+
+                        return;
                     }
                 }
-
-                return;
             }
 
             device.SyncDirty();
@@ -101,14 +104,6 @@ internal sealed class SlotCommitManager(SegmentDevice device, MetadataFile metad
         {
             _failure ??= ex;
             device.KeepSegments();
-        }
-    }
-
-    private bool LeavesBeginAddress(long beginAddress)
-    {
-        lock (_lock)
-        {
-            return beginAddress == _begin && beginAddress == _persisted.BeginAddress;
         }
     }
 

@@ -11,7 +11,7 @@ namespace Benchmarks.DotNext;
 /// </summary>
 internal sealed class DotNextCluster : IAsyncDisposable
 {
-    private readonly List<DotNextNode> _nodes = [];
+    private readonly List<SampleProcess> _nodes = [];
 
     private DotNextCluster(string root) => Root = root;
 
@@ -19,7 +19,20 @@ internal sealed class DotNextCluster : IAsyncDisposable
 
     public List<string> Endpoints { get; } = [];
 
-    public IReadOnlyList<DotNextNode> Nodes => _nodes;
+    public IReadOnlyList<SampleProcess> Nodes => _nodes;
+
+    /// <summary>The node program, built beside this one by the project reference (same configuration and framework).</summary>
+    public static string NodeDll
+    {
+        get
+        {
+            var baseDirectory = new DirectoryInfo(AppContext.BaseDirectory);
+            var path = Path.GetFullPath(Path.Combine(
+                AppContext.BaseDirectory, "..", "..", "..", "..", "Benchmarks.DotNext", "bin",
+                baseDirectory.Parent!.Name, baseDirectory.Name, "Benchmarks.DotNext.dll"));
+            return File.Exists(path) ? path : throw new FileNotFoundException($"The DotNext node is not built at {path}; build tests/Benchmarks in the same configuration.", path);
+        }
+    }
 
     public static async Task<DotNextCluster> StartAsync(string root, int nodes, string wal, string logLevel)
     {
@@ -32,10 +45,11 @@ internal sealed class DotNextCluster : IAsyncDisposable
             {
                 var endpoint = string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{ports[i]}");
                 cluster.Endpoints.Add(endpoint);
-                cluster._nodes.Add(DotNextNode.Start($"d{i + 1}",
-                [
-                    "--listen", endpoint, "--members", members, "--data", Path.Combine(root, $"d{i + 1}"), "--wal", wal, "--log-level", logLevel,
-                ]));
+                cluster._nodes.Add(SampleProcess.StartProgram(
+                    NodeDll,
+                    $"d{i + 1}",
+                    ["--listen", endpoint, "--members", members, "--data", Path.Combine(root, $"d{i + 1}"), "--wal", wal, "--log-level", logLevel],
+                    standardInput: true));
             }
 
             var all = Task.WhenAll(cluster._nodes.Select(n => n.Ready));

@@ -39,11 +39,11 @@ internal sealed class DotNextMode : IBenchmarkMode
             {
                 switch (args[i])
                 {
-                    case "--concurrency" or "-c": concurrency = Int(args, ++i); break;
-                    case "--payload" or "-p": payload = Int(args, ++i); break;
-                    case "--seconds" or "-s": seconds = Int(args, ++i); break;
-                    case "--warmup": warmup = Int(args, ++i); break;
-                    case "--wal": wal = Word(args, ++i, "private", "shared", "direct"); break;
+                    case "--concurrency" or "-c": concurrency = ModeArguments.Int(args, ++i); break;
+                    case "--payload" or "-p": payload = ModeArguments.Int(args, ++i); break;
+                    case "--seconds" or "-s": seconds = ModeArguments.Int(args, ++i); break;
+                    case "--warmup": warmup = ModeArguments.Int(args, ++i); break;
+                    case "--wal": wal = ModeArguments.OneOf(args, ++i, "private", "shared", "direct"); break;
                     case "--node-log-level": nodeLogLevel = i + 1 < args.Length ? args[++i] : throw new ArgumentException("--node-log-level needs a level."); break;
                     case "--help" or "-h":
                         Console.WriteLine(Usage);
@@ -64,7 +64,7 @@ internal sealed class DotNextMode : IBenchmarkMode
             return 2;
         }
 
-        Console.WriteLine($"node: {DotNextNode.NodeDll}");
+        Console.WriteLine($"node: {DotNextCluster.NodeDll}");
         var result = await DotNextRun.RunOneAsync(concurrency, payload, seconds, warmup, wal, nodeLogLevel);
         Console.WriteLine(result.Describe());
         Console.WriteLine();
@@ -72,14 +72,4 @@ internal sealed class DotNextMode : IBenchmarkMode
         Console.WriteLine(result.ToMarkdownRow());
         return 0;
     }
-
-    private static int Int(string[] args, int i) =>
-        i < args.Length && int.TryParse(args[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new ArgumentException($"'{args[i - 1]}' needs an integer.");
-
-    private static string Word(string[] args, int i, params string[] allowed) =>
-        i < args.Length && allowed.Contains(args[i], StringComparer.Ordinal)
-            ? args[i]
-            : throw new ArgumentException($"'{args[i - 1]}' needs one of {string.Join(", ", allowed)}.");
 }

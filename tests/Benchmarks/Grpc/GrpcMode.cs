@@ -49,11 +49,11 @@ internal sealed class GrpcMode : IBenchmarkMode
             {
                 switch (args[i])
                 {
-                    case "--concurrency" or "-c": concurrency = Int(args, ++i); break;
-                    case "--payload" or "-p": payload = Int(args, ++i); break;
-                    case "--seconds" or "-s": seconds = Int(args, ++i); break;
-                    case "--warmup": warmup = Int(args, ++i); break;
-                    case "--tick": tick = Int(args, ++i); break;
+                    case "--concurrency" or "-c": concurrency = ModeArguments.Int(args, ++i); break;
+                    case "--payload" or "-p": payload = ModeArguments.Int(args, ++i); break;
+                    case "--seconds" or "-s": seconds = ModeArguments.Int(args, ++i); break;
+                    case "--warmup": warmup = ModeArguments.Int(args, ++i); break;
+                    case "--tick": tick = ModeArguments.Int(args, ++i); break;
                     case "--node-log-level": nodeLogLevel = i + 1 < args.Length ? args[++i] : throw new ArgumentException("--node-log-level needs a level."); break;
                     case "--baseline" when i + 1 < args.Length && args[i + 1] == "dotnext": baseline = true; i++; break;
                     case "--help" or "-h":
@@ -225,9 +225,4 @@ internal sealed class GrpcMode : IBenchmarkMode
 
         throw new TimeoutException("No leader within 30 s:\n" + cluster.Output);
     }
-
-    private static int Int(string[] args, int i) =>
-        i < args.Length && int.TryParse(args[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new ArgumentException($"'{args[i - 1]}' needs an integer.");
 }
