@@ -53,7 +53,7 @@ public sealed partial class FasterLogStore
             }
 
             var end = addresses[^1] + Framed(records[^1].SerializedLength);
-            if (!TryCommitOnThisThread(end))
+            if (!_options.CommitOnCallerThread || !TryCommitOnThisThread(end))
             {
                 await CommitAsync().ConfigureAwait(false);
                 SyncOnThisThread(end);

@@ -119,6 +119,10 @@ public sealed partial class FasterLogStore : ILogStore, IAsyncDisposable, IDispo
 
     internal long MetadataWriteCount => _commitManager.MetadataWriteCount;
 
+    internal bool HasUnsyncedWrites => _device.HasUnsyncedWrites;
+
+    internal long DurableUntil => _commitManager.DurableUntil;
+
     /// <inheritdoc />
     /// <exception cref="LogCorruptedException">A record read from disk fails its checksum.</exception>
     /// <exception cref="ObjectDisposedException">The store was disposed.</exception>

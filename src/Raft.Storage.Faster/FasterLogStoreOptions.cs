@@ -102,5 +102,13 @@ public sealed record FasterLogStoreOptions
         }
     }
 
+    // Test seams, not configuration. FlushData replaces the segment files' fdatasync (a test makes it fail).
+    // CommitOnCallerThread false makes every append take the path that is otherwise taken only when another thread holds
+    // FasterLog's epoch at the moment of the append's commit: wait for FasterLog's own commit, then sync
+    // (FasterLogStore.AppendAsync).
+    internal Action<Microsoft.Win32.SafeHandles.SafeFileHandle, string>? FlushData { get; init; }
+
+    internal bool CommitOnCallerThread { get; init; } = true;
+
     private static bool IsPowerOfTwo(long value) => value > 0 && BitOperations.IsPow2(value);
 }

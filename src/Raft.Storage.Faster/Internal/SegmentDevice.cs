@@ -138,6 +138,18 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
     // Whether the segment file exists (recovery checks for files beyond the log).
     public bool Exists(long segment) => File.Exists(PathOf(segment));
 
+    // Whether a segment was written since a SyncDirty last took the set of written ones (tests).
+    public bool HasUnsyncedWrites
+    {
+        get
+        {
+            lock (_dirtyLock)
+            {
+                return _dirty.Count > 0;
+            }
+        }
+    }
+
     // The fdatasyncs made since the device was created (tests and benchmarks).
     public long SyncCount => Interlocked.Read(ref _syncCount);
 

@@ -107,6 +107,18 @@ internal sealed class SlotCommitManager(SegmentDevice device, MetadataFile metad
         }
     }
 
+    // The log address up to which the log is known durable (tests).
+    public long DurableUntil
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _durableUntil;
+            }
+        }
+    }
+
     // The store made everything before untilAddress durable itself (an append's fdatasync on its own thread, before
     // FasterLog's commit hook runs): the durable point moves now, so a checkpoint written before the hook runs still
     // covers the append, and recovery verifies it as committed rather than treating it as an unfinished tail.
