@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Benchmarks;
 
 /// <summary>What to run, parsed from the command line.</summary>
@@ -44,28 +42,23 @@ internal sealed record BenchmarkSettings
             settings = arg switch
             {
                 "inmemory" => settings with { Mode = arg },
-                "--concurrency" or "-c" => settings with { Concurrency = Int(args, ++i) },
-                "--payload" or "-p" => settings with { Payload = Int(args, ++i) },
-                "--seconds" or "-s" => settings with { Seconds = Int(args, ++i) },
-                "--warmup" => settings with { WarmupSeconds = Int(args, ++i) },
-                "--nodes" => settings with { Nodes = Int(args, ++i) },
-                "--tick" => settings with { TickMilliseconds = Int(args, ++i) },
+                "--concurrency" or "-c" => settings with { Concurrency = ModeArguments.Int(args, ++i) },
+                "--payload" or "-p" => settings with { Payload = ModeArguments.Int(args, ++i) },
+                "--seconds" or "-s" => settings with { Seconds = ModeArguments.Int(args, ++i) },
+                "--warmup" => settings with { WarmupSeconds = ModeArguments.Int(args, ++i) },
+                "--nodes" => settings with { Nodes = ModeArguments.Int(args, ++i) },
+                "--tick" => settings with { TickMilliseconds = ModeArguments.Int(args, ++i) },
                 "--matrix" => settings with { Matrix = true },
                 "--alloc-profile" => settings with { AllocationProfile = true },
-                _ => throw new ArgumentException($"Unknown argument '{arg}'.\n{Usage}"),
+                _ => throw new ArgumentException($"Unknown argument '{arg}'."),
             };
         }
 
         if (settings.Concurrency < 1 || settings.Payload < 0 || settings.Seconds < 1 || settings.WarmupSeconds < 0 || settings.Nodes < 1 || settings.TickMilliseconds < 1)
         {
-            throw new ArgumentException($"Out-of-range argument.\n{Usage}");
+            throw new ArgumentException("Out-of-range argument.");
         }
 
         return settings;
     }
-
-    private static int Int(string[] args, int i) =>
-        i < args.Length && int.TryParse(args[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new ArgumentException($"'{args[i - 1]}' needs an integer.\n{Usage}");
 }

@@ -17,6 +17,7 @@ internal sealed class InMemoryMode : IBenchmarkMode
         catch (ArgumentException ex)
         {
             Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine(BenchmarkSettings.Usage);
             return 2;
         }
 

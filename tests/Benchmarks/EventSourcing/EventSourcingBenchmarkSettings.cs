@@ -41,28 +41,25 @@ internal sealed record EventSourcingBenchmarkSettings
             settings = args[i] switch
             {
                 "--histories" => settings with { Histories = [.. Value(args, ++i).Split(',').Select(h => long.Parse(h, NumberStyles.Integer, CultureInfo.InvariantCulture))] },
-                "--grains" => settings with { Grains = Int(args, ++i) },
-                "--concurrency" or "-c" => settings with { Concurrency = Int(args, ++i) },
-                "--seconds" or "-s" => settings with { Seconds = Int(args, ++i) },
-                "--warmup" => settings with { WarmupSeconds = Int(args, ++i) },
-                "--snapshot" => settings with { SnapshotInterval = Int(args, ++i) },
-                "--rounds" => settings with { Rounds = Int(args, ++i) },
-                "--logstorage-max" => settings with { LogStorageMaxHistory = Int(args, ++i) },
-                _ => throw new ArgumentException($"Unknown argument '{args[i]}'.\n{Usage}"),
+                "--grains" => settings with { Grains = ModeArguments.Int(args, ++i) },
+                "--concurrency" or "-c" => settings with { Concurrency = ModeArguments.Int(args, ++i) },
+                "--seconds" or "-s" => settings with { Seconds = ModeArguments.Int(args, ++i) },
+                "--warmup" => settings with { WarmupSeconds = ModeArguments.Int(args, ++i) },
+                "--snapshot" => settings with { SnapshotInterval = ModeArguments.Int(args, ++i) },
+                "--rounds" => settings with { Rounds = ModeArguments.Int(args, ++i) },
+                "--logstorage-max" => settings with { LogStorageMaxHistory = ModeArguments.Int(args, ++i) },
+                _ => throw new ArgumentException($"Unknown argument '{args[i]}'."),
             };
         }
 
         if (settings.Grains < 1 || settings.Rounds < 1 || settings.Concurrency < 1 || settings.Seconds < 1 || settings.WarmupSeconds < 0 || settings.SnapshotInterval < 0
             || settings.Histories.Count == 0 || settings.Histories.Any(h => h < 0))
         {
-            throw new ArgumentException($"Out-of-range argument.\n{Usage}");
+            throw new ArgumentException("Out-of-range argument.");
         }
 
         return settings;
     }
 
-    private static string Value(string[] args, int i) => i < args.Length ? args[i] : throw new ArgumentException($"'{args[i - 1]}' needs a value.\n{Usage}");
-
-    private static int Int(string[] args, int i) =>
-        int.TryParse(Value(args, i), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : throw new ArgumentException($"'{args[i - 1]}' needs an integer.\n{Usage}");
+    private static string Value(string[] args, int i) => i < args.Length ? args[i] : throw new ArgumentException($"'{args[i - 1]}' needs a value.");
 }

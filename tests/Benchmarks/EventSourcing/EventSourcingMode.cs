@@ -23,6 +23,7 @@ internal sealed class EventSourcingMode : IBenchmarkMode
         catch (Exception ex) when (ex is ArgumentException or FormatException)
         {
             Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine(EventSourcingBenchmarkSettings.Usage);
             return 2;
         }
 

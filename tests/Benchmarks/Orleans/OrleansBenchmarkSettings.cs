@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Benchmarks.Orleans;
 
 /// <summary>The <c>orleans</c> mode's command line.</summary>
@@ -49,35 +47,25 @@ internal sealed record OrleansBenchmarkSettings
             var arg = args[i];
             settings = arg switch
             {
-                "--grains" => settings with { Grains = Int(args, ++i) },
-                "--concurrency" or "-c" => settings with { Concurrency = Int(args, ++i) },
-                "--seconds" or "-s" => settings with { Seconds = Int(args, ++i) },
-                "--warmup" => settings with { WarmupSeconds = Int(args, ++i) },
-                "--rounds" => settings with { Rounds = Int(args, ++i) },
-                "--warmup-round" => settings with { WarmupRoundSeconds = Int(args, ++i) },
-                "--providers" => settings with { Providers = Text(args, ++i, "both", "raft", "memory") },
-                "--snapshot-threshold" => settings with { SnapshotEntryThreshold = Int(args, ++i) },
-                "--raft-placement" => settings with { RaftPlacement = Text(args, ++i, "default", "leader") },
-                "--raft-network" => settings with { InMemoryNetwork = Text(args, ++i, "grpc", "inmemory") == "inmemory" },
-                _ => throw new ArgumentException($"Unknown argument '{arg}'.\n{Usage}"),
+                "--grains" => settings with { Grains = ModeArguments.Int(args, ++i) },
+                "--concurrency" or "-c" => settings with { Concurrency = ModeArguments.Int(args, ++i) },
+                "--seconds" or "-s" => settings with { Seconds = ModeArguments.Int(args, ++i) },
+                "--warmup" => settings with { WarmupSeconds = ModeArguments.Int(args, ++i) },
+                "--rounds" => settings with { Rounds = ModeArguments.Int(args, ++i) },
+                "--warmup-round" => settings with { WarmupRoundSeconds = ModeArguments.Int(args, ++i) },
+                "--providers" => settings with { Providers = ModeArguments.OneOf(args, ++i, "both", "raft", "memory") },
+                "--snapshot-threshold" => settings with { SnapshotEntryThreshold = ModeArguments.Int(args, ++i) },
+                "--raft-placement" => settings with { RaftPlacement = ModeArguments.OneOf(args, ++i, "default", "leader") },
+                "--raft-network" => settings with { InMemoryNetwork = ModeArguments.OneOf(args, ++i, "grpc", "inmemory") == "inmemory" },
+                _ => throw new ArgumentException($"Unknown argument '{arg}'."),
             };
         }
 
         if (settings.Grains < 1 || settings.Concurrency < 1 || settings.Seconds < 1 || settings.WarmupSeconds < 0 || settings.Rounds < 1 || settings.WarmupRoundSeconds < 0 || settings.SnapshotEntryThreshold < 0)
         {
-            throw new ArgumentException($"Out-of-range argument.\n{Usage}");
+            throw new ArgumentException("Out-of-range argument.");
         }
 
         return settings;
     }
-
-    private static int Int(string[] args, int i) =>
-        i < args.Length && int.TryParse(args[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new ArgumentException($"'{args[i - 1]}' needs an integer.\n{Usage}");
-
-    private static string Text(string[] args, int i, params string[] allowed) =>
-        i < args.Length && allowed.Contains(args[i], StringComparer.Ordinal)
-            ? args[i]
-            : throw new ArgumentException($"'{args[i - 1]}' takes one of {string.Join(", ", allowed)}.\n{Usage}");
 }

@@ -23,6 +23,7 @@ internal sealed class OrleansMode : IBenchmarkMode
         catch (ArgumentException ex)
         {
             Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine(OrleansBenchmarkSettings.Usage);
             return 2;
         }
 
