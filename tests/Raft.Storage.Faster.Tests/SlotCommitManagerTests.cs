@@ -23,9 +23,8 @@ public sealed class SlotCommitManagerTests : IDisposable
     [Fact]
     public async Task Commit_DuringAnAppend_LeavesTheSyncToTheAppend_WithoutWaitingForItsFdatasync()
     {
-        using var device = Device();
-        using var metadata = MetadataFile.OpenOrCreate(Path.Combine(_directory.Path, "meta"));
-        var manager = new SlotCommitManager(device, metadata, Empty, TimeSpan.FromHours(1));
+        using var opened = OpenHook();
+        var (device, metadata, manager) = opened;
         Write(device, offset: 0);
         _releaseSync.Reset();
         manager.AppendSyncs = true;
@@ -50,9 +49,8 @@ public sealed class SlotCommitManagerTests : IDisposable
     [Fact]
     public void Commit_OutsideAnAppend_SyncsTheWrittenPages_AndMovesTheDurablePoint()
     {
-        using var device = Device();
-        using var metadata = MetadataFile.OpenOrCreate(Path.Combine(_directory.Path, "meta"));
-        var manager = new SlotCommitManager(device, metadata, Empty, TimeSpan.FromHours(1));
+        using var opened = OpenHook();
+        var (device, metadata, manager) = opened;
         Write(device, offset: 0);
 
         manager.Commit(0, 512, [], 1, forceWriteMetadata: false);
@@ -67,9 +65,8 @@ public sealed class SlotCommitManagerTests : IDisposable
     [Fact]
     public void Commit_ThatMovesTheBeginAddress_SyncsEvenDuringAnAppend()
     {
-        using var device = Device();
-        using var metadata = MetadataFile.OpenOrCreate(Path.Combine(_directory.Path, "meta"));
-        var manager = new SlotCommitManager(device, metadata, Empty, TimeSpan.FromHours(1));
+        using var opened = OpenHook();
+        var (device, metadata, manager) = opened;
         Write(device, offset: 512);
         manager.AppendSyncs = true;
 
@@ -79,7 +76,13 @@ public sealed class SlotCommitManagerTests : IDisposable
         Assert.Equal(1024, DurableOnDisk(metadata));
     }
 
-    private static LogMetadata Empty => new(0, 1, 12, 20, 0, 0);
+    // A commit hook on an empty log, its device counting (and, while _releaseSync is reset, holding) every fdatasync.
+    private Hook OpenHook()
+    {
+        var device = Device();
+        var metadata = MetadataFile.OpenOrCreate(Path.Combine(_directory.Path, "meta"));
+        return new Hook(device, metadata, new SlotCommitManager(device, metadata, new LogMetadata(0, 1, 12, 20, 0, 0), TimeSpan.FromHours(1)));
+    }
 
     // The durable point the metadata file records (what recovery trusts).
     private static long DurableOnDisk(MetadataFile metadata) => metadata.ReadLatest(out _)?.DurableUntil ?? 0;
@@ -124,6 +127,15 @@ public sealed class SlotCommitManagerTests : IDisposable
         finally
         {
             Marshal.FreeHGlobal(buffer);
+        }
+    }
+
+    private sealed record Hook(SegmentDevice Device, MetadataFile Metadata, SlotCommitManager Manager) : IDisposable
+    {
+        public void Dispose()
+        {
+            Metadata.Dispose();
+            Device.Dispose();
         }
     }
 }
