@@ -32,7 +32,11 @@ internal sealed record OrleansBenchmarkResult(
 
     public override string ToString() => string.Create(
         CultureInfo.InvariantCulture,
-        $"{Provider,-6} {WritesPerSecond,8:N0} writes/s  p50 {Ms(P50Microseconds)}  p99 {Ms(P99Microseconds)}  CPU {CpuMicrosecondsPerWrite:F0} µs/write  thread-pool work items {WorkItemsPerWrite:F1}/write  allocated {AllocatedBytesPerWrite / 1024:F1} KiB/write{(double.IsNaN(CommitP50Microseconds) ? "" : $"  Raft commit p50 {Ms(CommitP50Microseconds)}, append p50 {Ms(AppendP50Microseconds)}")}  GCs gen0 {Gen0Collections} gen2 {Gen2Collections}  errors {Errors}{(FirstError is null ? "" : $" (first: {FirstError})")}{(LeaderChanged ? "  (Raft leader changed)" : "")}");
+        $"{Provider,-6} {WritesPerSecond,8:N0} writes/s  p50 {Ms(P50Microseconds)}  p99 {Ms(P99Microseconds)}  CPU {CpuMicrosecondsPerWrite:F0} µs/write ({CoresBusy:F2} of {Environment.ProcessorCount} cores)  thread-pool work items {WorkItemsPerWrite:F1}/write  allocated {AllocatedBytesPerWrite / 1024:F1} KiB/write{(double.IsNaN(CommitP50Microseconds) ? "" : $"  Raft commit p50 {Ms(CommitP50Microseconds)}, append p50 {Ms(AppendP50Microseconds)}")}  GCs gen0 {Gen0Collections} gen2 {Gen2Collections}  errors {Errors}{(FirstError is null ? "" : $" (first: {FirstError})")}{(LeaderChanged ? "  (Raft leader changed)" : "")}");
+
+    // The process's CPU time over the round's wall time: near the core count, the provider is CPU-bound; well below
+    // it, its writes wait on something else (with a fixed number of callers, their latency).
+    public double CoresBusy => CpuMicrosecondsPerWrite * WritesPerSecond / 1_000_000;
 
     private static string Ms(double microseconds) => string.Create(CultureInfo.InvariantCulture, $"{microseconds / 1000:F2} ms");
 }
