@@ -40,6 +40,14 @@ internal sealed partial class RaftState
             {
                 BecomeFollower(m.Term, m.From);
             }
+            else if (m.Type == MessageType.Vote)
+            {
+                // Figure 2: a follower's election timer restarts on its leader's AppendEntries or on granting a vote,
+                // not on seeing a newer term; HandleVoteRequest restarts it if the vote is granted. Restarted here,
+                // a candidate whose log is behind, campaigning again and again without pre-vote, kept the voters that
+                // could win from ever timing out (simulator seed 642033 of the slow-leader lease family).
+                BecomeFollowerKeepingElectionTimer(m.Term);
+            }
             else
             {
                 BecomeFollower(m.Term, null);

@@ -280,6 +280,21 @@ internal sealed partial class RaftState
         LeaderId = leaderId;
     }
 
+    // A newer term from a vote request: a follower or candidate keeps counting toward its own election timeout (as
+    // LogCabin's stepDown does); a leader starts one, as it has none running.
+    private void BecomeFollowerKeepingElectionTimer(long term)
+    {
+        var wasLeader = Role == StateRole.Leader;
+        var elapsed = _electionElapsed;
+        var timeout = _randomizedElectionTimeout;
+        BecomeFollower(term, null);
+        if (!wasLeader)
+        {
+            _electionElapsed = elapsed;
+            _randomizedElectionTimeout = timeout;
+        }
+    }
+
     private void BecomePreCandidate()
     {
         Debug.Assert(Role != StateRole.Leader, "a leader never pre-campaigns");

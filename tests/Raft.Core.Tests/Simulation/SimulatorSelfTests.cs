@@ -166,7 +166,8 @@ public sealed class SimulatorSelfTests
     // Thesis §6.4.1: a lease is only as good as the clocks. With the leader's clock at a third of the speed the drift
     // allowance covers, an isolated leader keeps serving reads from its lease after the others elected a new leader
     // and committed: the read-index check must catch the stale read. (Lease seeds of FromSeed keep drift in bounds.)
-    // Since leaders take proposals while writing, seed 40 is the first to catch it.
+    // About 2-3 % of seeds catch it (9 of the first 300 before session 17's election-timer fix, 6 after); since
+    // that fix, which changed every run's elections, seed 57 is the first.
     [Fact]
     public void Simulation_ClockDriftBeyondTheLeaseBound_StaleLeaseReadIsCaught()
     {
@@ -187,7 +188,7 @@ public sealed class SimulatorSelfTests
                 MeanPartitionMicros = 200_000,
                 MeanTimeBetweenTransfersMicros = 100_000,
             },
-            maxSeeds: 45);
+            maxSeeds: 60);
 
         Assert.Contains(failure.Invariant, new[] { ReadIndexInvariant.Name, Simulator.LinearizabilityName });
     }
