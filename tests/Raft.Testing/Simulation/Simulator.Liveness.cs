@@ -88,7 +88,7 @@ public sealed partial class Simulator
                 throw Failure(
                     LivenessName,
                     $"no leader known to every member within {SimulationTrace.FormatTime(Options.LeaderBoundMicros)} after faults stopped; terms: " +
-                    string.Join(", ", ActiveNodes().Select(node => node.IsUp ? $"{node.Id} {node.Status.Role} {node.Status.Term} (leader {node.Status.LeaderId ?? "?"})" : $"{node.Id} down")));
+                    DescribeNodes());
             }
 
             // However it stands (a stable leader seen once and lost again, or one whose log no majority receives while
@@ -98,7 +98,7 @@ public sealed partial class Simulator
                 throw Failure(
                     LivenessName,
                     $"no leader with a caught-up majority {SimulationTrace.FormatTime(MaxConvergenceMicros)} after faults stopped; " +
-                    string.Join(", ", ActiveNodes().Select(node => node.IsUp ? $"{node.Id} {node.Status.Role} {node.Status.Term} (leader {node.Status.LeaderId ?? "?"}, last {node.Status.LastIndex}, commit {node.Status.CommitIndex})" : $"{node.Id} down")));
+                    DescribeNodes());
             }
 
             return false;
@@ -118,6 +118,12 @@ public sealed partial class Simulator
 
         return false;
     }
+
+    // Each active node's role, term, leader and log, for a liveness failure's message.
+    private string DescribeNodes() =>
+        string.Join(", ", ActiveNodes().Select(node => node.IsUp
+            ? $"{node.Id} {node.Status.Role} {node.Status.Term} (leader {node.Status.LeaderId ?? "?"}, last {node.Status.LastIndex}, commit {node.Status.CommitIndex})"
+            : $"{node.Id} down"));
 
     // A follower far behind may legitimately need long to catch up through a small pipelining window, so the bound is
     // on stalling: some replica must apply more, or some client complete more, at least this often.
