@@ -279,10 +279,58 @@ public sealed class InvariantTests
         var log = L(E(1, 1, "a"), new Entry(2, 1, EntryType.ConfigChange, change), E(3, 1, "b"), new Entry(4, 1, EntryType.ConfigChange, change));
 
         // One change beyond the committed index is allowed; two are not.
-        SingleConfigurationChangeInvariant.ObserveLeader("n1", 1, log, 2);
-        var violation = Assert.Throws<InvariantViolationException>(() => SingleConfigurationChangeInvariant.ObserveLeader("n1", 1, log, 1));
+        new SingleConfigurationChangeInvariant().ObserveLeader("n1", 1, log, 2);
+        var violation = Assert.Throws<InvariantViolationException>(() => new SingleConfigurationChangeInvariant().ObserveLeader("n1", 1, log, 1));
 
         Assert.Equal(SingleConfigurationChangeInvariant.Name, violation.Invariant);
+    }
+
+    [Fact]
+    public void SingleConfigurationChange_SecondChangeAppendedAfterAnEarlierCheck_Throws()
+    {
+        var change = new ClusterConfiguration(["n1", "n2", "n3"], ["n4"]).Encode();
+        var entries = new List<Entry> { E(1, 1, "a"), new Entry(2, 1, EntryType.ConfigChange, change) };
+        var log = LogViews.Of(entries);
+        var invariant = new SingleConfigurationChangeInvariant();
+        invariant.ObserveLeader("n1", 1, log, 1);
+
+        entries.Add(E(3, 1, "b"));
+        invariant.ObserveLeader("n1", 1, log, 1);
+        entries.Add(new Entry(4, 1, EntryType.ConfigChange, change));
+
+        Assert.Throws<InvariantViolationException>(() => invariant.ObserveLeader("n1", 1, log, 1));
+    }
+
+    [Fact]
+    public void SingleConfigurationChange_NextChangeOnceTheLastCommitted_PassesUntilASecondIsPending()
+    {
+        var change = new ClusterConfiguration(["n1", "n2", "n3"], ["n4"]).Encode();
+        var entries = new List<Entry> { E(1, 1, "a"), new Entry(2, 1, EntryType.ConfigChange, change) };
+        var log = LogViews.Of(entries);
+        var invariant = new SingleConfigurationChangeInvariant();
+        invariant.ObserveLeader("n1", 1, log, 1);
+
+        entries.Add(new Entry(3, 1, EntryType.ConfigChange, change));
+        invariant.ObserveLeader("n1", 1, log, 2);
+        entries.Add(new Entry(4, 1, EntryType.ConfigChange, change));
+
+        Assert.Throws<InvariantViolationException>(() => invariant.ObserveLeader("n1", 1, log, 2));
+    }
+
+    [Fact]
+    public void SingleConfigurationChange_LogRewrittenUnderAnEarlierCheck_ScansAgain()
+    {
+        var change = new ClusterConfiguration(["n1", "n2", "n3"], ["n4"]).Encode();
+        var entries = new List<Entry> { E(1, 1, "a"), E(2, 1, "b"), E(3, 1, "c") };
+        var log = LogViews.Of(entries);
+        var invariant = new SingleConfigurationChangeInvariant();
+        invariant.ObserveLeader("n1", 1, log, 1);
+
+        // Not something a correct leader does; the check must still see both changes rather than trust its old scan.
+        entries[1] = new Entry(2, 1, EntryType.ConfigChange, change);
+        entries[2] = new Entry(3, 1, EntryType.ConfigChange, change);
+
+        Assert.Throws<InvariantViolationException>(() => invariant.ObserveLeader("n1", 1, log, 1));
     }
 
     [Fact]

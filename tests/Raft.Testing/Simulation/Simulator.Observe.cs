@@ -51,7 +51,7 @@ public sealed partial class Simulator
                 _features.LeaderHeldEntries += !node.IsWriting && node.HandedOutThrough < status.LastIndex ? 1 : 0;
                 _electionSafety.ObserveLeader(node.Id, status.Term);
                 _leaderCompleteness.ObserveLeader(node.Id, status.Term, log);
-                SingleConfigurationChangeInvariant.ObserveLeader(node.Id, status.Term, node.EngineLog, _committed.LastIndex);
+                _singleConfigurationChange.ObserveLeader(node.Id, status.Term, node.EngineLog, _committed.LastIndex);
             }
         }
     }

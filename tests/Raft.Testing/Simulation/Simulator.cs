@@ -46,6 +46,7 @@ public sealed partial class Simulator
     private readonly StateMachineSafetyInvariant _stateMachineSafety = new();
     private readonly MonotonicCommitInvariant _monotonicCommit = new();
     private readonly LeaderCompletenessInvariant _leaderCompleteness;
+    private readonly SingleConfigurationChangeInvariant _singleConfigurationChange = new();
     private readonly CommittedEntriesDurableInvariant _durability;
     private readonly SnapshotStateInvariant _snapshotStates = new();
     private readonly HashSet<long> _appliedRequests = [];
