@@ -77,7 +77,7 @@ public sealed partial class FasterLogStore
                     nameof(options));
             }
 
-            var device = new SegmentDevice(basePath, options.SegmentSize, options.ZeroFillSegments, options.FlushData);
+            var device = new SegmentDevice(basePath, options.SegmentSize, options.ZeroFillSegments, options.FlushData, options.DirectWrites);
             disposables.Push(device);
             var scan = new RecoveryScan(device, options.PageSize, segmentBits, persisted);
             scan.Run();

@@ -117,6 +117,11 @@ public sealed partial class FasterLogStore : ILogStore, IAsyncDisposable, IDispo
     // For tests and benchmarks: data fdatasyncs and metadata-slot writes done since open.
     internal long SyncCount => _device.SyncCount;
 
+    // The direct writes made, and whether writes still go that way (tests and benchmarks).
+    internal long DirectWriteCount => _device.DirectWriteCount;
+
+    internal bool WritesDirect => _device.WritesDirect;
+
     internal long MetadataWriteCount => _commitManager.MetadataWriteCount;
 
     internal bool HasUnsyncedWrites => _device.HasUnsyncedWrites;

@@ -57,5 +57,33 @@ public sealed class AppendCommitFallbackTests : IDisposable
         Assert.Equal(10, store.LastIndex);
     }
 
-    private FasterLogStoreOptions Fallback() => TestOptions.Log(_directory.Path) with { CommitOnCallerThread = false };
+    // Direct writes are durable when FasterLog's own commit writes them: nothing is left for the append to sync.
+    [Fact]
+    public async Task Append_AfterFasterLogsOwnCommit_WithDirectWrites_IsDurableWithoutAnFdatasync()
+    {
+        await using var store = await FasterLogStore.OpenAsync(Fallback() with { DirectWrites = true });
+        var syncs = store.SyncCount;
+        for (var batch = 0; batch < 20; batch++)
+        {
+            var writes = store.DirectWriteCount;
+            var durable = store.DurableUntil;
+            var from = (batch * 50) + 1;
+
+            await store.AppendAsync(FasterLogStoreTests.Entries(from, from + 49, term: 1, size: 100));
+
+            Assert.False(store.HasUnsyncedWrites, $"batch {batch}: the append returned with written pages not durable");
+            Assert.True(store.DirectWriteCount > writes || !OperatingSystem.IsLinux(), $"batch {batch}: no direct write");
+            Assert.True(store.DurableUntil > durable, $"batch {batch}: the durable point did not move past the append");
+        }
+
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.Equal(syncs, store.SyncCount);
+        }
+
+        Assert.Equal(1000, store.LastIndex);
+    }
+
+    // The fdatasync path: buffered writes.
+    private FasterLogStoreOptions Fallback() => TestOptions.Log(_directory.Path) with { CommitOnCallerThread = false, DirectWrites = false };
 }

@@ -11,30 +11,55 @@ public sealed class FasterLogStoreTests : IDisposable
     public void Dispose() => _directory.Dispose();
 
     [Fact]
-    public async Task Append_ABatch_IsOneFdatasync()
+    public async Task Append_ABatch_WithBufferedWrites_IsOneFdatasync()
     {
-        await using var store = await OpenAsync();
+        await using var store = await OpenAsync(TestOptions.Log(_directory.Path) with { DirectWrites = false });
         var before = store.SyncCount;
 
         await store.AppendAsync(Entries(1, 256, term: 1));
         await store.AppendAsync(Entries(257, 257, term: 1));
 
         Assert.Equal(before + 2, store.SyncCount);
+        Assert.Equal(0, store.DirectWriteCount);
     }
 
+    // The default on Linux: each batch is one O_DIRECT | O_DSYNC write, durable when it returns, and no fdatasync.
     [Fact]
-    public async Task Append_IsDurableBeforeItReturns_WithoutAThreadPoolHop()
+    public async Task Append_ABatch_WithDirectWrites_IsOneDirectWriteAndNoFdatasync()
     {
         await using var store = await OpenAsync();
-        await store.AppendAsync(Entries(1, 1, term: 1));
-        var before = store.SyncCount;
+        Assert.True(store.WritesDirect || !OperatingSystem.IsLinux(), "direct writes were refused on Linux");
+        var syncs = store.SyncCount;
+        var writes = store.DirectWriteCount;
 
-        // The flush and the fdatasync run on the caller's thread: the append has completed when the call returns.
+        await store.AppendAsync(Entries(1, 256, term: 1));
+        await store.AppendAsync(Entries(257, 257, term: 1));
+
+        Assert.False(store.HasUnsyncedWrites);
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.Equal(syncs, store.SyncCount);
+            Assert.Equal(writes + 2, store.DirectWriteCount);
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Append_IsDurableBeforeItReturns_WithoutAThreadPoolHop(bool directWrites)
+    {
+        await using var store = await OpenAsync(TestOptions.Log(_directory.Path) with { DirectWrites = directWrites });
+        await store.AppendAsync(Entries(1, 1, term: 1));
+        var before = store.SyncCount + store.DirectWriteCount;
+
+        // The flush and its fdatasync, or its direct write, run on the caller's thread: the append has completed, durably,
+        // when the call returns.
         var append = store.AppendAsync(Entries(2, 65, term: 1));
 
         Assert.True(append.IsCompletedSuccessfully);
         await append;
-        Assert.Equal(before + 1, store.SyncCount);
+        Assert.False(store.HasUnsyncedWrites);
+        Assert.Equal(before + 1, store.SyncCount + store.DirectWriteCount);
         Assert.Equal(65, store.LastIndex);
     }
 

@@ -83,18 +83,81 @@ public sealed class SegmentDeviceTests : IDisposable
         Assert.True(File.Exists(device.PathOf(1)), "the segment was deleted after KeepSegments");
     }
 
-    private static void Write(SegmentDevice device, ulong offset, int segment = 0)
+    // Direct writes (O_DIRECT | O_DSYNC) are durable when they return: nothing is left for an fdatasync, which here
+    // would fail the test. Linux on the file systems CI uses (ext4) accepts them; other systems write buffered.
+    [Fact]
+    public void DirectWrites_AreDurableOnReturn_LeaveNothingToSync_AndReadBack()
     {
-        var buffer = Marshal.AllocHGlobal(512);
+        using var device = new SegmentDevice(Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: true, flushData: (_, path) => throw new IOException($"unexpected fdatasync of {path}"), directWrites: true);
+        device.PrepareNow(0);
+
+        Write(device, offset: 0, fill: 0x5A);
+        Write(device, offset: 4096, fill: 0xA5);
+        device.SyncDirty();
+
+        Assert.Equal(OperatingSystem.IsLinux(), device.WritesDirect);
+        Assert.Equal(OperatingSystem.IsLinux() ? 2 : 0, device.DirectWriteCount);
+        Assert.Equal(0, device.SyncCount);
+        var read = new byte[4096 + 512];
+        Assert.Equal(read.Length, device.Read(0, 0, read));
+        Assert.All(read[..512], b => Assert.Equal(0x5A, b));
+        Assert.All(read[512..4096], b => Assert.Equal(0, b));
+        Assert.All(read[4096..], b => Assert.Equal(0xA5, b));
+    }
+
+    // O_DIRECT needs the buffer aligned as well; a misaligned one is copied into an aligned buffer first.
+    [Fact]
+    public void DirectWrites_FromAMisalignedBuffer_AreWrittenThroughAnAlignedCopy()
+    {
+        using var device = new SegmentDevice(Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: false, directWrites: true);
+
+        Write(device, offset: 1024, fill: 0x3C, bufferOffset: 8);
+
+        Assert.Equal(OperatingSystem.IsLinux() ? 1 : 0, device.DirectWriteCount);
+        var read = new byte[512];
+        Assert.Equal(read.Length, device.Read(0, 1024, read));
+        Assert.All(read, b => Assert.Equal(0x3C, b));
+    }
+
+    // FASTER aligns offsets and lengths to the device's 512-byte sectors; a write that is not fails, loudly, rather than
+    // go through the page cache beside direct writes (which could write stale cached pages back over them).
+    [Fact]
+    public void DirectWrites_AtAnOffsetNotAlignedToASector_FailTheDeviceWithAClearMessage()
+    {
+        using var device = new SegmentDevice(Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: false, directWrites: true);
+
+        var error = Write(device, offset: 100, fill: 1, expectSuccess: false);
+
+        // Elsewhere the device writes through the page cache, where any offset does.
+        Assert.Equal(OperatingSystem.IsLinux() ? 1u : 0u, error);
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        Assert.Contains("not aligned to 512 bytes", device.Failure!.Message, StringComparison.Ordinal);
+        Assert.Contains("DirectWrites", device.Failure.Message, StringComparison.Ordinal);
+    }
+
+    private static unsafe uint Write(SegmentDevice device, ulong offset, int segment = 0, byte fill = 0, int bufferOffset = 0, bool expectSuccess = true)
+    {
+        var memory = (byte*)NativeMemory.AlignedAlloc(512 + 512, 512);
         try
         {
+            var buffer = memory + bufferOffset;
+            new Span<byte>(buffer, 512).Fill(fill);
             uint error = 0;
-            device.WriteAsync(buffer, segment, offset, 512, (code, _, _) => error = code, new object());
-            Assert.Equal(0u, error);
+            device.WriteAsync((IntPtr)buffer, segment, offset, 512, (code, _, _) => error = code, new object());
+            if (expectSuccess)
+            {
+                Assert.Equal(0u, error);
+            }
+
+            return error;
         }
         finally
         {
-            Marshal.FreeHGlobal(buffer);
+            NativeMemory.AlignedFree(memory);
         }
     }
 }

@@ -4,7 +4,8 @@ using Microsoft.Win32.SafeHandles;
 namespace Raft.Storage.Faster.Internal;
 
 // The durability primitives .NET does not expose: fdatasync (FileStream.Flush(true) is fsync, which also commits
-// mtime changes through the journal on every call) and fsync of a directory (to make a create or rename durable).
+// mtime changes through the journal on every call), fsync of a directory (to make a create or rename durable), and
+// writes through O_DIRECT | O_DSYNC (FileOptions.WriteThrough is O_SYNC, and nothing maps to O_DIRECT on Linux).
 internal static partial class NativeIo
 {
     /// <summary>Makes the written data of <paramref name="handle"/> durable (fdatasync on Linux, fsync elsewhere on Unix).</summary>
@@ -70,6 +71,49 @@ internal static partial class NativeIo
             _ = Close(fd);
         }
     }
+
+    public const int EINTR = 4;
+    public const int EINVAL = 22;
+
+    // O_DIRECT differs between architectures (O_DSYNC does not); 0 where direct writes are not offered.
+    public static int DirectWriteFlags { get; } = !OperatingSystem.IsLinux() ? 0 : RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 => 0x4000 | 0x1000, // O_DIRECT | O_DSYNC
+        Architecture.Arm64 => 0x10000 | 0x1000,
+        _ => 0,
+    };
+
+    /// <summary>Opens <paramref name="path"/> for writing with O_DIRECT | O_DSYNC; returns the descriptor, or -1 and the errno.</summary>
+    public static int OpenDirect(string path, out int errno)
+    {
+        errno = 0;
+        if (DirectWriteFlags == 0)
+        {
+            errno = EINVAL;
+            return -1;
+        }
+
+        var fd = Open(path, 1 /* O_WRONLY */ | DirectWriteFlags);
+        if (fd < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+        }
+
+        return fd;
+    }
+
+    /// <summary>pwrite(2): the bytes written, or -1 and the errno.</summary>
+    public static unsafe long PWrite(int fd, byte* buffer, long count, long offset, out int errno)
+    {
+        var n = PWriteNative(fd, buffer, (nuint)count, offset);
+        errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
+        return n;
+    }
+
+    public static void CloseFd(int fd) => _ = Close(fd);
+
+    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
+    private static unsafe partial nint PWriteNative(int fd, byte* buffer, nuint count, long offset);
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     private static partial int FdataSync(int fd);

@@ -11,11 +11,22 @@ namespace Raft.Storage.Faster.Internal;
 // close).
 // This makes one durable append cost one fdatasync, where FASTER's own device costs an O_SYNC write plus a metadata
 // file per commit.
+// With direct writes (the default on Linux, FasterLogStoreOptions.DirectWrites), each segment is written through a
+// second descriptor opened with O_DIRECT | O_DSYNC instead: a write is durable when it returns, bypassing the page
+// cache, and there is nothing left for SyncDirty to do. Measured on this project's VMs, a durable 4 KiB append then
+// costs 84 µs and 38 µs of CPU against 99-147 µs and 50-73 µs for pwrite + fdatasync (the page cache's writeback is
+// most of the difference). Reads keep the buffered descriptor: Linux invalidates cached pages a direct write covers.
+// A file system that refuses O_DIRECT (the open or the first write fails with EINVAL) gets buffered writes plus
+// fdatasync for the device's lifetime; the two are never mixed within the device once one direct write succeeded,
+// since a buffered write dirtying a page a direct write also covers can be written back over it.
 // Thread-safety: FASTER writes and reads from several threads; _gate guards the handle table (reads and writes hold it
 // shared, removal exclusively, so a segment is never deleted under a read in progress).
 internal sealed unsafe class SegmentDevice : StorageDeviceBase
 {
     private const int ZeroChunk = 1 << 20;
+
+    // FASTER aligns every write's buffer, offset and length to the device's sector size, which O_DIRECT requires.
+    private const int SectorBytes = 512;
 
     private readonly string _baseName;
     private readonly long _segmentBytes;
@@ -29,15 +40,22 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
     private long _syncCount;
     private volatile Exception? _failure;
     private volatile bool _keepSegments;
+
+    // Direct writes: the O_DIRECT | O_DSYNC descriptor of each segment written so far (guarded by _handles), whether
+    // the device still writes that way, and the direct writes made (once one succeeded, the device never falls back).
+    private readonly Dictionary<int, int> _directFds = [];
+    private volatile bool _direct;
+    private long _directWriteCount;
     private bool _disposed;
 
     // The durability primitive (NativeIo.FlushData); tests substitute one that fails.
     private readonly Action<SafeFileHandle, string> _flushData;
 
-    public SegmentDevice(string baseName, long segmentBytes, bool zeroFill, Action<SafeFileHandle, string>? flushData = null)
-        : base(baseName, 512, Devices.CAPACITY_UNSPECIFIED)
+    public SegmentDevice(string baseName, long segmentBytes, bool zeroFill, Action<SafeFileHandle, string>? flushData = null, bool directWrites = false)
+        : base(baseName, SectorBytes, Devices.CAPACITY_UNSPECIFIED)
     {
         _flushData = flushData ?? NativeIo.FlushData;
+        _direct = directWrites && NativeIo.DirectWriteFlags != 0;
         _baseName = baseName;
         _segmentBytes = segmentBytes;
         _zeroFill = zeroFill;
@@ -63,16 +81,18 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
             try
             {
                 var handle = GetForWrite(segmentId);
-                RandomAccess.Write(handle, new ReadOnlySpan<byte>((void*)sourceAddress, (int)numBytesToWrite), (long)destinationAddress);
+                if (!TryWriteDirect(segmentId, sourceAddress, (long)destinationAddress, numBytesToWrite))
+                {
+                    RandomAccess.Write(handle, new ReadOnlySpan<byte>((void*)sourceAddress, (int)numBytesToWrite), (long)destinationAddress);
+                    lock (_dirtyLock)
+                    {
+                        _dirty.Add(segmentId);
+                    }
+                }
             }
             finally
             {
                 _gate.ExitReadLock();
-            }
-
-            lock (_dirtyLock)
-            {
-                _dirty.Add(segmentId);
             }
         }
         catch (Exception ex)
@@ -82,6 +102,101 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
         }
 
         callback(error, error == 0 ? numBytesToWrite : 0, context);
+    }
+
+    // Whether writes still go through O_DIRECT | O_DSYNC (false once the file system refused them, or when not asked for).
+    public bool WritesDirect => _direct;
+
+    // The direct writes made since the device was created (tests and benchmarks).
+    public long DirectWriteCount => Interlocked.Read(ref _directWriteCount);
+
+    // Writes through the segment's O_DIRECT | O_DSYNC descriptor, durable on return; false when the device writes
+    // buffered instead (then the caller writes through the page cache and marks the segment for SyncDirty).
+    private bool TryWriteDirect(int segment, IntPtr source, long offset, uint count)
+    {
+        if (!_direct)
+        {
+            return false;
+        }
+
+        if (((offset | count) & (SectorBytes - 1)) != 0)
+        {
+            throw new IOException(
+                $"A write of {count} bytes at offset {offset} of '{PathOf(segment)}' is not aligned to {SectorBytes} bytes, which direct writes need; " +
+                "FASTER aligns its writes to the device's sector size, so this is a bug. Set FasterLogStoreOptions.DirectWrites to false to write through the page cache.");
+        }
+
+        int fd;
+        lock (_handles)
+        {
+            if (!_directFds.TryGetValue(segment, out fd))
+            {
+                fd = NativeIo.OpenDirect(PathOf(segment), out var errno);
+                if (fd < 0)
+                {
+                    if (Interlocked.Read(ref _directWriteCount) == 0)
+                    {
+                        // The file system does not do O_DIRECT (EINVAL), or something else went wrong before any direct
+                        // write: write through the page cache from now on.
+                        _direct = false;
+                        return false;
+                    }
+
+                    throw new IOException($"Opening '{PathOf(segment)}' for direct writes failed with errno {errno}, after earlier segments were written that way.");
+                }
+
+                _directFds[segment] = fd;
+            }
+        }
+
+        // O_DIRECT also needs the buffer aligned; FASTER's pages are, anything else goes through an aligned copy.
+        void* bounce = null;
+        var from = (byte*)source;
+        if (((long)source & (SectorBytes - 1)) != 0)
+        {
+            bounce = System.Runtime.InteropServices.NativeMemory.AlignedAlloc(count, SectorBytes);
+            Buffer.MemoryCopy(from, bounce, count, count);
+            from = (byte*)bounce;
+        }
+
+        try
+        {
+            long written = 0;
+            while (written < count)
+            {
+                var n = NativeIo.PWrite(fd, from + written, count - written, offset + written, out var errno);
+                if (n >= 0)
+                {
+                    written += n;
+                    continue;
+                }
+
+                if (errno == NativeIo.EINTR)
+                {
+                    continue;
+                }
+
+                if (errno == NativeIo.EINVAL && written == 0 && Interlocked.Read(ref _directWriteCount) == 0)
+                {
+                    // The file system accepted the open but not the write (its block size is larger than FASTER's
+                    // sectors, say); nothing was written either way, so the device switches before any direct write.
+                    _direct = false;
+                    return false;
+                }
+
+                throw new IOException($"Writing {count} bytes at offset {offset} of '{PathOf(segment)}' (O_DIRECT | O_DSYNC) failed with errno {errno}.");
+            }
+        }
+        finally
+        {
+            if (bounce is not null)
+            {
+                System.Runtime.InteropServices.NativeMemory.AlignedFree(bounce);
+            }
+        }
+
+        Interlocked.Increment(ref _directWriteCount);
+        return true;
     }
 
     public override void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object context)
@@ -230,6 +345,7 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
                 handle.Dispose();
             }
 
+            CloseDirect(segment);
             File.Delete(PathOf(segment));
         }
         catch (IOException)
@@ -266,10 +382,26 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
             }
 
             _handles.Clear();
+            foreach (var segment in _directFds.Keys.ToList())
+            {
+                CloseDirect(segment);
+            }
         }
         finally
         {
             _gate.ExitWriteLock();
+        }
+    }
+
+    // Under the gate's write lock: no write is using the descriptor.
+    private void CloseDirect(int segment)
+    {
+        lock (_handles)
+        {
+            if (_directFds.Remove(segment, out var fd))
+            {
+                NativeIo.CloseFd(fd);
+            }
         }
     }
 
