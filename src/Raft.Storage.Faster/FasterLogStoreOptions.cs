@@ -60,9 +60,10 @@ public sealed record FasterLogStoreOptions
     /// Whether the log's segment files are written with O_DIRECT | O_DSYNC on Linux (default true): each write is durable
     /// when it returns, without the page cache and without a separate fdatasync. On this project's 2-core VMs a durable
     /// 4 KiB append took 84 µs and 38 µs of CPU that way, against 99–147 µs and 50–73 µs for a write plus fdatasync, and
-    /// the Orleans benchmark's Raft writes gained about 10 % (docs/benchmarks.md, session 19). Where the file system
-    /// refuses O_DIRECT (the first open or write fails with EINVAL), and on other operating systems, the log writes
-    /// through the page cache and fdatasyncs each append instead; false always does.
+    /// the Orleans benchmark's Raft writes gained a few per cent (docs/benchmarks.md, session 19). The log's first write
+    /// decides: where the file system refuses O_DIRECT (that write's open or write fails with EINVAL), and on other
+    /// operating systems, the log writes through the page cache and fdatasyncs each append instead; false always does.
+    /// With direct writes FASTER's writes are aligned to 4 KiB, which file systems with 4 KiB blocks need.
     /// </summary>
     public bool DirectWrites { get; init; } = true;
 

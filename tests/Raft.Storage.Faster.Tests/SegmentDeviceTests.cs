@@ -91,18 +91,18 @@ public sealed class SegmentDeviceTests : IDisposable
         using var device = new SegmentDevice(Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: true, flushData: (_, path) => throw new IOException($"unexpected fdatasync of {path}"), directWrites: true);
         device.PrepareNow(0);
 
-        Write(device, offset: 0, fill: 0x5A);
-        Write(device, offset: 4096, fill: 0xA5);
+        Write(device, offset: 0, fill: 0x5A, length: Sector);
+        Write(device, offset: 2 * Sector, fill: 0xA5, length: Sector);
         device.SyncDirty();
 
         Assert.Equal(OperatingSystem.IsLinux(), device.WritesDirect);
         Assert.Equal(OperatingSystem.IsLinux() ? 2 : 0, device.DirectWriteCount);
         Assert.Equal(0, device.SyncCount);
-        var read = new byte[4096 + 512];
+        var read = new byte[3 * Sector];
         Assert.Equal(read.Length, device.Read(0, 0, read));
-        Assert.All(read[..512], b => Assert.Equal(0x5A, b));
-        Assert.All(read[512..4096], b => Assert.Equal(0, b));
-        Assert.All(read[4096..], b => Assert.Equal(0xA5, b));
+        Assert.All(read[..Sector], b => Assert.Equal(0x5A, b));
+        Assert.All(read[Sector..(2 * Sector)], b => Assert.Equal(0, b));
+        Assert.All(read[(2 * Sector)..], b => Assert.Equal(0xA5, b));
     }
 
     // O_DIRECT needs the buffer aligned as well; a misaligned one is copied into an aligned buffer first.
@@ -111,22 +111,23 @@ public sealed class SegmentDeviceTests : IDisposable
     {
         using var device = new SegmentDevice(Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: false, directWrites: true);
 
-        Write(device, offset: 1024, fill: 0x3C, bufferOffset: 8);
+        Write(device, offset: Sector, fill: 0x3C, length: Sector, bufferOffset: 8);
 
         Assert.Equal(OperatingSystem.IsLinux() ? 1 : 0, device.DirectWriteCount);
-        var read = new byte[512];
-        Assert.Equal(read.Length, device.Read(0, 1024, read));
+        var read = new byte[Sector];
+        Assert.Equal(read.Length, device.Read(0, Sector, read));
         Assert.All(read, b => Assert.Equal(0x3C, b));
     }
 
-    // FASTER aligns offsets and lengths to the device's 512-byte sectors; a write that is not fails, loudly, rather than
-    // go through the page cache beside direct writes (which could write stale cached pages back over them).
+    // Direct writes declare 4 KiB sectors, so that FASTER's writes also suit file systems whose blocks are 4 KiB; a
+    // write that is not aligned fails, loudly, rather than go through the page cache beside direct writes (which could
+    // write stale cached pages back over them).
     [Fact]
     public void DirectWrites_AtAnOffsetNotAlignedToASector_FailTheDeviceWithAClearMessage()
     {
         using var device = new SegmentDevice(Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: false, directWrites: true);
 
-        var error = Write(device, offset: 100, fill: 1, expectSuccess: false);
+        var error = Write(device, offset: 512, fill: 1, length: Sector, expectSuccess: false);
 
         // Elsewhere the device writes through the page cache, where any offset does.
         Assert.Equal(OperatingSystem.IsLinux() ? 1u : 0u, error);
@@ -135,19 +136,67 @@ public sealed class SegmentDeviceTests : IDisposable
             return;
         }
 
-        Assert.Contains("not aligned to 512 bytes", device.Failure!.Message, StringComparison.Ordinal);
+        Assert.Equal((uint)Sector, device.SectorSize);
+        Assert.Contains("not aligned to 4096 bytes", device.Failure!.Message, StringComparison.Ordinal);
         Assert.Contains("DirectWrites", device.Failure.Message, StringComparison.Ordinal);
     }
 
-    private static unsafe uint Write(SegmentDevice device, ulong offset, int segment = 0, byte fill = 0, int bufferOffset = 0, bool expectSuccess = true)
+    // A file system without O_DIRECT (EINVAL from the open) makes the device write through the page cache for good,
+    // decided by its first write: then each written segment is fdatasynced as without direct writes.
+    [Fact]
+    public void DirectWrites_RefusedByTheFileSystem_FallBackToBufferedWritesAndFdatasync()
     {
-        var memory = (byte*)NativeMemory.AlignedAlloc(512 + 512, 512);
+        var synced = new List<string>();
+        using var device = new SegmentDevice(
+            Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: false, flushData: (_, path) => synced.Add(Path.GetFileName(path)), directWrites: true, openDirect: _ => (-1, 22));
+
+        Write(device, offset: 0, fill: 7, length: Sector);
+        Write(device, offset: 0, fill: 8, length: Sector, segment: 1);
+        device.SyncDirty();
+
+        Assert.False(device.WritesDirect);
+        Assert.Equal(0, device.DirectWriteCount);
+        Assert.Equal(["log.0", "log.1"], synced);
+        var read = new byte[Sector];
+        Assert.Equal(read.Length, device.Read(1, 0, read));
+        Assert.All(read, b => Assert.Equal(8, b));
+    }
+
+    // Once a direct write landed, the device never switches: a later segment that cannot be opened for direct writes
+    // fails the device instead of being written through the page cache.
+    [Fact]
+    public void DirectWrites_ASegmentRefusedAfterDirectWritesLanded_FailsTheDevice()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Equal(0, NativeIo.DirectWriteFlags);
+            return;
+        }
+
+        using var device = new SegmentDevice(
+            Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: false, directWrites: true,
+            openDirect: path => path.EndsWith(".1", StringComparison.Ordinal) ? (-1, 22) : (NativeIo.OpenDirect(path, out var errno), errno));
+        Write(device, offset: 0, fill: 1, length: Sector);
+
+        var error = Write(device, offset: 0, fill: 2, length: Sector, segment: 1, expectSuccess: false);
+
+        Assert.Equal(1u, error);
+        Assert.True(device.WritesDirect);
+        Assert.Contains("errno 22", device.Failure!.Message, StringComparison.Ordinal);
+        Assert.Throws<IOException>(device.SyncDirty);
+    }
+
+    private const int Sector = 4096;
+
+    private static unsafe uint Write(SegmentDevice device, ulong offset, int segment = 0, byte fill = 0, int length = 512, int bufferOffset = 0, bool expectSuccess = true)
+    {
+        var memory = (byte*)NativeMemory.AlignedAlloc((nuint)(length + Sector), Sector);
         try
         {
             var buffer = memory + bufferOffset;
-            new Span<byte>(buffer, 512).Fill(fill);
+            new Span<byte>(buffer, length).Fill(fill);
             uint error = 0;
-            device.WriteAsync((IntPtr)buffer, segment, offset, 512, (code, _, _) => error = code, new object());
+            device.WriteAsync((IntPtr)buffer, segment, offset, (uint)length, (code, _, _) => error = code, new object());
             if (expectSuccess)
             {
                 Assert.Equal(0u, error);

@@ -93,7 +93,7 @@ internal static partial class NativeIo
             return -1;
         }
 
-        var fd = Open(path, 1 /* O_WRONLY */ | DirectWriteFlags);
+        var fd = Open(path, 1 /* O_WRONLY */ | 0x80000 /* O_CLOEXEC */ | DirectWriteFlags);
         if (fd < 0)
         {
             errno = Marshal.GetLastPInvokeError();

@@ -17,7 +17,7 @@ namespace Raft.Storage.Faster.Internal;
 // costs 84 µs and 38 µs of CPU against 99-147 µs and 50-73 µs for pwrite + fdatasync (the page cache's writeback is
 // most of the difference). Reads keep the buffered descriptor: Linux invalidates cached pages a direct write covers.
 // A file system that refuses O_DIRECT (the open or the first write fails with EINVAL) gets buffered writes plus
-// fdatasync for the device's lifetime; the two are never mixed within the device once one direct write succeeded,
+// fdatasync for the device's lifetime; the first write decides, once, so the two are never mixed within the device,
 // since a buffered write dirtying a page a direct write also covers can be written back over it.
 // Thread-safety: FASTER writes and reads from several threads; _gate guards the handle table (reads and writes hold it
 // shared, removal exclusively, so a segment is never deleted under a read in progress).
@@ -25,8 +25,13 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
 {
     private const int ZeroChunk = 1 << 20;
 
-    // FASTER aligns every write's buffer, offset and length to the device's sector size, which O_DIRECT requires.
-    private const int SectorBytes = 512;
+    // FASTER aligns every write's offset and length (and its page buffers) to the sector size the device declares.
+    // Buffered writes need no alignment; O_DIRECT needs the file system's logical block size, 512 bytes on most disks
+    // but 4 KiB on 4Kn disks, LUKS2 with 4 KiB sectors or XFS made so, where 512-aligned writes fail with EINVAL at
+    // random (whenever one is not 4 KiB-aligned). So direct writes declare 4 KiB, which suits both; the sector size is
+    // not part of the on-disk format (pages are 64 KiB or more).
+    private const int BufferedSectorBytes = 512;
+    private const int DirectSectorBytes = 4096;
 
     private readonly string _baseName;
     private readonly long _segmentBytes;
@@ -41,21 +46,31 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
     private volatile Exception? _failure;
     private volatile bool _keepSegments;
 
-    // Direct writes: the O_DIRECT | O_DSYNC descriptor of each segment written so far (guarded by _handles), whether
-    // the device still writes that way, and the direct writes made (once one succeeded, the device never falls back).
+    // Direct writes: the O_DIRECT | O_DSYNC descriptor of each segment written so far (guarded by _handles), how the
+    // device writes (decided once, by its first write, under _decideLock), and the direct writes made.
     private readonly Dictionary<int, int> _directFds = [];
-    private volatile bool _direct;
+    private readonly Lock _decideLock = new();
+    private readonly Func<string, (int Fd, int Errno)> _openDirect;
+    private volatile WriteMode _mode;
     private long _directWriteCount;
     private bool _disposed;
 
     // The durability primitive (NativeIo.FlushData); tests substitute one that fails.
     private readonly Action<SafeFileHandle, string> _flushData;
 
-    public SegmentDevice(string baseName, long segmentBytes, bool zeroFill, Action<SafeFileHandle, string>? flushData = null, bool directWrites = false)
-        : base(baseName, SectorBytes, Devices.CAPACITY_UNSPECIFIED)
+    // openDirect is a test seam standing in for NativeIo.OpenDirect (a test makes it fail as a file system would).
+    public SegmentDevice(
+        string baseName,
+        long segmentBytes,
+        bool zeroFill,
+        Action<SafeFileHandle, string>? flushData = null,
+        bool directWrites = false,
+        Func<string, (int Fd, int Errno)>? openDirect = null)
+        : base(baseName, directWrites && NativeIo.DirectWriteFlags != 0 ? (uint)DirectSectorBytes : BufferedSectorBytes, Devices.CAPACITY_UNSPECIFIED)
     {
         _flushData = flushData ?? NativeIo.FlushData;
-        _direct = directWrites && NativeIo.DirectWriteFlags != 0;
+        _mode = directWrites && NativeIo.DirectWriteFlags != 0 ? WriteMode.Undecided : WriteMode.Buffered;
+        _openDirect = openDirect ?? (path => (NativeIo.OpenDirect(path, out var errno), errno));
         _baseName = baseName;
         _segmentBytes = segmentBytes;
         _zeroFill = zeroFill;
@@ -104,25 +119,49 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
         callback(error, error == 0 ? numBytesToWrite : 0, context);
     }
 
-    // Whether writes still go through O_DIRECT | O_DSYNC (false once the file system refused them, or when not asked for).
-    public bool WritesDirect => _direct;
+    // How the device writes: undecided until its first write, which tries a direct write and so settles it for good.
+    private enum WriteMode
+    {
+        Undecided,
+        Direct,
+        Buffered,
+    }
+
+    // Whether writes go through O_DIRECT | O_DSYNC (false when not asked for, or once the file system refused them).
+    public bool WritesDirect => _mode != WriteMode.Buffered;
 
     // The direct writes made since the device was created (tests and benchmarks).
     public long DirectWriteCount => Interlocked.Read(ref _directWriteCount);
 
     // Writes through the segment's O_DIRECT | O_DSYNC descriptor, durable on return; false when the device writes
-    // buffered instead (then the caller writes through the page cache and marks the segment for SyncDirty).
+    // buffered instead (then the caller writes through the page cache and marks the segment for SyncDirty). The first
+    // write decides, under a lock that the writes racing it wait on, so the two ways never mix: a file system that
+    // refuses O_DIRECT (EINVAL from the open or the write) makes the device buffered before any direct write landed,
+    // and once one did, every later failure is the device's failure.
     private bool TryWriteDirect(int segment, IntPtr source, long offset, uint count)
     {
-        if (!_direct)
+        if (_mode == WriteMode.Undecided)
         {
-            return false;
+            lock (_decideLock)
+            {
+                if (_mode == WriteMode.Undecided)
+                {
+                    var direct = WriteDirect(segment, source, offset, count, deciding: true);
+                    _mode = direct ? WriteMode.Direct : WriteMode.Buffered;
+                    return direct;
+                }
+            }
         }
 
-        if (((offset | count) & (SectorBytes - 1)) != 0)
+        return _mode == WriteMode.Direct && WriteDirect(segment, source, offset, count, deciding: false);
+    }
+
+    private bool WriteDirect(int segment, IntPtr source, long offset, uint count, bool deciding)
+    {
+        if (((offset | count) & (DirectSectorBytes - 1)) != 0)
         {
             throw new IOException(
-                $"A write of {count} bytes at offset {offset} of '{PathOf(segment)}' is not aligned to {SectorBytes} bytes, which direct writes need; " +
+                $"A write of {count} bytes at offset {offset} of '{PathOf(segment)}' is not aligned to {DirectSectorBytes} bytes, which direct writes need; " +
                 "FASTER aligns its writes to the device's sector size, so this is a bug. Set FasterLogStoreOptions.DirectWrites to false to write through the page cache.");
         }
 
@@ -131,18 +170,16 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
         {
             if (!_directFds.TryGetValue(segment, out fd))
             {
-                fd = NativeIo.OpenDirect(PathOf(segment), out var errno);
+                (fd, var errno) = _openDirect(PathOf(segment));
                 if (fd < 0)
                 {
-                    if (Interlocked.Read(ref _directWriteCount) == 0)
+                    if (deciding && errno == NativeIo.EINVAL)
                     {
-                        // The file system does not do O_DIRECT (EINVAL), or something else went wrong before any direct
-                        // write: write through the page cache from now on.
-                        _direct = false;
+                        // The file system does not do O_DIRECT: write through the page cache from now on.
                         return false;
                     }
 
-                    throw new IOException($"Opening '{PathOf(segment)}' for direct writes failed with errno {errno}, after earlier segments were written that way.");
+                    throw new IOException($"Opening '{PathOf(segment)}' for direct writes (O_DIRECT | O_DSYNC) failed with errno {errno}.");
                 }
 
                 _directFds[segment] = fd;
@@ -152,9 +189,9 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
         // O_DIRECT also needs the buffer aligned; FASTER's pages are, anything else goes through an aligned copy.
         void* bounce = null;
         var from = (byte*)source;
-        if (((long)source & (SectorBytes - 1)) != 0)
+        if (((long)source & (DirectSectorBytes - 1)) != 0)
         {
-            bounce = System.Runtime.InteropServices.NativeMemory.AlignedAlloc(count, SectorBytes);
+            bounce = System.Runtime.InteropServices.NativeMemory.AlignedAlloc(count, DirectSectorBytes);
             Buffer.MemoryCopy(from, bounce, count, count);
             from = (byte*)bounce;
         }
@@ -176,11 +213,10 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
                     continue;
                 }
 
-                if (errno == NativeIo.EINVAL && written == 0 && Interlocked.Read(ref _directWriteCount) == 0)
+                if (deciding && errno == NativeIo.EINVAL && written == 0)
                 {
-                    // The file system accepted the open but not the write (its block size is larger than FASTER's
-                    // sectors, say); nothing was written either way, so the device switches before any direct write.
-                    _direct = false;
+                    // The file system accepted the open but not the write; nothing was written.
+                    CloseDirect(segment);
                     return false;
                 }
 
@@ -393,7 +429,7 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
         }
     }
 
-    // Under the gate's write lock: no write is using the descriptor.
+    // Only when no write is using the descriptor: under the gate's write lock, or by the deciding write itself.
     private void CloseDirect(int segment)
     {
         lock (_handles)
