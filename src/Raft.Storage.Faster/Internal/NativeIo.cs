@@ -28,7 +28,7 @@ internal static partial class NativeIo
             {
                 result = OperatingSystem.IsLinux() ? FdataSync(fd) : FSync(fd);
             }
-            while (result != 0 && Marshal.GetLastPInvokeError() == 4); // EINTR
+            while (result != 0 && Marshal.GetLastPInvokeError() == EINTR);
 
             if (result != 0)
             {

@@ -275,8 +275,7 @@ public sealed class InvariantTests
     [Fact]
     public void SingleConfigurationChange_TwoUncommittedChangesOnALeader_Throws()
     {
-        var change = new ClusterConfiguration(["n1", "n2", "n3"], ["n4"]).Encode();
-        var log = L(E(1, 1, "a"), new Entry(2, 1, EntryType.ConfigChange, change), E(3, 1, "b"), new Entry(4, 1, EntryType.ConfigChange, change));
+        var log = L(E(1, 1, "a"), Change(2), E(3, 1, "b"), Change(4));
 
         // One change beyond the committed index is allowed; two are not.
         new SingleConfigurationChangeInvariant().ObserveLeader("n1", 1, log, 2);
@@ -288,15 +287,14 @@ public sealed class InvariantTests
     [Fact]
     public void SingleConfigurationChange_SecondChangeAppendedAfterAnEarlierCheck_Throws()
     {
-        var change = new ClusterConfiguration(["n1", "n2", "n3"], ["n4"]).Encode();
-        var entries = new List<Entry> { E(1, 1, "a"), new Entry(2, 1, EntryType.ConfigChange, change) };
+        var entries = new List<Entry> { E(1, 1, "a"), Change(2) };
         var log = LogViews.Of(entries);
         var invariant = new SingleConfigurationChangeInvariant();
         invariant.ObserveLeader("n1", 1, log, 1);
 
         entries.Add(E(3, 1, "b"));
         invariant.ObserveLeader("n1", 1, log, 1);
-        entries.Add(new Entry(4, 1, EntryType.ConfigChange, change));
+        entries.Add(Change(4));
 
         Assert.Throws<InvariantViolationException>(() => invariant.ObserveLeader("n1", 1, log, 1));
     }
@@ -304,15 +302,14 @@ public sealed class InvariantTests
     [Fact]
     public void SingleConfigurationChange_NextChangeOnceTheLastCommitted_PassesUntilASecondIsPending()
     {
-        var change = new ClusterConfiguration(["n1", "n2", "n3"], ["n4"]).Encode();
-        var entries = new List<Entry> { E(1, 1, "a"), new Entry(2, 1, EntryType.ConfigChange, change) };
+        var entries = new List<Entry> { E(1, 1, "a"), Change(2) };
         var log = LogViews.Of(entries);
         var invariant = new SingleConfigurationChangeInvariant();
         invariant.ObserveLeader("n1", 1, log, 1);
 
-        entries.Add(new Entry(3, 1, EntryType.ConfigChange, change));
+        entries.Add(Change(3));
         invariant.ObserveLeader("n1", 1, log, 2);
-        entries.Add(new Entry(4, 1, EntryType.ConfigChange, change));
+        entries.Add(Change(4));
 
         Assert.Throws<InvariantViolationException>(() => invariant.ObserveLeader("n1", 1, log, 2));
     }
@@ -320,15 +317,14 @@ public sealed class InvariantTests
     [Fact]
     public void SingleConfigurationChange_LogRewrittenUnderAnEarlierCheck_ScansAgain()
     {
-        var change = new ClusterConfiguration(["n1", "n2", "n3"], ["n4"]).Encode();
         var entries = new List<Entry> { E(1, 1, "a"), E(2, 1, "b"), E(3, 1, "c") };
         var log = LogViews.Of(entries);
         var invariant = new SingleConfigurationChangeInvariant();
         invariant.ObserveLeader("n1", 1, log, 1);
 
         // Not something a correct leader does; the check must still see both changes rather than trust its old scan.
-        entries[1] = new Entry(2, 1, EntryType.ConfigChange, change);
-        entries[2] = new Entry(3, 1, EntryType.ConfigChange, change);
+        entries[1] = Change(2);
+        entries[2] = Change(3);
 
         Assert.Throws<InvariantViolationException>(() => invariant.ObserveLeader("n1", 1, log, 1));
     }
@@ -358,6 +354,10 @@ public sealed class InvariantTests
         new(index, term, EntryType.Normal, System.Text.Encoding.UTF8.GetBytes(data));
 
     private static ILogView L(params Entry[] entries) => LogViews.Of(entries);
+
+    // A configuration entry (adding learner n4) at index in term 1.
+    private static Entry Change(long index) =>
+        new(index, 1, EntryType.ConfigChange, new ClusterConfiguration(["n1", "n2", "n3"], ["n4"]).Encode());
 
     private static IDurableReplica[] Voters(params (string NodeId, List<Entry> Log)[] voters) =>
         voters.Select(voter => (IDurableReplica)new DurableReplica(voter.NodeId, LogViews.Of(voter.Log))).ToArray();

@@ -66,7 +66,7 @@ public sealed partial class Simulator
                 {
                     CheckProgress($"{removed} campaigns, removed by a change not committed yet, without check-quorum");
                 }
-                else if (CaughtUpMajority(leader, out var behind))
+                else if (CaughtUpMajority(leader, out var lagging))
                 {
                     _leaderAt = Now;
                     _progressAt = Now;
@@ -80,7 +80,7 @@ public sealed partial class Simulator
                 {
                     // Voters cut off during the faults may be far behind; until enough catch up, nothing new commits.
                     // That may take a while through a small pipelining window, but it must not stall.
-                    CheckProgress($"no caught-up majority under leader {_nodes[leader].Id}: {behind}");
+                    CheckProgress(() => $"no caught-up majority under leader {_nodes[leader].Id}: {DescribeLagging(lagging)}");
                 }
             }
             else if (_stableAt is null && Now - _livenessStart > Options.LeaderBoundMicros)
@@ -127,7 +127,10 @@ public sealed partial class Simulator
 
     // A follower far behind may legitimately need long to catch up through a small pipelining window, so the bound is
     // on stalling: some replica must apply more, or some client complete more, at least this often.
-    private void CheckProgress(string missing)
+    private void CheckProgress(string missing) => CheckProgress(() => missing);
+
+    // The description of what is missing is built only for a failure: the catch-up phase checks after every event.
+    private void CheckProgress(Func<string> missing)
     {
         var progress = _stats.Completed + _nodes.Sum(node => node.IsUp ? node.Status.AppliedIndex + node.Status.LastIndex : 0);
         if (progress > _progressMark || _progressAt == 0)
@@ -138,7 +141,7 @@ public sealed partial class Simulator
 
         if (Now - _progressAt > Options.ProgressBoundMicros)
         {
-            throw Failure(LivenessName, $"no progress for {SimulationTrace.FormatTime(Options.ProgressBoundMicros)} after the leader emerged: {missing}.");
+            throw Failure(LivenessName, $"no progress for {SimulationTrace.FormatTime(Options.ProgressBoundMicros)} after the leader emerged: {missing()}.");
         }
     }
 
@@ -149,7 +152,7 @@ public sealed partial class Simulator
     /// commit index does not do: its suffix may conflict and have to be replaced entry by entry (seed 59471: followers
     /// with 41 entries, conflicting from 16 and 19, 64-byte messages and follower writes of 80-240ms needed 1.4 s).
     /// </summary>
-    private bool CaughtUpMajority(int leaderIndex, out string behind)
+    private bool CaughtUpMajority(int leaderIndex, out List<SimNode> lagging)
     {
         var leaderNode = _nodes[leaderIndex];
         var leader = leaderNode.Status;
@@ -164,11 +167,17 @@ public sealed partial class Simulator
 
         // By Log Matching, a log with the target's entry (same index and term) holds everything before it too; a log
         // whose snapshot covers the target's index holds it as well.
-        var lagging = voters.Select(id => _byId[id])
+        lagging = voters.Select(id => _byId[id])
             .Where(node => node.Log.BaseIndex < target.Index && node.Log.TermAt(target.Index) != target.EntryTerm)
             .ToList();
-        behind = string.Join(", ", lagging.Select(node => $"{node.Id} holds {node.Log.LastIndex} (term {node.Log.TermAt(target.Index)} at {target.Index}), not the leader's {target.Index} (term {target.EntryTerm})"));
         return voters.Count - lagging.Count >= (voters.Count / 2) + 1;
+    }
+
+    // The voters CaughtUpMajority found behind, against its target, for a failure's message.
+    private string DescribeLagging(List<SimNode> lagging)
+    {
+        var target = _catchUpTarget!.Value;
+        return string.Join(", ", lagging.Select(node => $"{node.Id} holds {node.Log.LastIndex} (term {node.Log.TermAt(target.Index)} at {target.Index}), not the leader's {target.Index} (term {target.EntryTerm})"));
     }
 
     // Without check-quorum no node ignores vote requests (there is no lease: thesis §4.2.3, RaftState.Step), so a
