@@ -186,6 +186,60 @@ public sealed class SegmentDeviceTests : IDisposable
         Assert.Throws<IOException>(device.SyncDirty);
     }
 
+    // A new segment's zeros go through O_DIRECT as well when the device writes directly: through the page cache they
+    // would cost a copy of every byte and dirty the whole segment for writeback to push out behind the appends.
+    [Fact]
+    public void ZeroFill_OfADirectDevice_WritesTheZerosDirect_AndLeavesAWholeZeroSegment()
+    {
+        var opened = new List<string>();
+        using var device = new SegmentDevice(
+            Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: true, directWrites: true,
+            openDirect: path =>
+            {
+                opened.Add(Path.GetFileName(path));
+                return (NativeIo.OpenDirect(path, out var errno), errno);
+            });
+
+        device.PrepareNow(0);
+
+        // Elsewhere direct writes are not offered, and the device never asks for them.
+        Assert.Equal(OperatingSystem.IsLinux() ? ["log.0.prep"] : [], opened);
+        AssertZeroSegment(Path.Combine(_directory.Path, "log.0"), 1 << 20);
+    }
+
+    // A file system that refuses O_DIRECT for the new segment (EINVAL) gets its zeros through the page cache.
+    [Fact]
+    public void ZeroFill_RefusedDirectWrites_WritesTheZerosThroughThePageCache()
+    {
+        using var device = new SegmentDevice(
+            Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: true, directWrites: true, openDirect: _ => (-1, 22));
+
+        device.PrepareNow(0);
+
+        AssertZeroSegment(Path.Combine(_directory.Path, "log.0"), 1 << 20);
+    }
+
+    // A device that writes through the page cache fills its segments the same way; it never opens one for O_DIRECT.
+    [Fact]
+    public void ZeroFill_OfABufferedDevice_NeverOpensForDirectWrites()
+    {
+        using var device = new SegmentDevice(
+            Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: true, directWrites: false,
+            openDirect: path => throw new InvalidOperationException($"unexpected O_DIRECT open of {path}"));
+
+        device.PrepareNow(0);
+
+        AssertZeroSegment(Path.Combine(_directory.Path, "log.0"), 1 << 20);
+    }
+
+    private static void AssertZeroSegment(string path, int length)
+    {
+        var bytes = File.ReadAllBytes(path);
+        Assert.Equal(length, bytes.Length);
+        Assert.True(bytes.AsSpan().IndexOfAnyExcept((byte)0) < 0, $"{path} holds a byte other than zero");
+        Assert.False(File.Exists(path + ".prep"));
+    }
+
     private const int Sector = 4096;
 
     private static unsafe uint Write(SegmentDevice device, ulong offset, int segment = 0, byte fill = 0, int length = 512, int bufferOffset = 0, bool expectSuccess = true)

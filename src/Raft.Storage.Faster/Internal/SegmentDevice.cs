@@ -553,6 +553,49 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
         });
     }
 
+    // Writes a new segment's zeros through O_DIRECT when the device writes directly: through the page cache they cost a
+    // copy of every byte and dirty 64 MiB that writeback then pushes out behind the appends (measured: about 3 % of a
+    // loaded node's CPU samples). False when the file system refuses O_DIRECT for this file (EINVAL), so the caller
+    // writes the zeros buffered instead; nothing else depends on how the zeros were written.
+    private bool TryZeroFillDirect(string temp)
+    {
+        var (fd, errno) = _openDirect(temp);
+        if (fd < 0)
+        {
+            return errno == NativeIo.EINVAL ? false : throw new IOException($"Opening '{temp}' for direct writes failed with errno {errno}.");
+        }
+
+        var zeros = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(ZeroChunk, DirectSectorBytes);
+        try
+        {
+            System.Runtime.InteropServices.NativeMemory.Clear(zeros, ZeroChunk);
+            for (long offset = 0; offset < _segmentBytes;)
+            {
+                var count = Math.Min(ZeroChunk, _segmentBytes - offset);
+                var n = NativeIo.PWrite(fd, zeros, count, offset, out errno);
+                if (n > 0)
+                {
+                    offset += n;
+                }
+                else if (n < 0 && errno == NativeIo.EINVAL && offset == 0)
+                {
+                    return false;
+                }
+                else if (n == 0 || errno != NativeIo.EINTR)
+                {
+                    throw new IOException($"Zero-filling '{temp}' (O_DIRECT) failed at offset {offset} with errno {errno}.");
+                }
+            }
+
+            return true;
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(zeros);
+            NativeIo.CloseFd(fd);
+        }
+    }
+
     // Writes the segment's zeros under a temporary name, syncs it, and renames it into place (never over a file).
     private void ZeroFill(int segment)
     {
@@ -562,12 +605,16 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
         {
             using (var handle = File.OpenHandle(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None))
             {
-                var zeros = new byte[ZeroChunk];
-                for (long offset = 0; offset < _segmentBytes; offset += ZeroChunk)
+                if (!(_mode != WriteMode.Buffered && TryZeroFillDirect(temp)))
                 {
-                    RandomAccess.Write(handle, zeros.AsSpan(0, (int)Math.Min(ZeroChunk, _segmentBytes - offset)), offset);
+                    var zeros = new byte[ZeroChunk];
+                    for (long offset = 0; offset < _segmentBytes; offset += ZeroChunk)
+                    {
+                        RandomAccess.Write(handle, zeros.AsSpan(0, (int)Math.Min(ZeroChunk, _segmentBytes - offset)), offset);
+                    }
                 }
 
+                // Also after direct writes: they leave the file's size and block allocation to commit, and the disk's cache.
                 NativeIo.FlushData(handle, temp);
             }
 
