@@ -223,7 +223,7 @@ public sealed partial class RaftNode : IAsyncDisposable
 
         // The ticker exists before the supervisor can run, so a node that fails at once still disposes it.
         _ticker = _timeProvider.CreateTimer(static state => ((RaftNode)state!).OnTimer(), this, _options.TickInterval, _options.TickInterval);
-        _logWriteThread = new LogWriteThread(Id);
+        _logWriteThread = new LogWriteThread(Id, _options.LogWriteThreadSlice);
         _loopTask = Task.Run(RunLoopAsync, CancellationToken.None);
         _applierTask = Task.Run(RunApplierAsync, CancellationToken.None);
         _ = SuperviseAsync();

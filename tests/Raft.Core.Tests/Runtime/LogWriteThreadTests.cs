@@ -105,4 +105,44 @@ public sealed class LogWriteThreadTests
         Assert.IsType<InvalidOperationException>(refused.InnerException);
         await Task.WhenAll(queued.Prepend(first)).WaitAsync(Patience);
     }
+
+    // Linux 6.12 and later (EEVDF) take a thread's own slice from sched_setattr and report it back; older kernels and
+    // other systems offer nothing to check, and the thread works the same.
+    private static bool KernelTakesSlices =>
+        OperatingSystem.IsLinux() && Environment.OSVersion.Version >= new Version(6, 12)
+        && System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture is System.Runtime.InteropServices.Architecture.X64 or System.Runtime.InteropServices.Architecture.Arm64;
+
+    [Fact]
+    public async Task AThreadGivenASlice_AsksTheSchedulerForIt_AndRunsWithIt()
+    {
+        using var thread = new LogWriteThread("n1", TimeSpan.FromMicroseconds(100));
+
+        var granted = await thread.SliceRequested.WaitAsync(Patience);
+        var slice = await OnThread(thread, ThreadScheduling.CurrentSlice);
+
+        if (KernelTakesSlices)
+        {
+            Assert.True(granted);
+            Assert.Equal(TimeSpan.FromMicroseconds(100), slice);
+        }
+    }
+
+    [Fact]
+    public async Task AThreadWithoutASlice_KeepsTheSchedulersDefault()
+    {
+        using var thread = new LogWriteThread("n1");
+
+        var granted = await thread.SliceRequested.WaitAsync(Patience);
+        var slice = await OnThread(thread, ThreadScheduling.CurrentSlice);
+
+        Assert.False(granted);
+        Assert.Equal(await Task.Run(ThreadScheduling.CurrentSlice), slice);
+        if (KernelTakesSlices)
+        {
+            Assert.NotEqual(TimeSpan.FromMicroseconds(100), slice);
+        }
+    }
+
+    private static Task<T> OnThread<T>(LogWriteThread thread, Func<T> work) =>
+        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.None, thread).WaitAsync(Patience);
 }

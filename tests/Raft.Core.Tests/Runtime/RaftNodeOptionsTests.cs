@@ -46,4 +46,25 @@ public sealed class RaftNodeOptionsTests
         Assert.Throws<ArgumentException>(() => (Valid with { MaxEventsPerIteration = 0 }).Validate());
         Assert.Throws<ArgumentException>(() => (Valid with { MaxPendingApplyBatches = 0 }).Validate());
     }
+
+    // The log-write thread's slice is the kernel's to clamp (0.1–100 ms); outside that range the request means nothing.
+    [Theory]
+    [InlineData(99)]
+    [InlineData(100_001)]
+    public void Validate_LogWriteThreadSliceOutsideTheKernelsRange_ThrowsNamingIt(int microseconds)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => (Valid with { LogWriteThreadSlice = TimeSpan.FromMicroseconds(microseconds) }).Validate());
+
+        Assert.Contains("LogWriteThreadSlice", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("or null", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_LogWriteThreadSlice_DefaultsTo100Microseconds_AndMayBeNull()
+    {
+        (Valid with { LogWriteThreadSlice = null }).Validate();
+        (Valid with { LogWriteThreadSlice = TimeSpan.FromMilliseconds(100) }).Validate();
+
+        Assert.Equal(TimeSpan.FromMicroseconds(100), Valid.LogWriteThreadSlice);
+    }
 }
