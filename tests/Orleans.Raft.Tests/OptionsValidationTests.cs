@@ -109,6 +109,25 @@ public sealed class OptionsValidationTests
         Assert.Contains("ElectionTick (1) must be greater than HeartbeatTick", Fail(options), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(50)]
+    [InlineData(200_000)]
+    public void LogWriteThreadSliceOutsideTheKernelsRange_GivesTheRange(int microseconds)
+    {
+        var options = Valid();
+        options.LogWriteThreadSlice = TimeSpan.FromMicroseconds(microseconds);
+        Assert.Contains("between 100 µs and 100 ms", Fail(options), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LogWriteThreadSlice_DefaultsTo100Microseconds_AndMayBeNull()
+    {
+        var options = Valid();
+        Assert.Equal(TimeSpan.FromMicroseconds(100), options.LogWriteThreadSlice);
+        options.LogWriteThreadSlice = null;
+        new RaftGrainStorageOptionsValidator(options, "raft", "a").ValidateConfiguration();
+    }
+
     // The validator is registered: a silo whose name is not a member does not start.
     [Fact]
     [Trait("Category", "Slow")]

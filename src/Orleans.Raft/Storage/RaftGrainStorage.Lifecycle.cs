@@ -45,6 +45,7 @@ public sealed partial class RaftGrainStorage
                 TickInterval = _options.TickInterval,
                 SnapshotEntryThreshold = _options.SnapshotEntryThreshold,
                 ReadTimeout = _options.OperationTimeout,
+                LogWriteThreadSlice = _options.LogWriteThreadSlice,
             };
             var node = new RaftNode(
                 nodeOptions, _storage.Log, _storage.HardState, _storage.Snapshots, _connection.Transport, StateMachine, null, _loggerFactory);

@@ -60,11 +60,11 @@ public sealed class RaftNodeOptionsTests
     }
 
     [Fact]
-    public void Validate_LogWriteThreadSlice_DefaultsTo100Microseconds_AndMayBeNull()
+    public void Validate_LogWriteThreadSlice_DefaultsToNone_AndTakesTheKernelsRange()
     {
-        (Valid with { LogWriteThreadSlice = null }).Validate();
+        (Valid with { LogWriteThreadSlice = TimeSpan.FromMicroseconds(100) }).Validate();
         (Valid with { LogWriteThreadSlice = TimeSpan.FromMilliseconds(100) }).Validate();
 
-        Assert.Equal(TimeSpan.FromMicroseconds(100), Valid.LogWriteThreadSlice);
+        Assert.Null(Valid.LogWriteThreadSlice);
     }
 }
