@@ -53,13 +53,14 @@ public sealed record RaftNodeOptions
     public long SnapshotByteThreshold { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>
-    /// The time slice the node's log-write thread (the thread that makes its appends durable) asks the operating system's
-    /// scheduler for, or null (the default) to leave its scheduling alone. On Linux 6.12 and later (the EEVDF scheduler)
-    /// a thread with a short slice that wakes up preempts the thread running on a busy core rather than waiting for that
-    /// thread's slice (0.7–3 ms by core count) to end, so a follower's write starts as soon as its entries arrive; it gets no more CPU
-    /// than before, only sooner. Worth it where the node shares its cores with a busy host (Orleans.Raft sets 100 µs: its
-    /// benchmark's Raft writes ran 15–25 % faster); a node with a process of its own ran slower with it at full load.
-    /// Elsewhere, and on older kernels, it has no effect. Between 100 µs and 100 ms (the kernel's range).
+    /// The time slice the node's log-write thread (the thread that makes its appends durable) asks the operating
+    /// system's scheduler for, or null (the default) to leave its scheduling alone. On Linux 6.12 and later (the EEVDF
+    /// scheduler) a thread with a short slice that wakes up preempts the thread running on a busy core rather than
+    /// waiting for that thread's slice (0.7–3 ms by core count) to end, so a follower's write starts as soon as its
+    /// entries arrive; it gets no more CPU than before, only sooner. Worth it where the node shares its cores with a
+    /// busy host (Orleans.Raft sets 100 µs: its benchmark's Raft writes ran 15–25 % faster); a node with a process of
+    /// its own ran slower with it at full load. Elsewhere, and on older kernels, it has no effect. Between 100 µs and
+    /// 100 ms (the kernel's range).
     /// </summary>
     public TimeSpan? LogWriteThreadSlice { get; init; }
 

@@ -5,9 +5,9 @@ namespace Raft.Core.Runtime;
 // A scheduler hint for the node's own latency-critical thread (LogWriteThread). Linux 6.12 and later (the EEVDF
 // scheduler) let a thread ask for a shorter time slice through sched_setattr's sched_runtime, unprivileged and within
 // its scheduling class: a thread woken with a short slice gets an early virtual deadline and so preempts the thread
-// running on a busy core instead of waiting for that thread's slice (0.7-3 ms by core count) to end. Older kernels accept and ignore
-// the field for ordinary threads; other systems are left alone. Best effort: a refusal (a seccomp profile, say) changes
-// nothing but the latency.
+// running on a busy core instead of waiting for that thread's slice (0.7-3 ms by core count) to end. Older kernels
+// accept and ignore the field for ordinary threads; other systems are left alone. Best effort: a refusal (a seccomp
+// profile, say) changes nothing but the latency.
 internal static class ThreadScheduling
 {
     /// <summary>The shortest slice the kernel accepts (it clamps sched_runtime to 0.1-100 ms).</summary>
