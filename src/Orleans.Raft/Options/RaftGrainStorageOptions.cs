@@ -1,5 +1,6 @@
 using Orleans.Raft.Networking;
 using Orleans.Storage;
+using Raft.Core.Runtime;
 
 namespace Orleans.Configuration;
 
@@ -75,7 +76,7 @@ public sealed class RaftGrainStorageOptions : IStorageProviderSerializerOptions
     /// starts as soon as its entries arrive instead of waiting for a core that the silo's grains keep busy (the
     /// <c>orleans</c> benchmark's Raft writes ran 15–25 % faster). No effect elsewhere. Between 100 µs and 100 ms.
     /// </summary>
-    public TimeSpan? LogWriteThreadSlice { get; set; } = TimeSpan.FromMicroseconds(100);
+    public TimeSpan? LogWriteThreadSlice { get; set; } = RaftNodeOptions.MinLogWriteThreadSlice;
 
     /// <summary>
     /// The silo lifecycle stage at which the Raft node starts (and, in reverse order, stops). Defaults to

@@ -1,5 +1,6 @@
 using Orleans.Raft.Networking;
 using Orleans.Runtime;
+using Raft.Core.Runtime;
 
 namespace Orleans.Configuration;
 
@@ -90,7 +91,7 @@ public sealed class RaftGrainStorageOptionsValidator(RaftGrainStorageOptions opt
             throw new OrleansConfigurationException($"{prefix} SnapshotEntryThreshold is {options.SnapshotEntryThreshold}; use 0 to disable snapshots or a positive count.");
         }
 
-        if (options.LogWriteThreadSlice is { } slice && (slice < TimeSpan.FromMicroseconds(100) || slice > TimeSpan.FromMilliseconds(100)))
+        if (options.LogWriteThreadSlice is { } slice && (slice < RaftNodeOptions.MinLogWriteThreadSlice || slice > RaftNodeOptions.MaxLogWriteThreadSlice))
         {
             throw new OrleansConfigurationException(
                 $"{prefix} LogWriteThreadSlice is {slice.TotalMicroseconds} µs; it must be between 100 µs and 100 ms (the kernel's range), or null to leave the thread's scheduling alone.");

@@ -64,6 +64,12 @@ public sealed record RaftNodeOptions
     /// </summary>
     public TimeSpan? LogWriteThreadSlice { get; init; }
 
+    /// <summary>The shortest <see cref="LogWriteThreadSlice"/>: the kernel clamps a requested slice to 0.1–100 ms.</summary>
+    public static readonly TimeSpan MinLogWriteThreadSlice = TimeSpan.FromMicroseconds(100);
+
+    /// <summary>The longest <see cref="LogWriteThreadSlice"/>.</summary>
+    public static readonly TimeSpan MaxLogWriteThreadSlice = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the setting to fix when the options are inconsistent.</summary>
     /// <exception cref="ArgumentException">A setting is missing or out of range.</exception>
     public void Validate()
@@ -102,7 +108,7 @@ public sealed record RaftNodeOptions
                 nameof(SnapshotEntryThreshold));
         }
 
-        if (LogWriteThreadSlice is { } slice && (slice < ThreadScheduling.MinSlice || slice > ThreadScheduling.MaxSlice))
+        if (LogWriteThreadSlice is { } slice && (slice < MinLogWriteThreadSlice || slice > MaxLogWriteThreadSlice))
         {
             throw new ArgumentException(
                 $"RaftNodeOptions.LogWriteThreadSlice must be between 100 µs and 100 ms, or null to leave the thread's scheduling alone (was {slice.TotalMicroseconds} µs).",

@@ -10,12 +10,6 @@ namespace Raft.Core.Runtime;
 // profile, say) changes nothing but the latency.
 internal static class ThreadScheduling
 {
-    /// <summary>The shortest slice the kernel accepts (it clamps sched_runtime to 0.1-100 ms).</summary>
-    public static readonly TimeSpan MinSlice = TimeSpan.FromMicroseconds(100);
-
-    /// <summary>The longest slice the kernel accepts.</summary>
-    public static readonly TimeSpan MaxSlice = TimeSpan.FromMilliseconds(100);
-
     // sched_setattr / sched_getattr: not in libc's headers everywhere, so called by number.
     private static readonly (long Set, long Get) Syscalls = !OperatingSystem.IsLinux() ? (0, 0) : RuntimeInformation.ProcessArchitecture switch
     {

@@ -73,6 +73,7 @@ internal static partial class NativeIo
     }
 
     public const int EINTR = 4;
+    public const int EIO = 5;
     public const int EINVAL = 22;
 
     // O_DIRECT differs between architectures (O_DSYNC does not); 0 where direct writes are not offered.
@@ -102,12 +103,31 @@ internal static partial class NativeIo
         return fd;
     }
 
-    /// <summary>pwrite(2): the bytes written, or -1 and the errno.</summary>
-    public static unsafe long PWrite(int fd, byte* buffer, long count, long offset, out int errno)
+    /// <summary>
+    /// Writes all <paramref name="count"/> bytes at <paramref name="offset"/> with pwrite(2), continuing after short
+    /// writes and EINTR. Returns 0, or the errno of the write that failed (EIO for one that wrote nothing), with
+    /// <paramref name="written"/> the bytes written before it.
+    /// </summary>
+    public static unsafe int PWriteAll(int fd, byte* buffer, long count, long offset, out long written)
     {
-        var n = PWriteNative(fd, buffer, (nuint)count, offset);
-        errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
-        return n;
+        written = 0;
+        while (written < count)
+        {
+            var n = PWriteNative(fd, buffer + written, (nuint)(count - written), offset + written);
+            if (n > 0)
+            {
+                written += n;
+                continue;
+            }
+
+            var errno = n == 0 ? EIO : Marshal.GetLastPInvokeError();
+            if (errno != EINTR)
+            {
+                return errno;
+            }
+        }
+
+        return 0;
     }
 
     public static void CloseFd(int fd) => _ = Close(fd);

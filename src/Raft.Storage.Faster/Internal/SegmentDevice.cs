@@ -198,28 +198,16 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
 
         try
         {
-            long written = 0;
-            while (written < count)
+            var errno = NativeIo.PWriteAll(fd, from, count, offset, out var written);
+            if (deciding && errno == NativeIo.EINVAL && written == 0)
             {
-                var n = NativeIo.PWrite(fd, from + written, count - written, offset + written, out var errno);
-                if (n >= 0)
-                {
-                    written += n;
-                    continue;
-                }
+                // The file system accepted the open but not the write; nothing was written.
+                CloseDirect(segment);
+                return false;
+            }
 
-                if (errno == NativeIo.EINTR)
-                {
-                    continue;
-                }
-
-                if (deciding && errno == NativeIo.EINVAL && written == 0)
-                {
-                    // The file system accepted the open but not the write; nothing was written.
-                    CloseDirect(segment);
-                    return false;
-                }
-
+            if (errno != 0)
+            {
                 throw new IOException($"Writing {count} bytes at offset {offset} of '{PathOf(segment)}' (O_DIRECT | O_DSYNC) failed with errno {errno}.");
             }
         }
@@ -569,21 +557,17 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
         try
         {
             System.Runtime.InteropServices.NativeMemory.Clear(zeros, ZeroChunk);
-            for (long offset = 0; offset < _segmentBytes;)
+            for (long offset = 0; offset < _segmentBytes; offset += ZeroChunk)
             {
-                var count = Math.Min(ZeroChunk, _segmentBytes - offset);
-                var n = NativeIo.PWrite(fd, zeros, count, offset, out errno);
-                if (n > 0)
-                {
-                    offset += n;
-                }
-                else if (n < 0 && errno == NativeIo.EINVAL && offset == 0)
+                errno = NativeIo.PWriteAll(fd, zeros, Math.Min(ZeroChunk, _segmentBytes - offset), offset, out var written);
+                if (errno == NativeIo.EINVAL && offset + written == 0)
                 {
                     return false;
                 }
-                else if (n == 0 || errno != NativeIo.EINTR)
+
+                if (errno != 0)
                 {
-                    throw new IOException($"Zero-filling '{temp}' (O_DIRECT) failed at offset {offset} with errno {errno}.");
+                    throw new IOException($"Zero-filling '{temp}' (O_DIRECT) failed at offset {offset + written} with errno {errno}.");
                 }
             }
 
