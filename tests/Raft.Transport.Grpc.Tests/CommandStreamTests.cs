@@ -23,13 +23,13 @@ public sealed class CommandStreamTests
     [Fact]
     public async Task ANodeEndingTheCallNormally_WhileCommandsAreBeingWritten_LeavesEveryUnansweredCommandNotSent()
     {
-        await using var node = await EndingNode.StartAsync();
+        await using var node = await FakeNode<EndingService>.StartAsync();
         using var channel = GrpcChannel.ForAddress(node.Address);
 
         for (var round = 0; round < 40; round++)
         {
             var stream = new CommandStream(channel, [], 4 * 1024 * 1024);
-            var endCall = await node.Calls.ReadAsync();
+            var endCall = (await node.Calls.ReadAsync()).Proceed;
             var sends = new List<Task>();
 
             // A steady flow of commands, so that the writer is busy when the call ends.
@@ -55,36 +55,65 @@ public sealed class CommandStreamTests
         }
     }
 
-    // A node whose streamed call reads nothing and ends normally when the test says so.
-    private sealed class EndingNode : IAsyncDisposable
+    // A node that stops while commands are in flight says goodbye: it answered what it read, the rest never started,
+    // and the client closes its side so that the node can end the call before its connection goes.
+    [Fact]
+    public async Task ANodesGoodbye_LeavesEveryUnansweredCommandNotSent_AndTheClientClosesItsSide()
+    {
+        await using var node = await FakeNode<GoodbyeService>.StartAsync();
+        using var channel = GrpcChannel.ForAddress(node.Address);
+        var stream = new CommandStream(channel, [], 4 * 1024 * 1024);
+        var call = await node.Calls.ReadAsync();
+
+        var answered = stream.SendAsync(ByteString.CopyFromUtf8("answered"), read: false, TimeSpan.FromSeconds(30), CancellationToken.None);
+        await answered;
+        var unanswered = Enumerable.Range(0, 3)
+            .Select(i => stream.SendAsync(ByteString.CopyFromUtf8($"unanswered {i}"), read: false, TimeSpan.FromSeconds(30), CancellationToken.None))
+            .ToList();
+        call.Proceed.TrySetResult();
+
+        foreach (var send in unanswered)
+        {
+            await Assert.ThrowsAsync<CommandNotSentException>(() => send);
+        }
+
+        Assert.True(stream.IsBroken);
+        await call.Ended.Task.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    // One accepted call: the test lets the service proceed, the service says when the call ended.
+    private sealed record FakeCall(TaskCompletionSource Proceed, TaskCompletionSource Ended);
+
+    // A node whose streamed call is driven by the service TService; each accepted call is handed to the test.
+    private sealed class FakeNode<TService> : IAsyncDisposable
+        where TService : Proto.RaftClient.RaftClientBase
     {
         private readonly WebApplication _app;
 
-        private EndingNode(WebApplication app, ChannelReader<TaskCompletionSource> calls, string address)
+        private FakeNode(WebApplication app, ChannelReader<FakeCall> calls, string address)
         {
             _app = app;
             Calls = calls;
             Address = address;
         }
 
-        // One completion source per accepted call: completing it ends that call with OK.
-        public ChannelReader<TaskCompletionSource> Calls { get; }
+        public ChannelReader<FakeCall> Calls { get; }
 
         public string Address { get; }
 
-        public static async Task<EndingNode> StartAsync()
+        public static async Task<FakeNode<TService>> StartAsync()
         {
-            var calls = Channel.CreateUnbounded<TaskCompletionSource>();
+            var calls = Channel.CreateUnbounded<FakeCall>();
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
             builder.Services.AddGrpc();
             builder.Services.AddSingleton(calls.Writer);
             var app = builder.Build();
-            app.MapGrpcService<EndingService>();
+            app.MapGrpcService<TService>();
             await app.StartAsync();
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            return new EndingNode(app, calls.Reader, address);
+            return new FakeNode<TService>(app, calls.Reader, address);
         }
 
         public async ValueTask DisposeAsync()
@@ -94,7 +123,8 @@ public sealed class CommandStreamTests
         }
     }
 
-    private sealed class EndingService(ChannelWriter<TaskCompletionSource> calls) : Proto.RaftClient.RaftClientBase
+    // Reads nothing; completing the call's source ends the call with OK.
+    private sealed class EndingService(ChannelWriter<FakeCall> calls) : Proto.RaftClient.RaftClientBase
     {
         public override async Task Stream(
             IAsyncStreamReader<Proto.StreamedCommandBatch> requestStream,
@@ -102,9 +132,39 @@ public sealed class CommandStreamTests
             ServerCallContext context)
         {
             await context.WriteResponseHeadersAsync([]);
-            var end = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            await calls.WriteAsync(end);
-            await end.Task;
+            var call = new FakeCall(new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously));
+            await calls.WriteAsync(call);
+            await call.Proceed.Task;
+            call.Ended.TrySetResult();
+        }
+    }
+
+    // Answers the first command; once the test lets it proceed, answers nothing more, says goodbye, and ends the call
+    // (and says so) when the client has closed its side.
+    private sealed class GoodbyeService(ChannelWriter<FakeCall> calls) : Proto.RaftClient.RaftClientBase
+    {
+        public override async Task Stream(
+            IAsyncStreamReader<Proto.StreamedCommandBatch> requestStream,
+            IServerStreamWriter<Proto.StreamedReplyBatch> responseStream,
+            ServerCallContext context)
+        {
+            await context.WriteResponseHeadersAsync([]);
+            var call = new FakeCall(new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously));
+            await calls.WriteAsync(call);
+            Assert.True(await requestStream.MoveNext());
+            var first = requestStream.Current.Commands[0];
+            await responseStream.WriteAsync(new Proto.StreamedReplyBatch
+            {
+                Replies = { new Proto.StreamedReply { Id = first.Id, Reply = new Proto.CommandReply { Outcome = Proto.Outcome.Applied, Index = 1 } } },
+            });
+
+            await call.Proceed.Task;
+            await responseStream.WriteAsync(new Proto.StreamedReplyBatch { Stopping = true });
+            while (await requestStream.MoveNext())
+            {
+            }
+
+            call.Ended.TrySetResult();
         }
     }
 }

@@ -54,4 +54,58 @@ public sealed class StoppingNodeTests
         Assert.NotEqual(follower, result.ServedBy);
         Assert.Equal("2", cluster.StateMachine(leader.Id).Data["after"]);
     }
+
+    // A node that stops while a client's command stream is open answers what it read, then says goodbye in a message
+    // of its own, starts nothing it reads after it, and ends the call only once the client closed its side: ending it
+    // at once could lose the call's end in the connection's teardown, leaving the client unsure of what was applied.
+    [Fact]
+    public async Task AStoppingNode_SaysGoodbyeOnACommandStream_AndEndsItWhenTheClientClosesItsSide()
+    {
+        await using var cluster = await GrpcCluster.StartAsync();
+        var leader = await cluster.WaitForLeaderAsync();
+        var follower = cluster.Ids.First(id => id != leader.Id);
+        using var channel = GrpcChannel.ForAddress($"http://{cluster.Endpoint(follower)}");
+        using var call = new Proto.RaftClient.RaftClientClient(channel).Stream(new Metadata { { CallHeaders.ClusterId, "kv" } });
+        await call.ResponseHeadersAsync;
+        await call.RequestStream.WriteAsync(Batch(1, new KvCommand(KvCommandType.Put, 1, "before", "1")));
+        Assert.True(await call.ResponseStream.MoveNext());
+        Assert.Equal(Proto.Outcome.Applied, Assert.Single(call.ResponseStream.Current.Replies).Reply.Outcome);
+
+        await cluster.StopNodeKeepServingAsync(follower);
+        Assert.True(await call.ResponseStream.MoveNext());
+        var goodbye = call.ResponseStream.Current;
+        await call.RequestStream.WriteAsync(Batch(2, new KvCommand(KvCommandType.Put, 2, "after", "2")));
+        var end = call.ResponseStream.MoveNext();
+        await Task.Delay(300);
+        var endedBeforeTheClientClosed = end.IsCompleted;
+        await call.RequestStream.CompleteAsync();
+
+        Assert.True(goodbye.Stopping);
+        Assert.Empty(goodbye.Replies);
+        Assert.False(endedBeforeTheClientClosed, "The node ended the call before the client closed its side.");
+        Assert.False(await end);
+        Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
+        Assert.DoesNotContain(cluster.StateMachine(leader.Id).Data, kv => kv.Key == "after");
+    }
+
+    // A client that never closes its side (an older one, or a stuck one) holds a stopping node for a grace period only.
+    [Fact]
+    public async Task AStoppingNode_EndsACommandStreamWhoseClientNeverClosesItsSide()
+    {
+        await using var cluster = await GrpcCluster.StartAsync();
+        var leader = await cluster.WaitForLeaderAsync();
+        using var channel = GrpcChannel.ForAddress($"http://{cluster.Endpoint(leader.Id)}");
+        using var call = new Proto.RaftClient.RaftClientClient(channel).Stream(new Metadata { { CallHeaders.ClusterId, "kv" } });
+        await call.ResponseHeadersAsync;
+
+        await cluster.StopNodeKeepServingAsync(leader.Id);
+
+        Assert.True(await call.ResponseStream.MoveNext());
+        Assert.True(call.ResponseStream.Current.Stopping);
+        Assert.False(await call.ResponseStream.MoveNext().WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
+    }
+
+    private static Proto.StreamedCommandBatch Batch(long id, KvCommand command) =>
+        new() { Commands = { new Proto.StreamedCommand { Id = id, Payload = ByteString.CopyFrom(command.Encode()) } } };
 }

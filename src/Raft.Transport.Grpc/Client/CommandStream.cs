@@ -9,7 +9,8 @@ namespace Raft.Transport.Grpc.Client;
 
 // One long-lived streamed call to one node, shared by every concurrent command of a client: commands queue, one task
 // writes whatever is queued as one frame, another matches the replies to the waiting commands by id. A broken call
-// fails every command it carried (sent: outcome unknown; never written: not applied) and is replaced on next use.
+// fails every command it carried (sent: outcome unknown; never written: not applied) and is replaced on next use. A
+// stopping node says goodbye before it ends the call: the commands it had not answered then never started.
 internal sealed class CommandStream
 {
     // Commands written in one frame at most; frames also keep under a soft byte cap (half the message limit).
@@ -105,23 +106,26 @@ internal sealed class CommandStream
             var reading = ReadAsync(call.ResponseStream);
             try
             {
+                // Returns once the stream takes no more commands: the node said goodbye, or the call broke.
                 await WriteAsync(call.RequestStream).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
                 // Whether the commands written (and the one whose write failed) were read is for the reader to tell: the
                 // write fails the same way when the node ended the call normally (it answered what it read, the rest
-                // never started) as when the connection broke (outcome unknown). Take no new command, and close our
-                // side, so that a node still reading answers what it read and ends the call.
+                // never started) as when the connection broke (outcome unknown). Take no new command.
                 StopTakingCommands(ex);
-                try
-                {
-                    await call.RequestStream.CompleteAsync().ConfigureAwait(false);
-                }
-                catch (Exception)
-                {
-                    // The call is gone already: the reader sees how it ended.
-                }
+            }
+
+            try
+            {
+                // Close our side: a node that said goodbye waits for it before it ends the call, and a node still
+                // reading then answers what it read and ends the call.
+                await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // The call is gone already: the reader sees how it ended.
             }
 
             await reading.ConfigureAwait(false);
@@ -178,6 +182,13 @@ internal sealed class CommandStream
                     {
                         pending.TrySetResult(reply);
                     }
+                }
+
+                if (replies.Current.Stopping)
+                {
+                    // Every command the node read was answered above: the rest never started. Reading goes on to the
+                    // call's end, which comes once the writer has closed our side.
+                    Fail(new RpcException(new Status(StatusCode.Unavailable, "The node is stopping; it took no more commands on this stream.")), unansweredNotStarted: true);
                 }
             }
 

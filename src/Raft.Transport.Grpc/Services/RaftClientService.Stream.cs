@@ -16,6 +16,9 @@ internal sealed partial class RaftClientService
     // Replies written in one frame at most; more wait for the next.
     private const int MaxRepliesPerFrame = 4096;
 
+    // How long a stopping node waits, after its goodbye, for the client to close its side of the call.
+    private static readonly TimeSpan GoodbyeGracePeriod = TimeSpan.FromSeconds(1);
+
     public override async Task Stream(
         IAsyncStreamReader<Proto.StreamedCommandBatch> requestStream,
         IServerStreamWriter<Proto.StreamedReplyBatch> responseStream,
@@ -29,7 +32,7 @@ internal sealed partial class RaftClientService
         }
 
         // A stopping node (its transport disposed, or its host stopping) stops reading commands, answers those it
-        // read, and ends the call normally: the client then knows the unanswered ones never started.
+        // read, and says goodbye (see SayGoodbyeAsync): the client then knows the unanswered ones never started.
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(callContext.CancellationToken, Transport.Stopping, lifetime.ApplicationStopping);
 
         // Accepted: the client writes no command before it sees these headers, so a call refused above (or never
@@ -38,6 +41,7 @@ internal sealed partial class RaftClientService
         var replies = Channel.CreateUnbounded<Proto.StreamedReply>(new UnboundedChannelOptions { SingleReader = true });
         var writing = WriteRepliesAsync(replies.Reader, responseStream, callContext.CancellationToken);
         var outstanding = 0;
+        var nodeStopping = false;
         var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
@@ -52,7 +56,8 @@ internal sealed partial class RaftClientService
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested && !callContext.CancellationToken.IsCancellationRequested)
         {
-            // This node is stopping; the call ends normally below.
+            // This node is stopping: no command read from now on starts.
+            nodeStopping = true;
         }
         finally
         {
@@ -74,6 +79,11 @@ internal sealed partial class RaftClientService
 
             replies.Writer.TryComplete();
             await writing.ConfigureAwait(false);
+        }
+
+        if (nodeStopping)
+        {
+            await SayGoodbyeAsync(requestStream, responseStream, callContext).ConfigureAwait(false);
         }
 
         // One state machine per command. On the leader a proposal goes straight to the node, without the call's token:
@@ -134,6 +144,35 @@ internal sealed partial class RaftClientService
             {
                 drained.TrySetResult();
             }
+        }
+    }
+
+    // Every command this call read is answered by now. Ending the call here would not tell the client so reliably:
+    // the server stops right after, and when the connection goes while the client's side of the call is still open,
+    // SocketsHttpHandler fails the whole response, its buffered end included, if the client has not read it yet. The
+    // client would then report commands this node never read as "may or may not have been applied" (found in CI).
+    // So the node says goodbye in a message of its own, starts nothing it reads after it, and ends the call once the
+    // client, having read the goodbye, closed its side: with both sides complete the connection can go.
+    private static async Task SayGoodbyeAsync(
+        IAsyncStreamReader<Proto.StreamedCommandBatch> requestStream,
+        IServerStreamWriter<Proto.StreamedReplyBatch> responseStream,
+        ServerCallContext callContext)
+    {
+        try
+        {
+            await responseStream.WriteAsync(new Proto.StreamedReplyBatch { Stopping = true }, callContext.CancellationToken).ConfigureAwait(false);
+
+            // A client that does not close its side (an older one, or a stuck one) holds the node's stop no longer than this.
+            using var grace = CancellationTokenSource.CreateLinkedTokenSource(callContext.CancellationToken);
+            grace.CancelAfter(GoodbyeGracePeriod);
+            while (await requestStream.MoveNext(grace.Token).ConfigureAwait(false))
+            {
+                // Written before the client read the goodbye: it counts these as not applied, and they are not started.
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            // The client is gone, or kept its side open past the grace period: the call ends now.
         }
     }
 
