@@ -60,6 +60,7 @@ internal static class OrleansBenchmark
         }
 
         Console.WriteLine($"Raft counters' placement decisions: {routing.Placements()}; writes forwarded to the leader so far: {routing.Forwarded}");
+        Console.WriteLine($"activations per silo: {await ActivationsPerSiloAsync(cluster.Client)}");
 
         // JIT and tiered re-compilation go on for many seconds after the first calls: give each provider one
         // unmeasured round first, so the measured ones compare steady states.
@@ -225,6 +226,19 @@ internal static class OrleansBenchmark
         }
 
         throw new TimeoutException($"No Raft leader among the silos within {timeout}.");
+    }
+
+    // Where Orleans placed the counters and the in-memory provider's storage grains (randomly, for both): how many of
+    // a write's calls cross silos depends on it, and with it the in-memory provider's throughput from run to run.
+    private static async Task<string> ActivationsPerSiloAsync(IClusterClient client)
+    {
+        var statistics = await client.GetGrain<IManagementGrain>(0).GetSimpleGrainStatistics();
+        return string.Join("; ", statistics
+            .Where(s => s.GrainType.Contains("BenchCounter", StringComparison.Ordinal) || s.GrainType.Contains("MemoryStorageGrain", StringComparison.Ordinal))
+            .GroupBy(s => s.GrainType)
+            .Select(g => $"{ShortTypeName(g.Key)} {string.Join(" / ", g.OrderBy(s => s.SiloAddress.ToString()).Select(s => $"{s.SiloAddress.Endpoint.Port}:{s.ActivationCount}"))}"));
+
+        static string ShortTypeName(string type) => type.Split(',')[0].Split('.')[^1];
     }
 
     private static string LoadAverage()
