@@ -123,10 +123,10 @@ public sealed class CommandStreamTests
         }
     }
 
-    // Reads nothing; completing the call's source ends the call with OK.
-    private sealed class EndingService(ChannelWriter<FakeCall> calls) : Proto.RaftClient.RaftClientBase
+    // Accepts a call, hands it to the test, plays its part, and says when the call ended.
+    private abstract class FakeService(ChannelWriter<FakeCall> calls) : Proto.RaftClient.RaftClientBase
     {
-        public override async Task Stream(
+        public sealed override async Task Stream(
             IAsyncStreamReader<Proto.StreamedCommandBatch> requestStream,
             IServerStreamWriter<Proto.StreamedReplyBatch> responseStream,
             ServerCallContext context)
@@ -134,23 +134,28 @@ public sealed class CommandStreamTests
             await context.WriteResponseHeadersAsync([]);
             var call = new FakeCall(new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously));
             await calls.WriteAsync(call);
-            await call.Proceed.Task;
+            await PlayAsync(requestStream, responseStream, call.Proceed.Task);
             call.Ended.TrySetResult();
         }
+
+        protected abstract Task PlayAsync(
+            IAsyncStreamReader<Proto.StreamedCommandBatch> requestStream, IServerStreamWriter<Proto.StreamedReplyBatch> responseStream, Task proceed);
+    }
+
+    // Reads nothing; once the test lets it proceed, ends the call with OK.
+    private sealed class EndingService(ChannelWriter<FakeCall> calls) : FakeService(calls)
+    {
+        protected override Task PlayAsync(
+            IAsyncStreamReader<Proto.StreamedCommandBatch> requestStream, IServerStreamWriter<Proto.StreamedReplyBatch> responseStream, Task proceed) => proceed;
     }
 
     // Answers the first command; once the test lets it proceed, answers nothing more, says goodbye, and ends the call
-    // (and says so) when the client has closed its side.
-    private sealed class GoodbyeService(ChannelWriter<FakeCall> calls) : Proto.RaftClient.RaftClientBase
+    // when the client has closed its side.
+    private sealed class GoodbyeService(ChannelWriter<FakeCall> calls) : FakeService(calls)
     {
-        public override async Task Stream(
-            IAsyncStreamReader<Proto.StreamedCommandBatch> requestStream,
-            IServerStreamWriter<Proto.StreamedReplyBatch> responseStream,
-            ServerCallContext context)
+        protected override async Task PlayAsync(
+            IAsyncStreamReader<Proto.StreamedCommandBatch> requestStream, IServerStreamWriter<Proto.StreamedReplyBatch> responseStream, Task proceed)
         {
-            await context.WriteResponseHeadersAsync([]);
-            var call = new FakeCall(new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously));
-            await calls.WriteAsync(call);
             Assert.True(await requestStream.MoveNext());
             var first = requestStream.Current.Commands[0];
             await responseStream.WriteAsync(new Proto.StreamedReplyBatch
@@ -158,13 +163,11 @@ public sealed class CommandStreamTests
                 Replies = { new Proto.StreamedReply { Id = first.Id, Reply = new Proto.CommandReply { Outcome = Proto.Outcome.Applied, Index = 1 } } },
             });
 
-            await call.Proceed.Task;
+            await proceed;
             await responseStream.WriteAsync(new Proto.StreamedReplyBatch { Stopping = true });
             while (await requestStream.MoveNext())
             {
             }
-
-            call.Ended.TrySetResult();
         }
     }
 }
