@@ -106,7 +106,7 @@ internal sealed class CommandStream
             var reading = ReadAsync(call.ResponseStream);
             try
             {
-                // Returns once the stream takes no more commands: the node said goodbye, or the call broke.
+                // Returns once the stream takes no more commands: the node said goodbye, the call broke, or Close.
                 await WriteAsync(call.RequestStream).ConfigureAwait(false);
             }
             catch (Exception ex)
@@ -186,8 +186,8 @@ internal sealed class CommandStream
 
                 if (replies.Current.Stopping)
                 {
-                    // Every command the node read was answered above: the rest never started. Reading goes on to the
-                    // call's end, which comes once the writer has closed our side.
+                    // Every command the node read was answered in this or earlier batches: the rest never started.
+                    // Reading goes on to the call's end, which comes once the writer has closed our side.
                     Fail(new RpcException(new Status(StatusCode.Unavailable, "The node is stopping; it took no more commands on this stream.")), unansweredNotStarted: true);
                 }
             }
@@ -204,6 +204,8 @@ internal sealed class CommandStream
     // Commands already written may have been applied; those still queued were never sent.
     private void Fail(Exception exception, bool unansweredNotStarted = false)
     {
+        // Broken before any of its commands fails, so that a caller that sees one fail finds the stream replaced.
+        _stopped = true;
         if (Interlocked.CompareExchange(ref _failure, exception, null) is not null)
         {
             return;

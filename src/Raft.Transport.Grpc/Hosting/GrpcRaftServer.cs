@@ -48,6 +48,9 @@ public sealed class GrpcRaftServer : IAsyncDisposable
         _logger = transport.LoggerFactory.CreateLogger<GrpcRaftServer>();
     }
 
+    // The client service's context once started (tests tune it).
+    internal RaftClientServiceContext? ClientContext { get; private set; }
+
     /// <summary>The address the server listens on, with the actual port; null until started.</summary>
     public Uri? Address { get; private set; }
 
@@ -96,6 +99,7 @@ public sealed class GrpcRaftServer : IAsyncDisposable
 
         builder.Services.AddRaftGrpcTransport(_transport);
         var clientContext = new RaftClientServiceContext(_transport, () => _node, _queryHandler);
+        ClientContext = clientContext;
         if (_node is not null)
         {
             builder.Services.AddSingleton(clientContext);

@@ -16,9 +16,6 @@ internal sealed partial class RaftClientService
     // Replies written in one frame at most; more wait for the next.
     private const int MaxRepliesPerFrame = 4096;
 
-    // How long a stopping node waits, after its goodbye, for the client to close its side of the call.
-    private static readonly TimeSpan GoodbyeGracePeriod = TimeSpan.FromSeconds(1);
-
     public override async Task Stream(
         IAsyncStreamReader<Proto.StreamedCommandBatch> requestStream,
         IServerStreamWriter<Proto.StreamedReplyBatch> responseStream,
@@ -61,7 +58,7 @@ internal sealed partial class RaftClientService
         }
         finally
         {
-            // The client closed its side (or the call broke): answer what is in flight, then end the call.
+            // The client closed its side, this node is stopping, or the call broke: answer what is in flight.
             if (Interlocked.Decrement(ref outstanding) == -1)
             {
                 drained.TrySetResult();
@@ -83,7 +80,7 @@ internal sealed partial class RaftClientService
 
         if (nodeStopping)
         {
-            await SayGoodbyeAsync(requestStream, responseStream, callContext).ConfigureAwait(false);
+            await SayGoodbyeAsync(requestStream, responseStream, callContext, context.GoodbyeGracePeriod).ConfigureAwait(false);
         }
 
         // One state machine per command. On the leader a proposal goes straight to the node, without the call's token:
@@ -156,23 +153,25 @@ internal sealed partial class RaftClientService
     private static async Task SayGoodbyeAsync(
         IAsyncStreamReader<Proto.StreamedCommandBatch> requestStream,
         IServerStreamWriter<Proto.StreamedReplyBatch> responseStream,
-        ServerCallContext callContext)
+        ServerCallContext callContext,
+        TimeSpan gracePeriod)
     {
+        // A client that does not close its side (an older one, or a stuck one that does not even read) holds the
+        // node's stop no longer than this.
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(callContext.CancellationToken);
+        grace.CancelAfter(gracePeriod);
         try
         {
-            await responseStream.WriteAsync(new Proto.StreamedReplyBatch { Stopping = true }, callContext.CancellationToken).ConfigureAwait(false);
-
-            // A client that does not close its side (an older one, or a stuck one) holds the node's stop no longer than this.
-            using var grace = CancellationTokenSource.CreateLinkedTokenSource(callContext.CancellationToken);
-            grace.CancelAfter(GoodbyeGracePeriod);
+            await responseStream.WriteAsync(new Proto.StreamedReplyBatch { Stopping = true }, grace.Token).ConfigureAwait(false);
             while (await requestStream.MoveNext(grace.Token).ConfigureAwait(false))
             {
                 // Written before the client read the goodbye: it counts these as not applied, and they are not started.
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or RpcException)
         {
-            // The client is gone, or kept its side open past the grace period: the call ends now.
+            // The client is gone, kept its side open past the grace period, or sent what cannot be read (and is not
+            // started either): the call ends now.
         }
     }
 

@@ -15,4 +15,7 @@ internal sealed class RaftClientServiceContext(GrpcRaftTransport transport, Func
 
     // The address this node is reached at, shown in status replies; set by the server that hosts it, when known.
     public Uri? OwnAddress { get; set; }
+
+    // How long a stopping node waits, after its goodbye on a command stream, for the client to close its side.
+    public TimeSpan GoodbyeGracePeriod { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -67,6 +67,8 @@ public sealed class GrpcCluster : IAsyncDisposable
 
     public LockedKvStateMachine StateMachine(string id) => _members[id].StateMachine;
 
+    internal GrpcRaftServer Server(string id) => _members[id].Server!;
+
     public string Endpoint(string id) => $"127.0.0.1:{_members[id].Port}";
 
     public GrpcRaftClient Client(params string[] ids) => new(new GrpcRaftClientOptions
