@@ -21,6 +21,62 @@ internal static class OrleansBenchmark
     public static async Task<int> RunAsync(OrleansBenchmarkSettings settings)
     {
         Console.WriteLine($"load average before: {LoadAverage()}");
+        var providers = settings.Providers switch
+        {
+            "raft" => new[] { RaftProvider },
+            "memory" => [MemoryProvider],
+            _ => [MemoryProvider, RaftProvider],
+        };
+        var results = providers.ToDictionary(p => p, _ => new List<OrleansBenchmarkResult>());
+        var clusterRatios = new List<double>();
+        for (var index = 0; index < settings.Clusters; index++)
+        {
+            if (settings.Clusters > 1)
+            {
+                Console.WriteLine($"cluster {index + 1} of {settings.Clusters}");
+            }
+
+            var clusterResults = await RunClusterAsync(settings, providers);
+            foreach (var (provider, rounds) in clusterResults)
+            {
+                results[provider].AddRange(rounds);
+            }
+
+            if (clusterResults.Count == 2)
+            {
+                clusterRatios.Add(Median(clusterResults[RaftProvider]).WritesPerSecond / Median(clusterResults[MemoryProvider]).WritesPerSecond);
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"load average after: {LoadAverage()}");
+        Console.WriteLine(OrleansBenchmarkResult.MarkdownHeader);
+        var medians = results.ToDictionary(r => r.Key, r => Median(r.Value));
+        foreach (var provider in providers)
+        {
+            Console.WriteLine(medians[provider].ToMarkdownRow());
+        }
+
+        if (medians.Count == 2)
+        {
+            var ratio = medians[RaftProvider].WritesPerSecond / medians[MemoryProvider].WritesPerSecond;
+            var perCluster = settings.Clusters > 1
+                ? string.Create(CultureInfo.InvariantCulture, $"; per cluster {string.Join(", ", clusterRatios.Select(r => r.ToString("P0", CultureInfo.InvariantCulture)))}")
+                : "";
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture, $"Raft ({settings.RaftPlacement} placement) / in-memory throughput (median rounds): {ratio:P0} (target ≥ 60 %){perCluster}"));
+        }
+
+        return results.Values.SelectMany(r => r).Any(r => r.Writes == 0) ? 1 : 0;
+    }
+
+    // The median round (the lower of the two middle ones for an even count).
+    private static OrleansBenchmarkResult Median(List<OrleansBenchmarkResult> rounds) =>
+        rounds.OrderBy(x => x.WritesPerSecond).ElementAt((rounds.Count - 1) / 2);
+
+    // One fresh cluster: start it, activate every provider's counters, warm up, then the measured rounds.
+    private static async Task<Dictionary<string, List<OrleansBenchmarkResult>>> RunClusterAsync(OrleansBenchmarkSettings settings, string[] providers)
+    {
         using var routing = new RaftWriteRouting();
         var raftNetwork = settings.InMemoryNetwork ? new InMemoryRaftStorageNetwork() : null;
         var started = Stopwatch.StartNew();
@@ -45,12 +101,6 @@ internal static class OrleansBenchmark
         Console.WriteLine(
             $"3 silos started in {started.Elapsed.TotalSeconds:F1} s; data in {cluster.DataDirectory}; Raft over {(settings.InMemoryNetwork ? "the in-memory network" : "gRPC")}, leader {leader}, Raft counters' placement: {settings.RaftPlacement}");
 
-        var providers = settings.Providers switch
-        {
-            "raft" => new[] { RaftProvider },
-            "memory" => [MemoryProvider],
-            _ => [MemoryProvider, RaftProvider],
-        };
         var results = providers.ToDictionary(p => p, _ => new List<OrleansBenchmarkResult>());
         foreach (var provider in providers)
         {
@@ -84,24 +134,8 @@ internal static class OrleansBenchmark
             }
         }
 
-        Console.WriteLine();
-        Console.WriteLine($"Raft writes forwarded to the leader, whole run: {routing.Forwarded}");
-        Console.WriteLine($"load average after: {LoadAverage()}");
-        Console.WriteLine(OrleansBenchmarkResult.MarkdownHeader);
-        var medians = results.ToDictionary(r => r.Key, r => r.Value.OrderBy(x => x.WritesPerSecond).ElementAt((r.Value.Count - 1) / 2));
-        foreach (var provider in providers)
-        {
-            Console.WriteLine(medians[provider].ToMarkdownRow());
-        }
-
-        if (medians.Count == 2)
-        {
-            var ratio = medians[RaftProvider].WritesPerSecond / medians[MemoryProvider].WritesPerSecond;
-            Console.WriteLine(string.Create(
-                CultureInfo.InvariantCulture, $"Raft ({settings.RaftPlacement} placement) / in-memory throughput (median rounds): {ratio:P0} (target ≥ 60 %)"));
-        }
-
-        return results.Values.SelectMany(r => r).Any(r => r.Writes == 0) ? 1 : 0;
+        Console.WriteLine($"Raft writes forwarded to the leader, whole cluster run: {routing.Forwarded}");
+        return results;
     }
 
     private static async Task ActivateAsync(IClusterClient client, string provider, OrleansBenchmarkSettings settings)

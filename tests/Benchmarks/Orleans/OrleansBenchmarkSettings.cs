@@ -15,6 +15,8 @@ internal sealed record OrleansBenchmarkSettings
 
     public int WarmupRoundSeconds { get; init; } = 10;
 
+    public int Clusters { get; init; } = 1;
+
     public bool InMemoryNetwork { get; init; }
 
     public long? SnapshotEntryThreshold { get; init; }
@@ -31,6 +33,8 @@ internal sealed record OrleansBenchmarkSettings
           --warmup W        warm-up seconds before each measurement (default 3)
           --warmup-round S  an unmeasured round of S seconds per provider before the measured ones (default 10; 0: none)
           --rounds R        measured rounds; each measures every provider once, alternating; the median is reported (default 3)
+          --clusters K      repeat everything on K fresh clusters (Orleans places the grains anew in each); the medians
+                            are over all rounds of all clusters, and each cluster's ratio is shown too (default 1)
           --providers P     both | raft | memory (default both)
           --raft-network N  grpc (default: the provider's production network) | inmemory (diagnosis: no gRPC)
           --snapshot-threshold E  the provider's SnapshotEntryThreshold (default: the provider's default)
@@ -52,6 +56,7 @@ internal sealed record OrleansBenchmarkSettings
                 "--seconds" or "-s" => settings with { Seconds = ModeArguments.Int(args, ++i) },
                 "--warmup" => settings with { WarmupSeconds = ModeArguments.Int(args, ++i) },
                 "--rounds" => settings with { Rounds = ModeArguments.Int(args, ++i) },
+                "--clusters" => settings with { Clusters = ModeArguments.Int(args, ++i) },
                 "--warmup-round" => settings with { WarmupRoundSeconds = ModeArguments.Int(args, ++i) },
                 "--providers" => settings with { Providers = ModeArguments.OneOf(args, ++i, "both", "raft", "memory") },
                 "--snapshot-threshold" => settings with { SnapshotEntryThreshold = ModeArguments.Int(args, ++i) },
@@ -61,7 +66,7 @@ internal sealed record OrleansBenchmarkSettings
             };
         }
 
-        if (settings.Grains < 1 || settings.Concurrency < 1 || settings.Seconds < 1 || settings.WarmupSeconds < 0 || settings.Rounds < 1 || settings.WarmupRoundSeconds < 0 || settings.SnapshotEntryThreshold < 0)
+        if (settings.Grains < 1 || settings.Concurrency < 1 || settings.Seconds < 1 || settings.WarmupSeconds < 0 || settings.Rounds < 1 || settings.Clusters < 1 || settings.WarmupRoundSeconds < 0 || settings.SnapshotEntryThreshold < 0)
         {
             throw new ArgumentException("Out-of-range argument.");
         }
