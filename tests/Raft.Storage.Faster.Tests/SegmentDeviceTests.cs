@@ -148,7 +148,7 @@ public sealed class SegmentDeviceTests : IDisposable
     {
         var synced = new List<string>();
         using var device = new SegmentDevice(
-            Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: false, flushData: (_, path) => synced.Add(Path.GetFileName(path)), directWrites: true, openDirect: _ => (-1, 22));
+            Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: false, flushData: (_, path) => synced.Add(Path.GetFileName(path)), directWrites: true, openDirect: (_, _) => (-1, 22));
 
         Write(device, offset: 0, fill: 7, length: Sector);
         Write(device, offset: 0, fill: 8, length: Sector, segment: 1);
@@ -175,7 +175,7 @@ public sealed class SegmentDeviceTests : IDisposable
 
         using var device = new SegmentDevice(
             Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: false, directWrites: true,
-            openDirect: path => path.EndsWith(".1", StringComparison.Ordinal) ? (-1, 22) : (NativeIo.OpenDirect(path, out var errno), errno));
+            openDirect: (path, dataSync) => path.EndsWith(".1", StringComparison.Ordinal) ? (-1, 22) : (NativeIo.OpenDirect(path, dataSync, out var errno), errno));
         Write(device, offset: 0, fill: 1, length: Sector);
 
         var error = Write(device, offset: 0, fill: 2, length: Sector, segment: 1, expectSuccess: false);
@@ -187,17 +187,18 @@ public sealed class SegmentDeviceTests : IDisposable
     }
 
     // A new segment's zeros go through O_DIRECT as well when the device writes directly: through the page cache they
-    // would cost a copy of every byte and dirty the whole segment for writeback to push out behind the appends.
+    // would cost a copy of every byte and dirty the whole segment for writeback to push out behind the appends. Not
+    // O_DSYNC: one fdatasync after the zeros makes them durable, not one per chunk.
     [Fact]
     public void ZeroFill_OfADirectDevice_WritesTheZerosDirect_AndLeavesAWholeZeroSegment()
     {
         var opened = new List<string>();
         using var device = new SegmentDevice(
             Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: true, directWrites: true,
-            openDirect: path =>
+            openDirect: (path, dataSync) =>
             {
-                opened.Add(Path.GetFileName(path));
-                return (NativeIo.OpenDirect(path, out var errno), errno);
+                opened.Add($"{Path.GetFileName(path)}{(dataSync ? " (O_DSYNC)" : "")}");
+                return (NativeIo.OpenDirect(path, dataSync, out var errno), errno);
             });
 
         device.PrepareNow(0);
@@ -212,7 +213,7 @@ public sealed class SegmentDeviceTests : IDisposable
     public void ZeroFill_RefusedDirectWrites_WritesTheZerosThroughThePageCache()
     {
         using var device = new SegmentDevice(
-            Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: true, directWrites: true, openDirect: _ => (-1, 22));
+            Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: true, directWrites: true, openDirect: (_, _) => (-1, 22));
 
         device.PrepareNow(0);
 
@@ -225,7 +226,7 @@ public sealed class SegmentDeviceTests : IDisposable
     {
         using var device = new SegmentDevice(
             Path.Combine(_directory.Path, "log"), 1 << 20, zeroFill: true, directWrites: false,
-            openDirect: path => throw new InvalidOperationException($"unexpected O_DIRECT open of {path}"));
+            openDirect: (path, _) => throw new InvalidOperationException($"unexpected O_DIRECT open of {path}"));
 
         device.PrepareNow(0);
 

@@ -94,7 +94,7 @@ public sealed class RaftGrainStorageOptionsValidator(RaftGrainStorageOptions opt
         if (options.LogWriteThreadSlice is { } slice && (slice < RaftNodeOptions.MinLogWriteThreadSlice || slice > RaftNodeOptions.MaxLogWriteThreadSlice))
         {
             throw new OrleansConfigurationException(
-                $"{prefix} LogWriteThreadSlice is {slice.TotalMicroseconds} µs; it must be between 100 µs and 100 ms (the kernel's range), or null to leave the thread's scheduling alone.");
+                $"{prefix} LogWriteThreadSlice is {slice.TotalMicroseconds} µs; it must be between {RaftNodeOptions.MinLogWriteThreadSlice.TotalMicroseconds} µs and {RaftNodeOptions.MaxLogWriteThreadSlice.TotalMilliseconds} ms (the kernel's range), or null to leave the thread's scheduling alone.");
         }
 
         if (options.GrainStorageSerializer is null)

@@ -111,7 +111,7 @@ public sealed record RaftNodeOptions
         if (LogWriteThreadSlice is { } slice && (slice < MinLogWriteThreadSlice || slice > MaxLogWriteThreadSlice))
         {
             throw new ArgumentException(
-                $"RaftNodeOptions.LogWriteThreadSlice must be between 100 µs and 100 ms, or null to leave the thread's scheduling alone (was {slice.TotalMicroseconds} µs).",
+                $"RaftNodeOptions.LogWriteThreadSlice must be between {MinLogWriteThreadSlice.TotalMicroseconds} µs and {MaxLogWriteThreadSlice.TotalMilliseconds} ms, or null to leave the thread's scheduling alone (was {slice.TotalMicroseconds} µs).",
                 nameof(LogWriteThreadSlice));
         }
 

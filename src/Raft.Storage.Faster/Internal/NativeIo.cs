@@ -76,16 +76,21 @@ internal static partial class NativeIo
     public const int EIO = 5;
     public const int EINVAL = 22;
 
+    private const int ODsync = 0x1000;
+
     // O_DIRECT differs between architectures (O_DSYNC does not); 0 where direct writes are not offered.
     public static int DirectWriteFlags { get; } = !OperatingSystem.IsLinux() ? 0 : RuntimeInformation.ProcessArchitecture switch
     {
-        Architecture.X64 => 0x4000 | 0x1000, // O_DIRECT | O_DSYNC
-        Architecture.Arm64 => 0x10000 | 0x1000,
+        Architecture.X64 => 0x4000 | ODsync, // O_DIRECT | O_DSYNC
+        Architecture.Arm64 => 0x10000 | ODsync,
         _ => 0,
     };
 
-    /// <summary>Opens <paramref name="path"/> for writing with O_DIRECT | O_DSYNC; returns the descriptor, or -1 and the errno.</summary>
-    public static int OpenDirect(string path, out int errno)
+    /// <summary>
+    /// Opens <paramref name="path"/> for writing with O_DIRECT, and O_DSYNC when <paramref name="dataSync"/> (every write
+    /// durable when it returns); returns the descriptor, or -1 and the errno.
+    /// </summary>
+    public static int OpenDirect(string path, bool dataSync, out int errno)
     {
         errno = 0;
         if (DirectWriteFlags == 0)
@@ -94,7 +99,8 @@ internal static partial class NativeIo
             return -1;
         }
 
-        var fd = Open(path, 1 /* O_WRONLY */ | 0x80000 /* O_CLOEXEC */ | DirectWriteFlags);
+        var flags = dataSync ? DirectWriteFlags : DirectWriteFlags & ~ODsync;
+        var fd = Open(path, 1 /* O_WRONLY */ | 0x80000 /* O_CLOEXEC */ | flags);
         if (fd < 0)
         {
             errno = Marshal.GetLastPInvokeError();

@@ -50,7 +50,7 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
     // device writes (decided once, by its first write, under _decideLock), and the direct writes made.
     private readonly Dictionary<int, int> _directFds = [];
     private readonly Lock _decideLock = new();
-    private readonly Func<string, (int Fd, int Errno)> _openDirect;
+    private readonly Func<string, bool, (int Fd, int Errno)> _openDirect;
     private volatile WriteMode _mode;
     private long _directWriteCount;
     private bool _disposed;
@@ -58,19 +58,20 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
     // The durability primitive (NativeIo.FlushData); tests substitute one that fails.
     private readonly Action<SafeFileHandle, string> _flushData;
 
-    // openDirect is a test seam standing in for NativeIo.OpenDirect (a test makes it fail as a file system would).
+    // openDirect (path, dataSync) is a test seam standing in for NativeIo.OpenDirect (a test makes it fail as a file
+    // system would).
     public SegmentDevice(
         string baseName,
         long segmentBytes,
         bool zeroFill,
         Action<SafeFileHandle, string>? flushData = null,
         bool directWrites = false,
-        Func<string, (int Fd, int Errno)>? openDirect = null)
+        Func<string, bool, (int Fd, int Errno)>? openDirect = null)
         : base(baseName, directWrites && NativeIo.DirectWriteFlags != 0 ? (uint)DirectSectorBytes : BufferedSectorBytes, Devices.CAPACITY_UNSPECIFIED)
     {
         _flushData = flushData ?? NativeIo.FlushData;
         _mode = directWrites && NativeIo.DirectWriteFlags != 0 ? WriteMode.Undecided : WriteMode.Buffered;
-        _openDirect = openDirect ?? (path => (NativeIo.OpenDirect(path, out var errno), errno));
+        _openDirect = openDirect ?? ((path, dataSync) => (NativeIo.OpenDirect(path, dataSync, out var errno), errno));
         _baseName = baseName;
         _segmentBytes = segmentBytes;
         _zeroFill = zeroFill;
@@ -170,7 +171,7 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
         {
             if (!_directFds.TryGetValue(segment, out fd))
             {
-                (fd, var errno) = _openDirect(PathOf(segment));
+                (fd, var errno) = _openDirect(PathOf(segment), true);
                 if (fd < 0)
                 {
                     if (deciding && errno == NativeIo.EINVAL)
@@ -547,7 +548,8 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
     // writes the zeros buffered instead; nothing else depends on how the zeros were written.
     private bool TryZeroFillDirect(string temp)
     {
-        var (fd, errno) = _openDirect(temp);
+        // Without O_DSYNC: one fdatasync after all the zeros (the caller's) rather than a durable write per chunk.
+        var (fd, errno) = _openDirect(temp, false);
         if (fd < 0)
         {
             return errno == NativeIo.EINVAL ? false : throw new IOException($"Opening '{temp}' for direct writes failed with errno {errno}.");
