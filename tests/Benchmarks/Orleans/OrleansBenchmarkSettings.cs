@@ -15,7 +15,9 @@ internal sealed record OrleansBenchmarkSettings
 
     public int WarmupRoundSeconds { get; init; } = 10;
 
-    public int Clusters { get; init; } = 1;
+    // Three by default: Orleans places the in-memory baseline's counters and storage grains at random in every cluster,
+    // and that placement alone moved the baseline by up to 45 % between clusters (docs/benchmarks.md, session 21).
+    public int Clusters { get; init; } = 3;
 
     public bool InMemoryNetwork { get; init; }
 
@@ -34,7 +36,7 @@ internal sealed record OrleansBenchmarkSettings
           --warmup-round S  an unmeasured round of S seconds per provider before the measured ones (default 10; 0: none)
           --rounds R        measured rounds; each measures every provider once, alternating; the median is reported (default 3)
           --clusters K      repeat everything on K fresh clusters (Orleans places the grains anew in each); the medians
-                            are over all rounds of all clusters, and each cluster's ratio is shown too (default 1)
+                            are over all rounds of all clusters, and each cluster's ratio is shown too (default 3)
           --providers P     both | raft | memory (default both)
           --raft-network N  grpc (default: the provider's production network) | inmemory (diagnosis: no gRPC)
           --snapshot-threshold E  the provider's SnapshotEntryThreshold (default: the provider's default)
