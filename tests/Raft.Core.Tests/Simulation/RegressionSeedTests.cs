@@ -80,6 +80,12 @@ public sealed class RegressionSeedTests
     // client's timeout. A majority must now durably hold the leader's last entry as of when it was first seen stable
     // (found in session 17).
     [InlineData(59471)]
+    // Simulator: the stall check summed the applied and last indexes of the nodes up at the time, so a voter that
+    // retired (removed by a change committed as faults stopped) took about 3,000 out of the sum; the one follower left
+    // catching up, 1,150 entries behind through 64-byte messages and a window of one, could not make that up within
+    // the 2.1 s bound, though it applied an entry every 3.4 ms. Progress now counts each node's own highs (found in
+    // session 22).
+    [InlineData(145715)]
     public void RegressionSeeds(long seed)
     {
         var result = Simulator.RunSeed(seed);
