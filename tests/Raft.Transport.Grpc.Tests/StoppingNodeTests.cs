@@ -88,6 +88,7 @@ public sealed class StoppingNodeTests
         // Ends well within the (one-minute) grace period, and without a reply to the command written after the goodbye.
         Assert.False(await end.WaitAsync(TimeSpan.FromSeconds(20)));
         Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
+        Assert.DoesNotContain(cluster.StateMachine(leader.Id).Data, kv => kv.Key == "after");
     }
 
     // A client that never closes its side (an older one, or a stuck one) holds a stopping node for a grace period only.
