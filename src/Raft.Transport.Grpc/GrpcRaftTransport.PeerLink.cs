@@ -1,3 +1,4 @@
+using System.Net.Http;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Grpc.Core;
@@ -95,9 +96,9 @@ public sealed partial class GrpcRaftTransport
                 {
                     var connected = false;
                     Exception? failure;
+                    var stream = new StreamState();
                     using (var callCts = CancellationTokenSource.CreateLinkedTokenSource(token))
                     {
-                        var stream = new StreamState();
                         try
                         {
                             using var call = new Proto.RaftPeer.RaftPeerClient(Channel).Stream(_owner.Headers, cancellationToken: callCts.Token);
@@ -117,6 +118,12 @@ public sealed partial class GrpcRaftTransport
                         }
                         catch (Exception ex) when (!token.IsCancellationRequested)
                         {
+                            if (stream.Failure is null && IsGracefulClose(ex))
+                            {
+                                // The write met the peer's goodbye before the reading side did.
+                                stream.EndedByPeer = "it closed the connection without an error: it is stopping";
+                            }
+
                             failure = stream.Failure ?? (ex is TimeoutException
                                 ? new TimeoutException($"peer did not accept the stream within {options.ConnectTimeout}", ex)
                                 : ex);
@@ -130,6 +137,11 @@ public sealed partial class GrpcRaftTransport
                     if (failure is RpcException { StatusCode: StatusCode.PermissionDenied or StatusCode.Unauthenticated } refused)
                     {
                         Log.RefusedByPeer(_owner.Logger, _owner.NodeId, PeerId, Address, $"{refused.StatusCode}: {refused.Status.Detail}");
+                    }
+                    else if (connected && stream.EndedByPeer is { } reason)
+                    {
+                        // A peer that stops (or replaces the stream) ends it on purpose: not a fault worth a warning.
+                        Log.PeerEndedStream(_owner.Logger, _owner.NodeId, PeerId, Address, reason, wait);
                     }
                     else if (connected)
                     {
@@ -163,10 +175,12 @@ public sealed partial class GrpcRaftTransport
                     stream.Accepted.TrySetResult();
                 }
 
-                stream.Failure = new IOException("the peer ended the stream (it is stopping)");
+                stream.EndedByPeer = "it is stopping, or a newer stream replaced this one";
+                stream.Failure = new IOException($"the peer ended the stream: {stream.EndedByPeer}");
             }
             catch (Exception ex)
             {
+                stream.EndedByPeer = IsGracefulClose(ex) ? "it closed the connection without an error: it is stopping" : null;
                 stream.Failure = ex;
             }
             finally
@@ -282,12 +296,33 @@ public sealed partial class GrpcRaftTransport
         };
     }
 
+    // A peer whose server shuts down closes its connections with an HTTP/2 GOAWAY carrying NO_ERROR, which can reach
+    // a stream before the peer's service has ended it. A crash or a network fault shows up otherwise (a reset, a
+    // timeout), and is still reported as a warning.
+    internal static bool IsGracefulClose(Exception exception)
+    {
+        // gRPC keeps the HTTP error as the status's debug exception, not always as the inner exception.
+        for (var e = exception; e is not null; e = e.InnerException ?? (e as RpcException)?.Status.DebugException)
+        {
+            if (e is HttpProtocolException { ErrorCode: 0 })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     // What the observer of one stream learned, shared with the sending task.
     private sealed class StreamState
     {
         public TaskCompletionSource Accepted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public volatile Exception? Failure;
+
+        // Why the peer ended the stream on purpose (normally, or by closing its connection without an error); null when
+        // it did not.
+        public volatile string? EndedByPeer;
 
         // Messages in the batch being written; lost if the write fails.
         public int InFlight;

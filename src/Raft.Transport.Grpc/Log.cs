@@ -35,6 +35,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "Node {NodeId} removed peer {PeerId}")]
     public static partial void PeerRemoved(ILogger logger, string nodeId, string peerId);
 
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Information,
+        Message = "Node {NodeId}'s stream to peer {PeerId} at {Address} was ended by the peer ({Reason}); dropping queued messages and reconnecting in {Backoff}")]
+    public static partial void PeerEndedStream(ILogger logger, string nodeId, string peerId, Uri address, string reason, TimeSpan backoff);
+
     // 3100–3199: the receiving side.
     [LoggerMessage(EventId = 3100, Level = LogLevel.Warning,
         Message = "Node {NodeId} refused a {Method} call from {Remote}: {Reason}")]

@@ -3,6 +3,7 @@ using Raft.Core.Runtime;
 using Raft.Core.Storage;
 using Raft.Core.Transport;
 using Raft.Testing.Conformance;
+using Raft.Testing.Logging;
 
 namespace Raft.Core.Tests.Runtime;
 
@@ -28,7 +29,7 @@ public sealed class TestCluster : IAsyncDisposable
     public InMemoryNetwork Network { get; } = new();
 
     // Every node's log lines; print it when a test fails to see what the nodes did.
-    public Fakes.TestLog Log { get; } = new();
+    public TestLog Log { get; } = new();
 
     // Every node ever started in this cluster, the initial voters first.
     public IReadOnlyList<string> Ids => _ids;

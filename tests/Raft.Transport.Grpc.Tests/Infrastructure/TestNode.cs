@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Raft.Core.Messages;
 using Raft.Core.Transport;
 using Raft.Transport.Grpc.Hosting;
@@ -22,9 +23,9 @@ public sealed class TestNode : IRaftTransport
 
     public Uri Address => Server.Address!;
 
-    public static async Task<TestNode> StartAsync(GrpcTransportOptions options)
+    public static async Task<TestNode> StartAsync(GrpcTransportOptions options, ILoggerFactory? transportLog = null)
     {
-        var transport = new GrpcRaftTransport(options, TestLogging.Factory);
+        var transport = new GrpcRaftTransport(options, transportLog ?? TestLogging.Factory);
         var server = new GrpcRaftServer(transport, loggerFactory: TestLogging.Factory);
         await server.StartAsync();
         return new TestNode(transport, server);
