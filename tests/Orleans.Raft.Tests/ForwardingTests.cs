@@ -4,7 +4,11 @@ using Orleans.Raft.StateMachine;
 using Raft.Core;
 using Raft.Core.Runtime;
 using Raft.Core.Storage;
+using Raft.Testing.Conformance;
+using Raft.Testing.Logging;
 using Raft.Testing.Processes;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 
 namespace Orleans.Raft.Tests;
 
@@ -87,6 +91,49 @@ public sealed class ForwardingTests
                 var refused = await Assert.ThrowsAsync<NotLeaderException>(() => stranger.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
                 Assert.Contains("n9", refused.Message, StringComparison.Ordinal);
             }
+        }
+        finally
+        {
+            await node.StopAsync();
+            await connection.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Forward_ToALeaderThatStops_EndsWithAGoodbyeAtOnce_AndLaterWritesAreNotApplied()
+    {
+        var log = new TestLog();
+        var port = FreePorts.Next();
+        var members = new Dictionary<string, string> { ["n1"] = $"127.0.0.1:{port}", ["n2"] = "127.0.0.1:1" };
+        var connection = await new GrpcRaftStorageNetwork().ConnectAsync(new RaftStorageEndpoint("group", "n1", members, log));
+        var node = new RaftNode(
+            new RaftNodeOptions { Raft = new RaftOptions { Id = "n1", Voters = ["n1"] }, TickInterval = TimeSpan.FromMilliseconds(10) },
+            new InMemoryLogStore(), new InMemoryHardStateStore(), connection.Transport, new GrainStateMachine());
+        await using var client = new ForwardingClient("n2", "n1", new Uri($"http://127.0.0.1:{port}"), "group", 1 << 20, log.CreateLogger("n2"));
+        try
+        {
+            await connection.StartAsync(node);
+            await node.StartAsync();
+            await node.WaitForLeaderAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            await client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None);
+
+            // The node stops first (as the provider stops it): a write that reaches its endpoint afterwards was
+            // certainly not applied, and says so.
+            await node.StopAsync();
+            var late = await Assert.ThrowsAsync<NotLeaderException>(() => client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
+            Assert.Contains("not applied", late.Message, StringComparison.Ordinal);
+
+            // Then the endpoint: it ends the forwarding stream itself, with a goodbye, instead of holding its stop
+            // until the server's 2 s timeout cuts the stream off.
+            var stopping = Stopwatch.StartNew();
+            await connection.DisposeAsync();
+            Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(2), $"the endpoint took {stopping.Elapsed} to stop:{Environment.NewLine}{log}");
+            await Eventually.TrueAsync(() => log.Entries.Any(e => e.EventId.Id == 4205), "the follower to take the leader's goodbye");
+            Assert.Contains(log.Entries, e => e.EventId.Id == 4204);
+            Assert.DoesNotContain(log.Entries, e => e.EventId.Id == 4203);
+
+            // Nothing listens any more: the next write is not applied either.
+            await Assert.ThrowsAsync<NotLeaderException>(() => client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
         }
         finally
         {

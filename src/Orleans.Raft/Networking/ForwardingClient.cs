@@ -15,8 +15,9 @@ namespace Orleans.Raft.Networking;
 /// with <see cref="NotLeaderException"/> (certainly not applied); a write sent but unanswered when the stream breaks
 /// fails with <see cref="ProposalResultUnknownException"/>. Which of the two is decided under one lock with the sender,
 /// so a write is never reported unsent and then sent; nothing is sent before the leader accepted the call (its response
-/// headers), so an unreachable or refusing leader fails writes as not applied. A broken stream is replaced on the next
-/// write. Thread-safe.
+/// headers), so an unreachable or refusing leader fails writes as not applied. A leader that stops says goodbye once it
+/// answered every write it read (<see cref="ForwardingFrames.Goodbye"/>): the writes still waiting then fail as not
+/// applied, sent or not. A broken stream is replaced on the next write. Thread-safe.
 /// </remarks>
 internal sealed class ForwardingClient : IAsyncDisposable
 {
@@ -244,6 +245,12 @@ internal sealed class ForwardingClient : IAsyncDisposable
                 await foreach (var frame in _call.ResponseStream.ReadAllAsync(_stop.Token).ConfigureAwait(false))
                 {
                     _accepted.TrySetResult();
+                    if (ForwardingFrames.IsGoodbye(frame))
+                    {
+                        Goodbye();
+                        return;
+                    }
+
                     foreach (var reply in ForwardingFrames.DecodeReplies(frame))
                     {
                         Pending? pending;
@@ -262,6 +269,34 @@ internal sealed class ForwardingClient : IAsyncDisposable
             {
                 Break(ex);
             }
+        }
+
+        // The leader stops: it answered every write it read, and reads no more. Every write still waiting, sent or not,
+        // was never read, so it is certainly not applied; the provider sends it to the next leader.
+        private void Goodbye()
+        {
+            List<Pending> failed;
+            lock (_owner._lock)
+            {
+                if (Broken)
+                {
+                    return;
+                }
+
+                Broken = true;
+                failed = [.. _pending.Values];
+                _pending.Clear();
+                _outgoing.Writer.TryComplete();
+            }
+
+            Log.ForwardingLeaderSaidGoodbye(_owner._logger, _owner._nodeId, _owner._leaderId, failed.Count);
+            foreach (var pending in failed)
+            {
+                pending.Fail(new NotLeaderException(
+                    $"The leader '{_owner._leaderId}' is stopping and did not take the write forwarded by node '{_owner._nodeId}'; it was not applied."));
+            }
+
+            _ = _stop.CancelAsync();
         }
 
         // Fails every write still waiting: unsent ones as certainly not applied, sent ones as unknown.

@@ -45,6 +45,14 @@ internal static class ForwardingFrames
     public const int RequestHeaderBytes = 12;
     public const int ReplyHeaderBytes = 21;
 
+    /// <summary>
+    /// The leader's last frame when its endpoint stops: every write it read was answered before it, none after it is
+    /// read. One byte, which no reply frame can be (the first frame, "accepted", is empty).
+    /// </summary>
+    public static readonly byte[] Goodbye = [0];
+
+    public static bool IsGoodbye(byte[] frame) => frame.Length == 1 && frame[0] == 0;
+
     public static byte[] EncodeRequests(IReadOnlyList<ForwardRequest> requests)
     {
         var size = 0;

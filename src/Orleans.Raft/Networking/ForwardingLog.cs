@@ -20,4 +20,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 4203, Level = LogLevel.Debug,
         Message = "Raft node {NodeId}: the forwarding stream from {Sender} ended abruptly: {Reason}")]
     public static partial void ForwardingStreamEnded(ILogger logger, string nodeId, string sender, string reason);
+
+    [LoggerMessage(EventId = 4204, Level = LogLevel.Debug,
+        Message = "Raft node {NodeId} stops: it answered every write that {Sender} forwarded and ended the forwarding stream")]
+    public static partial void ForwardingStreamSaidGoodbye(ILogger logger, string nodeId, string sender);
+
+    [LoggerMessage(EventId = 4205, Level = LogLevel.Debug,
+        Message = "Raft node {NodeId}: the leader {LeaderId} stops; {Unanswered} forwarded writes it did not read go to the next leader")]
+    public static partial void ForwardingLeaderSaidGoodbye(ILogger logger, string nodeId, string leaderId, int unanswered);
 }

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Grpc.Core;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Raft.Core.Runtime;
 
@@ -12,8 +13,14 @@ namespace Orleans.Raft.Networking;
 /// <remarks>
 /// Bound by hand (no .proto): one duplex method whose messages are <see cref="ForwardingFrames"/>. A caller must name
 /// this node's Raft group and a member of it, in the <see cref="ForwardingProtocol"/> headers.
+/// <para>
+/// When this endpoint stops (its silo's node stopped), the service stops reading, answers every write it read, then says
+/// goodbye in a frame of its own (<see cref="ForwardingFrames.Goodbye"/>) and ends the call: the follower then knows that
+/// every write still unanswered was never read, so never applied, and sends it to the next leader at once. Without it
+/// the call would hold the endpoint's stop until its timeout and leave those writes of unknown outcome.
+/// </para>
 /// </remarks>
-internal sealed class ForwardingService(ForwardingServiceContext context) : ForwardingServiceBase
+internal sealed class ForwardingService(ForwardingServiceContext context, IHostApplicationLifetime lifetime) : ForwardingServiceBase
 {
     public override async Task Forward(IAsyncStreamReader<byte[]> requests, IServerStreamWriter<byte[]> responses, ServerCallContext call)
     {
@@ -32,6 +39,8 @@ internal sealed class ForwardingService(ForwardingServiceContext context) : Forw
         _ = writer.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         var pending = 0L;
         var readingDone = false;
+        var goodbye = false;
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(call.CancellationToken, lifetime.ApplicationStopping);
         Action done = () =>
         {
             if (Interlocked.Decrement(ref pending) == 0 && Volatile.Read(ref readingDone))
@@ -41,7 +50,7 @@ internal sealed class ForwardingService(ForwardingServiceContext context) : Forw
         };
         try
         {
-            await foreach (var frame in requests.ReadAllAsync(call.CancellationToken).ConfigureAwait(false))
+            await foreach (var frame in requests.ReadAllAsync(reading.Token).ConfigureAwait(false))
             {
                 foreach (var request in ForwardingFrames.DecodeRequests(frame))
                 {
@@ -49,6 +58,11 @@ internal sealed class ForwardingService(ForwardingServiceContext context) : Forw
                     _ = ProposeAsync(node, request, replies.Writer, done);
                 }
             }
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !call.CancellationToken.IsCancellationRequested)
+        {
+            // This endpoint stops: nothing more is read, what was read is answered below, then the goodbye.
+            goodbye = true;
         }
         catch (InvalidDataException ex)
         {
@@ -73,11 +87,25 @@ internal sealed class ForwardingService(ForwardingServiceContext context) : Forw
         }
 
         await writer.ConfigureAwait(false);
+        if (goodbye)
+        {
+            await responses.WriteAsync(ForwardingFrames.Goodbye, call.CancellationToken).ConfigureAwait(false);
+            Log.ForwardingStreamSaidGoodbye(context.Logger, context.NodeId, sender);
+        }
     }
 
     private static async Task ProposeAsync(RaftNode node, ForwardRequest request, ChannelWriter<ForwardReply> replies, Action done)
     {
         ForwardReply reply;
+        if (node.Completion.IsCompleted)
+        {
+            // Stopped before this write was read: it is certainly not applied (a stop racing this check is answered
+            // below, as of unknown outcome).
+            replies.TryWrite(new ForwardReply(request.Id, ForwardOutcome.NotLeader, 0, ForwardingFrames.Text($"Raft node '{node.Id}' has stopped; the write was not applied.")));
+            done();
+            return;
+        }
+
         try
         {
             var result = await node.ProposeAsync(request.Command).ConfigureAwait(false);
