@@ -14,6 +14,10 @@ public sealed partial class GrpcRaftTransport
     // Framing overhead of a batch beyond its messages' own bytes, kept free under MaxMessageBytes.
     private const int BatchSlackBytes = 1024;
 
+    // How long a failed write waits for the stream's observer to learn why the call ended (see RunAsync); only what
+    // the failure is reported as depends on it.
+    private static readonly TimeSpan ObserverGrace = TimeSpan.FromMilliseconds(200);
+
     // Everything from this node to one peer: the queue, the sending task and its stream, and the channels.
     private sealed class PeerLink
     {
@@ -113,7 +117,19 @@ public sealed partial class GrpcRaftTransport
 
                             connectedBefore = true;
                             Log.PeerConnected(_owner.Logger, _owner.NodeId, PeerId, Address);
-                            await PumpAsync(call, stream, callCts.Token).ConfigureAwait(false);
+                            try
+                            {
+                                await PumpAsync(call, stream, callCts.Token).ConfigureAwait(false);
+                            }
+                            catch (Exception) when (!token.IsCancellationRequested && stream.Failure is null)
+                            {
+                                // A write can fail first when the peer ends the call (it resets the request stream)
+                                // just before the end of its response stream reaches the observer, which then knows
+                                // why: give it that moment, while the call is still open.
+                                await Task.WhenAny(observing, Task.Delay(ObserverGrace, CancellationToken.None)).ConfigureAwait(false);
+                                throw;
+                            }
+
                             return;
                         }
                         catch (Exception ex) when (!token.IsCancellationRequested)
