@@ -86,7 +86,7 @@ internal static partial class Log
     public static partial void LeadershipHandedOverBeforeStop(ILogger logger, string nodeId, string leaderId);
 
     [LoggerMessage(EventId = 1021, Level = LogLevel.Warning,
-        Message = "Raft node {NodeId} stops without handing over leadership; the cluster elects a leader after an election timeout: {Reason}")]
+        Message = "Raft node {NodeId} stops without handing over leadership, so the voters still running elect a leader after an election timeout: {Reason}")]
     public static partial void TransferBeforeStopFailed(ILogger logger, string nodeId, string reason);
 
     [LoggerMessage(EventId = 1022, Level = LogLevel.Debug,
