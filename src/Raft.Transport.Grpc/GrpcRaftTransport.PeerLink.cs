@@ -1,4 +1,3 @@
-using System.Net.Http;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Grpc.Core;
@@ -100,6 +99,7 @@ public sealed partial class GrpcRaftTransport
                 {
                     var connected = false;
                     Exception? failure;
+                    string? endedByPeer;
                     var stream = new StreamState();
                     using (var callCts = CancellationTokenSource.CreateLinkedTokenSource(token))
                     {
@@ -121,12 +121,14 @@ public sealed partial class GrpcRaftTransport
                             {
                                 await PumpAsync(call, stream, callCts.Token).ConfigureAwait(false);
                             }
-                            catch (Exception) when (!token.IsCancellationRequested && stream.Failure is null)
+                            catch (Exception) when (!token.IsCancellationRequested)
                             {
                                 // A write can fail first when the peer ends the call (it resets the request stream)
                                 // just before the end of its response stream reaches the observer, which then knows
-                                // why: give it that moment, while the call is still open.
+                                // why: give it that moment, while the call is still open, then take what it learned
+                                // (not what the call's disposal tells it afterwards).
                                 await Task.WhenAny(observing, Task.Delay(ObserverGrace, CancellationToken.None)).ConfigureAwait(false);
+                                stream.Settle();
                                 throw;
                             }
 
@@ -134,13 +136,8 @@ public sealed partial class GrpcRaftTransport
                         }
                         catch (Exception ex) when (!token.IsCancellationRequested)
                         {
-                            if (stream.Failure is null && IsGracefulClose(ex))
-                            {
-                                // The write met the peer's goodbye before the reading side did.
-                                stream.EndedByPeer = "it closed the connection without an error: it is stopping";
-                            }
-
-                            failure = stream.Failure ?? (ex is TimeoutException
+                            (failure, endedByPeer) = stream.Settle();
+                            failure ??= (ex is TimeoutException
                                 ? new TimeoutException($"peer did not accept the stream within {options.ConnectTimeout}", ex)
                                 : ex);
                         }
@@ -154,7 +151,7 @@ public sealed partial class GrpcRaftTransport
                     {
                         Log.RefusedByPeer(_owner.Logger, _owner.NodeId, PeerId, Address, $"{refused.StatusCode}: {refused.Status.Detail}");
                     }
-                    else if (connected && stream.EndedByPeer is { } reason)
+                    else if (connected && endedByPeer is { } reason)
                     {
                         // A peer that stops (or replaces the stream) ends it on purpose: not a fault worth a warning.
                         Log.PeerEndedStream(_owner.Logger, _owner.NodeId, PeerId, Address, reason, wait);
@@ -184,6 +181,7 @@ public sealed partial class GrpcRaftTransport
         // reason, cancels the writer.
         private static async Task ObserveAsync(AsyncDuplexStreamingCall<Proto.MessageBatch, Proto.StreamReply> call, StreamState stream, CancellationTokenSource callCts)
         {
+            Exception? failure = null;
             try
             {
                 while (await call.ResponseStream.MoveNext(CancellationToken.None).ConfigureAwait(false))
@@ -191,17 +189,19 @@ public sealed partial class GrpcRaftTransport
                     stream.Accepted.TrySetResult();
                 }
 
-                stream.EndedByPeer = "it is stopping, or a newer stream replaced this one";
-                stream.Failure = new IOException($"the peer ended the stream: {stream.EndedByPeer}");
+                const string Ended = "it is stopping, or a newer stream replaced this one";
+                failure = new IOException($"the peer ended the stream: {Ended}");
+                stream.Report(failure, Ended);
             }
             catch (Exception ex)
             {
-                stream.EndedByPeer = IsGracefulClose(ex) ? "it closed the connection without an error: it is stopping" : null;
-                stream.Failure = ex;
+                failure = ex;
+                stream.Report(ex, IsGracefulClose(ex) ? "its server closed the connection without an error: it is stopping" : null);
             }
             finally
             {
-                stream.Accepted.TrySetException(stream.Failure!);
+                // Both paths above set it; a failure of Accepted must carry an exception all the same.
+                stream.Accepted.TrySetException(failure ?? new IOException("the stream ended"));
                 try
                 {
                     await callCts.CancelAsync().ConfigureAwait(false);
@@ -312,9 +312,11 @@ public sealed partial class GrpcRaftTransport
         };
     }
 
-    // A peer whose server shuts down closes its connections with an HTTP/2 GOAWAY carrying NO_ERROR, which can reach
-    // a stream before the peer's service has ended it. A crash or a network fault shows up otherwise (a reset, a
-    // timeout), and is still reported as a warning.
+    // Whether the reading side of a stream failed on an HTTP/2 GOAWAY or stream reset carrying NO_ERROR: a peer whose
+    // server shuts down closes its connections so, which can reach a stream before the peer's service has ended it. A
+    // crash or a network fault shows up otherwise (a connection reset, a timeout, INTERNAL_ERROR), and is still reported
+    // as a warning. Only the reading side is asked: after any response, error or not, the server may reset the request
+    // stream with NO_ERROR, which a write then meets.
     internal static bool IsGracefulClose(Exception exception)
     {
         // gRPC keeps the HTTP error as the status's debug exception, not always as the inner exception.
@@ -332,13 +334,37 @@ public sealed partial class GrpcRaftTransport
     // What the observer of one stream learned, shared with the sending task.
     private sealed class StreamState
     {
-        public TaskCompletionSource Accepted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public volatile Exception? Failure;
+        private readonly Lock _gate = new();
+        private bool _settled;
+        private Exception? _failure;
 
         // Why the peer ended the stream on purpose (normally, or by closing its connection without an error); null when
         // it did not.
-        public volatile string? EndedByPeer;
+        private string? _endedByPeer;
+
+        public TaskCompletionSource Accepted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // The observer's account of how the call ended; the first one counts, and none after Settle.
+        public void Report(Exception failure, string? endedByPeer)
+        {
+            lock (_gate)
+            {
+                if (!_settled && _failure is null)
+                {
+                    (_failure, _endedByPeer) = (failure, endedByPeer);
+                }
+            }
+        }
+
+        // What the observer reported so far (a failure may be null), and nothing it reports later.
+        public (Exception? Failure, string? EndedByPeer) Settle()
+        {
+            lock (_gate)
+            {
+                _settled = true;
+                return (_failure, _endedByPeer);
+            }
+        }
 
         // Messages in the batch being written; lost if the write fails.
         public int InFlight;

@@ -1,14 +1,16 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Raft.Networking;
 using Orleans.Raft.StateMachine;
 using Raft.Core;
+using Raft.Core.Messages;
 using Raft.Core.Runtime;
+using Raft.Core.StateMachine;
 using Raft.Core.Storage;
 using Raft.Testing.Conformance;
 using Raft.Testing.Logging;
 using Raft.Testing.Processes;
-using System.Diagnostics;
-using Microsoft.Extensions.Logging;
 
 namespace Orleans.Raft.Tests;
 
@@ -139,6 +141,148 @@ public sealed class ForwardingTests
         {
             await node.StopAsync();
             await connection.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Forward_WritesInFlightWhenTheLeadersEndpointStops_EachGetItsOwnAnswer()
+    {
+        var log = new TestLog();
+        var port = FreePorts.Next();
+        var members = new Dictionary<string, string> { ["n1"] = $"127.0.0.1:{port}", ["n2"] = "127.0.0.1:1" };
+        var connection = await new GrpcRaftStorageNetwork().ConnectAsync(new RaftStorageEndpoint("group", "n1", members, log));
+        var machine = new GatedStateMachine(new GrainStateMachine());
+        var node = new RaftNode(
+            new RaftNodeOptions { Raft = new RaftOptions { Id = "n1", Voters = ["n1"] }, TickInterval = TimeSpan.FromMilliseconds(10) },
+            new InMemoryLogStore(), new InMemoryHardStateStore(), connection.Transport, machine);
+        await using var client = new ForwardingClient("n2", "n1", new Uri($"http://127.0.0.1:{port}"), "group", 1 << 20, log.CreateLogger("n2"));
+        try
+        {
+            await connection.StartAsync(node);
+            await node.StartAsync();
+            await node.WaitForLeaderAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            await client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None);
+
+            // Twenty writes proposed and held at the state machine when the endpoint (not the node) stops.
+            machine.Close();
+            var inFlight = Enumerable.Range(0, 20).Select(_ => client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None)).ToArray();
+            await Eventually.TrueAsync(() => machine.Held > 0, "a write to reach the state machine");
+            var stopping = connection.DisposeAsync().AsTask();
+            await Eventually.TrueAsync(() => log.Entries.Any(e => e.EventId.Id == 4205), "the follower to take the leader's goodbye");
+            machine.Open();
+
+            // Each is answered on the stream that carried it, after the goodbye: none is left of unknown outcome.
+            var results = await Task.WhenAll(inFlight).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(20, results.Select(r => r.Index).Distinct().Count());
+            await stopping;
+            Assert.Contains(log.Entries, e => e.EventId.Id == 4204);
+            Assert.DoesNotContain(log.Entries, e => e.EventId.Id is 4202 or 4203);
+
+            // A write after the goodbye goes to a new call, which the stopped endpoint never accepts: not applied.
+            await Assert.ThrowsAsync<NotLeaderException>(() => client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
+            await node.StopAsync();
+            Assert.Equal(21, machine.Inner.SessionCount);
+        }
+        finally
+        {
+            machine.Open();
+            await node.StopAsync();
+            await connection.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Forward_UnderLoadWhileTheLeadersEndpointStops_NoWriteReportedNotAppliedIsApplied()
+    {
+        var port = FreePorts.Next();
+        var members = new Dictionary<string, string> { ["n1"] = $"127.0.0.1:{port}", ["n2"] = "127.0.0.1:1" };
+        var connection = await new GrpcRaftStorageNetwork().ConnectAsync(new RaftStorageEndpoint("group", "n1", members, NullLoggerFactory.Instance));
+        var machine = new GrainStateMachine();
+        var node = new RaftNode(
+            new RaftNodeOptions { Raft = new RaftOptions { Id = "n1", Voters = ["n1"] }, TickInterval = TimeSpan.FromMilliseconds(10) },
+            new InMemoryLogStore(), new InMemoryHardStateStore(), connection.Transport, machine);
+        await using var client = new ForwardingClient("n2", "n1", new Uri($"http://127.0.0.1:{port}"), "group", 1 << 20, NullLogger.Instance);
+        try
+        {
+            await connection.StartAsync(node);
+            await node.StartAsync();
+            await node.WaitForLeaderAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+            long applied = 0, notApplied = 0, unknown = 0;
+            using var enough = new CancellationTokenSource();
+            var workers = Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
+            {
+                while (!enough.IsCancellationRequested)
+                {
+                    try
+                    {
+                        await client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None);
+                        Interlocked.Increment(ref applied);
+                    }
+                    catch (Exception ex) when (ex is NotLeaderException or ProposalDroppedException or ProposalSupersededException)
+                    {
+                        Interlocked.Increment(ref notApplied);
+                    }
+                    catch (ProposalResultUnknownException)
+                    {
+                        Interlocked.Increment(ref unknown);
+                    }
+                }
+            })).ToArray();
+
+            await Eventually.TrueAsync(() => Interlocked.Read(ref applied) > 500, "writes to flow");
+            await connection.DisposeAsync();
+            await Eventually.TrueAsync(() => Interlocked.Read(ref notApplied) > 100, "writes to be refused once the endpoint stopped");
+            await enough.CancelAsync();
+            await Task.WhenAll(workers);
+            await node.StopAsync();
+
+            // Every session the state machine registered was a write reported applied, or one of unknown outcome.
+            var sessions = machine.SessionCount;
+            Assert.InRange(sessions, applied, applied + unknown);
+        }
+        finally
+        {
+            await node.StopAsync();
+            await connection.DisposeAsync();
+        }
+    }
+
+    // Holds every apply while closed, so that proposals stay in flight.
+    private sealed class GatedStateMachine(GrainStateMachine inner) : IStateMachine
+    {
+        private volatile TaskCompletionSource _gate = CompletedGate();
+        private int _held;
+
+        public GrainStateMachine Inner => inner;
+
+        public int Held => Volatile.Read(ref _held);
+
+        public void Close() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Open() => _gate.TrySetResult();
+
+        public async ValueTask<ReadOnlyMemory<byte>> ApplyAsync(Entry entry, CancellationToken cancellationToken = default)
+        {
+            var gate = _gate;
+            if (!gate.Task.IsCompleted)
+            {
+                Interlocked.Increment(ref _held);
+                await gate.Task.WaitAsync(cancellationToken);
+            }
+
+            return await inner.ApplyAsync(entry, cancellationToken);
+        }
+
+        public ValueTask WriteSnapshotAsync(Stream destination, CancellationToken cancellationToken = default) => inner.WriteSnapshotAsync(destination, cancellationToken);
+
+        public ValueTask RestoreSnapshotAsync(Stream source, CancellationToken cancellationToken = default) => inner.RestoreSnapshotAsync(source, cancellationToken);
+
+        private static TaskCompletionSource CompletedGate()
+        {
+            var gate = new TaskCompletionSource();
+            gate.SetResult();
+            return gate;
         }
     }
 

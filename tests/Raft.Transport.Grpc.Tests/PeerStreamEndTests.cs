@@ -1,5 +1,3 @@
-using System.IO;
-using System.Net.Http;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Raft.Testing.Conformance;
@@ -23,11 +21,11 @@ public sealed class PeerStreamEndTests
         var b = await TestNode.StartAsync(TestNode.Options("b"));
         using var handlerA = new RecordingMessageHandler();
         using var handlerB = new RecordingMessageHandler();
-        a.Start(handlerA);
-        b.Start(handlerB);
-        TestNode.Connect([a, b]);
         try
         {
+            a.Start(handlerA);
+            b.Start(handlerB);
+            TestNode.Connect([a, b]);
             await Eventually.TrueAsync(
                 () =>
                 {
@@ -49,11 +47,12 @@ public sealed class PeerStreamEndTests
         finally
         {
             await a.DisposeAsync();
+            await b.DisposeAsync();
         }
     }
 
     [Fact]
-    public void IsGracefulClose_OnlyForAConnectionClosedWithoutAnError()
+    public void IsGracefulClose_OnlyForAConnectionOrStreamClosedWithNoError()
     {
         var goAway = new HttpProtocolException(0, "The HTTP/2 server closed the connection. HTTP/2 error code 'NO_ERROR' (0x0).", null);
         var internalError = new HttpProtocolException(2, "The HTTP/2 server reset the stream. HTTP/2 error code 'INTERNAL_ERROR' (0x2).", null);

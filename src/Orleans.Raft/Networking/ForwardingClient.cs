@@ -15,9 +15,10 @@ namespace Orleans.Raft.Networking;
 /// with <see cref="NotLeaderException"/> (certainly not applied); a write sent but unanswered when the stream breaks
 /// fails with <see cref="ProposalResultUnknownException"/>. Which of the two is decided under one lock with the sender,
 /// so a write is never reported unsent and then sent; nothing is sent before the leader accepted the call (its response
-/// headers), so an unreachable or refusing leader fails writes as not applied. A leader that stops says goodbye once it
-/// answered every write it read (<see cref="ForwardingFrames.Goodbye"/>): the writes still waiting then fail as not
-/// applied, sent or not. A broken stream is replaced on the next write. Thread-safe.
+/// headers), so an unreachable or refusing leader fails writes as not applied. A leader that stops says goodbye
+/// (<see cref="ForwardingFrames.NewGoodbye"/>): this end then sends nothing more on the call (the writes still queued fail
+/// as not applied), closes its side and takes the answers to those it sent, which the leader gives each of them before
+/// it ends the call. A broken stream is replaced on the next write. Thread-safe.
 /// </remarks>
 internal sealed class ForwardingClient : IAsyncDisposable
 {
@@ -71,7 +72,7 @@ internal sealed class ForwardingClient : IAsyncDisposable
                 return pending.Task;
             }
 
-            if (_stream is not { Broken: false } stream)
+            if (_stream is not { Broken: false, Leaving: false } stream)
             {
                 stream = _stream = new ForwardStream(this);
             }
@@ -159,6 +160,9 @@ internal sealed class ForwardingClient : IAsyncDisposable
 
         public bool Broken { get; private set; }
 
+        // The leader said goodbye: nothing more is sent on this call, which ends once the leader answered what it read.
+        public bool Leaving { get; private set; }
+
         // Under the owner's lock.
         public void Enqueue(Pending pending)
         {
@@ -201,6 +205,7 @@ internal sealed class ForwardingClient : IAsyncDisposable
                         bytes += ForwardingFrames.RequestHeaderBytes + pending.Command.Length;
                     }
 
+                    List<Pending>? notSent = null;
                     lock (_owner._lock)
                     {
                         if (Broken)
@@ -215,12 +220,23 @@ internal sealed class ForwardingClient : IAsyncDisposable
                                 // Its caller gave up before it left: it is not sent and nothing will answer it.
                                 _pending.Remove(pending.Id);
                             }
+                            else if (Leaving)
+                            {
+                                _pending.Remove(pending.Id);
+                                (notSent ??= []).Add(pending);
+                            }
                             else
                             {
                                 pending.Sent = true;
                                 requests.Add(new ForwardRequest(pending.Id, pending.Command));
                             }
                         }
+                    }
+
+                    foreach (var pending in notSent ?? [])
+                    {
+                        pending.Fail(new NotLeaderException(
+                            $"The leader '{_owner._leaderId}' is stopping; node '{_owner._nodeId}' did not send it the write, which was not applied."));
                     }
 
                     if (requests.Count > 0)
@@ -231,6 +247,10 @@ internal sealed class ForwardingClient : IAsyncDisposable
                     batch.Clear();
                     requests.Clear();
                 }
+
+                // Only a goodbye completes the queue while the call runs: close this side, so that the leader ends the
+                // call once it answered everything it read.
+                await _call.RequestStream.CompleteAsync().ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -247,8 +267,8 @@ internal sealed class ForwardingClient : IAsyncDisposable
                     _accepted.TrySetResult();
                     if (ForwardingFrames.IsGoodbye(frame))
                     {
-                        Goodbye();
-                        return;
+                        Leave();
+                        continue;
                     }
 
                     foreach (var reply in ForwardingFrames.DecodeReplies(frame))
@@ -271,32 +291,25 @@ internal sealed class ForwardingClient : IAsyncDisposable
             }
         }
 
-        // The leader stops: it answered every write it read, and reads no more. Every write still waiting, sent or not,
-        // was never read, so it is certainly not applied; the provider sends it to the next leader.
-        private void Goodbye()
+        // The leader stops: it proposes nothing it reads from now on, and answers every write it reads. New writes go to
+        // a new call; the sender fails the queued ones as not sent, then closes this side; the answers to the sent ones
+        // still come, and the call then ends.
+        private void Leave()
         {
-            List<Pending> failed;
+            int unanswered;
             lock (_owner._lock)
             {
-                if (Broken)
+                if (Broken || Leaving)
                 {
                     return;
                 }
 
-                Broken = true;
-                failed = [.. _pending.Values];
-                _pending.Clear();
+                Leaving = true;
+                unanswered = _pending.Count;
                 _outgoing.Writer.TryComplete();
             }
 
-            Log.ForwardingLeaderSaidGoodbye(_owner._logger, _owner._nodeId, _owner._leaderId, failed.Count);
-            foreach (var pending in failed)
-            {
-                pending.Fail(new NotLeaderException(
-                    $"The leader '{_owner._leaderId}' is stopping and did not take the write forwarded by node '{_owner._nodeId}'; it was not applied."));
-            }
-
-            _ = _stop.CancelAsync();
+            Log.ForwardingLeaderSaidGoodbye(_owner._logger, _owner._nodeId, _owner._leaderId, unanswered);
         }
 
         // Fails every write still waiting: unsent ones as certainly not applied, sent ones as unknown.

@@ -32,7 +32,12 @@ internal readonly record struct ForwardRequest(long Id, ReadOnlyMemory<byte> Com
 /// <param name="Payload">The state machine's answer when applied, else a UTF-8 explanation.</param>
 internal readonly record struct ForwardReply(long Id, ForwardOutcome Outcome, long Index, ReadOnlyMemory<byte> Payload)
 {
+    /// <summary>Not an answer: tells the leader's reply writer to send the goodbye frame at this point of the replies.</summary>
+    public static readonly ForwardReply Goodbye = new(0, 0, 0, ReadOnlyMemory<byte>.Empty);
+
     public string Detail => Encoding.UTF8.GetString(Payload.Span);
+
+    public bool IsGoodbye => Outcome == 0;
 }
 
 /// <summary>
@@ -46,10 +51,12 @@ internal static class ForwardingFrames
     public const int ReplyHeaderBytes = 21;
 
     /// <summary>
-    /// The leader's last frame when its endpoint stops: every write it read was answered before it, none after it is
-    /// read. One byte, which no reply frame can be (the first frame, "accepted", is empty).
+    /// The leader's goodbye when its endpoint stops: it proposes no write it reads from now on (each is answered as not
+    /// applied), and the follower should send nothing more and close its side. One byte, which no reply frame can be
+    /// (the first frame, "accepted", is empty).
     /// </summary>
-    public static readonly byte[] Goodbye = [0];
+    /// <returns>A new goodbye frame.</returns>
+    public static byte[] NewGoodbye() => [0];
 
     public static bool IsGoodbye(byte[] frame) => frame.Length == 1 && frame[0] == 0;
 

@@ -22,10 +22,10 @@ internal static partial class Log
     public static partial void ForwardingStreamEnded(ILogger logger, string nodeId, string sender, string reason);
 
     [LoggerMessage(EventId = 4204, Level = LogLevel.Debug,
-        Message = "Raft node {NodeId} stops: it answered every write that {Sender} forwarded and ended the forwarding stream")]
+        Message = "Raft node {NodeId}'s endpoint stopped: it answered every write that {Sender} forwarded on the stream and ended it")]
     public static partial void ForwardingStreamSaidGoodbye(ILogger logger, string nodeId, string sender);
 
     [LoggerMessage(EventId = 4205, Level = LogLevel.Debug,
-        Message = "Raft node {NodeId}: the leader {LeaderId} stops; {Unanswered} forwarded writes it did not read go to the next leader")]
-    public static partial void ForwardingLeaderSaidGoodbye(ILogger logger, string nodeId, string leaderId, int unanswered);
+        Message = "Raft node {NodeId}: the leader {LeaderId} stops; the forwarding stream to it ends once it answered the {Waiting} writes waiting on it")]
+    public static partial void ForwardingLeaderSaidGoodbye(ILogger logger, string nodeId, string leaderId, int waiting);
 }

@@ -14,19 +14,30 @@ namespace Orleans.Raft.Networking;
 /// Bound by hand (no .proto): one duplex method whose messages are <see cref="ForwardingFrames"/>. A caller must name
 /// this node's Raft group and a member of it, in the <see cref="ForwardingProtocol"/> headers.
 /// <para>
-/// When this endpoint stops (its silo's node stopped), the service stops reading, answers every write it read, then says
-/// goodbye in a frame of its own (<see cref="ForwardingFrames.Goodbye"/>) and ends the call: the follower then knows that
-/// every write still unanswered was never read, so never applied, and sends it to the next leader at once. Without it
-/// the call would hold the endpoint's stop until its timeout and leave those writes of unknown outcome.
+/// When this endpoint stops (after its silo's node stopped, or while it still runs), the service says goodbye in a frame
+/// of its own (<see cref="ForwardingFrames.NewGoodbye"/>), in order with its answers, and proposes nothing more: a write
+/// it reads from then on is answered as not applied. The follower sends nothing more on the call and closes its side;
+/// once every write read was answered, the call ends. So each write the follower sent gets an answer of its own, and
+/// the endpoint's stop does not wait for its timeout to cut the call off. A follower that does not close its side
+/// within <see cref="GoodbyeGrace"/> is cut off, its unanswered writes then of unknown outcome.
 /// </para>
 /// </remarks>
 internal sealed class ForwardingService(ForwardingServiceContext context, IHostApplicationLifetime lifetime) : ForwardingServiceBase
 {
+    // How long a stopping endpoint reads on after its goodbye, for the follower to close its side; well inside the
+    // endpoint's own stop timeout (2 s, GrpcRaftStorageServer).
+    internal static readonly TimeSpan GoodbyeGrace = TimeSpan.FromSeconds(1);
+
     public override async Task Forward(IAsyncStreamReader<byte[]> requests, IServerStreamWriter<byte[]> responses, ServerCallContext call)
     {
         var sender = context.Authorize(call);
         var node = context.Node
             ?? throw new RpcException(new Status(StatusCode.Unavailable, $"The Raft node '{context.NodeId}' is not running; forward elsewhere."));
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // Refused before "accepted": the follower sends nothing on this call, so its writes fail as not applied.
+            throw new RpcException(new Status(StatusCode.Unavailable, $"The Raft endpoint of node '{context.NodeId}' is stopping; forward elsewhere."));
+        }
 
         // An empty frame first: "accepted". The follower sends nothing before it, so writes on a refused or
         // unreachable stream fail as certainly not applied.
@@ -39,8 +50,6 @@ internal sealed class ForwardingService(ForwardingServiceContext context, IHostA
         _ = writer.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         var pending = 0L;
         var readingDone = false;
-        var goodbye = false;
-        using var reading = CancellationTokenSource.CreateLinkedTokenSource(call.CancellationToken, lifetime.ApplicationStopping);
         Action done = () =>
         {
             if (Interlocked.Decrement(ref pending) == 0 && Volatile.Read(ref readingDone))
@@ -48,6 +57,19 @@ internal sealed class ForwardingService(ForwardingServiceContext context, IHostA
                 replies.Writer.TryComplete();
             }
         };
+
+        // On stop: the goodbye goes out in order with the replies, proposing ends, and reading goes on until the
+        // follower closes its side (or the grace runs out), so every write it sent gets an answer of its own.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(call.CancellationToken);
+        var stopping = 0;
+        using var onStop = lifetime.ApplicationStopping.UnsafeRegister(
+            _ =>
+            {
+                Volatile.Write(ref stopping, 1);
+                replies.Writer.TryWrite(ForwardReply.Goodbye);
+                reading.CancelAfter(GoodbyeGrace);
+            },
+            null);
         try
         {
             await foreach (var frame in requests.ReadAllAsync(reading.Token).ConfigureAwait(false))
@@ -55,24 +77,30 @@ internal sealed class ForwardingService(ForwardingServiceContext context, IHostA
                 foreach (var request in ForwardingFrames.DecodeRequests(frame))
                 {
                     Interlocked.Increment(ref pending);
-                    _ = ProposeAsync(node, request, replies.Writer, done);
+                    if (Volatile.Read(ref stopping) == 1)
+                    {
+                        // Read after the goodbye: not proposed, so certainly not applied.
+                        replies.Writer.TryWrite(new ForwardReply(
+                            request.Id, ForwardOutcome.NotLeader, 0, ForwardingFrames.Text($"The Raft endpoint of node '{context.NodeId}' is stopping; the write was not applied.")));
+                        done();
+                    }
+                    else
+                    {
+                        _ = ProposeAsync(node, request, replies.Writer, done);
+                    }
                 }
             }
-        }
-        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !call.CancellationToken.IsCancellationRequested)
-        {
-            // This endpoint stops: nothing more is read, what was read is answered below, then the goodbye.
-            goodbye = true;
         }
         catch (InvalidDataException ex)
         {
             Log.ForwardingFrameRejected(context.Logger, context.NodeId, sender, ex.Message);
             throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
         }
-        catch (Exception ex) when (ex is IOException || (ex is OperationCanceledException && call.CancellationToken.IsCancellationRequested))
+        catch (Exception ex) when (ex is IOException || (ex is OperationCanceledException && reading.IsCancellationRequested))
         {
-            // The follower or this server went away (a silo stopping or dying): nobody is left to answer, and the
-            // follower already reports the writes it sent as of unknown outcome. Not an error of this service.
+            // The follower or this server went away (a silo stopping or dying), or the follower did not close its side
+            // within the grace after the goodbye: the follower reports the writes it sent and has no answer for as of
+            // unknown outcome. Not an error of this service.
             Log.ForwardingStreamEnded(context.Logger, context.NodeId, sender, ex.Message);
             return;
         }
@@ -87,9 +115,8 @@ internal sealed class ForwardingService(ForwardingServiceContext context, IHostA
         }
 
         await writer.ConfigureAwait(false);
-        if (goodbye)
+        if (Volatile.Read(ref stopping) == 1)
         {
-            await responses.WriteAsync(ForwardingFrames.Goodbye, call.CancellationToken).ConfigureAwait(false);
             Log.ForwardingStreamSaidGoodbye(context.Logger, context.NodeId, sender);
         }
     }
@@ -99,7 +126,7 @@ internal sealed class ForwardingService(ForwardingServiceContext context, IHostA
         ForwardReply reply;
         if (node.Completion.IsCompleted)
         {
-            // Stopped before this write was read: it is certainly not applied (a stop racing this check is answered
+            // Stopped before this write was proposed: it is certainly not applied (a stop racing this check is answered
             // below, as of unknown outcome).
             replies.TryWrite(new ForwardReply(request.Id, ForwardOutcome.NotLeader, 0, ForwardingFrames.Text($"Raft node '{node.Id}' has stopped; the write was not applied.")));
             done();
@@ -140,14 +167,29 @@ internal sealed class ForwardingService(ForwardingServiceContext context, IHostA
         while (await replies.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
             var bytes = 0;
+            var goodbye = false;
             while (bytes < ForwardingProtocol.MaxFrameBytes && replies.TryRead(out var reply))
             {
+                if (reply.IsGoodbye)
+                {
+                    goodbye = true;
+                    break;
+                }
+
                 batch.Add(reply);
                 bytes += ForwardingFrames.ReplyHeaderBytes + reply.Payload.Length;
             }
 
-            await responses.WriteAsync(ForwardingFrames.EncodeReplies(batch), cancellationToken).ConfigureAwait(false);
-            batch.Clear();
+            if (batch.Count > 0)
+            {
+                await responses.WriteAsync(ForwardingFrames.EncodeReplies(batch), cancellationToken).ConfigureAwait(false);
+                batch.Clear();
+            }
+
+            if (goodbye)
+            {
+                await responses.WriteAsync(ForwardingFrames.NewGoodbye(), cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 }
