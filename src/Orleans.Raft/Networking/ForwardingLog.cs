@@ -26,6 +26,6 @@ internal static partial class Log
     public static partial void ForwardingStreamSaidGoodbye(ILogger logger, string nodeId, string sender);
 
     [LoggerMessage(EventId = 4205, Level = LogLevel.Debug,
-        Message = "Raft node {NodeId}: the leader {LeaderId} stops; the forwarding stream to it ends once it answered the {Waiting} writes waiting on it")]
+        Message = "Raft node {NodeId}: the leader {LeaderId} stops; of the {Waiting} writes waiting on the forwarding stream, those sent get their answers and the others fail as not applied")]
     public static partial void ForwardingLeaderSaidGoodbye(ILogger logger, string nodeId, string leaderId, int waiting);
 }
