@@ -55,49 +55,33 @@ public sealed class ForwardingTests
     [Fact]
     public async Task Forward_ToTheLeader_IsAppliedAndRefusedForAnotherGroupOrAnUnknownSender()
     {
-        var port = FreePorts.Next();
-        var members = new Dictionary<string, string> { ["n1"] = $"127.0.0.1:{port}", ["n2"] = "127.0.0.1:1" };
-        var connection = await new GrpcRaftStorageNetwork().ConnectAsync(new RaftStorageEndpoint("group", "n1", members, NullLoggerFactory.Instance));
         var machine = new GrainStateMachine();
-        var node = new RaftNode(
-            new RaftNodeOptions { Raft = new RaftOptions { Id = "n1", Voters = ["n1"] }, TickInterval = TimeSpan.FromMilliseconds(10) },
-            new InMemoryLogStore(), new InMemoryHardStateStore(), connection.Transport, machine);
-        try
+        await using var group = await OneNodeGroup.StartAsync(machine);
+        var leader = group.Address;
+
+        // Many writes at once share messages; each gets its own answer (here: a new session id, its log index).
+        await using (var client = new ForwardingClient("n2", "n1", leader, "group", 1 << 20, NullLogger.Instance))
         {
-            await connection.StartAsync(node);
-            await node.StartAsync();
-            await node.WaitForLeaderAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            var leader = new Uri($"http://127.0.0.1:{port}");
+            var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None)));
+            Assert.Equal(50, results.Select(r => r.Index).Distinct().Count());
+            Assert.All(results, r => Assert.Equal(r.Index, CommandAnswer.Decode(r.Response.Span).ETag));
 
-            // Many writes at once share messages; each gets its own answer (here: a new session id, its log index).
-            await using (var client = new ForwardingClient("n2", "n1", leader, "group", 1 << 20, NullLogger.Instance))
-            {
-                var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None)));
-                Assert.Equal(50, results.Select(r => r.Index).Distinct().Count());
-                Assert.All(results, r => Assert.Equal(r.Index, CommandAnswer.Decode(r.Response.Span).ETag));
-
-                // A write whose caller gave up before forwarding it is never sent (the next one is applied).
-                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ForwardAsync(GrainStateCommand.RegisterSession(), new CancellationToken(canceled: true)));
-                await client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None);
-                Assert.Equal(51, machine.SessionCount);
-            }
-
-            await using (var wrongGroup = new ForwardingClient("n2", "n1", leader, "another-group", 1 << 20, NullLogger.Instance))
-            {
-                var refused = await Assert.ThrowsAsync<NotLeaderException>(() => wrongGroup.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
-                Assert.Contains("another-group", refused.Message, StringComparison.Ordinal);
-            }
-
-            await using (var stranger = new ForwardingClient("n9", "n1", leader, "group", 1 << 20, NullLogger.Instance))
-            {
-                var refused = await Assert.ThrowsAsync<NotLeaderException>(() => stranger.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
-                Assert.Contains("n9", refused.Message, StringComparison.Ordinal);
-            }
+            // A write whose caller gave up before forwarding it is never sent (the next one is applied).
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ForwardAsync(GrainStateCommand.RegisterSession(), new CancellationToken(canceled: true)));
+            await client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None);
+            Assert.Equal(51, machine.SessionCount);
         }
-        finally
+
+        await using (var wrongGroup = new ForwardingClient("n2", "n1", leader, "another-group", 1 << 20, NullLogger.Instance))
         {
-            await node.StopAsync();
-            await connection.DisposeAsync();
+            var refused = await Assert.ThrowsAsync<NotLeaderException>(() => wrongGroup.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
+            Assert.Contains("another-group", refused.Message, StringComparison.Ordinal);
+        }
+
+        await using (var stranger = new ForwardingClient("n9", "n1", leader, "group", 1 << 20, NullLogger.Instance))
+        {
+            var refused = await Assert.ThrowsAsync<NotLeaderException>(() => stranger.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
+            Assert.Contains("n9", refused.Message, StringComparison.Ordinal);
         }
     }
 
@@ -105,62 +89,40 @@ public sealed class ForwardingTests
     public async Task Forward_ToALeaderThatStops_EndsWithAGoodbyeAtOnce_AndLaterWritesAreNotApplied()
     {
         var log = new TestLog();
-        var port = FreePorts.Next();
-        var members = new Dictionary<string, string> { ["n1"] = $"127.0.0.1:{port}", ["n2"] = "127.0.0.1:1" };
-        var connection = await new GrpcRaftStorageNetwork().ConnectAsync(new RaftStorageEndpoint("group", "n1", members, log));
-        var node = new RaftNode(
-            new RaftNodeOptions { Raft = new RaftOptions { Id = "n1", Voters = ["n1"] }, TickInterval = TimeSpan.FromMilliseconds(10) },
-            new InMemoryLogStore(), new InMemoryHardStateStore(), connection.Transport, new GrainStateMachine());
-        await using var client = new ForwardingClient("n2", "n1", new Uri($"http://127.0.0.1:{port}"), "group", 1 << 20, log.CreateLogger("n2"));
-        try
-        {
-            await connection.StartAsync(node);
-            await node.StartAsync();
-            await node.WaitForLeaderAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            await client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None);
+        await using var group = await OneNodeGroup.StartAsync(new GrainStateMachine(), log);
+        var (connection, node) = (group.Connection, group.Node);
+        await using var client = new ForwardingClient("n2", "n1", group.Address, "group", 1 << 20, log.CreateLogger("n2"));
+        await client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None);
 
-            // The node stops first (as the provider stops it): a write that reaches its endpoint afterwards was
-            // certainly not applied, and says so.
-            await node.StopAsync();
-            var late = await Assert.ThrowsAsync<NotLeaderException>(() => client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
-            Assert.Contains("not applied", late.Message, StringComparison.Ordinal);
+        // The node stops first (as the provider stops it): a write that reaches its endpoint afterwards was
+        // certainly not applied, and says so.
+        await node.StopAsync();
+        var late = await Assert.ThrowsAsync<NotLeaderException>(() => client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
+        Assert.Contains("not applied", late.Message, StringComparison.Ordinal);
 
-            // Then the endpoint: it ends the forwarding stream itself, with a goodbye, instead of holding its stop
-            // until the server's 2 s timeout cuts the stream off.
-            var stopping = Stopwatch.StartNew();
-            await connection.DisposeAsync();
-            Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(2), $"the endpoint took {stopping.Elapsed} to stop:{Environment.NewLine}{log}");
-            await Eventually.TrueAsync(() => log.Entries.Any(e => e.EventId.Id == 4205), "the follower to take the leader's goodbye");
-            Assert.Contains(log.Entries, e => e.EventId.Id == 4204);
-            Assert.DoesNotContain(log.Entries, e => e.EventId.Id == 4203);
+        // Then the endpoint: it ends the forwarding stream itself, with a goodbye, instead of holding its stop
+        // until the server's 2 s timeout cuts the stream off.
+        var stopping = Stopwatch.StartNew();
+        await connection.DisposeAsync();
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(2), $"the endpoint took {stopping.Elapsed} to stop:{Environment.NewLine}{log}");
+        await Eventually.TrueAsync(() => log.Entries.Any(e => e.EventId.Id == 4205), "the follower to take the leader's goodbye");
+        Assert.Contains(log.Entries, e => e.EventId.Id == 4204);
+        Assert.DoesNotContain(log.Entries, e => e.EventId.Id == 4203);
 
-            // Nothing listens any more: the next write is not applied either.
-            await Assert.ThrowsAsync<NotLeaderException>(() => client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
-        }
-        finally
-        {
-            await node.StopAsync();
-            await connection.DisposeAsync();
-        }
+        // Nothing listens any more: the next write is not applied either.
+        await Assert.ThrowsAsync<NotLeaderException>(() => client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None));
     }
 
     [Fact]
     public async Task Forward_WritesInFlightWhenTheLeadersEndpointStops_EachGetItsOwnAnswer()
     {
         var log = new TestLog();
-        var port = FreePorts.Next();
-        var members = new Dictionary<string, string> { ["n1"] = $"127.0.0.1:{port}", ["n2"] = "127.0.0.1:1" };
-        var connection = await new GrpcRaftStorageNetwork().ConnectAsync(new RaftStorageEndpoint("group", "n1", members, log));
         var machine = new GatedStateMachine(new GrainStateMachine());
-        var node = new RaftNode(
-            new RaftNodeOptions { Raft = new RaftOptions { Id = "n1", Voters = ["n1"] }, TickInterval = TimeSpan.FromMilliseconds(10) },
-            new InMemoryLogStore(), new InMemoryHardStateStore(), connection.Transport, machine);
-        await using var client = new ForwardingClient("n2", "n1", new Uri($"http://127.0.0.1:{port}"), "group", 1 << 20, log.CreateLogger("n2"));
+        await using var group = await OneNodeGroup.StartAsync(machine, log);
+        var (connection, node) = (group.Connection, group.Node);
+        await using var client = new ForwardingClient("n2", "n1", group.Address, "group", 1 << 20, log.CreateLogger("n2"));
         try
         {
-            await connection.StartAsync(node);
-            await node.StartAsync();
-            await node.WaitForLeaderAsync().WaitAsync(TimeSpan.FromSeconds(10));
             await client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None);
 
             // Twenty writes proposed and held at the state machine when the endpoint (not the node) stops.
@@ -186,65 +148,81 @@ public sealed class ForwardingTests
         finally
         {
             machine.Open();
-            await node.StopAsync();
-            await connection.DisposeAsync();
         }
     }
 
     [Fact]
     public async Task Forward_UnderLoadWhileTheLeadersEndpointStops_NoWriteReportedNotAppliedIsApplied()
     {
-        var port = FreePorts.Next();
-        var members = new Dictionary<string, string> { ["n1"] = $"127.0.0.1:{port}", ["n2"] = "127.0.0.1:1" };
-        var connection = await new GrpcRaftStorageNetwork().ConnectAsync(new RaftStorageEndpoint("group", "n1", members, NullLoggerFactory.Instance));
         var machine = new GrainStateMachine();
-        var node = new RaftNode(
-            new RaftNodeOptions { Raft = new RaftOptions { Id = "n1", Voters = ["n1"] }, TickInterval = TimeSpan.FromMilliseconds(10) },
-            new InMemoryLogStore(), new InMemoryHardStateStore(), connection.Transport, machine);
-        await using var client = new ForwardingClient("n2", "n1", new Uri($"http://127.0.0.1:{port}"), "group", 1 << 20, NullLogger.Instance);
-        try
+        await using var group = await OneNodeGroup.StartAsync(machine);
+        var (connection, node) = (group.Connection, group.Node);
+        await using var client = new ForwardingClient("n2", "n1", group.Address, "group", 1 << 20, NullLogger.Instance);
+        long applied = 0, notApplied = 0, unknown = 0;
+        using var enough = new CancellationTokenSource();
+        var workers = Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
         {
-            await connection.StartAsync(node);
-            await node.StartAsync();
-            await node.WaitForLeaderAsync().WaitAsync(TimeSpan.FromSeconds(10));
-
-            long applied = 0, notApplied = 0, unknown = 0;
-            using var enough = new CancellationTokenSource();
-            var workers = Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
+            while (!enough.IsCancellationRequested)
             {
-                while (!enough.IsCancellationRequested)
+                try
                 {
-                    try
-                    {
-                        await client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None);
-                        Interlocked.Increment(ref applied);
-                    }
-                    catch (Exception ex) when (ex is NotLeaderException or ProposalDroppedException or ProposalSupersededException)
-                    {
-                        Interlocked.Increment(ref notApplied);
-                    }
-                    catch (ProposalResultUnknownException)
-                    {
-                        Interlocked.Increment(ref unknown);
-                    }
+                    await client.ForwardAsync(GrainStateCommand.RegisterSession(), CancellationToken.None);
+                    Interlocked.Increment(ref applied);
                 }
-            })).ToArray();
+                catch (Exception ex) when (ex is NotLeaderException or ProposalDroppedException or ProposalSupersededException)
+                {
+                    Interlocked.Increment(ref notApplied);
+                }
+                catch (ProposalResultUnknownException)
+                {
+                    Interlocked.Increment(ref unknown);
+                }
+            }
+        })).ToArray();
 
-            await Eventually.TrueAsync(() => Interlocked.Read(ref applied) > 500, "writes to flow");
-            await connection.DisposeAsync();
-            await Eventually.TrueAsync(() => Interlocked.Read(ref notApplied) > 100, "writes to be refused once the endpoint stopped");
-            await enough.CancelAsync();
-            await Task.WhenAll(workers);
-            await node.StopAsync();
+        await Eventually.TrueAsync(() => Interlocked.Read(ref applied) > 500, "writes to flow");
+        await connection.DisposeAsync();
+        await Eventually.TrueAsync(() => Interlocked.Read(ref notApplied) > 100, "writes to be refused once the endpoint stopped");
+        await enough.CancelAsync();
+        await Task.WhenAll(workers);
+        await node.StopAsync();
 
-            // Every session the state machine registered was a write reported applied, or one of unknown outcome.
-            var sessions = machine.SessionCount;
-            Assert.InRange(sessions, applied, applied + unknown);
-        }
-        finally
+        // Every session the state machine registered was a write reported applied, or one of unknown outcome.
+        var sessions = machine.SessionCount;
+        Assert.InRange(sessions, applied, applied + unknown);
+    }
+
+    // A one-node group "n1" on the gRPC network, leading, its endpoint on a free port; disposing stops the node, then
+    // the endpoint (each may have been stopped already).
+    private sealed record OneNodeGroup(Uri Address, IRaftStorageConnection Connection, RaftNode Node) : IAsyncDisposable
+    {
+        public static async Task<OneNodeGroup> StartAsync(IStateMachine machine, ILoggerFactory? log = null)
         {
-            await node.StopAsync();
-            await connection.DisposeAsync();
+            var port = FreePorts.Next();
+            var members = new Dictionary<string, string> { ["n1"] = $"127.0.0.1:{port}", ["n2"] = "127.0.0.1:1" };
+            var connection = await new GrpcRaftStorageNetwork().ConnectAsync(new RaftStorageEndpoint("group", "n1", members, log ?? NullLoggerFactory.Instance));
+            var node = new RaftNode(
+                new RaftNodeOptions { Raft = new RaftOptions { Id = "n1", Voters = ["n1"] }, TickInterval = TimeSpan.FromMilliseconds(10) },
+                new InMemoryLogStore(), new InMemoryHardStateStore(), connection.Transport, machine);
+            var group = new OneNodeGroup(new Uri($"http://127.0.0.1:{port}"), connection, node);
+            try
+            {
+                await connection.StartAsync(node);
+                await node.StartAsync();
+                await node.WaitForLeaderAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                return group;
+            }
+            catch
+            {
+                await group.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Node.StopAsync();
+            await Connection.DisposeAsync();
         }
     }
 
