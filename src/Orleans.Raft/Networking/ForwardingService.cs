@@ -21,6 +21,12 @@ namespace Orleans.Raft.Networking;
 /// the endpoint's stop does not wait for its timeout to cut the call off. A follower that does not close its side
 /// within <see cref="GoodbyeGrace"/> is cut off, its unanswered writes then of unknown outcome.
 /// </para>
+/// <para>
+/// The transport's streamed client call (<c>RaftClientService.Stream</c>) ends the same way in another order: it stops
+/// reading, answers what it read, says goodbye and drains, and its client counts every unanswered command as not
+/// started. Here each write read after the goodbye gets a not-applied answer of its own, so the follower infers nothing;
+/// both keep the call open until the other side closed it, since a connection torn down first can lose the answers.
+/// </para>
 /// </remarks>
 internal sealed class ForwardingService(ForwardingServiceContext context, IHostApplicationLifetime lifetime) : ForwardingServiceBase
 {
