@@ -50,8 +50,16 @@ public sealed partial class RaftGrainStorage
             var node = new RaftNode(
                 nodeOptions, _storage.Log, _storage.HardState, _storage.Snapshots, _connection.Transport, StateMachine, null, _loggerFactory);
             await _connection.StartAsync(node, cancellationToken).ConfigureAwait(false);
+            // Term 0: this node never took part in an election or a replication round (either makes its term durable
+            // first). A new cluster's first start, or a silo whose disk was lost; the latter would vote and count toward
+            // commits without the entries it acknowledged before, so it is said at every such start.
+            var empty = (await _storage.HardState.LoadAsync(cancellationToken).ConfigureAwait(false)).Term == 0;
             await node.StartAsync(cancellationToken).ConfigureAwait(false);
             _node = node;
+            if (empty)
+            {
+                Log.NodeStartedEmpty(_logger, _name, nodeId, directory);
+            }
         }
         catch (Exception ex)
         {
