@@ -1,13 +1,14 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Raft.Core.Runtime;
 using Raft.Testing.Logging;
 
 namespace Orleans.Raft.Tests;
 
 // A silo whose data directory is lost (a dead disk) comes back empty under its own name. It must not simply rejoin as
 // a voter: it would vote and count toward commits without the entries it acknowledged before. The supported way
-// (README, "A silo that lost its data") goes through the core's membership changes: the survivors remove it first,
-// and once it runs again it is added back as a learner and promoted after catching up.
+// (README, "A silo that lost its data") goes through the core's membership changes: the survivors remove it first;
+// once it runs again, and after a leadership change, it is added back as a learner and promoted after catching up.
 [Trait("Category", "Slow")]
 public sealed class LostDataTests
 {
@@ -63,7 +64,8 @@ public sealed class LostDataTests
         Assert.Equal(2, withoutIt.Voters.Count);
         await IncrementAllAsync(180);
 
-        // It starts again from an empty directory, then joins as a learner and becomes a voter once it holds the log.
+        // It starts again from an empty directory. It joins as a learner in a later term (a new leader's), so that
+        // nothing its earlier self sent can count for it, and becomes a voter once it holds the log.
         cluster.Network.Network.Heal();
         var rebuiltSilo = await cluster.Cluster.RestartSiloAsync(lostSilo);
         var rebuilt = RaftTestCluster.Storage(rebuiltSilo!);
@@ -71,19 +73,35 @@ public sealed class LostDataTests
         Assert.Equal(0, rebuilt.StateMachine.Count);
         Assert.Equal(4, StartedEmpty().Length);
         Assert.Contains($"node {lostId} started with an empty log", StartedEmpty()[^1], StringComparison.Ordinal);
-        await leader.AddLearnerAsync(lostId);
-        var withIt = await leader.PromoteLearnerAsync(lostId, maxLag: 0);
+        await Assert.ThrowsAsync<RequestRejectedException>(() => leader.AddLearnerAsync(lostId));
+        await leader.TransferLeadershipAsync();
+        var nextSilo = await cluster.WaitForLeaderSiloAsync(TimeSpan.FromSeconds(10), notNodeId: leader.Id);
+        var next = RaftTestCluster.Storage(nextSilo).Node!;
+        while (true)
+        {
+            try
+            {
+                await next.AddLearnerAsync(lostId);
+                break;
+            }
+            catch (ProposalDroppedException)
+            {
+                // Until the new leader has committed an entry of its term.
+                await Task.Delay(20);
+            }
+        }
+
+        var withIt = await next.PromoteLearnerAsync(lostId, maxLag: 0);
         Assert.Contains(lostId, withIt.Voters);
         Assert.Equal(3, withIt.Voters.Count);
-        Assert.True(rebuilt.Node.Status.FirstIndex > 1, $"the rebuilt silo was expected to catch up from a snapshot: {rebuilt.Node.Status}, leader {leader.Status}");
+        Assert.True(rebuilt.Node.Status.FirstIndex > 1, $"the rebuilt silo was expected to catch up from a snapshot: {rebuilt.Node.Status}");
         await IncrementAllAsync(2);
 
         // Now the leader's silo dies: the rebuilt silo and the other survivor elect a leader and hold every
         // acknowledged write, so the rebuilt silo counts in majorities with the whole log.
-        var leaderId = leader.Id;
-        cluster.Network.Network.Isolate(leaderId);
-        await cluster.Cluster.KillSiloAsync(leaderSilo);
-        await cluster.WaitForLeaderSiloAsync(TimeSpan.FromSeconds(10), notNodeId: leaderId);
+        cluster.Network.Network.Isolate(next.Id);
+        await cluster.Cluster.KillSiloAsync(nextSilo);
+        await cluster.WaitForLeaderSiloAsync(TimeSpan.FromSeconds(10), notNodeId: next.Id);
         for (var i = 0; i < grains.Length; i++)
         {
             await cluster.Cluster.DeactivateAsync(grains[i]);
@@ -97,9 +115,9 @@ public sealed class LostDataTests
 
         Assert.Equal(grains.Length * 187, acknowledged.Sum() + uncertain.Sum());
 
-        // The old leader's silo comes back from its own directory (not empty: nothing said) and catches up.
+        // The dead leader's silo comes back from its own directory (not empty: nothing said) and catches up.
         cluster.Network.Network.Heal();
-        var returned = RaftTestCluster.Storage((await cluster.Cluster.RestartSiloAsync(leaderSilo))!);
+        var returned = RaftTestCluster.Storage((await cluster.Cluster.RestartSiloAsync(nextSilo))!);
         var last = new TestState();
         await returned.ReadStateAsync("s", grains[^1].GetGrainId(), last);
         Assert.Equal(await grains[^1].Get(), last.State.Value);

@@ -6,6 +6,13 @@ namespace Raft.Core.Engine;
 /// <summary>Single-server membership changes (thesis §4.1) that take effect as soon as they are appended.</summary>
 internal sealed partial class RaftState
 {
+    // Leader only: every node that was a member of a configuration in force during this leader's term. A node removed
+    // in this term is not added back in it: answers its earlier self sent in this term (an acknowledgement of entries
+    // it held then, a heartbeat answer) may still be on their way, and this leader would count them for the new one,
+    // which may hold nothing (a node that lost its storage, removed and restarted empty). A later term makes them
+    // stale, and every node ignores them.
+    private readonly HashSet<string> _membersThisTerm = new(StringComparer.Ordinal);
+
     public ProposeOutcome ProposeConfigurationChange(ConfigurationChange change)
     {
         if (Role != StateRole.Leader)
@@ -32,6 +39,16 @@ internal sealed partial class RaftState
                 $"A configuration change (index {_log.ConfigurationIndex}) is still pending; only one change at a time is allowed. Wait for it to commit, then retry.");
         }
 
+        if (change.Kind == ConfigurationChangeKind.AddLearner
+            && !_log.Configuration.Contains(change.NodeId)
+            && _membersThisTerm.Contains(change.NodeId))
+        {
+            return new ProposeOutcome(
+                ProposeStatus.Rejected, 0, 0, Id,
+                $"Node '{change.NodeId}' was a member earlier in term {Term}, and what it sent then may still arrive and be counted for it. " +
+                "Add it back after a leadership change (TransferLeadershipAsync, then retry on the new leader).");
+        }
+
         ClusterConfiguration next;
         try
         {
@@ -42,12 +59,20 @@ internal sealed partial class RaftState
             return new ProposeOutcome(ProposeStatus.Rejected, 0, 0, Id, ex.Message);
         }
 
+        NoteMembersThisTerm(next);
+
         var entry = new Entry(_log.LastIndex + 1, Term, EntryType.ConfigChange, next.Encode());
         _log.Append(entry);
         _uncommittedSize += entry.Size;
         _pendingBroadcast = true;
         SyncConfiguration();
         return new ProposeOutcome(ProposeStatus.Accepted, entry.Index, entry.Term, Id);
+    }
+
+    private void NoteMembersThisTerm(ClusterConfiguration configuration)
+    {
+        _membersThisTerm.UnionWith(configuration.Voters);
+        _membersThisTerm.UnionWith(configuration.Learners);
     }
 
     /// <summary>

@@ -321,6 +321,8 @@ internal sealed partial class RaftState
         Reset(Term);
         Role = StateRole.Leader;
         LeaderId = Id;
+        _membersThisTerm.Clear();
+        NoteMembersThisTerm(_log.Configuration);
         var self = _tracker.Get(Id);
         if (self is not null)
         {
