@@ -202,6 +202,24 @@ public sealed class RegressionSeedTests
         Assert.Equal(seed, result.Seed);
     }
 
+    // Lost disks (LostDiskFamily): a voter lost its disk, was removed, restarted empty and added back as a learner in the
+    // same term; an answer its earlier self had sent in that term (reordered, late) then arrived and gave the leader a
+    // match index the empty node did not have, so the leader sent it nothing and it never caught up (liveness; counted
+    // toward a commit it could lose an acknowledged entry). Found by an engine that allowed the re-add (5 of seeds
+    // 1-1,000 of the family). Fix: a leader does not add back a node that was a member earlier in its own term.
+    [Theory]
+    [InlineData(43)]
+    [InlineData(429)]
+    [InlineData(566)]
+    [InlineData(908)]
+    [InlineData(963)]
+    public void ANodeRemovedInATermIsNotAddedBackInItSeeds(long seed)
+    {
+        var result = new Simulator(LostDiskFamily.Options(seed)).Run();
+
+        Assert.Equal(seed, result.Seed);
+    }
+
     /// <summary>A seed's options with leader appends of 20-60ms, longer than most round trips and ticks.</summary>
     /// <param name="seed">The seed.</param>
     /// <returns>The options.</returns>

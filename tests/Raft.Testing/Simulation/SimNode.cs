@@ -83,11 +83,11 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
     /// <summary>This node's own random stream (storage faults, engine seeds).</summary>
     public SimRandom Random { get; }
 
-    public FaultyLogStore Log { get; }
+    public FaultyLogStore Log { get; private set; }
 
-    public FaultyHardStateStore HardState { get; }
+    public FaultyHardStateStore HardState { get; private set; }
 
-    public FaultySnapshotStore Snapshots { get; }
+    public FaultySnapshotStore Snapshots { get; private set; }
 
     public NodeState State { get; private set; } = NodeState.Dormant;
 
@@ -225,6 +225,23 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
         return read.IsCompletedSuccessfully
             ? read.Result
             : throw new InvalidOperationException($"{Id}'s log store did not answer a read of [{fromIndex}, {toIndexInclusive}] synchronously.");
+    }
+
+    /// <summary>
+    /// Its disk is lost while it is down: the next <see cref="Start"/> finds empty stores, a new server under the same id
+    /// with the bootstrap voters.
+    /// </summary>
+    public void LoseStorage()
+    {
+        if (State != NodeState.Down)
+        {
+            throw new InvalidOperationException($"{Id} is {State}: only a node that is down loses its disk.");
+        }
+
+        Log = new FaultyLogStore(this, _sim);
+        HardState = new FaultyHardStateStore(this, _sim);
+        Snapshots = new FaultySnapshotStore(this, _sim);
+        _snapshotTakenPastLog = null;
     }
 
     /// <summary>Loses everything in memory: engine, state machine, unapplied work, pending proposals and reads.</summary>
