@@ -15,50 +15,29 @@ public sealed class FailoverTests
     {
         await using var cluster = await RaftTestCluster.StartAsync();
         var grains = Enumerable.Range(0, 6).Select(i => cluster.Client.GetGrain<ICounterGrain>($"failover-{i}")).ToArray();
-        var acknowledged = new int[grains.Length];
-        var uncertain = new int[grains.Length];
+        var rounds = new CounterRounds(grains);
 
-        async Task IncrementAllAsync(int rounds)
-        {
-            for (var round = 0; round < rounds; round++)
-            {
-                await Task.WhenAll(grains.Select(async (g, i) =>
-                {
-                    try
-                    {
-                        await g.Increment();
-                        Interlocked.Increment(ref acknowledged[i]);
-                    }
-                    catch (Exception)
-                    {
-                        // Not acknowledged: it may or may not have been applied.
-                        Interlocked.Increment(ref uncertain[i]);
-                    }
-                }));
-            }
-        }
-
-        await IncrementAllAsync(5);
-        Assert.All(uncertain, u => Assert.Equal(0, u));
+        await rounds.RunAsync(5);
+        Assert.All(rounds.Uncertain, u => Assert.Equal(0, u));
 
         var leaderSilo = await cluster.WaitForLeaderSiloAsync(TimeSpan.FromSeconds(10));
         var leaderId = RaftTestCluster.Storage(leaderSilo).NodeId;
         cluster.Network.Network.Isolate(leaderId);
         await cluster.Cluster.KillSiloAsync(leaderSilo);
 
-        await IncrementAllAsync(5);
+        await rounds.RunAsync(5);
         var newLeader = await cluster.WaitForLeaderSiloAsync(TimeSpan.FromSeconds(10), notNodeId: leaderId);
         Assert.NotEqual(leaderId, RaftTestCluster.Storage(newLeader).NodeId);
 
+        var stored = new int[grains.Length];
         for (var i = 0; i < grains.Length; i++)
         {
             await cluster.Cluster.DeactivateAsync(grains[i]);
-            var value = await grains[i].Get();
-            Assert.InRange(value, acknowledged[i], acknowledged[i] + uncertain[i]);
-            acknowledged[i] = value;
+            stored[i] = await grains[i].Get();
+            Assert.InRange(stored[i], rounds.Acknowledged[i], rounds.Acknowledged[i] + rounds.Uncertain[i]);
         }
 
-        Assert.True(acknowledged.Sum() >= grains.Length * 10 - uncertain.Sum());
+        Assert.True(stored.Sum() >= grains.Length * 10 - rounds.Uncertain.Sum());
 
         // The dead silo comes back from its own directory and catches up.
         cluster.Network.Network.Heal();
@@ -68,7 +47,7 @@ public sealed class FailoverTests
         {
             var read = new TestState();
             await storage.ReadStateAsync("s", grains[i].GetGrainId(), read);
-            Assert.Equal(acknowledged[i], read.State.Value);
+            Assert.Equal(stored[i], read.State.Value);
         }
     }
 

@@ -23,31 +23,9 @@ public sealed class LostDataTests
             configureSilo: silo => silo.Services.AddLogging(b => b.AddProvider(log.AsProvider())));
         string[] StartedEmpty() => [.. log.Entries.Where(e => e.EventId.Id == 4011).Select(e => e.Message)];
         var grains = Enumerable.Range(0, 6).Select(i => cluster.Client.GetGrain<ICounterGrain>($"lost-data-{i}")).ToArray();
-        var acknowledged = new int[grains.Length];
-        var uncertain = new int[grains.Length];
-
-        async Task IncrementAllAsync(int rounds)
-        {
-            for (var round = 0; round < rounds; round++)
-            {
-                await Task.WhenAll(grains.Select(async (g, i) =>
-                {
-                    try
-                    {
-                        await g.Increment();
-                        Interlocked.Increment(ref acknowledged[i]);
-                    }
-                    catch (Exception)
-                    {
-                        // Not acknowledged: it may or may not have been applied.
-                        Interlocked.Increment(ref uncertain[i]);
-                    }
-                }));
-            }
-        }
-
+        var rounds = new CounterRounds(grains);
         Assert.Equal(3, StartedEmpty().Length);
-        await IncrementAllAsync(5);
+        await rounds.RunAsync(5);
         var leaderSilo = await cluster.WaitForLeaderSiloAsync(TimeSpan.FromSeconds(10));
         var leader = RaftTestCluster.Storage(leaderSilo).Node!;
         var lostSilo = cluster.Cluster.Silos.First(s => s != leaderSilo);
@@ -62,7 +40,7 @@ public sealed class LostDataTests
         var withoutIt = await leader.RemoveMemberAsync(lostId);
         Assert.DoesNotContain(lostId, withoutIt.Voters);
         Assert.Equal(2, withoutIt.Voters.Count);
-        await IncrementAllAsync(180);
+        await rounds.RunAsync(180);
 
         // It starts again from an empty directory. It joins as a learner in a later term (a new leader's), so that
         // nothing its earlier self sent can count for it, and becomes a voter once it holds the log.
@@ -95,7 +73,7 @@ public sealed class LostDataTests
         Assert.Contains(lostId, withIt.Voters);
         Assert.Equal(3, withIt.Voters.Count);
         Assert.True(rebuilt.Node.Status.FirstIndex > 1, $"the rebuilt silo was expected to catch up from a snapshot: {rebuilt.Node.Status}");
-        await IncrementAllAsync(2);
+        await rounds.RunAsync(2);
 
         // Now the leader's silo dies: the rebuilt silo and the other survivor elect a leader and hold every
         // acknowledged write, so the rebuilt silo counts in majorities with the whole log.
@@ -106,14 +84,14 @@ public sealed class LostDataTests
         {
             await cluster.Cluster.DeactivateAsync(grains[i]);
             var value = await grains[i].Get();
-            Assert.InRange(value, acknowledged[i], acknowledged[i] + uncertain[i]);
+            Assert.InRange(value, rounds.Acknowledged[i], rounds.Acknowledged[i] + rounds.Uncertain[i]);
 
             var read = new TestState();
             await rebuilt.ReadStateAsync("s", grains[i].GetGrainId(), read);
             Assert.Equal(value, read.State.Value);
         }
 
-        Assert.Equal(grains.Length * 187, acknowledged.Sum() + uncertain.Sum());
+        Assert.Equal(grains.Length * 187, rounds.Acknowledged.Sum() + rounds.Uncertain.Sum());
 
         // The dead leader's silo comes back from its own directory (not empty: nothing said) and catches up.
         cluster.Network.Network.Heal();
