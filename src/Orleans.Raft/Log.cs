@@ -12,10 +12,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Raft grain storage {Provider}: node {NodeId} started")]
     public static partial void NodeStarted(ILogger logger, string provider, string nodeId);
 
-    [LoggerMessage(EventId = 4011, Level = LogLevel.Information,
-        Message = "Raft grain storage {Provider}: node {NodeId} started with an empty log in {Directory}. Right for a new cluster; a silo that lost its data must have been removed from the Raft configuration before it starts again, and then be added back (README, \"A silo that lost its data\")")]
-    public static partial void NodeStartedEmpty(ILogger logger, string provider, string nodeId, string directory);
-
     [LoggerMessage(EventId = 4002, Level = LogLevel.Information,
         Message = "Raft grain storage {Provider}: stopping node {NodeId} (leader: {IsLeader}; a leader hands leadership away first)")]
     public static partial void NodeStopping(ILogger logger, string provider, string nodeId, bool isLeader);
@@ -49,4 +45,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning,
         Message = "Raft grain storage {Provider}: node {NodeId} did not stop cleanly")]
     public static partial void NodeStopFailed(ILogger logger, Exception exception, string provider, string nodeId);
+
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Information,
+        Message = "Raft grain storage {Provider}: node {NodeId} started with an empty log in {Directory}. Right for a new cluster; a silo that lost its data must have been removed from the Raft configuration before it starts again, with RejoinAfterCommitIndex set, and then be added back (README, \"A silo that lost its data\")")]
+    public static partial void NodeStartedEmpty(ILogger logger, string provider, string nodeId, string directory);
 }

@@ -7,11 +7,12 @@ public sealed class CounterRounds(IReadOnlyList<ICounterGrain> grains)
     private readonly int[] _acknowledged = new int[grains.Count];
     private readonly int[] _uncertain = new int[grains.Count];
 
-    public IReadOnlyList<ICounterGrain> Grains => grains;
-
     public IReadOnlyList<int> Acknowledged => _acknowledged;
 
     public IReadOnlyList<int> Uncertain => _uncertain;
+
+    // The last failure, for assertion messages.
+    public Exception? LastFailure { get; private set; }
 
     public async Task RunAsync(int rounds)
     {
@@ -24,13 +25,13 @@ public sealed class CounterRounds(IReadOnlyList<ICounterGrain> grains)
                     await g.Increment();
                     Interlocked.Increment(ref _acknowledged[i]);
                 }
-                catch (Exception)
+                catch (Exception ex)
                 {
                     // Not acknowledged: it may or may not have been applied.
                     Interlocked.Increment(ref _uncertain[i]);
+                    LastFailure = ex;
                 }
             }));
         }
     }
-
 }

@@ -41,6 +41,7 @@ public sealed partial class RaftGrainStorage
                     Voters = [.. members.Keys.Order(StringComparer.Ordinal)],
                     ElectionTick = _options.ElectionTick,
                     HeartbeatTick = _options.HeartbeatTick,
+                    RejoinAfterCommitIndex = _options.RejoinAfterCommitIndex,
                 },
                 TickInterval = _options.TickInterval,
                 SnapshotEntryThreshold = _options.SnapshotEntryThreshold,

@@ -64,6 +64,7 @@ internal sealed partial class RaftState
         }
 
         _prevHardState = CurrentHardState;
+        _rejoinCommitSaved = initialState.HardState.Commit >= options.RejoinAfterCommitIndex;
         _durableTerm = Term;
         BecomeFollower(Term, null);
         _prevSoftState = CurrentSoftState;
@@ -80,7 +81,9 @@ internal sealed partial class RaftState
 
     public string? LeaderId { get; private set; }
 
-    private bool Promotable => _tracker.IsVoter(Id);
+    // A voter that may campaign: not one rejoining after a lost disk until it learned a commit index past its removal
+    // (RaftOptions.RejoinAfterCommitIndex).
+    private bool Promotable => _tracker.IsVoter(Id) && _log.Committed >= _options.RejoinAfterCommitIndex;
 
     /// <summary>The last index handed out for persisting (in a ready); a leader may hold newer entries back.</summary>
     internal long HandedOutThrough => _log.UnstableOffset - 1;

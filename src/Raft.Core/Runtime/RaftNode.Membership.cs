@@ -73,7 +73,8 @@ public sealed partial class RaftNode
     /// follower; with <see cref="ProposalDroppedException"/> while a leadership transfer runs or before a new leader has
     /// committed an entry of its term (thesis errata; retry shortly); with <see cref="RequestRejectedException"/>, whose
     /// message is the engine's reason, when another change is still pending or the change does not fit the
-    /// configuration (adding a member twice, promoting a non-learner, removing the last voter). Later it may fail with
+    /// configuration (adding a member twice, promoting a non-learner, removing the last voter, adding back a node that
+    /// was a member earlier in this leader's term: retry after a leadership change). Later it may fail with
     /// <see cref="ProposalSupersededException"/> (the change was lost with a leadership change; retry),
     /// <see cref="ProposalResultUnknownException"/> or <see cref="RaftNodeStoppedException"/>.
     /// </remarks>

@@ -25,6 +25,9 @@ public sealed partial class Simulator
 
     private int _disksReplaced;
 
+    // A leader refused to add the node back in the term it was removed in; the operator asks for a leadership change.
+    private bool _handOverWanted;
+
     // A plan of the lost-disk procedure when one is due: bring the rebuilt node back, or lose another disk now and
     // then. False leaves the choice to the ordinary plans.
     private bool ChooseLostDiskTarget(ClusterConfiguration configuration)
@@ -78,28 +81,41 @@ public sealed partial class Simulator
             return false;
         }
 
-        node.LoseStorage();
+        node.LoseStorage(rejoinAfterCommitIndex: _committed.LastIndex);
         _joined.Remove(node.Id);
         _returning = node.Id;
-        Trace($"lost disk: {node.Id} was removed; it starts again with empty stores");
-        Schedule(_membershipRandom.NextLong(1, Options.ElectionTick * Options.TickMicros), new RestartEvent(node.Index));
+        Trace($"lost disk: {node.Id} was removed; it starts again with empty stores, rejoining after commit index {_committed.LastIndex}");
+        var electionMicros = Options.ElectionTick * Options.TickMicros;
+        Schedule(_membershipRandom.NextLong(1, electionMicros), new RestartEvent(node.Index));
+
+        // What reached its earlier self arrives again, late, at the empty node: grants, acknowledgements, TimeoutNow.
+        Network.ReplayToNewIncarnation(node.Index, electionMicros * 6);
         return true;
     }
 
     private bool DiskLost(SimNode node) => _lostDisks.Contains(node.Id);
 
-    // The liveness phase: a removal that has not committed is abandoned, and the node's disk comes back with it.
-    private void AbandonLostDisks() => _lostDisks.Clear();
+    // The liveness phase, where the operator stops: a removal that has not committed is abandoned, and the node's disk
+    // comes back with it. A rebuilt node not yet added back keeps running outside the configuration, as a real one
+    // would until the operator returns.
+    private void EndLostDiskProcedures() => _lostDisks.Clear();
 
-    // The operator does what a refused re-add says: a leadership change, so that the node is added back in a later term.
-    private void OnReAddRefused(SimNode leader, string? reason)
+    // The operator does what a refused re-add says: a leadership change, so that the node is added back in a later
+    // term. Asked at its next step, not from inside the leader's handling of the refusal.
+    private void OnReAddRefused(string? reason) =>
+        _handOverWanted |= reason is not null && reason.Contains("TransferLeadershipAsync", StringComparison.Ordinal);
+
+    private bool HandOverBeforeReAdd()
     {
-        if (reason is null || !reason.Contains("TransferLeadershipAsync", StringComparison.Ordinal))
+        if (!_handOverWanted || NewestLeader() is not { } index)
         {
-            return;
+            return false;
         }
 
+        _handOverWanted = false;
+        var leader = _nodes[index];
         leader.TransferLeadership(null, outcome =>
             Trace($"lost disk: {leader.Id} hands leadership over before the re-add: {outcome.Status}{(outcome.Reason is null ? string.Empty : $" ({outcome.Reason})")}"));
+        return true;
     }
 }

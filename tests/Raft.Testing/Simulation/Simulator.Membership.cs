@@ -58,7 +58,7 @@ public sealed partial class Simulator
     private void OnMembershipStep()
     {
         Schedule(_membershipRandom.Exponential(Options.MeanTimeBetweenMembershipChangesMicros), new FaultEvent(FaultKind.Membership));
-        if (_changeSubmitted)
+        if (_changeSubmitted || HandOverBeforeReAdd())
         {
             return;
         }
@@ -116,7 +116,7 @@ public sealed partial class Simulator
             }
             else if (change.Kind == ConfigurationChangeKind.AddLearner)
             {
-                OnReAddRefused(leader, outcome.Reason);
+                OnReAddRefused(outcome.Reason);
             }
         });
     }

@@ -214,7 +214,8 @@ public sealed partial class Simulator
         }
         catch (Exception unexpected)
         {
-            throw Failure("Unexpected exception", $"{unexpected.GetType().Name}: {unexpected.Message}", unexpected);
+            // The stack is the only clue to where a simulator or engine bug threw.
+            throw Failure("Unexpected exception", $"{unexpected.GetType().Name}: {unexpected.Message}\n{unexpected.StackTrace}", unexpected);
         }
     }
 
