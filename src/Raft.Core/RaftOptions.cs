@@ -65,20 +65,6 @@ public sealed record RaftOptions
     public long SnapshotTrailingEntries { get; init; } = 1024;
 
     /// <summary>
-    /// For a node that lost its storage and starts again empty under its id (after the cluster removed it): it does
-    /// not campaign, and ignores TimeoutNow, until its commit index reaches this index. Set it to the cluster's commit
-    /// index once the removal committed (the leader's <c>Status.CommitIndex</c> after <c>RemoveMemberAsync</c>
-    /// returned). An empty node passes again through the terms its earlier self lived in, so vote grants,
-    /// acknowledgements and TimeoutNow messages sent to that earlier self, arriving late, would count for it; only a
-    /// leader of the removal's term or a later one can tell it a commit index this high, and in those terms none of
-    /// them can count. Until then it also takes commit indexes only from AppendEntries, checked against its log (a
-    /// heartbeat may be one sent to its earlier self, about a log it no longer has), and the hard state that first
-    /// reaches this index is written even if only its commit index moved, so that a restart does not make the node wait
-    /// again. 0 (the default) for every other node.
-    /// </summary>
-    public long RejoinAfterCommitIndex { get; init; }
-
-    /// <summary>
     /// How many of the newest entries the engine keeps in memory once they are durable and applied, for followers that
     /// still lack them, when it was given a <see cref="Engine.StableEntryReader"/> (the runtime always gives one); older
     /// entries are read back from the log store when a follower that far behind needs them. Entries every follower
@@ -160,11 +146,6 @@ public sealed record RaftOptions
             throw new ArgumentException(
                 $"RaftOptions.LeaseClockDriftTicks must be in [0, ElectionTick) (was {LeaseClockDriftTicks}, ElectionTick {ElectionTick}).",
                 nameof(LeaseClockDriftTicks));
-        }
-
-        if (RejoinAfterCommitIndex < 0)
-        {
-            throw new ArgumentException($"RaftOptions.RejoinAfterCommitIndex must be 0 or more (was {RejoinAfterCommitIndex}).", nameof(RejoinAfterCommitIndex));
         }
 
         if (SnapshotTrailingEntries < 0)

@@ -48,14 +48,6 @@ public sealed class OptionsValidationTests
         Assert.Equal(listen, GrpcRaftStorageNetwork.DeriveListenAddress(member));
 
     [Fact]
-    public void NegativeRejoinAfterCommitIndex_SaysWhatToUse()
-    {
-        var options = Valid();
-        options.RejoinAfterCommitIndex = -1;
-        Assert.Contains("RejoinAfterCommitIndex is -1; use 0, or for a silo rejoining", Fail(options), StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void EmptyMembers_SaysToListEverySilo()
     {
         var options = Valid();

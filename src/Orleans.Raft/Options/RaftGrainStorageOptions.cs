@@ -71,14 +71,6 @@ public sealed class RaftGrainStorageOptions : IStorageProviderSerializerOptions
     public long SnapshotEntryThreshold { get; set; } = 10_000;
 
     /// <summary>
-    /// Only for a silo that lost its data and starts again empty, after the others removed it from the Raft
-    /// configuration: the commit index the leader reported once the removal committed (README, "A silo that lost its
-    /// data"). Until its node learns a commit index this high it does not campaign, so nothing sent to its earlier self
-    /// can count for it (<c>RaftOptions.RejoinAfterCommitIndex</c>). 0 (the default) for every other start.
-    /// </summary>
-    public long RejoinAfterCommitIndex { get; set; }
-
-    /// <summary>
     /// The time slice this silo's Raft log-write thread asks the scheduler for (<c>RaftNodeOptions.LogWriteThreadSlice</c>),
     /// or null to leave its scheduling alone. Defaults to 100 µs: on Linux 6.12 and later a follower's durable write then
     /// starts as soon as its entries arrive instead of waiting for a core that the silo's grains keep busy (the

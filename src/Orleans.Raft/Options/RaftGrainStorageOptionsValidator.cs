@@ -91,12 +91,6 @@ public sealed class RaftGrainStorageOptionsValidator(RaftGrainStorageOptions opt
             throw new OrleansConfigurationException($"{prefix} SnapshotEntryThreshold is {options.SnapshotEntryThreshold}; use 0 to disable snapshots or a positive count.");
         }
 
-        if (options.RejoinAfterCommitIndex < 0)
-        {
-            throw new OrleansConfigurationException(
-                $"{prefix} RejoinAfterCommitIndex is {options.RejoinAfterCommitIndex}; use 0, or for a silo rejoining after it lost its data the commit index the leader reported once its removal committed.");
-        }
-
         if (options.LogWriteThreadSlice is { } slice && (slice < RaftNodeOptions.MinLogWriteThreadSlice || slice > RaftNodeOptions.MaxLogWriteThreadSlice))
         {
             throw new OrleansConfigurationException(

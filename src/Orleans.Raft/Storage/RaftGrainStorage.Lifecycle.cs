@@ -41,7 +41,6 @@ public sealed partial class RaftGrainStorage
                     Voters = [.. members.Keys.Order(StringComparer.Ordinal)],
                     ElectionTick = _options.ElectionTick,
                     HeartbeatTick = _options.HeartbeatTick,
-                    RejoinAfterCommitIndex = _options.RejoinAfterCommitIndex,
                 },
                 TickInterval = _options.TickInterval,
                 SnapshotEntryThreshold = _options.SnapshotEntryThreshold,
@@ -52,8 +51,8 @@ public sealed partial class RaftGrainStorage
                 nodeOptions, _storage.Log, _storage.HardState, _storage.Snapshots, _connection.Transport, StateMachine, null, _loggerFactory);
             await _connection.StartAsync(node, cancellationToken).ConfigureAwait(false);
             // Term 0: this node never took part in an election or a replication round (either makes its term durable
-            // first). A new cluster's first start, or a silo whose disk was lost; the latter would vote and count toward
-            // commits without the entries it acknowledged before, so it is said at every such start.
+            // first). A new cluster's first start, or a silo whose data was lost, which Raft cannot take back safely
+            // under the same name (README, "A silo that lost its data"): said at every such start.
             var empty = (await _storage.HardState.LoadAsync(cancellationToken).ConfigureAwait(false)).Term == 0;
             await node.StartAsync(cancellationToken).ConfigureAwait(false);
             _node = node;

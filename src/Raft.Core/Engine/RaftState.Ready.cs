@@ -6,10 +6,6 @@ namespace Raft.Core.Engine;
 internal sealed partial class RaftState
 {
     private HardState _prevHardState;
-
-    // Whether a commit index at or past RaftOptions.RejoinAfterCommitIndex is durable (or none is needed): until it
-    // is, the ready that first reaches it says so (Ready.SaveCommit).
-    private bool _rejoinCommitSaved;
     private SoftState _prevSoftState;
     private Ready? _outstanding;
     private (long Index, long Term) _outstandingLastEntry;
@@ -54,8 +50,6 @@ internal sealed partial class RaftState
         var softState = CurrentSoftState;
         var entries = _log.TakeUnstable(PersistThrough());
         var committed = _log.TakeCommitted();
-        var saveCommit = !_rejoinCommitSaved && hardState.Commit >= _options.RejoinAfterCommitIndex;
-        _rejoinCommitSaved |= saveCommit;
         var ready = new Ready(
             softState != _prevSoftState ? softState : null,
             hardState != _prevHardState ? hardState : null,
@@ -64,10 +58,7 @@ internal sealed partial class RaftState
             _msgsAfterPersist.Count > 0 ? _msgsAfterPersist : [],
             committed,
             _pendingSnapshotInstall,
-            _readStates)
-        {
-            SaveCommit = saveCommit,
-        };
+            _readStates);
 
         // The lists now belong to the ready; start new ones only where they were handed out.
         if (_msgs.Count > 0)

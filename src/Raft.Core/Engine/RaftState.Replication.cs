@@ -226,14 +226,7 @@ internal sealed partial class RaftState
 
     private void HandleHeartbeat(Message m)
     {
-        // A heartbeat's commit index is what the leader knows this node's log holds. A node rejoining after a lost disk
-        // (RaftOptions.RejoinAfterCommitIndex) may be handed one sent to its earlier self, about a log it no longer
-        // has: until it is past its removal it takes commit indexes only from AppendEntries, checked against its log.
-        if (_log.Committed >= _options.RejoinAfterCommitIndex)
-        {
-            _log.CommitTo(Math.Min(m.Commit, _log.LastIndex));
-        }
-
+        _log.CommitTo(Math.Min(m.Commit, _log.LastIndex));
         Send(new Message { Type = MessageType.HeartbeatResponse, From = Id, To = m.From, Term = Term, Index = m.Index });
     }
 

@@ -64,7 +64,6 @@ internal sealed partial class RaftState
         }
 
         _prevHardState = CurrentHardState;
-        _rejoinCommitSaved = initialState.HardState.Commit >= options.RejoinAfterCommitIndex;
         _durableTerm = Term;
         BecomeFollower(Term, null);
         _prevSoftState = CurrentSoftState;
@@ -81,9 +80,7 @@ internal sealed partial class RaftState
 
     public string? LeaderId { get; private set; }
 
-    // A voter that may campaign: not one rejoining after a lost disk until it learned a commit index past its removal
-    // (RaftOptions.RejoinAfterCommitIndex).
-    private bool Promotable => _tracker.IsVoter(Id) && _log.Committed >= _options.RejoinAfterCommitIndex;
+    private bool Promotable => _tracker.IsVoter(Id);
 
     /// <summary>The last index handed out for persisting (in a ready); a leader may hold newer entries back.</summary>
     internal long HandedOutThrough => _log.UnstableOffset - 1;

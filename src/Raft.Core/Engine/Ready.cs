@@ -51,13 +51,6 @@ public sealed class Ready
     public HardState? HardState { get; }
 
     /// <summary>
-    /// The <see cref="HardState"/> must be written even though only its commit index moved (hosts may otherwise skip
-    /// such writes): a node rejoining after a lost disk (<see cref="RaftOptions.RejoinAfterCommitIndex"/>) has just
-    /// passed its removal, and after a restart it must not start over as a node that may not campaign.
-    /// </summary>
-    public bool SaveCommit { get; internal init; }
-
-    /// <summary>
     /// Entries to append to the log store, durable before <see cref="PersistedMessages"/> are sent. When the first
     /// entry's index is not past the store's last index, the store first discards its entries from that index on
     /// (a follower dropping a conflicting, uncommitted suffix, §5.3).

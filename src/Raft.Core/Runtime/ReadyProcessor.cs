@@ -110,8 +110,8 @@ public sealed class ReadyProcessor
 
         SendAll(ready.Messages);
 
-        // A hard state that moves only the commit index is not written (see the remarks), unless the ready says so.
-        if (ready.HardState is { } state && (ChangesTermOrVote(state) || ready.SaveCommit))
+        // A hard state that moves only the commit index is not written (see the remarks).
+        if (ready.HardState is { } state && ChangesTermOrVote(state))
         {
             return SaveThenAppendThenSendAsync(ready, state, cancellationToken);
         }

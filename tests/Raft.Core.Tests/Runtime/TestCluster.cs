@@ -155,15 +155,6 @@ public sealed class TestCluster : IAsyncDisposable
         await StartMemberAsync(id, _members[id]);
     }
 
-    // A node that lost its storage: stopped, then started again under its id on new, empty stores.
-    public async Task RestartWithEmptyStorageAsync(string id)
-    {
-        await StopNodeAsync(id);
-        var member = new Member(new InMemoryLogStore(), new InMemoryHardStateStore());
-        _members[id] = member;
-        await StartMemberAsync(id, member);
-    }
-
     // Starts a node that is not in the configuration yet (add it as a learner from the leader).
     public async Task<RaftNode> AddNodeAsync(string id)
     {

@@ -202,43 +202,6 @@ public sealed class RegressionSeedTests
         Assert.Equal(seed, result.Seed);
     }
 
-    // Lost disks (LostDiskFamily): a voter lost its disk, was removed, restarted empty and added back as a learner in the
-    // same term; an answer its earlier self had sent in that term (reordered, late) then arrived and gave the leader a
-    // match index the empty node did not have, so the leader sent it nothing and it never caught up (liveness). Found
-    // by an engine that allowed the re-add (5 of seeds 1-1,000 of the family). Fix: a leader does not add back a node
-    // that was a member earlier in its own term.
-    [Theory]
-    [InlineData(43)]
-    [InlineData(429)]
-    [InlineData(566)]
-    [InlineData(908)]
-    [InlineData(963)]
-    public void ARemovedNodeIsAddedBackOnlyInALaterTermSeeds(long seed)
-    {
-        var result = new Simulator(LostDiskFamily.Options(seed)).Run();
-
-        Assert.Equal(seed, result.Seed);
-    }
-
-    // Lost disks, with messages meant for the earlier self delivered again to the empty node (a review found that they
-    // can make it lead a term its earlier self led, and commit a conflicting entry; it proved that with the engine alone):
-    // - 2812, State Machine Safety: the empty node took entries of term 1 from a replayed AppendEntries, then a replayed
-    //   heartbeat of the current term, sent to its earlier self, gave it a commit index that self's log had, and it
-    //   committed 1/3 where the cluster had committed 2/3. Fix: RaftOptions.RejoinAfterCommitIndex, under which the
-    //   node neither campaigns nor takes a heartbeat's commit index until a leader told it a commit past its removal.
-    // - 3972, liveness: the rebuilt node, a voter again and holding the longest log, restarted with the commit index of
-    //   its last saved hard state (below its removal, since commit-only hard states are not written) and waited again,
-    //   so nobody could win. Fix: the hard state that first reaches that index is written (Ready.SaveCommit).
-    [Theory]
-    [InlineData(2812)]
-    [InlineData(3972)]
-    public void ARejoiningNodeWaitsUntilPastItsRemovalSeeds(long seed)
-    {
-        var result = new Simulator(LostDiskFamily.Options(seed)).Run();
-
-        Assert.Equal(seed, result.Seed);
-    }
-
     /// <summary>A seed's options with leader appends of 20-60ms, longer than most round trips and ticks.</summary>
     /// <param name="seed">The seed.</param>
     /// <returns>The options.</returns>

@@ -56,9 +56,6 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
     private long _appliedTerm;
     private ClusterConfiguration _appliedConfiguration;
 
-    // RaftOptions.RejoinAfterCommitIndex for the runs after a lost disk.
-    private long _rejoinAfterCommitIndex;
-
     public SimNode(Simulator sim, int index, string id, IReadOnlyList<string> bootstrapVoters, SimRandom random)
     {
         _sim = sim;
@@ -86,11 +83,11 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
     /// <summary>This node's own random stream (storage faults, engine seeds).</summary>
     public SimRandom Random { get; }
 
-    public FaultyLogStore Log { get; private set; }
+    public FaultyLogStore Log { get; }
 
-    public FaultyHardStateStore HardState { get; private set; }
+    public FaultyHardStateStore HardState { get; }
 
-    public FaultySnapshotStore Snapshots { get; private set; }
+    public FaultySnapshotStore Snapshots { get; }
 
     public NodeState State { get; private set; } = NodeState.Dormant;
 
@@ -185,7 +182,6 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
             SnapshotTrailingEntries = _sim.Options.SnapshotTrailingEntries,
             RetainedLogEntries = _sim.Options.RetainedLogEntries ?? 0,
             MinPipelinedAppendBytes = _sim.Options.MinPipelinedAppendBytes,
-            RejoinAfterCommitIndex = _rejoinAfterCommitIndex,
             RandomSeed = (int)Random.NextUInt64(),
         };
 
@@ -230,36 +226,6 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
             ? read.Result
             : throw new InvalidOperationException($"{Id}'s log store did not answer a read of [{fromIndex}, {toIndexInclusive}] synchronously.");
     }
-
-    /// <summary>
-    /// Its disk is lost while it is down: the next <see cref="Start"/> finds empty stores, a new server under the same id
-    /// with the bootstrap voters.
-    /// </summary>
-    /// <param name="rejoinAfterCommitIndex">The cluster's commit index once the removal committed (the operator's
-    /// <see cref="RaftOptions.RejoinAfterCommitIndex"/> for the empty node).</param>
-    public void LoseStorage(long rejoinAfterCommitIndex)
-    {
-        if (State != NodeState.Down)
-        {
-            throw new InvalidOperationException($"{Id} is {State}: only a node that is down loses its disk.");
-        }
-
-        Log = new FaultyLogStore(this, _sim);
-        HardState = new FaultyHardStateStore(this, _sim);
-        Snapshots = new FaultySnapshotStore(this, _sim);
-        _snapshotTakenPastLog = null;
-        _rejoinAfterCommitIndex = rejoinAfterCommitIndex;
-        DiskGeneration++;
-    }
-
-    /// <summary>How many times this node lost its disk.</summary>
-    public int DiskGeneration { get; private set; }
-
-    /// <summary>
-    /// The node as the invariants tell replicas apart: its id, and which disk it runs on once it lost one (an empty node
-    /// under the same id is another server to Raft: it must not lead a term its earlier self led).
-    /// </summary>
-    public string ReplicaName => DiskGeneration == 0 ? Id : $"{Id}#{DiskGeneration}";
 
     /// <summary>Loses everything in memory: engine, state machine, unapplied work, pending proposals and reads.</summary>
     public void Crash(string reason) => Stop(reason, crash: true);

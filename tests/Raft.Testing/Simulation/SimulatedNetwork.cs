@@ -29,11 +29,6 @@ internal sealed class SimulatedNetwork
     // The arrival time of the last in-order message on each link, so later ones never overtake it.
     private readonly long[,] _lastArrival;
 
-    // With lost disks: the latest messages sent to each node, to be delivered again to the empty node that replaces it.
-    private readonly Queue<Message>[] _recentlySentTo;
-
-    private const int RecentlySentKept = 256;
-
     public SimulatedNetwork(Simulator sim, SimRandom random, SimulationOptions options, IReadOnlyList<string> ids)
     {
         _sim = sim;
@@ -48,7 +43,6 @@ internal sealed class SimulatedNetwork
         _handlers = new IRaftMessageHandler?[_size];
         _blocked = new bool[_size, _size];
         _lastArrival = new long[_size, _size];
-        _recentlySentTo = [.. Enumerable.Range(0, _size).Select(_ => new Queue<Message>())];
     }
 
     /// <summary>Whether drops, duplicates and reordering happen (the safety phase).</summary>
@@ -99,15 +93,6 @@ internal sealed class SimulatedNetwork
         Sent++;
         var from = _indexOf[message.From];
         var to = _indexOf[message.To];
-        if (_options.LoseDisks)
-        {
-            var recent = _recentlySentTo[to];
-            recent.Enqueue(message);
-            if (recent.Count > RecentlySentKept)
-            {
-                recent.Dequeue();
-            }
-        }
         if (DropEverything)
         {
             _sim.Trace(new Dropped(message, "network down"));
@@ -154,27 +139,6 @@ internal sealed class SimulatedNetwork
 
         Delivered++;
         handler.Receive(message);
-    }
-
-    /// <summary>
-    /// Delivers again, at random times within <paramref name="withinMicros"/>, about half of the latest messages sent to
-    /// <paramref name="node"/>: what a transport could still hold for its earlier self reaches the node that replaced
-    /// it under the same id.
-    /// </summary>
-    public void ReplayToNewIncarnation(int node, long withinMicros)
-    {
-        var replayed = 0;
-        foreach (var message in _recentlySentTo[node])
-        {
-            if (_random.Chance(0.5))
-            {
-                _sim.Schedule(_random.NextLong(0, withinMicros), new DeliverEvent(message));
-                replayed++;
-            }
-        }
-
-        _recentlySentTo[node].Clear();
-        _sim.Trace($"{_sim.Node(node).Id}: {replayed} messages meant for its earlier self will arrive again");
     }
 
     /// <summary>Starts streaming a snapshot; it arrives after the link latency plus the time to stream it, or breaks.</summary>

@@ -175,13 +175,6 @@ public sealed record SimulationOptions
     /// <summary>Nodes beyond <see cref="ClusterSize"/> the membership operator may add over the run (grow, replace).</summary>
     public int SpareNodes { get; init; }
 
-    /// <summary>
-    /// The membership operator also loses disks: a voter goes down with its storage lost, is removed, starts again
-    /// empty under its id and is added back once a later term began (README, "A silo that lost its data"). Needs
-    /// <see cref="MeanTimeBetweenMembershipChangesMicros"/>.
-    /// </summary>
-    public bool LoseDisks { get; init; }
-
     /// <summary>Mean gap between requested leadership transfers (0: never).</summary>
     public long MeanTimeBetweenTransfersMicros { get; init; }
 
@@ -380,7 +373,7 @@ public sealed record SimulationOptions
         $"crashEvery={MeanTimeBetweenCrashesMicros / 1000}ms downFor={MeanDowntimeMicros / 1000}ms campaignEvery={MeanTimeBetweenCampaignsMicros / 1000}ms storageCrash={StorageCrashRate:P2} " +
         $"clients={ClientCount} keys={KeyCount} timeout={ClientTimeoutMicros / 1000}ms safety={SafetyPhaseMicros / 1000}ms " +
         $"leaderWrite={MinLeaderWriteMicros}-{MaxLeaderWriteMicros}us followerWrite={MinFollowerWriteMicros}-{MaxFollowerWriteMicros}us snapshotEvery={SnapshotThreshold} trailing={SnapshotTrailingEntries} retained={RetainedLogEntries?.ToString() ?? "all"} minPipelined={MinPipelinedAppendBytes} reads={ReadOnlyOption}{(ReadOnlyOption == ReadOnlyOption.LeaseBased ? $"(drift {LeaseClockDriftTicks} ticks)" : string.Empty)} " +
-        $"readIndex={ReadIndexShare:P0} followerReads={FollowerReadShare:P0} membershipEvery={MeanTimeBetweenMembershipChangesMicros / 1000}ms spares={SpareNodes}{(LoseDisks ? " lose-disks" : string.Empty)} " +
+        $"readIndex={ReadIndexShare:P0} followerReads={FollowerReadShare:P0} membershipEvery={MeanTimeBetweenMembershipChangesMicros / 1000}ms spares={SpareNodes} " +
         $"transferEvery={MeanTimeBetweenTransfersMicros / 1000}ms" +
         (BreakNetworkInLiveness ? " BREAK-NETWORK" : string.Empty) + (DeferAcknowledgementsWhileWriting ? " DEFER-ACKS" : string.Empty) + (LoseLeaderTicksWhileWriting ? " LOSE-LEADER-TICKS" : string.Empty) + (AtomicReadyWrites ? " atomic-ready-writes" : string.Empty) + (LyingLogStore ? " LYING-DISK" : string.Empty) + (SkipRestoreOnInstall ? " SKIP-RESTORE" : string.Empty) +
         (ClockRates is null ? string.Empty : $" CLOCK-RATES({string.Join(" ", ClockRates)})");

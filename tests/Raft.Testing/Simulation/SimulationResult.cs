@@ -43,9 +43,6 @@ public sealed record SimulationResult(
     /// <summary>Leadership transfers a leader accepted.</summary>
     public int Transfers { get; init; }
 
-    /// <summary>Voters whose lost disk was replaced: removed, restarted empty and a voter again (<see cref="SimulationOptions.LoseDisks"/>).</summary>
-    public int DisksReplaced { get; init; }
-
     /// <summary>Reads served through ReadIndex or a lease (not through the log).</summary>
     public int IndexReads { get; init; }
 
@@ -99,7 +96,7 @@ public sealed record SimulationResult(
         $"seed {Seed}: {Events} events, {SimulationTrace.FormatTime(VirtualMicros)} virtual, ops {Completed} ok / {Failed} failed / {Unknown} unknown, " +
         $"{LeaderTerms} leader terms, {Crashes} crashes, {MessagesSent} messages, commit {CommittedIndex}, " +
         $"{SnapshotsTaken} snapshots / {SnapshotTransfers} sent / {SnapshotsInstalled} installed, {ConfigurationChanges} config changes ({FinalVoters} voters at the end), " +
-        $"{Transfers} transfers, {DisksReplaced} disks replaced, {IndexReads} {(LeaseSeed ? "lease/index" : "index")} reads, " +
+        $"{Transfers} transfers, {IndexReads} {(LeaseSeed ? "lease/index" : "index")} reads, " +
         $"{WritesInFlight} leader appends in flight / {AppliedWhileWriting} entries applied meanwhile ({AppliedAheadOfOwnLog} ahead of the leader's log) / " +
         $"{FollowerWritesInFlight} follower appends in flight / {HeartbeatsAnsweredWhileWriting} heartbeats answered meanwhile / {HeartbeatsWhileWriting} leader heartbeats while writing / {NewLeaderWritesInFlight} new leaders' first appends in flight / " +
         $"{ProposedWhileWriting} proposals taken meanwhile ({CommittedBeforeOwnWrite} committed before the leader's own write) / " +

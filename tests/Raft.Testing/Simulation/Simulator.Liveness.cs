@@ -47,7 +47,6 @@ public sealed partial class Simulator
         Network.FaultsEnabled = false;
         Network.HealAll();
         Network.DropEverything = Options.BreakNetworkInLiveness;
-        EndLostDiskProcedures();
         foreach (var node in _nodes)
         {
             if (node.IsActive && _joined.Contains(node.Id) && !_committed.Configuration.Contains(node.Id))

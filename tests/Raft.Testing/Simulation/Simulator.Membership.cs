@@ -7,9 +7,7 @@ namespace Raft.Testing.Simulation;
 /// <summary>
 /// The membership operator: single-server changes (thesis §4.1) made while the faults run, the way an operator or an
 /// orchestrator would: grow the cluster (add a learner, let it catch up, promote it), shrink it, replace a server,
-/// remove the leader. Spare nodes join on the fly; a node removed by a committed change is shut down for good, unless
-/// its disk was lost (<see cref="SimulationOptions.LoseDisks"/>): it then comes back empty under its id and is added
-/// back (Simulator.LostDisks).
+/// remove the leader. Spare nodes join on the fly; a node removed by a committed change is shut down for good.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -58,7 +56,7 @@ public sealed partial class Simulator
     private void OnMembershipStep()
     {
         Schedule(_membershipRandom.Exponential(Options.MeanTimeBetweenMembershipChangesMicros), new FaultEvent(FaultKind.Membership));
-        if (_changeSubmitted || HandOverBeforeReAdd())
+        if (_changeSubmitted)
         {
             return;
         }
@@ -114,10 +112,6 @@ public sealed partial class Simulator
             {
                 _changeInFlight = (change, completion!, Now + Options.ClientTimeoutMicros);
             }
-            else if (change.Kind == ConfigurationChangeKind.AddLearner)
-            {
-                OnReAddRefused(outcome.Reason);
-            }
         });
     }
 
@@ -151,11 +145,6 @@ public sealed partial class Simulator
 
     private void ChooseTarget(ClusterConfiguration configuration, string leader)
     {
-        if (ChooseLostDiskTarget(configuration))
-        {
-            return;
-        }
-
         var voters = configuration.Voters.ToList();
         var spares = _nodes.Length - _nextSpare;
         var options = new List<string>();
@@ -283,7 +272,7 @@ public sealed partial class Simulator
             {
                 _joined.Add(node.Id);
             }
-            else if (node.IsActive && _joined.Contains(node.Id) && !RebuildIfLost(node))
+            else if (node.IsActive && _joined.Contains(node.Id))
             {
                 // It may still be needed for nothing, but a real operator takes a while to notice; meanwhile it may disrupt.
                 Schedule(_phase == SimPhase.Safety ? _membershipRandom.NextLong(0, Options.ElectionTick * Options.TickMicros * 2) : 0, new RetireEvent(node.Index));

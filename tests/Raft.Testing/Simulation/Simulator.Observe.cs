@@ -49,8 +49,8 @@ public sealed partial class Simulator
             if (status.Role == StateRole.Leader)
             {
                 _features.LeaderHeldEntries += !node.IsWriting && node.HandedOutThrough < status.LastIndex ? 1 : 0;
-                _electionSafety.ObserveLeader(node.ReplicaName, status.Term);
-                _leaderCompleteness.ObserveLeader(node.ReplicaName, status.Term, log);
+                _electionSafety.ObserveLeader(node.Id, status.Term);
+                _leaderCompleteness.ObserveLeader(node.Id, status.Term, log);
                 _singleConfigurationChange.ObserveLeader(node.Id, status.Term, node.EngineLog, _committed.LastIndex);
             }
         }

@@ -185,7 +185,6 @@ public sealed partial class Simulator
                 ConfigurationChanges = _committed.ConfigurationChanges,
                 FinalVoters = members.Count(node => _committed.Configuration.IsVoter(node.Id)),
                 Transfers = _features.Transfers,
-                DisksReplaced = _disksReplaced,
                 IndexReads = _features.IndexReads,
                 WritesInFlight = _features.WritesInFlight,
                 FollowerWritesInFlight = _features.FollowerWritesInFlight,
@@ -267,7 +266,7 @@ public sealed partial class Simulator
                 _nodes[write.Node].OnDiskWrite(write.Incarnation);
                 break;
             case RestartEvent restart:
-                if (_nodes[restart.Node].State == NodeState.Down && !DiskLost(_nodes[restart.Node]))
+                if (_nodes[restart.Node].State == NodeState.Down)
                 {
                     _nodes[restart.Node].Start();
                 }
