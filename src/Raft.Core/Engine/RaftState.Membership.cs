@@ -7,10 +7,10 @@ namespace Raft.Core.Engine;
 internal sealed partial class RaftState
 {
     // Leader only: every node that was a member of a configuration in force during this leader's term. A node removed
-    // in this term is not added back in it: answers its earlier self sent in this term (an acknowledgement of entries
-    // it held then, a heartbeat answer) may still be on their way, and this leader would count them for the new one,
-    // which may hold nothing (a node that lost its storage, removed and restarted empty). A later term makes them
-    // stale, and every node ignores them.
+    // in this term is not added back in it: answers it sent in this term as a member (an acknowledgement, a heartbeat
+    // answer) may still be on their way, and this leader would count them for the re-added node, which may no longer
+    // hold what they acknowledge (a match index below which its rejections are dropped as stale, so it would never get
+    // what it lacks). A later term makes them stale, and every node ignores them.
     private readonly HashSet<string> _membersThisTerm = new(StringComparer.Ordinal);
 
     public ProposeOutcome ProposeConfigurationChange(ConfigurationChange change)
