@@ -47,6 +47,6 @@ internal static partial class Log
     public static partial void NodeStopFailed(ILogger logger, Exception exception, string provider, string nodeId);
 
     [LoggerMessage(EventId = 4011, Level = LogLevel.Information,
-        Message = "Raft grain storage {Provider}: node {NodeId} started with an empty log in {Directory}. Right for a new cluster's first start; if this silo held Raft data before and lost it, stop it: rejoining empty under the same name can lose acknowledged writes and is not supported (README, \"A silo that lost its data\")")]
+        Message = "Raft grain storage {Provider}: node {NodeId} started with an empty log in {Directory} (right for a new cluster; a silo that lost its data must not rejoin under its name: README, \"A silo that lost its data\")")]
     public static partial void NodeStartedEmpty(ILogger logger, string provider, string nodeId, string directory);
 }
