@@ -35,6 +35,9 @@ internal readonly record struct ForwardReply(long Id, ForwardOutcome Outcome, lo
     /// <summary>Not an answer: tells the leader's reply writer to send the goodbye frame at this point of the replies.</summary>
     public static readonly ForwardReply Goodbye = new(0, 0, 0, ReadOnlyMemory<byte>.Empty);
 
+    /// <summary>The answer to a write that was certainly not applied (the follower retries it with the next leader).</summary>
+    public static ForwardReply NotApplied(long id, string why) => new(id, ForwardOutcome.NotLeader, 0, ForwardingFrames.Text(why));
+
     public string Detail => Encoding.UTF8.GetString(Payload.Span);
 
     public bool IsGoodbye => Outcome == 0;

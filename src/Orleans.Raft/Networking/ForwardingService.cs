@@ -86,8 +86,8 @@ internal sealed class ForwardingService(ForwardingServiceContext context, IHostA
                     if (Volatile.Read(ref stopping) == 1)
                     {
                         // Read after the goodbye: not proposed, so certainly not applied.
-                        replies.Writer.TryWrite(new ForwardReply(
-                            request.Id, ForwardOutcome.NotLeader, 0, ForwardingFrames.Text($"The Raft endpoint of node '{context.NodeId}' is stopping; the write was not applied.")));
+                        replies.Writer.TryWrite(ForwardReply.NotApplied(
+                            request.Id, $"The Raft endpoint of node '{context.NodeId}' is stopping; the write was not applied."));
                         done();
                     }
                     else
@@ -134,7 +134,7 @@ internal sealed class ForwardingService(ForwardingServiceContext context, IHostA
         {
             // Stopped before this write was proposed: it is certainly not applied (a stop racing this check is answered
             // below, as of unknown outcome).
-            replies.TryWrite(new ForwardReply(request.Id, ForwardOutcome.NotLeader, 0, ForwardingFrames.Text($"Raft node '{node.Id}' has stopped; the write was not applied.")));
+            replies.TryWrite(ForwardReply.NotApplied(request.Id, $"Raft node '{node.Id}' has stopped; the write was not applied."));
             done();
             return;
         }
@@ -146,7 +146,7 @@ internal sealed class ForwardingService(ForwardingServiceContext context, IHostA
         }
         catch (NotLeaderException ex)
         {
-            reply = new ForwardReply(request.Id, ForwardOutcome.NotLeader, 0, ForwardingFrames.Text(ex.Message));
+            reply = ForwardReply.NotApplied(request.Id, ex.Message);
         }
         catch (Exception ex) when (ex is ProposalDroppedException or ArgumentException or InvalidOperationException)
         {
