@@ -23,6 +23,9 @@ public sealed class TestLog : ILoggerFactory
 
     public ILogger CreateLogger(string categoryName) => new Logger(this);
 
+    /// <summary>This sink as a logger provider, for hosts that take providers (a silo's logging).</summary>
+    public ILoggerProvider AsProvider() => new Provider(this);
+
     public void AddProvider(ILoggerProvider provider)
     {
     }
@@ -38,6 +41,15 @@ public sealed class TestLog : ILoggerFactory
         {
             var line = $"{At.TotalMilliseconds,8:F1} {Level,-11} {Message}";
             return Exception is null ? line : line + " " + Exception.GetType().Name + ": " + Exception.Message;
+        }
+    }
+
+    private sealed class Provider(TestLog sink) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => sink.CreateLogger(categoryName);
+
+        public void Dispose()
+        {
         }
     }
 
