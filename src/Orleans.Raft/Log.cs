@@ -49,4 +49,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 4011, Level = LogLevel.Information,
         Message = "Raft grain storage {Provider}: node {NodeId} started with an empty log in {Directory} (right for a new cluster; a silo that lost its data must not rejoin under its name: README, \"A silo that lost its data\")")]
     public static partial void NodeStartedEmpty(ILogger logger, string provider, string nodeId, string directory);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Warning,
+        Message = "Raft grain storage {Provider}: node {NodeId} is not a member of the Raft group ({Configuration}); this silo's start waits until it is added: call AddVoterAsync(\"{NodeId}\") on the Raft grain storage of the leader's silo. A silo that was removed is never added back: stop it")]
+    public static partial void NodeWaitingToJoin(ILogger logger, string provider, string nodeId, string configuration);
+
+    [LoggerMessage(EventId = 4013, Level = LogLevel.Information,
+        Message = "Raft grain storage {Provider}: node {NodeId} joined the Raft group ({Configuration}); this silo's start goes on")]
+    public static partial void NodeJoined(ILogger logger, string provider, string nodeId, string configuration);
 }

@@ -56,6 +56,32 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
+    public void InitialVoters_MayLeaveOutSilosThatJoinLater()
+    {
+        var options = Valid();
+        options.InitialVoters = ["a", "b"];
+        new RaftGrainStorageOptionsValidator(options, "raft", "c").ValidateConfiguration();
+    }
+
+    [Fact]
+    public void InitialVoterWithoutAnAddress_NamesIt()
+    {
+        var options = Valid();
+        options.InitialVoters = ["a", "b", "z"];
+        Assert.Contains("InitialVoters lists 'z', which is not in Members [a, b, c]", Fail(options), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EmptyOrRepeatedInitialVoters_AreRefused()
+    {
+        var options = Valid();
+        options.InitialVoters = [];
+        Assert.Contains("InitialVoters is empty", Fail(options), StringComparison.Ordinal);
+        options.InitialVoters = ["a", "b", "a"];
+        Assert.Contains("InitialVoters lists a node twice", Fail(options), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void MemberWithoutAddress_NamesTheMember()
     {
         var options = Valid();

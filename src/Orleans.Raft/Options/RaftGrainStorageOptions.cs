@@ -21,10 +21,19 @@ public sealed class RaftGrainStorageOptions : IStorageProviderSerializerOptions
     public string? DataDirectory { get; set; }
 
     /// <summary>
-    /// The voting members of the Raft group: node id (the silo name, see <see cref="NodeId"/>) → network address of
-    /// its Raft endpoint (<c>host:port</c> for gRPC). The same list on every silo; it must contain this silo.
+    /// Every silo that is or may become a member of the Raft group: node id (the silo name, see <see cref="NodeId"/>)
+    /// → network address of its Raft endpoint (<c>host:port</c> for gRPC). The same list on every silo; it must contain
+    /// this silo. Unless <see cref="InitialVoters"/> says otherwise, all of them are the group's voters.
     /// </summary>
     public IDictionary<string, string> Members { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The node ids the Raft group was created with as its voters, each in <see cref="Members"/>; null (the default)
+    /// means every member. Set it when <see cref="Members"/> lists silos that join later (added at run time with
+    /// <c>RaftGrainStorage.AddVoterAsync</c>). It must be the same on every silo for the life of the cluster: each node
+    /// records it at its first start and refuses to start with another.
+    /// </summary>
+    public IList<string>? InitialVoters { get; set; }
 
     /// <summary>
     /// This silo's node id in <see cref="Members"/>; null (the default) uses the silo name, which must then be stable

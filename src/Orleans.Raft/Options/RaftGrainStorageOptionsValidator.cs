@@ -62,6 +62,27 @@ public sealed class RaftGrainStorageOptionsValidator(RaftGrainStorageOptions opt
                 $"{prefix} this silo's node id '{nodeId}' ({(options.NodeId is null ? "its silo name" : "NodeId")}) is not in Members [{string.Join(", ", options.Members.Keys)}]. Add it to Members, or set NodeId (or SiloOptions.SiloName) to one of them.");
         }
 
+        if (options.InitialVoters is { } voters)
+        {
+            if (voters.Count == 0)
+            {
+                throw new OrleansConfigurationException(
+                    $"{prefix} InitialVoters is empty. List the node ids the Raft group was created with, or leave it null to make every one of Members a voter.");
+            }
+
+            var unknown = voters.FirstOrDefault(v => string.IsNullOrWhiteSpace(v) || !options.Members.ContainsKey(v));
+            if (unknown is not null)
+            {
+                throw new OrleansConfigurationException(
+                    $"{prefix} InitialVoters lists '{unknown}', which is not in Members [{string.Join(", ", options.Members.Keys)}]. Every initial voter needs its address in Members.");
+            }
+
+            if (voters.Distinct(StringComparer.Ordinal).Count() != voters.Count)
+            {
+                throw new OrleansConfigurationException($"{prefix} InitialVoters lists a node twice: {string.Join(", ", voters)}.");
+            }
+        }
+
         if (options.MaxStateSize < 1 || options.MaxStateSize > MaxStateSizeLimit)
         {
             throw new OrleansConfigurationException(

@@ -31,6 +31,8 @@ public sealed partial class RaftGrainStorage
         {
             _storage = await FasterRaftStorage.OpenAsync(directory, loggerFactory: _loggerFactory, cancellationToken: cancellationToken)
                 .ConfigureAwait(false);
+            string[] voters = [.. (_options.InitialVoters ?? [.. members.Keys]).Order(StringComparer.Ordinal)];
+            InitialVotersRecord.Ensure(directory, voters, _name);
             var endpoint = new RaftStorageEndpoint(_options.RaftClusterId ?? $"{_serviceId}/{_name}", nodeId, members, _loggerFactory);
             _connection = await (_options.Network ?? new GrpcRaftStorageNetwork()).ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
             var nodeOptions = new RaftNodeOptions
@@ -38,7 +40,7 @@ public sealed partial class RaftGrainStorage
                 Raft = new RaftOptions
                 {
                     Id = nodeId,
-                    Voters = [.. members.Keys.Order(StringComparer.Ordinal)],
+                    Voters = voters,
                     ElectionTick = _options.ElectionTick,
                     HeartbeatTick = _options.HeartbeatTick,
                 },
@@ -60,6 +62,8 @@ public sealed partial class RaftGrainStorage
             {
                 Log.NodeStartedEmpty(_logger, _name, nodeId, directory);
             }
+
+            await WaitUntilMemberAsync(node, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -70,6 +74,28 @@ public sealed partial class RaftGrainStorage
 
         Log.NodeStarted(_logger, _name, nodeId);
     }
+
+    // A silo that joins after the group was created (in Members, not an initial voter) holds its start here, before
+    // grains can activate, until the leader adds it: until then its node hears from no leader, so every storage call
+    // of a grain placed on it would wait out OperationTimeout. A removed silo waits here for good, which is what it
+    // should do; the log line says so.
+    private async Task WaitUntilMemberAsync(RaftNode node, CancellationToken cancellationToken)
+    {
+        if (IsMember(node))
+        {
+            return;
+        }
+
+        Log.NodeWaitingToJoin(_logger, _name, node.Id, $"{node.Status.Configuration}");
+        while (!IsMember(node))
+        {
+            await Task.Delay(_options.TickInterval, cancellationToken).ConfigureAwait(false);
+        }
+
+        Log.NodeJoined(_logger, _name, node.Id, $"{node.Status.Configuration}");
+    }
+
+    private static bool IsMember(RaftNode node) => node.Status.Configuration?.Contains(node.Id) == true;
 
     private async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -1,0 +1,95 @@
+using Raft.Core.Membership;
+using Raft.Core.Runtime;
+
+namespace Orleans.Raft.Storage;
+
+// Changing who holds the grain state at run time: a silo joins as a voter, a member leaves (README, "Adding, removing
+// and replacing silos").
+public sealed partial class RaftGrainStorage
+{
+    /// <summary>
+    /// How many entries a joining silo's log may still lack when <see cref="AddVoterAsync"/> makes it a voter: under a
+    /// steady write load the learner is never exactly level with the leader, and this many entries take it one or two
+    /// replication rounds.
+    /// </summary>
+    public const long PromotionMaxLag = 1024;
+
+    /// <summary>The Raft group's voters and learners as this silo's node knows them; null before the node started.</summary>
+    public ClusterConfiguration? Configuration => _node?.Status.Configuration;
+
+    /// <summary>
+    /// Makes the silo <paramref name="nodeId"/> a voter of this provider's Raft group: it is added as a learner (it
+    /// receives the log or a snapshot without counting in majorities), and promoted once its log is within
+    /// <see cref="PromotionMaxLag"/> entries of the leader's. Call on the leader's silo; done already is done.
+    /// </summary>
+    /// <param name="nodeId">The joining silo's node id. It must be in <c>Members</c> on every silo, and that silo must be
+    /// running (its start waits for this call). Never the name of a silo whose data was lost: use a new name.</param>
+    /// <param name="cancellationToken">Abandons the wait (catching up a large log can take long; there is no other
+    /// bound); a change already proposed may still commit.</param>
+    /// <returns>The configuration once the silo votes.</returns>
+    /// <exception cref="ArgumentException"><paramref name="nodeId"/> is not in <c>Members</c>.</exception>
+    /// <exception cref="InvalidOperationException">This silo's node is not running.</exception>
+    /// <exception cref="NotLeaderException">This silo's node does not lead; its message names the leader if known.</exception>
+    /// <remarks>
+    /// Other failures are those of <see cref="RaftNode.ChangeMembershipAsync"/>: among them
+    /// <see cref="RequestRejectedException"/> while another change is pending, or when the node was a member earlier
+    /// in the leader's term (retry after a leadership change), and <see cref="ProposalDroppedException"/> just after an
+    /// election (retry shortly). Retrying is safe: each step is skipped once it is done.
+    /// </remarks>
+    public async Task<ClusterConfiguration> AddVoterAsync(string nodeId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(nodeId);
+        if (!_options.Members.ContainsKey(nodeId))
+        {
+            throw new ArgumentException(
+                $"Raft grain storage '{_name}': '{nodeId}' is not in Members [{string.Join(", ", _options.Members.Keys)}]. Add its address to Members on every silo first (with InitialVoters pinned), restarting them one at a time.",
+                nameof(nodeId));
+        }
+
+        var node = LeaderNode();
+        var configuration = node.Status.Configuration!; // a leader always has one
+        if (configuration.IsVoter(nodeId))
+        {
+            return configuration;
+        }
+
+        if (!configuration.Contains(nodeId))
+        {
+            await node.AddLearnerAsync(nodeId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await node.PromoteLearnerAsync(nodeId, PromotionMaxLag, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Removes the silo <paramref name="nodeId"/> (a voter or a learner) from this provider's Raft group. Call on the
+    /// leader's silo; a member already gone is done. The leader may remove its own silo: it steps down once the change
+    /// commits, and the others elect a leader.
+    /// </summary>
+    /// <param name="nodeId">The leaving silo's node id.</param>
+    /// <param name="cancellationToken">Abandons the wait only: the change may still commit.</param>
+    /// <returns>The configuration without the silo.</returns>
+    /// <exception cref="InvalidOperationException">This silo's node is not running.</exception>
+    /// <exception cref="NotLeaderException">This silo's node does not lead; its message names the leader if known.</exception>
+    /// <remarks>
+    /// Stop the removed silo afterwards; restarted, it waits at start for good (event 4012). Removing a voter leaves
+    /// fewer to lose: with three voters, remove one only after another has joined. Other failures: see
+    /// <see cref="AddVoterAsync"/>.
+    /// </remarks>
+    public async Task<ClusterConfiguration> RemoveMemberAsync(string nodeId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(nodeId);
+        var node = LeaderNode();
+        var configuration = node.Status.Configuration!; // a leader always has one
+        return configuration.Contains(nodeId)
+            ? await node.RemoveMemberAsync(nodeId, cancellationToken).ConfigureAwait(false)
+            : configuration;
+    }
+
+    private RaftNode LeaderNode()
+    {
+        var node = _node ?? throw new InvalidOperationException(
+            $"Raft grain storage '{_name}': the Raft node of silo '{NodeId}' is not running (the silo has not started or is stopping).");
+        return node.IsLeader ? node : throw new NotLeaderException(node.Id, node.Status.LeaderId);
+    }
+}
