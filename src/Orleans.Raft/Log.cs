@@ -51,7 +51,7 @@ internal static partial class Log
     public static partial void NodeStartedEmpty(ILogger logger, string provider, string nodeId, string directory);
 
     [LoggerMessage(EventId = 4012, Level = LogLevel.Warning,
-        Message = "Raft grain storage {Provider}: node {NodeId} is not a member of the Raft group ({Configuration}); this silo's start waits until it is added: call AddVoterAsync(\"{NodeId}\") on the Raft grain storage of the leader's silo. A silo that was removed is never added back: stop it")]
+        Message = "Raft grain storage {Provider}: node {NodeId} is not a member of the Raft group ({Configuration}); this silo's start waits until it is added: call AddVoterAsync(\"{NodeId}\") on the Raft grain storage of the leader's silo (README, \"Adding, removing and replacing silos\"). A silo that was removed: stop it")]
     public static partial void NodeWaitingToJoin(ILogger logger, string provider, string nodeId, string configuration);
 
     [LoggerMessage(EventId = 4013, Level = LogLevel.Information,

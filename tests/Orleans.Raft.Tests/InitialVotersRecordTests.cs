@@ -24,8 +24,8 @@ public sealed class InitialVotersRecordTests : IDisposable
         InitialVotersRecord.Ensure(_directory, ["a", "b", "c"], "raft");
         var ex = Assert.Throws<OrleansConfigurationException>(() => InitialVotersRecord.Ensure(_directory, ["a", "b", "c", "d"], "raft"));
         Assert.Contains("created with the initial voters [a, b, c]", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("the options now give [a, b, c, d]", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("set InitialVoters to [a, b, c]", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Members now lists [a, b, c, d]", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("set Members back to [a, b, c]", ex.Message, StringComparison.Ordinal);
     }
 
     [Theory]

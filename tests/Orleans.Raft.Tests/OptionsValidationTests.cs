@@ -56,29 +56,23 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
-    public void InitialVoters_MayLeaveOutSilosThatJoinLater()
+    public void ASiloThatJoinsLater_IsInAdditionalMembers()
     {
         var options = Valid();
-        options.InitialVoters = ["a", "b"];
-        new RaftGrainStorageOptionsValidator(options, "raft", "c").ValidateConfiguration();
+        options.AdditionalMembers["d"] = "h:4";
+        new RaftGrainStorageOptionsValidator(options, "raft", "d").ValidateConfiguration();
+        Assert.Contains("is in neither Members [a, b, c] nor AdditionalMembers [d]. Add it to AdditionalMembers", Fail(options, "e"), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void InitialVoterWithoutAnAddress_NamesIt()
+    public void ASiloInBothLists_OrAnAdditionalMemberWithoutAnAddress_IsRefused()
     {
         var options = Valid();
-        options.InitialVoters = ["a", "b", "z"];
-        Assert.Contains("InitialVoters lists 'z', which is not in Members [a, b, c]", Fail(options), StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void EmptyOrRepeatedInitialVoters_AreRefused()
-    {
-        var options = Valid();
-        options.InitialVoters = [];
-        Assert.Contains("InitialVoters is empty", Fail(options), StringComparison.Ordinal);
-        options.InitialVoters = ["a", "b", "a"];
-        Assert.Contains("InitialVoters lists a node twice", Fail(options), StringComparison.Ordinal);
+        options.AdditionalMembers["c"] = "h:3";
+        Assert.Contains("'c' is in both Members and AdditionalMembers", Fail(options), StringComparison.Ordinal);
+        options.AdditionalMembers.Clear();
+        options.AdditionalMembers["d"] = " ";
+        Assert.Contains("AdditionalMembers['d'] has no address", Fail(options), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -95,7 +89,7 @@ public sealed class OptionsValidationTests
         var message = Fail(Valid(), siloName: "z");
         Assert.Contains("'z'", message, StringComparison.Ordinal);
         Assert.Contains("[a, b, c]", message, StringComparison.Ordinal);
-        Assert.Contains("Add it to Members", message, StringComparison.Ordinal);
+        Assert.Contains("Add it to AdditionalMembers on every silo if it joins a running group (Members if the group is new)", message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -170,7 +164,7 @@ public sealed class OptionsValidationTests
 
         Assert.NotNull(ex);
         var messages = string.Join(" | ", Flatten(ex));
-        Assert.Contains("is not in Members [someone-else]", messages, StringComparison.Ordinal);
+        Assert.Contains("is in neither Members [someone-else] nor AdditionalMembers []", messages, StringComparison.Ordinal);
     }
 
     private static IEnumerable<string> Flatten(Exception? ex)

@@ -21,19 +21,20 @@ public sealed class RaftGrainStorageOptions : IStorageProviderSerializerOptions
     public string? DataDirectory { get; set; }
 
     /// <summary>
-    /// Every silo that is or may become a member of the Raft group: node id (the silo name, see <see cref="NodeId"/>)
-    /// → network address of its Raft endpoint (<c>host:port</c> for gRPC). The same list on every silo; it must contain
-    /// this silo. Unless <see cref="InitialVoters"/> says otherwise, all of them are the group's voters.
+    /// The voting members the Raft group was created with: node id (the silo name, see <see cref="NodeId"/>) → network
+    /// address of its Raft endpoint (<c>host:port</c> for gRPC). The same list on every silo for the life of the
+    /// cluster, a member removed later included (its address may then be anything): it is the group's initial
+    /// configuration, which each node records at its first start and refuses to start with another. Silos that join
+    /// later go into <see cref="AdditionalMembers"/>.
     /// </summary>
     public IDictionary<string, string> Members { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>
-    /// The node ids the Raft group was created with as its voters, each in <see cref="Members"/>; null (the default)
-    /// means every member. Set it when <see cref="Members"/> lists silos that join later (added at run time with
-    /// <c>RaftGrainStorage.AddVoterAsync</c>). It must be the same on every silo for the life of the cluster: each node
-    /// records it at its first start and refuses to start with another.
+    /// Silos that may join the Raft group at run time (with <c>RaftGrainStorage.AddVoterAsync</c>): node id → address,
+    /// like <see cref="Members"/> and disjoint from it. The same list on every silo; list spare names from the start so
+    /// that replacing a silo needs no restart of the others. Such a silo's start waits until it is added.
     /// </summary>
-    public IList<string>? InitialVoters { get; set; }
+    public IDictionary<string, string> AdditionalMembers { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>
     /// This silo's node id in <see cref="Members"/>; null (the default) uses the silo name, which must then be stable
@@ -41,7 +42,12 @@ public sealed class RaftGrainStorageOptions : IStorageProviderSerializerOptions
     /// </summary>
     public string? NodeId { get; set; }
 
-    /// <summary>Names the Raft group on the network; null (the default) uses the Orleans ServiceId and the provider name.</summary>
+    /// <summary>
+    /// Names the Raft group on the network (gRPC clients of the group give it too); null (the default) uses the Orleans
+    /// ServiceId, the provider name and a fingerprint of <see cref="Members"/>, so that nodes started with other initial
+    /// voters (a joining silo put in <see cref="Members"/> by mistake) refuse each other. A name given here is used as it
+    /// is.
+    /// </summary>
     public string? RaftClusterId { get; set; }
 
     /// <summary>

@@ -37,50 +37,24 @@ public sealed class RaftGrainStorageOptionsValidator(RaftGrainStorageOptions opt
 
         foreach (var (id, address) in options.Members)
         {
-            if (string.IsNullOrWhiteSpace(id))
-            {
-                throw new OrleansConfigurationException($"{prefix} Members contains an empty node id. Use each silo's name (SiloOptions.SiloName).");
-            }
+            CheckMember(prefix, nameof(options.Members), id, address);
+        }
 
-            if (string.IsNullOrWhiteSpace(address))
+        foreach (var (id, address) in options.AdditionalMembers ?? new Dictionary<string, string>())
+        {
+            CheckMember(prefix, nameof(options.AdditionalMembers), id, address);
+            if (options.Members.ContainsKey(id))
             {
                 throw new OrleansConfigurationException(
-                    $"{prefix} Members['{id}'] has no address. Give the host:port of that silo's Raft endpoint.");
-            }
-
-            if (options.Network is null && !GrpcRaftStorageNetwork.TryParse(address, out _, out _))
-            {
-                throw new OrleansConfigurationException(
-                    $"{prefix} Members['{id}'] = '{address}' is not a gRPC address. Use host:port (for example 10.0.0.2:7001) or an http(s):// URI with a port.");
+                    $"{prefix} '{id}' is in both Members and AdditionalMembers. Members are the voters the Raft group was created with; AdditionalMembers only silos that join it later.");
             }
         }
 
         var nodeId = options.NodeId ?? siloName;
-        if (string.IsNullOrWhiteSpace(nodeId) || !options.Members.ContainsKey(nodeId))
+        if (string.IsNullOrWhiteSpace(nodeId) || !options.Members.ContainsKey(nodeId) && options.AdditionalMembers?.ContainsKey(nodeId) != true)
         {
             throw new OrleansConfigurationException(
-                $"{prefix} this silo's node id '{nodeId}' ({(options.NodeId is null ? "its silo name" : "NodeId")}) is not in Members [{string.Join(", ", options.Members.Keys)}]. Add it to Members, or set NodeId (or SiloOptions.SiloName) to one of them.");
-        }
-
-        if (options.InitialVoters is { } voters)
-        {
-            if (voters.Count == 0)
-            {
-                throw new OrleansConfigurationException(
-                    $"{prefix} InitialVoters is empty. List the node ids the Raft group was created with, or leave it null to make every one of Members a voter.");
-            }
-
-            var unknown = voters.FirstOrDefault(v => string.IsNullOrWhiteSpace(v) || !options.Members.ContainsKey(v));
-            if (unknown is not null)
-            {
-                throw new OrleansConfigurationException(
-                    $"{prefix} InitialVoters lists '{unknown}', which is not in Members [{string.Join(", ", options.Members.Keys)}]. Every initial voter needs its address in Members.");
-            }
-
-            if (voters.Distinct(StringComparer.Ordinal).Count() != voters.Count)
-            {
-                throw new OrleansConfigurationException($"{prefix} InitialVoters lists a node twice: {string.Join(", ", voters)}.");
-            }
+                $"{prefix} this silo's node id '{nodeId}' ({(options.NodeId is null ? "its silo name" : "NodeId")}) is in neither Members [{string.Join(", ", options.Members.Keys)}] nor AdditionalMembers [{string.Join(", ", options.AdditionalMembers?.Keys ?? [])}]. Add it to AdditionalMembers on every silo if it joins a running group (Members if the group is new), or set NodeId (or SiloOptions.SiloName) to one of them.");
         }
 
         if (options.MaxStateSize < 1 || options.MaxStateSize > MaxStateSizeLimit)
@@ -122,6 +96,26 @@ public sealed class RaftGrainStorageOptionsValidator(RaftGrainStorageOptions opt
         {
             throw new OrleansConfigurationException(
                 $"{prefix} no grain storage serializer. Register an IGrainStorageSerializer (the silo's default is added by Orleans) or set GrainStorageSerializer.");
+        }
+    }
+
+    private void CheckMember(string prefix, string list, string id, string address)
+    {
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            throw new OrleansConfigurationException($"{prefix} {list} contains an empty node id. Use each silo's name (SiloOptions.SiloName).");
+        }
+
+        if (string.IsNullOrWhiteSpace(address))
+        {
+            throw new OrleansConfigurationException(
+                $"{prefix} {list}['{id}'] has no address. Give the host:port of that silo's Raft endpoint.");
+        }
+
+        if (options.Network is null && !GrpcRaftStorageNetwork.TryParse(address, out _, out _))
+        {
+            throw new OrleansConfigurationException(
+                $"{prefix} {list}['{id}'] = '{address}' is not a gRPC address. Use host:port (for example 10.0.0.2:7001) or an http(s):// URI with a port.");
         }
     }
 }

@@ -8,10 +8,12 @@ namespace Orleans.Raft.Storage;
 /// The initial voters a node was created with, kept beside its log so that a later start with other ones is refused.
 /// </summary>
 /// <remarks>
-/// Raft.Core takes the initial configuration from <c>RaftOptions.Voters</c> at every start; it is not in the log. A
-/// node given other initial voters than its peers would count majorities over another set until a configuration entry
-/// overrides it, which breaks the overlap of majorities Raft's safety rests on. The likely way to get there is adding a
-/// silo's address to <c>Members</c> without pinning <c>InitialVoters</c>, so the check is made where it happens.
+/// Raft.Core takes the initial configuration from <c>RaftOptions.Voters</c> (Orleans.Raft: <c>Members</c>) at every
+/// start; it is not in the log. A node given other initial voters than its peers would count majorities over another
+/// set until a configuration entry overrides it, which breaks the overlap of majorities Raft's safety rests on. The
+/// likely way to get there is adding a joining silo to <c>Members</c> instead of <c>AdditionalMembers</c>, so each node
+/// checks it at every start. A data directory from before the record gets it at its next start: <c>Members</c> meant
+/// the initial voters then too.
 /// </remarks>
 internal static class InitialVotersRecord
 {
@@ -22,7 +24,7 @@ internal static class InitialVotersRecord
     /// Records <paramref name="voters"/> at a node's first start, or checks them against the recorded ones later.
     /// </summary>
     /// <param name="directory">The node's data directory (it exists).</param>
-    /// <param name="voters">The initial voters the options give.</param>
+    /// <param name="voters">The initial voters the options give (the ids in <c>Members</c>).</param>
     /// <param name="provider">The provider's name, for messages.</param>
     /// <exception cref="OrleansConfigurationException">The options give other initial voters than the recorded ones, or the record is unreadable.</exception>
     public static void Ensure(string directory, IReadOnlyCollection<string> voters, string provider)
@@ -36,9 +38,9 @@ internal static class InitialVotersRecord
             {
                 throw new OrleansConfigurationException(
                     $"Raft grain storage '{provider}': this node was created with the initial voters [{string.Join(", ", recorded)}] " +
-                    $"(recorded in {path}), but the options now give [{string.Join(", ", given)}]. The initial voters must stay as " +
-                    $"the cluster was created on every silo: set InitialVoters to [{string.Join(", ", recorded)}] (Members may list " +
-                    "more silos; add them to the group at run time with AddVoterAsync).");
+                    $"(recorded in {path}), but Members now lists [{string.Join(", ", given)}]. Members must stay the voters the " +
+                    $"cluster was created with, on every silo: set Members back to [{string.Join(", ", recorded)}], and list silos " +
+                    "that join later in AdditionalMembers (they are added at run time with AddVoterAsync).");
             }
 
             return;
@@ -53,6 +55,19 @@ internal static class InitialVotersRecord
         }
 
         File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>
+    /// A short fingerprint of the initial voters, part of the Raft group's id on the network: a node started with
+    /// other initial voters (a joining silo put in <c>Members</c> by mistake) is then refused by its peers, rather than
+    /// counting majorities over another set among them.
+    /// </summary>
+    /// <param name="voters">The initial voters.</param>
+    /// <returns>Eight hexadecimal digits.</returns>
+    public static string Fingerprint(IEnumerable<string> voters)
+    {
+        var text = string.Join('\n', voters.Order(StringComparer.Ordinal));
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text)), 0, 4);
     }
 
     private static string[] Read(string path, string provider)

@@ -25,15 +25,21 @@ public sealed partial class RaftGrainStorage
     {
         var nodeId = NodeId;
         var directory = Path.Combine(_options.DataDirectory!, nodeId);
+        // The address book: the group's initial voters and the silos that may join it.
         var members = new Dictionary<string, string>(_options.Members, StringComparer.Ordinal);
+        foreach (var (id, address) in _options.AdditionalMembers ?? new Dictionary<string, string>())
+        {
+            members[id] = address;
+        }
+
         Log.NodeStarting(_logger, _name, nodeId, string.Join(", ", members.Select(m => $"{m.Key}={m.Value}")), directory);
         try
         {
             _storage = await FasterRaftStorage.OpenAsync(directory, loggerFactory: _loggerFactory, cancellationToken: cancellationToken)
                 .ConfigureAwait(false);
-            string[] voters = [.. (_options.InitialVoters ?? [.. members.Keys]).Order(StringComparer.Ordinal)];
+            string[] voters = [.. _options.Members.Keys.Order(StringComparer.Ordinal)];
             InitialVotersRecord.Ensure(directory, voters, _name);
-            var endpoint = new RaftStorageEndpoint(_options.RaftClusterId ?? $"{_serviceId}/{_name}", nodeId, members, _loggerFactory);
+            var endpoint = new RaftStorageEndpoint(RaftClusterId, nodeId, members, _loggerFactory);
             _connection = await (_options.Network ?? new GrpcRaftStorageNetwork()).ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
             var nodeOptions = new RaftNodeOptions
             {
@@ -75,10 +81,10 @@ public sealed partial class RaftGrainStorage
         Log.NodeStarted(_logger, _name, nodeId);
     }
 
-    // A silo that joins after the group was created (in Members, not an initial voter) holds its start here, before
-    // grains can activate, until the leader adds it: until then its node hears from no leader, so every storage call
-    // of a grain placed on it would wait out OperationTimeout. A removed silo waits here for good, which is what it
-    // should do; the log line says so.
+    // A silo that joins after the group was created (in AdditionalMembers) holds its start here, before grains can
+    // activate, until the leader adds it: until then its node hears from no leader, so every storage call of a grain
+    // placed on it would wait out OperationTimeout. A removed node that knows it (a leader that removed itself) waits
+    // here for good, which is what it should do; the log line says so.
     private async Task WaitUntilMemberAsync(RaftNode node, CancellationToken cancellationToken)
     {
         if (IsMember(node))

@@ -22,12 +22,13 @@ public sealed partial class RaftGrainStorage
     /// receives the log or a snapshot without counting in majorities), and promoted once its log is within
     /// <see cref="PromotionMaxLag"/> entries of the leader's. Call on the leader's silo; done already is done.
     /// </summary>
-    /// <param name="nodeId">The joining silo's node id. It must be in <c>Members</c> on every silo, and that silo must be
-    /// running (its start waits for this call). Never the name of a silo whose data was lost: use a new name.</param>
+    /// <param name="nodeId">The joining silo's node id. It must be in <c>AdditionalMembers</c> on every silo (or in
+    /// <c>Members</c>, for an initial voter removed earlier whose data is intact), and that silo should be running (its
+    /// start waits for this call). Never the name of a silo whose data was lost: use a new name.</param>
     /// <param name="cancellationToken">Abandons the wait (catching up a large log can take long; there is no other
     /// bound); a change already proposed may still commit.</param>
-    /// <returns>The configuration once the silo votes.</returns>
-    /// <exception cref="ArgumentException"><paramref name="nodeId"/> is not in <c>Members</c>.</exception>
+    /// <returns>The configuration once the silo votes (and that change is committed).</returns>
+    /// <exception cref="ArgumentException">No silo has an address for <paramref name="nodeId"/>.</exception>
     /// <exception cref="InvalidOperationException">This silo's node is not running.</exception>
     /// <exception cref="NotLeaderException">This silo's node does not lead; its message names the leader if known.</exception>
     /// <remarks>
@@ -39,10 +40,10 @@ public sealed partial class RaftGrainStorage
     public async Task<ClusterConfiguration> AddVoterAsync(string nodeId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(nodeId);
-        if (!_options.Members.ContainsKey(nodeId))
+        if (!_options.Members.ContainsKey(nodeId) && _options.AdditionalMembers?.ContainsKey(nodeId) != true)
         {
             throw new ArgumentException(
-                $"Raft grain storage '{_name}': '{nodeId}' is not in Members [{string.Join(", ", _options.Members.Keys)}]. Add its address to Members on every silo first (with InitialVoters pinned), restarting them one at a time.",
+                $"Raft grain storage '{_name}': '{nodeId}' is in neither Members nor AdditionalMembers [{string.Join(", ", _options.AdditionalMembers?.Keys ?? [])}], so no silo has its address. Add it to AdditionalMembers on every silo first (restarting them one at a time), then start it.",
                 nameof(nodeId));
         }
 
@@ -50,7 +51,7 @@ public sealed partial class RaftGrainStorage
         var configuration = node.Status.Configuration!; // a leader always has one
         if (configuration.IsVoter(nodeId))
         {
-            return configuration;
+            return await CommittedAsync(node, cancellationToken).ConfigureAwait(false);
         }
 
         if (!configuration.Contains(nodeId))
@@ -68,13 +69,14 @@ public sealed partial class RaftGrainStorage
     /// </summary>
     /// <param name="nodeId">The leaving silo's node id.</param>
     /// <param name="cancellationToken">Abandons the wait only: the change may still commit.</param>
-    /// <returns>The configuration without the silo.</returns>
+    /// <returns>The configuration without the silo, once that change is committed.</returns>
     /// <exception cref="InvalidOperationException">This silo's node is not running.</exception>
     /// <exception cref="NotLeaderException">This silo's node does not lead; its message names the leader if known.</exception>
     /// <remarks>
-    /// Stop the removed silo afterwards; restarted, it waits at start for good (event 4012). Removing a voter leaves
-    /// fewer to lose: with three voters, remove one only after another has joined. Other failures: see
-    /// <see cref="AddVoterAsync"/>.
+    /// Stop the removed silo for good. A follower does not learn of its own removal (the leader stops replicating to
+    /// it at once), so restarted from its data it would take itself for a member that no leader answers; only a leader
+    /// that removed itself knows, and waits at start (event 4012). Removing a voter leaves fewer to lose: with three
+    /// voters, remove one only after its replacement has joined. Other failures: see <see cref="AddVoterAsync"/>.
     /// </remarks>
     public async Task<ClusterConfiguration> RemoveMemberAsync(string nodeId, CancellationToken cancellationToken = default)
     {
@@ -83,7 +85,17 @@ public sealed partial class RaftGrainStorage
         var configuration = node.Status.Configuration!; // a leader always has one
         return configuration.Contains(nodeId)
             ? await node.RemoveMemberAsync(nodeId, cancellationToken).ConfigureAwait(false)
-            : configuration;
+            : await CommittedAsync(node, cancellationToken).ConfigureAwait(false);
+    }
+
+    // The configuration in force takes effect when its entry is appended, before it commits, and a leadership change
+    // can still undo it. An empty entry (a no-op for the state machine) committed by this leader commits every entry
+    // before it; if it fails, the change may have been lost and the caller retries against the new leader.
+    private async Task<ClusterConfiguration> CommittedAsync(RaftNode node, CancellationToken cancellationToken)
+    {
+        var configuration = node.Status.Configuration!;
+        await node.ProposeAsync(ReadOnlyMemory<byte>.Empty, cancellationToken).WaitAsync(_options.OperationTimeout, cancellationToken).ConfigureAwait(false);
+        return configuration;
     }
 
     private RaftNode LeaderNode()
