@@ -53,6 +53,11 @@ public sealed partial class GrpcRaftTransport : IRaftTransport
         Tls = Options.Tls is { } tls ? TlsMaterial.Load(tls) : null;
         _nodeTag = new KeyValuePair<string, object?>(TransportMetrics.NodeTag, Options.NodeId);
         Headers = new Metadata { { CallHeaders.ClusterId, Options.ClusterId }, { CallHeaders.SenderId, Options.NodeId } };
+        if (Options.InitialConfigurationId is { } initialConfiguration)
+        {
+            Headers.Add(CallHeaders.InitialConfigurationId, initialConfiguration);
+        }
+
         foreach (var (id, address) in Options.Peers)
         {
             if (id != Options.NodeId)

@@ -25,6 +25,15 @@ public sealed class GrpcTransportOptions
     public string NodeId { get; set; } = "";
 
     /// <summary>
+    /// Identifies the initial configuration the node was started with (<c>RaftOptions.Voters</c>, which is not in the
+    /// log), for example a hash of it; null (the default) sends and checks nothing. When set, it is sent on every
+    /// node-to-node call, and a call from a node started with another one is refused: two nodes that count majorities
+    /// over different initial voters must not take part in one group. A caller that sends none (a build without this
+    /// setting) is accepted, so that a cluster can be upgraded one node at a time.
+    /// </summary>
+    public string? InitialConfigurationId { get; set; }
+
+    /// <summary>
     /// Where the standalone <see cref="Hosting.GrpcRaftServer"/> listens, as <c>host:port</c> (an IP address or
     /// <c>localhost</c>; port 0 picks a free port). Defaults to <c>127.0.0.1:0</c>, plaintext HTTP/2 on loopback.
     /// A server hosted inside an ASP.NET Core application listens where that application's Kestrel does.
@@ -87,6 +96,8 @@ public sealed class GrpcTransportOptions
             $"GrpcTransportOptions.ClusterId '{ClusterId}' must be printable ASCII without spaces (it travels as a gRPC header).");
         Require(IsHeaderSafe(NodeId), nameof(NodeId),
             $"GrpcTransportOptions.NodeId '{NodeId}' must be printable ASCII without spaces (it travels as a gRPC header).");
+        Require(InitialConfigurationId is null || InitialConfigurationId.Length > 0 && IsHeaderSafe(InitialConfigurationId), nameof(InitialConfigurationId),
+            $"GrpcTransportOptions.InitialConfigurationId '{InitialConfigurationId}' must be null or printable ASCII without spaces (it travels as a gRPC header).");
         Require(TryParseHostPort(ListenAddress, out _, out _), nameof(ListenAddress),
             $"GrpcTransportOptions.ListenAddress '{ListenAddress}' must be host:port, for example 127.0.0.1:5001 (port 0 picks a free port).");
         Require(Peers is not null, nameof(Peers), "GrpcTransportOptions.Peers must not be null; use an empty dictionary for a single node.");

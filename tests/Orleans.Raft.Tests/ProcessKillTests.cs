@@ -4,7 +4,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
-using Orleans.Raft.Storage;
 using Raft.Core.Engine;
 using Raft.Testing.Processes;
 using Raft.Transport.Grpc.Client;
@@ -41,7 +40,7 @@ public sealed class ProcessKillTests(ITestOutputHelper output)
             var grains = clientHost.Services.GetRequiredService<IClusterClient>();
             await using var raft = new GrpcRaftClient(new GrpcRaftClientOptions
             {
-                ClusterId = RaftGrainStorage.DefaultRaftClusterId(SampleServiceId, "raft", ["silo0", "silo1", "silo2"]),
+                ClusterId = $"{SampleServiceId}/raft",
                 Endpoints = ports.RaftEndpoints,
                 AttemptTimeout = TimeSpan.FromSeconds(2),
                 RetryBudget = TimeSpan.FromSeconds(5),

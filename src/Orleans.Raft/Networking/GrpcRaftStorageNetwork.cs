@@ -42,6 +42,7 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
             NodeId = endpoint.NodeId,
             ListenAddress = ListenAddress ?? DeriveListenAddress(endpoint.Members[endpoint.NodeId]),
             Peers = endpoint.Members.Where(m => m.Key != endpoint.NodeId).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal),
+            InitialConfigurationId = endpoint.InitialConfigurationId,
         };
         ConfigureTransport?.Invoke(options);
         var transport = new GrpcRaftTransport(options, endpoint.LoggerFactory);

@@ -24,13 +24,20 @@ public interface IRaftStorageNetwork
 /// <summary>One node's identity and peers, as the provider's options give them.</summary>
 /// <param name="ClusterId">Names the Raft group; peers of another group are refused where the network can tell.</param>
 /// <param name="NodeId">This node's id (the silo name unless configured otherwise).</param>
-/// <param name="Members">Every voting member, this node included: node id → network address.</param>
+/// <param name="Members">Every silo that is or may become a member, this node included: node id → network address.</param>
 /// <param name="LoggerFactory">Where the network logs.</param>
 public sealed record RaftStorageEndpoint(
     string ClusterId,
     string NodeId,
     IReadOnlyDictionary<string, string> Members,
-    Microsoft.Extensions.Logging.ILoggerFactory LoggerFactory);
+    Microsoft.Extensions.Logging.ILoggerFactory LoggerFactory)
+{
+    /// <summary>
+    /// A fingerprint of the group's initial voters; a network that can tell refuses peers started with another one
+    /// (the gRPC network does; the in-memory one, for silos of one process, does not). Null checks nothing.
+    /// </summary>
+    public string? InitialConfigurationId { get; init; }
+}
 
 /// <summary>One node's link to the others; see <see cref="IRaftStorageNetwork"/>.</summary>
 /// <remarks>

@@ -42,12 +42,7 @@ public sealed class RaftGrainStorageOptions : IStorageProviderSerializerOptions
     /// </summary>
     public string? NodeId { get; set; }
 
-    /// <summary>
-    /// Names the Raft group on the network (gRPC clients of the group give it too); null (the default) uses the Orleans
-    /// ServiceId, the provider name and a fingerprint of <see cref="Members"/>, so that nodes started with other initial
-    /// voters (a joining silo put in <see cref="Members"/> by mistake) refuse each other. A name given here is used as it
-    /// is.
-    /// </summary>
+    /// <summary>Names the Raft group on the network; null (the default) uses the Orleans ServiceId and the provider name.</summary>
     public string? RaftClusterId { get; set; }
 
     /// <summary>

@@ -40,7 +40,9 @@ internal static class InitialVotersRecord
                     $"Raft grain storage '{provider}': this node was created with the initial voters [{string.Join(", ", recorded)}] " +
                     $"(recorded in {path}), but Members now lists [{string.Join(", ", given)}]. Members must stay the voters the " +
                     $"cluster was created with, on every silo: set Members back to [{string.Join(", ", recorded)}], and list silos " +
-                    "that join later in AdditionalMembers (they are added at run time with AddVoterAsync).");
+                    "that join later in AdditionalMembers (they are added at run time with AddVoterAsync). If this silo is one that " +
+                    "was started with the wrong Members by mistake and never took part in the group (its peers refused it, " +
+                    $"Raft.Transport.Grpc event 3005), delete {directory} and start it again.");
             }
 
             return;
@@ -58,7 +60,7 @@ internal static class InitialVotersRecord
     }
 
     /// <summary>
-    /// A short fingerprint of the initial voters, part of the Raft group's id on the network: a node started with
+    /// A short fingerprint of the initial voters, sent on the gRPC network's node-to-node calls: a node started with
     /// other initial voters (a joining silo put in <c>Members</c> by mistake) is then refused by its peers, rather than
     /// counting majorities over another set among them.
     /// </summary>

@@ -39,7 +39,10 @@ public sealed partial class RaftGrainStorage
                 .ConfigureAwait(false);
             string[] voters = [.. _options.Members.Keys.Order(StringComparer.Ordinal)];
             InitialVotersRecord.Ensure(directory, voters, _name);
-            var endpoint = new RaftStorageEndpoint(RaftClusterId, nodeId, members, _loggerFactory);
+            var endpoint = new RaftStorageEndpoint(_options.RaftClusterId ?? $"{_serviceId}/{_name}", nodeId, members, _loggerFactory)
+            {
+                InitialConfigurationId = InitialVotersRecord.Fingerprint(voters),
+            };
             _connection = await (_options.Network ?? new GrpcRaftStorageNetwork()).ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
             var nodeOptions = new RaftNodeOptions
             {

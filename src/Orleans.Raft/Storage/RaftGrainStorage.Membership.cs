@@ -1,3 +1,4 @@
+using Raft.Core.Engine;
 using Raft.Core.Membership;
 using Raft.Core.Runtime;
 
@@ -32,7 +33,9 @@ public sealed partial class RaftGrainStorage
     /// <exception cref="InvalidOperationException">This silo's node is not running.</exception>
     /// <exception cref="NotLeaderException">This silo's node does not lead; its message names the leader if known.</exception>
     /// <remarks>
-    /// Other failures are those of <see cref="RaftNode.ChangeMembershipAsync"/>: among them
+    /// A call that finds its change already in force confirms it with an empty entry: <see cref="TimeoutException"/>
+    /// when that takes longer than <c>OperationTimeout</c>, <see cref="NotLeaderException"/> when leadership changed
+    /// meanwhile (retry on the leader). Other failures are those of <see cref="RaftNode.ChangeMembershipAsync"/>: among them
     /// <see cref="RequestRejectedException"/> while another change is pending, or when the node was a member earlier
     /// in the leader's term (retry after a leadership change), and <see cref="ProposalDroppedException"/> just after an
     /// election (retry shortly). Retrying is safe: each step is skipped once it is done.
@@ -76,7 +79,10 @@ public sealed partial class RaftGrainStorage
     /// Stop the removed silo for good. A follower does not learn of its own removal (the leader stops replicating to
     /// it at once), so restarted from its data it would take itself for a member that no leader answers; only a leader
     /// that removed itself knows, and waits at start (event 4012). Removing a voter leaves fewer to lose: with three
-    /// voters, remove one only after its replacement has joined. Other failures: see <see cref="AddVoterAsync"/>.
+    /// voters, remove one only after its replacement has joined. Retrying the removal of the leader's own silo while it
+    /// is still pending can end with <see cref="ProposalResultUnknownException"/> although it succeeds (the leader stops
+    /// hearing about its entries): read <see cref="Configuration"/> on another silo. Other failures: see
+    /// <see cref="AddVoterAsync"/>.
     /// </remarks>
     public async Task<ClusterConfiguration> RemoveMemberAsync(string nodeId, CancellationToken cancellationToken = default)
     {
@@ -89,13 +95,21 @@ public sealed partial class RaftGrainStorage
     }
 
     // The configuration in force takes effect when its entry is appended, before it commits, and a leadership change
-    // can still undo it. An empty entry (a no-op for the state machine) committed by this leader commits every entry
-    // before it; if it fails, the change may have been lost and the caller retries against the new leader.
+    // can still undo it. An empty entry (a no-op for the state machine) this leader commits in the term it read the
+    // configuration in commits every entry before it; a leader never loses entries of its own term's log, and cannot
+    // lead the same term twice. Otherwise the change may have been lost: the caller retries against the leader.
     private async Task<ClusterConfiguration> CommittedAsync(RaftNode node, CancellationToken cancellationToken)
     {
-        var configuration = node.Status.Configuration!;
+        var before = node.Status;
         await node.ProposeAsync(ReadOnlyMemory<byte>.Empty, cancellationToken).WaitAsync(_options.OperationTimeout, cancellationToken).ConfigureAwait(false);
-        return configuration;
+        var after = node.Status;
+        if (before.Role != StateRole.Leader || after.Role != StateRole.Leader || after.Term != before.Term)
+        {
+            throw new NotLeaderException(
+                $"Raft node '{node.Id}' stopped leading term {before.Term} while confirming the configuration ({before.Configuration}); it may not have been committed. Retry on the leader ({after.LeaderId ?? "none known yet"}).");
+        }
+
+        return before.Configuration!;
     }
 
     private RaftNode LeaderNode()

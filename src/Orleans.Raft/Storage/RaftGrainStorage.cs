@@ -94,24 +94,6 @@ public sealed partial class RaftGrainStorage : IGrainStorage, ILifecycleParticip
     /// <summary>This silo's node id in the Raft group.</summary>
     public string NodeId => _options.NodeId ?? _siloName;
 
-    /// <summary>
-    /// The Raft group's id on the network, which a <c>GrpcRaftClient</c> of the group gives as its cluster id:
-    /// <c>RaftClusterId</c> when set, else <see cref="DefaultRaftClusterId"/>.
-    /// </summary>
-    public string RaftClusterId => _options.RaftClusterId ?? DefaultRaftClusterId(_serviceId, _name, _options.Members.Keys);
-
-    /// <summary>
-    /// The Raft group's id when <c>RaftClusterId</c> is not set: the Orleans ServiceId, the provider's name and a
-    /// fingerprint of the initial voters (<c>Members</c>), so that nodes started with other initial voters refuse each
-    /// other.
-    /// </summary>
-    /// <param name="serviceId">The Orleans ServiceId.</param>
-    /// <param name="providerName">The provider's name.</param>
-    /// <param name="members">The node ids in <c>Members</c>.</param>
-    /// <returns>The id, for example <c>my-service/raft/1a2b3c4d</c>.</returns>
-    public static string DefaultRaftClusterId(string serviceId, string providerName, IEnumerable<string> members) =>
-        $"{serviceId}/{providerName}/{InitialVotersRecord.Fingerprint(members)}";
-
     /// <summary>This silo's Raft node; null before the silo started it and after it stopped.</summary>
     public RaftNode? Node => _node;
 

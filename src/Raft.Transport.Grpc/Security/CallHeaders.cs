@@ -9,6 +9,12 @@ public static class CallHeaders
     /// <summary>The node id of the calling node; calls from a node the receiver does not know are refused.</summary>
     public const string SenderId = "raft-sender-id";
 
+    /// <summary>
+    /// The caller's <see cref="GrpcTransportOptions.InitialConfigurationId"/>, on node-to-node calls when set; a call
+    /// whose value differs from the receiver's is refused.
+    /// </summary>
+    public const string InitialConfigurationId = "raft-initial-configuration";
+
     /// <summary>Set on a client call a follower forwarded to its leader, so that it is forwarded at most once.</summary>
     public const string Forwarded = "raft-forwarded";
 

@@ -18,6 +18,7 @@ internal static class CallGuard
         }
 
         RequireKnown(transport, context, method, sender);
+        RequireInitialConfiguration(transport, context, method, sender);
         return sender;
     }
 
@@ -54,6 +55,21 @@ internal static class CallGuard
         {
             throw Reject(transport, context, method, StatusCode.PermissionDenied,
                 $"Node '{transport.NodeId}' belongs to cluster '{transport.ClusterId}', not '{clusterId}'; check the caller's cluster id and peer addresses.");
+        }
+    }
+
+    // Two nodes started with different initial voters would count majorities over different sets: keep them apart. A
+    // caller that sends no value runs a build without the setting (a cluster being upgraded one node at a time).
+    private static void RequireInitialConfiguration(GrpcRaftTransport transport, ServerCallContext context, string method, string sender)
+    {
+        var theirs = context.RequestHeaders.GetValue(CallHeaders.InitialConfigurationId);
+        var ours = transport.Options.InitialConfigurationId;
+        if (ours is not null && !string.IsNullOrEmpty(theirs) && !string.Equals(theirs, ours, StringComparison.Ordinal))
+        {
+            throw Reject(transport, context, method, StatusCode.PermissionDenied,
+                $"Node '{sender}' was started with another initial configuration ('{theirs}') than node '{transport.NodeId}' ('{ours}'): " +
+                "the two were given different initial voters, so they cannot take part in one group. Give every node the same initial voters " +
+                "(Orleans.Raft: the same Members on every silo; silos that join later go into AdditionalMembers).");
         }
     }
 
