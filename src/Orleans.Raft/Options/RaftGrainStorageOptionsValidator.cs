@@ -1,4 +1,5 @@
 using Orleans.Raft.Networking;
+using Orleans.Raft.Storage;
 using Orleans.Runtime;
 using Raft.Core.Runtime;
 
@@ -56,6 +57,10 @@ public sealed class RaftGrainStorageOptionsValidator(RaftGrainStorageOptions opt
             throw new OrleansConfigurationException(
                 $"{prefix} this silo's node id '{nodeId}' ({(options.NodeId is null ? "its silo name" : "NodeId")}) is in neither Members [{string.Join(", ", options.Members.Keys)}] nor AdditionalMembers [{string.Join(", ", options.AdditionalMembers?.Keys ?? [])}]. Add it to AdditionalMembers on every silo if it joins a running group (Members if the group is new), or set NodeId (or SiloOptions.SiloName) to one of them.");
         }
+
+        // Checked here as well as at start, so that a silo given other initial voters than its log was created with
+        // fails before it starts anything.
+        InitialVotersRecord.Verify(Path.Combine(options.DataDirectory, nodeId), [.. options.Members.Keys], name);
 
         if (options.MaxStateSize < 1 || options.MaxStateSize > MaxStateSizeLimit)
         {

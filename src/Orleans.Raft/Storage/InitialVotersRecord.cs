@@ -29,6 +29,34 @@ internal static class InitialVotersRecord
     /// <exception cref="OrleansConfigurationException">The options give other initial voters than the recorded ones, or the record is unreadable.</exception>
     public static void Ensure(string directory, IReadOnlyCollection<string> voters, string provider)
     {
+        if (Verify(directory, voters, provider))
+        {
+            return;
+        }
+
+        // Written whole, flushed to disk, then moved into place: a crash leaves either no record or this one.
+        var path = Path.Combine(directory, FileName);
+        var temporary = path + ".tmp";
+        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            file.Write(JsonSerializer.SerializeToUtf8Bytes(voters.Order(StringComparer.Ordinal).ToArray()));
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>
+    /// Checks <paramref name="voters"/> against the recorded initial voters, if there is a record. The options
+    /// validator calls it, so that a silo given other ones fails before it starts anything.
+    /// </summary>
+    /// <param name="directory">The node's data directory (it may not exist yet).</param>
+    /// <param name="voters">The initial voters the options give (the ids in <c>Members</c>).</param>
+    /// <param name="provider">The provider's name, for messages.</param>
+    /// <returns>True when a record exists (and matches).</returns>
+    /// <exception cref="OrleansConfigurationException">The recorded initial voters differ, or the record is unreadable.</exception>
+    public static bool Verify(string directory, IReadOnlyCollection<string> voters, string provider)
+    {
         var path = Path.Combine(directory, FileName);
         var given = voters.Order(StringComparer.Ordinal).ToArray();
         if (File.Exists(path))
@@ -45,18 +73,10 @@ internal static class InitialVotersRecord
                     $"Raft.Transport.Grpc event 3005), delete {directory} and start it again.");
             }
 
-            return;
+            return true;
         }
 
-        // Written whole, flushed to disk, then moved into place: a crash leaves either no record or this one.
-        var temporary = path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            file.Write(JsonSerializer.SerializeToUtf8Bytes(given));
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, path, overwrite: true);
+        return false;
     }
 
     /// <summary>
