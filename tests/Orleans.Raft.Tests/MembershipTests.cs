@@ -16,10 +16,10 @@ public sealed class MembershipTests
 {
     // Replacing a silo whose data was lost: a new silo under a new name takes its place. Silo_1 dies; Silo_3, listed in
     // AdditionalMembers from the start, starts and waits until the leader adds it (first as a learner, as after a
-    // call that failed half-way, then AddVoterAsync promotes it); Silo_1 is removed. Then another original silo dies
-    // (the one of Silo_0 and Silo_2 that does not lead): the leader and Silo_3 are a quorum of the new voters only
-    // because Silo_3 counts, writes go on, and every acknowledged write is there, on Silo_3 too. Over the in-memory
-    // network and over gRPC (each silo its own Kestrel endpoint).
+    // call that failed half-way, then AddVoterAsync promotes it); Silo_1 is removed. Then another original silo dies:
+    // the last one and Silo_3 are a quorum of the new voters only because Silo_3 counts, writes go on, and every
+    // acknowledged write is there, on Silo_3 too. Over the in-memory network and over gRPC (each silo its own Kestrel
+    // endpoint).
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -62,10 +62,12 @@ public sealed class MembershipTests
         Assert.Equal(["Silo_0", "Silo_2", "Silo_3"], removed.Voters);
         await rounds.RunAsync(3);
 
-        // The original silo that does not lead dies: every commit from now on needs Silo_3's acknowledgement.
+        // Another original silo dies, the leader if it is one (then the survivor needs Silo_3's vote to lead): every
+        // commit from now on needs Silo_3.
         var leaderId = RaftTestCluster.Storage(await cluster.WaitForLeaderSiloAsync(TimeSpan.FromSeconds(10))).NodeId;
-        var survivor = leaderId is "Silo_0" or "Silo_2" ? leaderId : "Silo_0";
-        await KillAsync(cluster, survivor == "Silo_0" ? "Silo_2" : "Silo_0", useGrpc);
+        var victim = leaderId is "Silo_0" or "Silo_2" ? leaderId : "Silo_0";
+        var survivor = victim == "Silo_0" ? "Silo_2" : "Silo_0";
+        await KillAsync(cluster, victim, useGrpc);
         var before = rounds.Acknowledged.Sum();
         await rounds.RunAsync(5);
         Assert.True(rounds.Acknowledged.Sum() - before >= grains.Length * 4, $"writes must go on with {survivor} and Silo_3; last failure: {rounds.LastFailure}");
