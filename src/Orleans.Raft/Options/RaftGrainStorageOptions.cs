@@ -36,6 +36,18 @@ public sealed class RaftGrainStorageOptions : IStorageProviderSerializerOptions
     /// </summary>
     public IDictionary<string, string> AdditionalMembers { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>Every silo with an address: <see cref="Members"/> and <see cref="AdditionalMembers"/>.</summary>
+    internal Dictionary<string, string> AddressBook()
+    {
+        var book = new Dictionary<string, string>(Members, StringComparer.Ordinal);
+        foreach (var (id, address) in AdditionalMembers ?? new Dictionary<string, string>())
+        {
+            book[id] = address;
+        }
+
+        return book;
+    }
+
     /// <summary>
     /// This silo's node id in <see cref="Members"/>; null (the default) uses the silo name, which must then be stable
     /// across restarts (set <c>SiloOptions.SiloName</c>).

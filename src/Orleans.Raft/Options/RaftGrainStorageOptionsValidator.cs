@@ -52,7 +52,7 @@ public sealed class RaftGrainStorageOptionsValidator(RaftGrainStorageOptions opt
         }
 
         var nodeId = options.NodeId ?? siloName;
-        if (string.IsNullOrWhiteSpace(nodeId) || !options.Members.ContainsKey(nodeId) && options.AdditionalMembers?.ContainsKey(nodeId) != true)
+        if (string.IsNullOrWhiteSpace(nodeId) || !options.AddressBook().ContainsKey(nodeId))
         {
             throw new OrleansConfigurationException(
                 $"{prefix} this silo's node id '{nodeId}' ({(options.NodeId is null ? "its silo name" : "NodeId")}) is in neither Members [{string.Join(", ", options.Members.Keys)}] nor AdditionalMembers [{string.Join(", ", options.AdditionalMembers?.Keys ?? [])}]. Add it to AdditionalMembers on every silo if it joins a running group (Members if the group is new), or set NodeId (or SiloOptions.SiloName) to one of them.");

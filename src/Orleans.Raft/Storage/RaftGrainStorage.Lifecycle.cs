@@ -25,13 +25,7 @@ public sealed partial class RaftGrainStorage
     {
         var nodeId = NodeId;
         var directory = Path.Combine(_options.DataDirectory!, nodeId);
-        // The address book: the group's initial voters and the silos that may join it.
-        var members = new Dictionary<string, string>(_options.Members, StringComparer.Ordinal);
-        foreach (var (id, address) in _options.AdditionalMembers ?? new Dictionary<string, string>())
-        {
-            members[id] = address;
-        }
-
+        var members = _options.AddressBook();
         Log.NodeStarting(_logger, _name, nodeId, string.Join(", ", members.Select(m => $"{m.Key}={m.Value}")), directory);
         try
         {

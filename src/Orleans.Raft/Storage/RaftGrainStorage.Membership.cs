@@ -43,7 +43,7 @@ public sealed partial class RaftGrainStorage
     public async Task<ClusterConfiguration> AddVoterAsync(string nodeId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(nodeId);
-        if (!_options.Members.ContainsKey(nodeId) && _options.AdditionalMembers?.ContainsKey(nodeId) != true)
+        if (!_options.AddressBook().ContainsKey(nodeId))
         {
             throw new ArgumentException(
                 $"Raft grain storage '{_name}': '{nodeId}' is in neither Members nor AdditionalMembers [{string.Join(", ", _options.AdditionalMembers?.Keys ?? [])}], so no silo has its address. Add it to AdditionalMembers on every silo first (restarting them one at a time), then start it.",
