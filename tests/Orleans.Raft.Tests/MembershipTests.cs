@@ -153,6 +153,42 @@ public sealed class MembershipTests
         }
     }
 
+    // A change is in force on the leader as soon as it is appended, long before it commits. A leader cut off from the
+    // others appends a removal that can never commit; the caller gives up and retries on the same leader, which finds
+    // the member already gone. That retry must not report success: the others elect a leader without the entry, and the
+    // member is still there. (The election timeout is long here so that the cut-off leader keeps leading through both
+    // calls.)
+    [Fact]
+    public async Task ARetryThatFindsItsChangeInForce_ButNotCommitted_DoesNotReportSuccess()
+    {
+        await using var cluster = await RaftTestCluster.StartAsync(configure: o =>
+        {
+            o.ElectionTick = 40;
+            o.OperationTimeout = TimeSpan.FromSeconds(4);
+        });
+        Assert.Equal(1, await cluster.Client.GetGrain<ICounterGrain>("cut-off-change").Increment());
+        var leader = RaftTestCluster.Storage(await cluster.WaitForLeaderSiloAsync(TimeSpan.FromSeconds(10)));
+        var member = cluster.Storages.First(s => s != leader).NodeId;
+
+        cluster.Network.Network.Isolate(leader.NodeId);
+        using (var giveUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leader.RemoveMemberAsync(member, giveUp.Token));
+        }
+
+        Assert.True(leader.Node!.IsLeader, "the cut-off leader must still lead for the retry to meet its own change");
+        Assert.DoesNotContain(member, leader.Configuration!.Voters);
+        var retry = await Record.ExceptionAsync(() => leader.RemoveMemberAsync(member));
+        Assert.True(retry is TimeoutException, $"a retry that cannot confirm the change must fail, not return it; it returned {(retry is null ? "the configuration" : retry.ToString())}");
+        Assert.Contains("could not be confirmed committed within OperationTimeout", retry!.Message, StringComparison.Ordinal);
+
+        var newLeader = RaftTestCluster.Storage(await cluster.WaitForLeaderSiloAsync(TimeSpan.FromSeconds(20), notNodeId: leader.NodeId));
+        cluster.Network.Network.Heal();
+        Assert.Contains(member, newLeader.Configuration!.Voters);
+        Assert.Equal(2, await cluster.Client.GetGrain<ICounterGrain>("cut-off-change").Increment());
+        Assert.Contains(member, (await RetryOnLeaderAsync(cluster, s => Task.FromResult(s.Configuration!))).Voters);
+    }
+
     // A crash as Raft sees it (over the in-memory network, cut off first so it cannot hand leadership over).
     private static async Task KillAsync(RaftTestCluster cluster, string nodeId, bool useGrpc)
     {

@@ -101,7 +101,17 @@ public sealed partial class RaftGrainStorage
     private async Task<ClusterConfiguration> CommittedAsync(RaftNode node, CancellationToken cancellationToken)
     {
         var before = node.Status;
-        await node.ProposeAsync(ReadOnlyMemory<byte>.Empty, cancellationToken).WaitAsync(_options.OperationTimeout, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await node.ProposeAsync(ReadOnlyMemory<byte>.Empty, cancellationToken).WaitAsync(_options.OperationTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException(
+                $"Raft grain storage '{_name}': the configuration ({before.Configuration}) is in force on the leader '{node.Id}' but could not be confirmed committed within OperationTimeout ({_options.OperationTimeout}): the leader may be cut off from a majority, and the change may yet be lost. Retry on the leader once a majority is reachable.",
+                ex);
+        }
+
         var after = node.Status;
         if (before.Role != StateRole.Leader || after.Role != StateRole.Leader || after.Term != before.Term)
         {
