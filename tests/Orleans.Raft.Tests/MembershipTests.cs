@@ -18,8 +18,8 @@ public sealed class MembershipTests
     // AdditionalMembers from the start, starts and waits until the leader adds it (first as a learner, as after a
     // call that failed half-way, then AddVoterAsync promotes it); Silo_1 is removed. Then another original silo dies:
     // the last one and Silo_3 are a quorum of the new voters only because Silo_3 counts, writes go on, and every
-    // acknowledged write is there, on Silo_3 too. Over the in-memory network and over gRPC (each silo its own Kestrel
-    // endpoint).
+    // acknowledged write is there, on Silo_3 too. The promotion is called on a follower's silo, which forwards it to
+    // the leader's. Over the in-memory network and over gRPC (each silo its own Kestrel endpoint).
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -46,12 +46,12 @@ public sealed class MembershipTests
         var leaderSilo = await cluster.WaitForLeaderSiloAsync(TimeSpan.FromSeconds(10));
         var leader = RaftTestCluster.Storage(leaderSilo);
         var follower = RaftTestCluster.Storage(cluster.Cluster.Silos.First(s => s.IsActive && s != leaderSilo));
-        await Assert.ThrowsAsync<NotLeaderException>(() => follower.AddVoterAsync("Silo_3"));
-        var unknown = await Assert.ThrowsAsync<ArgumentException>(() => leader.AddVoterAsync("Silo_9"));
+        var unknown = await Assert.ThrowsAsync<ArgumentException>(() => follower.AddVoterAsync("Silo_9"));
         Assert.Contains("is in neither Members nor AdditionalMembers [Silo_3]", unknown.Message, StringComparison.Ordinal);
 
+        // Called on a follower's silo, the change is forwarded to the leader's, which makes it.
         await leader.Node!.AddLearnerAsync("Silo_3");
-        var added = await leader.AddVoterAsync("Silo_3");
+        var added = await follower.AddVoterAsync("Silo_3");
         Assert.Equal(["Silo_0", "Silo_1", "Silo_2", "Silo_3"], added.Voters);
         Assert.Empty(added.Learners);
         Assert.Equal(added, await leader.AddVoterAsync("Silo_3"));
@@ -156,7 +156,7 @@ public sealed class MembershipTests
     // A change is in force on the leader as soon as it is appended, long before it commits. A leader cut off from the
     // others appends a removal that can never commit; the caller gives up and retries on the same leader, which finds
     // the member already gone. That retry must not report success: the others elect a leader without the entry, and the
-    // member is still there. (The election timeout is long here so that the cut-off leader keeps leading through both
+    // member is still there. (A follower's silo, meanwhile, cannot forward the change to the cut-off leader at all.) (The election timeout is long here so that the cut-off leader keeps leading through both
     // calls.)
     [Fact]
     public async Task ARetryThatFindsItsChangeInForce_ButNotCommitted_DoesNotReportSuccess()
@@ -171,6 +171,8 @@ public sealed class MembershipTests
         var member = cluster.Storages.First(s => s != leader).NodeId;
 
         cluster.Network.Network.Isolate(leader.NodeId);
+        var cutOff = await Assert.ThrowsAsync<NotLeaderException>(() => cluster.Storages.First(s => s.NodeId == member).RemoveMemberAsync(member));
+        Assert.Contains("cannot reach node", cutOff.Message, StringComparison.Ordinal);
         using (var giveUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leader.RemoveMemberAsync(member, giveUp.Token));

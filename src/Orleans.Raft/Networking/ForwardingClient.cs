@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
+using Raft.Core.Membership;
 using Raft.Core.Runtime;
 
 namespace Orleans.Raft.Networking;
@@ -81,6 +82,32 @@ internal sealed class ForwardingClient : IAsyncDisposable
         }
 
         return pending.Task;
+    }
+
+    // One unary call beside the stream, on the same connection. Safe to retry, so an answer lost on the way is only
+    // reported as such.
+    public async Task<ClusterConfiguration> ChangeMembershipAsync(RaftMembershipRequest request, CancellationToken cancellationToken)
+    {
+        byte[] reply;
+        try
+        {
+            reply = await _channel.CreateCallInvoker()
+                .AsyncUnaryCall(ForwardingProtocol.ChangeMembership, null, new CallOptions(_headers, cancellationToken: cancellationToken), MembershipFrames.EncodeRequest(request))
+                .ResponseAsync.ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            var why = $"{ex.StatusCode}: {ex.Status.Detail}";
+            throw ex.StatusCode switch
+            {
+                StatusCode.Unavailable => new NotLeaderException($"Node '{_nodeId}' could not reach node '{_leaderId}' to forward a membership change ({why}).", ex),
+                StatusCode.Unimplemented => new NotSupportedException($"The silo of node '{_leaderId}' runs a version that takes no forwarded membership changes: call on that silo ({why}).", ex),
+                StatusCode.PermissionDenied or StatusCode.InvalidArgument => new InvalidOperationException($"Node '{_leaderId}' refused a membership change forwarded by '{_nodeId}' ({why}).", ex),
+                _ => new IOException($"The membership change forwarded by node '{_nodeId}' to '{_leaderId}' got no answer ({why}); it may or may not be made. Retrying is safe.", ex),
+            };
+        }
+
+        return MembershipFrames.DecodeReply(reply, _leaderId);
     }
 
     public async ValueTask DisposeAsync()

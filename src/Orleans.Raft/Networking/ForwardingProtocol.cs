@@ -14,6 +14,9 @@ internal static class ForwardingProtocol
     private static readonly Marshaller<byte[]> Bytes = Marshallers.Create(static b => b, static b => b);
 
     public static readonly Method<byte[], byte[]> Forward = new(MethodType.DuplexStreaming, "orleansraft.forwarding.v1.Forwarding", "Forward", Bytes, Bytes);
+
+    // One membership change (MembershipFrames), carried out by the leader's silo before it answers.
+    public static readonly Method<byte[], byte[]> ChangeMembership = new(MethodType.Unary, "orleansraft.forwarding.v1.Forwarding", "ChangeMembership", Bytes, Bytes);
 }
 
 /// <summary>
@@ -23,8 +26,13 @@ internal static class ForwardingProtocol
 [BindServiceMethod(typeof(ForwardingServiceBase), nameof(BindService))]
 internal abstract class ForwardingServiceBase
 {
-    public static void BindService(ServiceBinderBase binder, ForwardingServiceBase? service) =>
+    public static void BindService(ServiceBinderBase binder, ForwardingServiceBase? service)
+    {
         binder.AddMethod(ForwardingProtocol.Forward, service is null ? null : service.Forward);
+        binder.AddMethod(ForwardingProtocol.ChangeMembership, service is null ? null : service.ChangeMembership);
+    }
 
     public abstract Task Forward(IAsyncStreamReader<byte[]> requests, IServerStreamWriter<byte[]> responses, ServerCallContext call);
+
+    public abstract Task<byte[]> ChangeMembership(byte[] request, ServerCallContext call);
 }

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Raft.Core.Membership;
 using Raft.Core.Runtime;
 
 namespace Orleans.Raft.Networking;
@@ -127,6 +128,38 @@ internal sealed class ForwardingService(ForwardingServiceContext context, IHostA
         }
     }
 
+    // A membership change asked for by another silo of the group, carried out by this silo's provider (which refuses it
+    // unless its node leads); the answer says what happened, or why not (MembershipFrames).
+    public override async Task<byte[]> ChangeMembership(byte[] request, ServerCallContext call)
+    {
+        var sender = context.Authorize(call);
+        RaftMembershipRequest change;
+        try
+        {
+            change = MembershipFrames.DecodeRequest(request);
+        }
+        catch (InvalidDataException ex)
+        {
+            Log.ForwardingFrameRejected(context.Logger, context.NodeId, sender, ex.Message);
+            throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
+        }
+
+        if (context.MembershipChanges is not { } changes)
+        {
+            return MembershipFrames.EncodeFailure(new NotSupportedException(
+                $"Raft node '{context.NodeId}' does not take membership changes from other silos; call on its own silo."));
+        }
+
+        try
+        {
+            return MembershipFrames.EncodeDone(await changes(change, call.CancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (!call.CancellationToken.IsCancellationRequested)
+        {
+            return MembershipFrames.EncodeFailure(ex);
+        }
+    }
+
     private static async Task ProposeAsync(RaftNode node, ForwardRequest request, ChannelWriter<ForwardReply> replies, Action done)
     {
         ForwardReply reply;
@@ -201,9 +234,17 @@ internal sealed class ForwardingService(ForwardingServiceContext context, IHostA
 }
 
 /// <summary>What the forwarding service needs from the node's connection.</summary>
-internal sealed class ForwardingServiceContext(string clusterId, string nodeId, IReadOnlyDictionary<string, string> members, Func<RaftNode?> node, ILogger logger)
+internal sealed class ForwardingServiceContext(
+    string clusterId,
+    string nodeId,
+    IReadOnlyDictionary<string, string> members,
+    Func<RaftNode?> node,
+    Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>? membershipChanges,
+    ILogger logger)
 {
     public string NodeId => nodeId;
+
+    public Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>? MembershipChanges => membershipChanges;
 
     public RaftNode? Node => node();
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Raft.Core.Membership;
 using Raft.Core.Runtime;
 using Raft.Core.Transport;
 using Raft.Transport.Grpc;
@@ -112,7 +113,7 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
 
         public async Task StartAsync(RaftNode node, CancellationToken cancellationToken = default)
         {
-            var forwarding = new ForwardingServiceContext(options.ClusterId, endpoint.NodeId, endpoint.Members, () => node, _logger);
+            var forwarding = new ForwardingServiceContext(options.ClusterId, endpoint.NodeId, endpoint.Members, () => node, endpoint.MembershipChanges, _logger);
             _server = new GrpcRaftStorageServer(transport, options, node, forwarding, endpoint.LoggerFactory);
             await _server.StartAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -132,11 +133,33 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
                 return ForwardUnaryAsync(leaderId, address, command, cancellationToken);
             }
 
-            var client = _forwardingClients.GetOrAdd(leaderId, id => new ForwardingClient(
+            return ForwardingClientFor(leaderId, host, port).ForwardAsync(command, cancellationToken);
+        }
+
+        public Task<ClusterConfiguration> ForwardMembershipChangeAsync(string leaderId, RaftMembershipRequest request, CancellationToken cancellationToken = default)
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            if (options.Tls is not null)
+            {
+                // The forwarding service's channel is plain HTTP/2; with TLS only the transport's own services are served
+                // over TLS-aware clients (README, Missing).
+                throw new NotSupportedException(
+                    $"Membership changes are not forwarded between silos over TLS: call on the leader's silo ('{leaderId}').");
+            }
+
+            if (!endpoint.Members.TryGetValue(leaderId, out var address) || !TryParse(address, out var host, out var port))
+            {
+                return Task.FromException<ClusterConfiguration>(
+                    new NotLeaderException($"Node '{endpoint.NodeId}' has no address for node '{leaderId}'; the membership change was not sent."));
+            }
+
+            return ForwardingClientFor(leaderId, host, port).ChangeMembershipAsync(request, cancellationToken);
+        }
+
+        private ForwardingClient ForwardingClientFor(string leaderId, string host, int port) =>
+            _forwardingClients.GetOrAdd(leaderId, id => new ForwardingClient(
                 endpoint.NodeId, id, new Uri($"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{port.ToString(CultureInfo.InvariantCulture)}"),
                 options.ClusterId, options.MaxMessageBytes, _logger));
-            return client.ForwardAsync(command, cancellationToken);
-        }
 
         private async Task<ProposalResult> ForwardUnaryAsync(string leaderId, string address, ReadOnlyMemory<byte> command, CancellationToken cancellationToken)
         {

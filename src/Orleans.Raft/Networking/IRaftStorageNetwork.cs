@@ -1,3 +1,4 @@
+using Raft.Core.Membership;
 using Raft.Core.Runtime;
 using Raft.Core.Transport;
 
@@ -37,6 +38,13 @@ public sealed record RaftStorageEndpoint(
     /// (the gRPC network does; the in-memory one, for silos of one process, does not). Null checks nothing.
     /// </summary>
     public string? InitialConfigurationId { get; init; }
+
+    /// <summary>
+    /// Carries out, on this silo, a membership change that another silo forwarded here because this node leads (see
+    /// <see cref="IRaftStorageConnection.ForwardMembershipChangeAsync"/>); it throws <see cref="NotLeaderException"/>
+    /// when this node does not lead. Null refuses forwarded changes.
+    /// </summary>
+    public Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>? MembershipChanges { get; init; }
 }
 
 /// <summary>One node's link to the others; see <see cref="IRaftStorageNetwork"/>.</summary>
@@ -66,4 +74,22 @@ public interface IRaftStorageConnection : IAsyncDisposable
     /// leader could not be reached at all); any other exception means its outcome is unknown.
     /// </remarks>
     Task<ProposalResult> ForwardAsync(string leaderId, ReadOnlyMemory<byte> command, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Asks the silo of node <paramref name="leaderId"/> to make a membership change (its
+    /// <see cref="RaftStorageEndpoint.MembershipChanges"/>), and waits until it did.
+    /// </summary>
+    /// <param name="leaderId">The node believed to lead.</param>
+    /// <param name="request">The change.</param>
+    /// <param name="cancellationToken">Abandons the wait; the change may still be made.</param>
+    /// <returns>The configuration once the change is committed.</returns>
+    /// <remarks>
+    /// The leader's silo's failure is thrown here as the same kind of exception (<see cref="NotLeaderException"/>,
+    /// <see cref="RequestRejectedException"/>, <see cref="ProposalDroppedException"/>, <see cref="TimeoutException"/>,
+    /// <see cref="ArgumentException"/>); a leader that cannot be reached fails it with <see cref="NotLeaderException"/>,
+    /// an answer lost on the way with <see cref="IOException"/>. The changes are safe to retry. A network that cannot
+    /// forward them throws <see cref="NotSupportedException"/>.
+    /// </remarks>
+    Task<ClusterConfiguration> ForwardMembershipChangeAsync(string leaderId, RaftMembershipRequest request, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{GetType().Name} does not forward membership changes: call on the leader's silo.");
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Raft.Core.Membership;
 using Raft.Core.Runtime;
 using Raft.Core.Transport;
 
@@ -15,6 +16,7 @@ namespace Orleans.Raft.Networking;
 public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
 {
     private readonly ConcurrentDictionary<string, RaftNode> _nodes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>> _membershipChanges = new(StringComparer.Ordinal);
 
     /// <summary>Creates a network over a new <see cref="InMemoryNetwork"/>.</summary>
     public InMemoryRaftStorageNetwork()
@@ -38,10 +40,14 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var transport = Network.CreateTransport(endpoint.NodeId);
-        return new ValueTask<IRaftStorageConnection>(new Connection(this, endpoint.NodeId, transport));
+        return new ValueTask<IRaftStorageConnection>(new Connection(this, endpoint.NodeId, transport, endpoint.MembershipChanges));
     }
 
-    private sealed class Connection(InMemoryRaftStorageNetwork owner, string nodeId, InMemoryTransport transport) : IRaftStorageConnection
+    private sealed class Connection(
+        InMemoryRaftStorageNetwork owner,
+        string nodeId,
+        InMemoryTransport transport,
+        Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>? membershipChanges) : IRaftStorageConnection
     {
         private RaftNode? _node;
 
@@ -52,7 +58,39 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
             ArgumentNullException.ThrowIfNull(node);
             _node = node;
             owner._nodes[nodeId] = node;
+            if (membershipChanges is not null)
+            {
+                owner._membershipChanges[nodeId] = membershipChanges;
+            }
+
             return Task.CompletedTask;
+        }
+
+        public Task<ClusterConfiguration> ForwardMembershipChangeAsync(string leaderId, RaftMembershipRequest request, CancellationToken cancellationToken = default)
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            if (!owner.Network.CanDeliver(nodeId, leaderId) || !owner._membershipChanges.TryGetValue(leaderId, out var changes))
+            {
+                return Task.FromException<ClusterConfiguration>(new NotLeaderException(
+                    $"Node '{nodeId}' cannot reach node '{leaderId}' to forward a membership change; it was not sent."));
+            }
+
+            return ForwardMembershipCoreAsync(leaderId, changes, request, cancellationToken);
+        }
+
+        private async Task<ClusterConfiguration> ForwardMembershipCoreAsync(
+            string leaderId,
+            Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>> changes,
+            RaftMembershipRequest request,
+            CancellationToken cancellationToken)
+        {
+            var configuration = await changes(request, cancellationToken).ConfigureAwait(false);
+            if (!owner.Network.CanDeliver(leaderId, nodeId))
+            {
+                throw new IOException($"The answer of node '{leaderId}' to a membership change forwarded by '{nodeId}' was lost; it may or may not be made. Retrying is safe.");
+            }
+
+            return configuration;
         }
 
         public Task<ProposalResult> ForwardAsync(string leaderId, ReadOnlyMemory<byte> command, CancellationToken cancellationToken = default)
@@ -84,6 +122,10 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
             if (_node is { } node)
             {
                 owner._nodes.TryRemove(new KeyValuePair<string, RaftNode>(nodeId, node));
+                if (membershipChanges is not null)
+                {
+                    owner._membershipChanges.TryRemove(new KeyValuePair<string, Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>>(nodeId, membershipChanges));
+                }
             }
 
             await transport.DisposeAsync().ConfigureAwait(false);

@@ -36,6 +36,7 @@ public sealed partial class RaftGrainStorage
             var endpoint = new RaftStorageEndpoint(_options.RaftClusterId ?? $"{_serviceId}/{_name}", nodeId, members, _loggerFactory)
             {
                 InitialConfigurationId = InitialVotersRecord.Fingerprint(voters),
+                MembershipChanges = ChangeForwardedAsync,
             };
             _connection = await (_options.Network ?? new GrpcRaftStorageNetwork()).ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
             var nodeOptions = new RaftNodeOptions

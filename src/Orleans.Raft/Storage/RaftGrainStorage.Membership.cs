@@ -1,5 +1,6 @@
 using Raft.Core.Engine;
 using Raft.Core.Membership;
+using Orleans.Raft.Networking;
 using Raft.Core.Runtime;
 
 namespace Orleans.Raft.Storage;
@@ -21,7 +22,8 @@ public sealed partial class RaftGrainStorage
     /// <summary>
     /// Makes the silo <paramref name="nodeId"/> a voter of this provider's Raft group: it is added as a learner (it
     /// receives the log or a snapshot without counting in majorities), and promoted once its log is within
-    /// <see cref="PromotionMaxLag"/> entries of the leader's. Call on the leader's silo; done already is done.
+    /// <see cref="PromotionMaxLag"/> entries of the leader's. Call on any running silo of the group: one whose node
+    /// does not lead forwards the call to the leader's silo. Done already is done.
     /// </summary>
     /// <param name="nodeId">The joining silo's node id. It must be in <c>AdditionalMembers</c> on every silo (or in
     /// <c>Members</c>, for an initial voter removed earlier whose data is intact), and that silo should be running (its
@@ -31,26 +33,28 @@ public sealed partial class RaftGrainStorage
     /// <returns>The configuration once the silo votes (and that change is committed).</returns>
     /// <exception cref="ArgumentException">No silo has an address for <paramref name="nodeId"/>.</exception>
     /// <exception cref="InvalidOperationException">This silo's node is not running.</exception>
-    /// <exception cref="NotLeaderException">This silo's node does not lead; its message names the leader if known.</exception>
+    /// <exception cref="NotLeaderException">No leader is known (an election is under way), the leader's silo could not
+    /// be reached, or leadership moved while the call ran: retry shortly.</exception>
+    /// <exception cref="NotSupportedException">The call had to be forwarded, over a network that does not forward
+    /// membership changes (gRPC with TLS): call on the leader's silo.</exception>
     /// <remarks>
-    /// A call that finds its change already in force confirms it with an empty entry: <see cref="TimeoutException"/>
+    /// A forwarded call fails with the exception the leader's silo threw, of the same kind, or with
+    /// <see cref="IOException"/> when its answer was lost on the way. A call that finds its change already in force confirms it with an empty entry: <see cref="TimeoutException"/>
     /// when that takes longer than <c>OperationTimeout</c>, <see cref="NotLeaderException"/> when leadership changed
     /// meanwhile (retry on the leader). Other failures are those of <see cref="RaftNode.ChangeMembershipAsync"/>: among them
     /// <see cref="RequestRejectedException"/> while another change is pending, or when the node was a member earlier
     /// in the leader's term (retry after a leadership change), and <see cref="ProposalDroppedException"/> just after an
     /// election (retry shortly). Retrying is safe: each step is skipped once it is done.
     /// </remarks>
-    public async Task<ClusterConfiguration> AddVoterAsync(string nodeId, CancellationToken cancellationToken = default)
+    public Task<ClusterConfiguration> AddVoterAsync(string nodeId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(nodeId);
-        if (!_options.AddressBook().ContainsKey(nodeId))
-        {
-            throw new ArgumentException(
-                $"Raft grain storage '{_name}': '{nodeId}' is in neither Members nor AdditionalMembers [{string.Join(", ", _options.AdditionalMembers?.Keys ?? [])}], so no silo has its address. Add it to AdditionalMembers on every silo first (restarting them one at a time), then start it.",
-                nameof(nodeId));
-        }
+        RequireAddress(nodeId);
+        return ChangeAsync(new RaftMembershipRequest(RaftMembershipOperation.AddVoter, nodeId), cancellationToken);
+    }
 
-        var node = LeaderNode();
+    private async Task<ClusterConfiguration> AddVoterHereAsync(RaftNode node, string nodeId, CancellationToken cancellationToken)
+    {
         var configuration = node.Status.Configuration!; // a leader always has one
         if (configuration.IsVoter(nodeId))
         {
@@ -66,15 +70,17 @@ public sealed partial class RaftGrainStorage
     }
 
     /// <summary>
-    /// Removes the silo <paramref name="nodeId"/> (a voter or a learner) from this provider's Raft group. Call on the
-    /// leader's silo; a member already gone is done. The leader may remove its own silo: it steps down once the change
-    /// commits, and the others elect a leader.
+    /// Removes the silo <paramref name="nodeId"/> (a voter or a learner) from this provider's Raft group. Call on any
+    /// running silo of the group (one whose node does not lead forwards the call to the leader's silo); a member
+    /// already gone is done. The leader may remove its own silo: it steps down once the change commits, and the others
+    /// elect a leader.
     /// </summary>
     /// <param name="nodeId">The leaving silo's node id.</param>
     /// <param name="cancellationToken">Abandons the wait only: the change may still commit.</param>
     /// <returns>The configuration without the silo, once that change is committed.</returns>
     /// <exception cref="InvalidOperationException">This silo's node is not running.</exception>
-    /// <exception cref="NotLeaderException">This silo's node does not lead; its message names the leader if known.</exception>
+    /// <exception cref="NotLeaderException">No leader is known, the leader's silo could not be reached, or leadership
+    /// moved while the call ran: retry shortly.</exception>
     /// <remarks>
     /// Stop the removed silo for good. A follower does not learn of its own removal (the leader stops replicating to
     /// it at once), so restarted from its data it would take itself for a member that no leader answers; only a leader
@@ -84,14 +90,68 @@ public sealed partial class RaftGrainStorage
     /// hearing about its entries): read <see cref="Configuration"/> on another silo. Other failures: see
     /// <see cref="AddVoterAsync"/>.
     /// </remarks>
-    public async Task<ClusterConfiguration> RemoveMemberAsync(string nodeId, CancellationToken cancellationToken = default)
+    public Task<ClusterConfiguration> RemoveMemberAsync(string nodeId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(nodeId);
-        var node = LeaderNode();
+        return ChangeAsync(new RaftMembershipRequest(RaftMembershipOperation.RemoveMember, nodeId), cancellationToken);
+    }
+
+    private async Task<ClusterConfiguration> RemoveMemberHereAsync(RaftNode node, string nodeId, CancellationToken cancellationToken)
+    {
         var configuration = node.Status.Configuration!; // a leader always has one
         return configuration.Contains(nodeId)
             ? await node.RemoveMemberAsync(nodeId, cancellationToken).ConfigureAwait(false)
             : await CommittedAsync(node, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Made here when this node leads, else forwarded to the leader's silo, which makes it there (ChangeForwardedAsync).
+    private Task<ClusterConfiguration> ChangeAsync(RaftMembershipRequest request, CancellationToken cancellationToken)
+    {
+        var node = RunningNode();
+        if (node.IsLeader)
+        {
+            return ChangeHereAsync(node, request, cancellationToken);
+        }
+
+        var leaderId = node.Status.LeaderId;
+        if (leaderId is null || leaderId == node.Id || _connection is not { } connection)
+        {
+            throw new NotLeaderException(node.Id, (string?)null);
+        }
+
+        return connection.ForwardMembershipChangeAsync(leaderId, request, cancellationToken);
+    }
+
+    // A change another silo forwarded here because this node leads (RaftStorageEndpoint.MembershipChanges); refused
+    // with NotLeaderException when it no longer does.
+    private Task<ClusterConfiguration> ChangeForwardedAsync(RaftMembershipRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.NodeId);
+        if (request.Operation == RaftMembershipOperation.AddVoter)
+        {
+            RequireAddress(request.NodeId);
+        }
+
+        return ChangeHereAsync(LeaderNode(), request, cancellationToken);
+    }
+
+    private Task<ClusterConfiguration> ChangeHereAsync(RaftNode node, RaftMembershipRequest request, CancellationToken cancellationToken) =>
+        request.Operation switch
+        {
+            RaftMembershipOperation.AddVoter => AddVoterHereAsync(node, request.NodeId, cancellationToken),
+            RaftMembershipOperation.RemoveMember => RemoveMemberHereAsync(node, request.NodeId, cancellationToken),
+            _ => throw new ArgumentException($"Unknown membership operation {request.Operation}.", nameof(request)),
+        };
+
+    private void RequireAddress(string nodeId)
+    {
+        if (!_options.AddressBook().ContainsKey(nodeId))
+        {
+            throw new ArgumentException(
+                $"Raft grain storage '{_name}': '{nodeId}' is in neither Members nor AdditionalMembers [{string.Join(", ", _options.AdditionalMembers?.Keys ?? [])}], so no silo has its address. Add it to AdditionalMembers on every silo first (restarting them one at a time), then start it.",
+                nameof(nodeId));
+        }
     }
 
     // The configuration in force takes effect when its entry is appended, before it commits, and a leadership change
@@ -124,8 +184,10 @@ public sealed partial class RaftGrainStorage
 
     private RaftNode LeaderNode()
     {
-        var node = _node ?? throw new InvalidOperationException(
-            $"Raft grain storage '{_name}': the Raft node of silo '{NodeId}' is not running (the silo has not started or is stopping).");
+        var node = RunningNode();
         return node.IsLeader ? node : throw new NotLeaderException(node.Id, node.Status.LeaderId);
     }
+
+    private RaftNode RunningNode() => _node ?? throw new InvalidOperationException(
+        $"Raft grain storage '{_name}': the Raft node of silo '{NodeId}' is not running (the silo has not started or is stopping).");
 }

@@ -1,0 +1,87 @@
+using System.Text;
+using Raft.Core.Membership;
+using Raft.Core.Runtime;
+
+namespace Orleans.Raft.Networking;
+
+/// <summary>
+/// The bytes of a membership change forwarded over gRPC (<see cref="ForwardingProtocol.ChangeMembership"/>): a request
+/// is <c>[operation:1][node id, UTF-8]</c>; a reply is <c>[outcome:1]</c> followed by the encoded configuration when
+/// done, else by a UTF-8 explanation. The outcome names the exception the leader's silo threw, so the caller throws the
+/// same kind (what to retry, and when, depends on it).
+/// </summary>
+internal static class MembershipFrames
+{
+    private enum Outcome : byte
+    {
+        Done = 0,
+        NotLeader = 1,
+        Rejected = 2,
+        Dropped = 3,
+        TimedOut = 4,
+        Invalid = 5,
+        Failed = 6,
+    }
+
+    public static byte[] EncodeRequest(RaftMembershipRequest request)
+    {
+        var id = Encoding.UTF8.GetBytes(request.NodeId);
+        var frame = new byte[1 + id.Length];
+        frame[0] = (byte)request.Operation;
+        id.CopyTo(frame, 1);
+        return frame;
+    }
+
+    public static RaftMembershipRequest DecodeRequest(byte[] frame)
+    {
+        if (frame.Length < 2 || frame[0] is not ((byte)RaftMembershipOperation.AddVoter or (byte)RaftMembershipOperation.RemoveMember))
+        {
+            throw new InvalidDataException($"A forwarded membership change is malformed ({frame.Length} bytes, operation {(frame.Length > 0 ? frame[0] : -1)}).");
+        }
+
+        return new RaftMembershipRequest((RaftMembershipOperation)frame[0], Encoding.UTF8.GetString(frame, 1, frame.Length - 1));
+    }
+
+    public static byte[] EncodeDone(ClusterConfiguration configuration) => [(byte)Outcome.Done, .. configuration.Encode()];
+
+    // What the leader's silo threw, by kind; anything else is reported as a failure with its type and message.
+    public static byte[] EncodeFailure(Exception exception)
+    {
+        var outcome = exception switch
+        {
+            NotLeaderException => Outcome.NotLeader,
+            RequestRejectedException => Outcome.Rejected,
+            ProposalDroppedException => Outcome.Dropped,
+            TimeoutException => Outcome.TimedOut,
+            ArgumentException => Outcome.Invalid,
+            _ => Outcome.Failed,
+        };
+        var text = outcome == Outcome.Failed ? $"{exception.GetType().Name}: {exception.Message}" : exception.Message;
+        return [(byte)outcome, .. Encoding.UTF8.GetBytes(text)];
+    }
+
+    // The configuration, or the leader's failure thrown again here (its message prefixed with who answered).
+    public static ClusterConfiguration DecodeReply(byte[] frame, string leaderId)
+    {
+        if (frame.Length == 0 || frame[0] > (byte)Outcome.Failed)
+        {
+            throw new InvalidDataException($"The answer of node '{leaderId}' to a membership change is malformed.");
+        }
+
+        if ((Outcome)frame[0] == Outcome.Done)
+        {
+            return ClusterConfiguration.Decode(frame.AsSpan(1));
+        }
+
+        var message = $"Node '{leaderId}' answered: {Encoding.UTF8.GetString(frame, 1, frame.Length - 1)}";
+        throw (Outcome)frame[0] switch
+        {
+            Outcome.NotLeader => new NotLeaderException(message),
+            Outcome.Rejected => new RequestRejectedException(message),
+            Outcome.Dropped => new ProposalDroppedException(message),
+            Outcome.TimedOut => new TimeoutException(message),
+            Outcome.Invalid => new ArgumentException(message),
+            _ => new InvalidOperationException(message),
+        };
+    }
+}
