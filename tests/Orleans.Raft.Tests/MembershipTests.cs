@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Raft.Membership;
 using Orleans.Raft.Storage;
 using Raft.Core.Runtime;
 using Raft.Testing.Logging;
@@ -19,7 +20,7 @@ public sealed class MembershipTests
     // call that failed half-way, then AddVoterAsync promotes it); Silo_1 is removed. Then another original silo dies:
     // the last one and Silo_3 are a quorum of the new voters only because Silo_3 counts, writes go on, and every
     // acknowledged write is there, on Silo_3 too. The promotion is called on a follower's silo, which forwards it to
-    // the leader's. Over the in-memory network and over gRPC (each silo its own Kestrel endpoint).
+    // the leader's, and the removal from the client through IRaftMembershipGrain. Over the in-memory network and over gRPC (each silo its own Kestrel endpoint).
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -58,7 +59,8 @@ public sealed class MembershipTests
         var newSilo = await joining.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Contains(log.Entries, e => e.EventId.Id == 4013);
 
-        var removed = await RetryOnLeaderAsync(cluster, s => s.RemoveMemberAsync("Silo_1"));
+        // From the client, through the membership grain.
+        var removed = await RetryAsync(() => cluster.Client.GetGrain<IRaftMembershipGrain>(RaftTestCluster.ProviderName).RemoveMemberAsync("Silo_1"));
         Assert.Equal(["Silo_0", "Silo_2", "Silo_3"], removed.Voters);
         await rounds.RunAsync(3);
 
@@ -191,6 +193,24 @@ public sealed class MembershipTests
         Assert.Contains(member, (await RetryOnLeaderAsync(cluster, s => Task.FromResult(s.Configuration!))).Voters);
     }
 
+    // The membership grain answers from any silo: the configuration, and bad input as argument errors the client can
+    // read (a node id no silo has an address for, a key that names no Raft grain storage).
+    [Fact]
+    public async Task TheMembershipGrain_ReportsTheConfiguration_AndBadInputAsArgumentErrors()
+    {
+        await using var cluster = await RaftTestCluster.StartAsync();
+        var members = cluster.Client.GetGrain<IRaftMembershipGrain>(RaftTestCluster.ProviderName);
+        var configuration = await members.GetConfigurationAsync();
+        Assert.Equal(["Silo_0", "Silo_1", "Silo_2"], configuration.Voters);
+        Assert.Empty(configuration.Learners);
+
+        var unknownNode = await Assert.ThrowsAsync<ArgumentException>(() => members.AddVoterAsync("Silo_9"));
+        Assert.Contains("is in neither Members nor AdditionalMembers", unknownNode.Message, StringComparison.Ordinal);
+        var unknownStorage = await Assert.ThrowsAsync<ArgumentException>(() => cluster.Client.GetGrain<IRaftMembershipGrain>("no-such-storage").GetConfigurationAsync());
+        Assert.Contains("no Raft grain storage named 'no-such-storage'", unknownStorage.Message, StringComparison.Ordinal);
+        Assert.Equal(configuration.Voters, (await RetryAsync(() => members.RemoveMemberAsync("Silo_9"))).Voters);
+    }
+
     // A crash as Raft sees it (over the in-memory network, cut off first so it cannot hand leadership over).
     private static async Task KillAsync(RaftTestCluster cluster, string nodeId, bool useGrpc)
     {
@@ -220,6 +240,23 @@ public sealed class MembershipTests
                 return await change(storage);
             }
             catch (Exception ex) when (ex is NotLeaderException or ProposalDroppedException && stopwatch.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    // Through the membership grain: a change that is not done now (just after an election, say) is retried shortly.
+    private static async Task<RaftGroupConfiguration> RetryAsync(Func<Task<RaftGroupConfiguration>> change)
+    {
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return await change();
+            }
+            catch (RaftMembershipChangeException) when (stopwatch.Elapsed < TimeSpan.FromSeconds(10))
             {
                 await Task.Delay(50);
             }
