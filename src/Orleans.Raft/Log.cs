@@ -51,10 +51,17 @@ internal static partial class Log
     public static partial void NodeStartedEmpty(ILogger logger, string provider, string nodeId, string directory);
 
     [LoggerMessage(EventId = 4012, Level = LogLevel.Warning,
-        Message = "Raft grain storage {Provider}: node {NodeId} is not a member of the Raft group ({Configuration}); this silo's start waits until it is added: call AddVoterAsync(\"{NodeId}\") on the Raft grain storage of the leader's silo (README, \"Adding, removing and replacing silos\"). A silo that was removed: stop it")]
+        Message = "Raft grain storage {Provider}: node {NodeId} is not a member of the Raft group ({Configuration}); this silo's start waits until it is added: call AddVoterAsync(\"{NodeId}\") on IRaftMembershipGrain or on the Raft grain storage of any silo of the group (README, \"Adding, removing and replacing silos\"). A silo that was removed: stop it")]
     public static partial void NodeWaitingToJoin(ILogger logger, string provider, string nodeId, string configuration);
 
     [LoggerMessage(EventId = 4013, Level = LogLevel.Information,
         Message = "Raft grain storage {Provider}: node {NodeId} joined the Raft group ({Configuration}); this silo's start goes on")]
     public static partial void NodeJoined(ILogger logger, string provider, string nodeId, string configuration);
+
+    [LoggerMessage(EventId = 4014, Level = LogLevel.Error, Message = "Raft grain storage {Provider}: {Notice}")]
+    public static partial void NodeRemoved(ILogger logger, string provider, string notice);
+
+    [LoggerMessage(EventId = 4015, Level = LogLevel.Information,
+        Message = "Raft grain storage {Provider}: node {NodeId} hears from leader {LeaderId} again; it is a member after all")]
+    public static partial void NodeNotRemoved(ILogger logger, string provider, string nodeId, string leaderId);
 }

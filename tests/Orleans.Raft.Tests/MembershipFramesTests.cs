@@ -40,7 +40,11 @@ public sealed class MembershipFramesTests
         { new TimeoutException("not confirmed"), typeof(TimeoutException) },
         { new ArgumentException("no address for 'x'"), typeof(ArgumentException) },
         { new ArgumentNullException("nodeId"), typeof(ArgumentException) },
-        { new NotSupportedException("no forwarding here"), typeof(InvalidOperationException) },
+        { new RaftNodeStoppedException("the leader's node stopped"), typeof(NotLeaderException) },
+        { new ProposalSupersededException(5, 2, 3), typeof(ProposalSupersededException) },
+        { new ProposalResultUnknownException("the leader stepped down"), typeof(ProposalResultUnknownException) },
+        { new NotSupportedException("no forwarding here"), typeof(NotSupportedException) },
+        { new InvalidOperationException("something else"), typeof(InvalidOperationException) },
     };
 
     [Theory]
@@ -55,7 +59,7 @@ public sealed class MembershipFramesTests
 
     [Theory]
     [InlineData(new byte[0])]
-    [InlineData(new byte[] { 7 })]
+    [InlineData(new byte[] { 10 })]
     public void AMalformedAnswer_IsRefused(byte[] frame) =>
         Assert.Throws<InvalidDataException>(() => MembershipFrames.DecodeReply(frame, "silo-0"));
 }

@@ -1,9 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Raft.Membership;
+using Orleans.Raft.Networking;
 using Orleans.Raft.Storage;
 using Raft.Core.Runtime;
 using Raft.Testing.Logging;
@@ -191,6 +193,54 @@ public sealed class MembershipTests
         Assert.Contains(member, newLeader.Configuration!.Voters);
         Assert.Equal(2, await cluster.Client.GetGrain<ICounterGrain>("cut-off-change").Increment());
         Assert.Contains(member, (await RetryOnLeaderAsync(cluster, s => Task.FromResult(s.Configuration!))).Voters);
+    }
+
+    // A follower removed while it was down never hears of it from the leader. Restarted from its data, its silo notices
+    // that no leader answers, asks the others, and says it was removed (event 4014); its storage errors say so too,
+    // instead of blaming the quorum.
+    [Fact]
+    public async Task AFollowerRemovedWhileItWasDown_SaysSoWhenItComesBack()
+    {
+        var log = new TestLog();
+        await using var cluster = await RaftTestCluster.StartAsync(
+            configure: o => o.OperationTimeout = TimeSpan.FromSeconds(2),
+            configureSilo: silo => silo.Services.AddLogging(b => b.AddProvider(log.AsProvider())));
+        var grain = cluster.Client.GetGrain<ICounterGrain>("removed-while-down");
+        Assert.Equal(1, await grain.Increment());
+        var leaderId = RaftTestCluster.Storage(await cluster.WaitForLeaderSiloAsync(TimeSpan.FromSeconds(10))).NodeId;
+        var victim = cluster.Cluster.Silos.First(s => s.IsActive && RaftTestCluster.Storage(s).NodeId != leaderId);
+        var victimId = RaftTestCluster.Storage(victim).NodeId;
+
+        await KillAsync(cluster, victimId, useGrpc: false);
+        cluster.Network.Network.Heal();
+        var removed = await RetryOnLeaderAsync(cluster, s => s.RemoveMemberAsync(victimId));
+        Assert.DoesNotContain(victimId, removed.Voters);
+
+        var back = RaftTestCluster.Storage((await cluster.Cluster.RestartSiloAsync(victim))!);
+        await WaitUntilAsync(() => log.Entries.Any(e => e.EventId.Id == 4014 && e.Message.Contains($"node {victimId} is not a member", StringComparison.Ordinal)), $"{victimId} to say it was removed");
+        var failure = await Assert.ThrowsAsync<RaftQuorumUnavailableException>(() => back.ReadStateAsync("s", grain.GetGrainId(), new TestState()));
+        Assert.Contains($"This silo's Raft node {victimId} is not a member of the Raft group", failure.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(log.Entries, e => e.EventId.Id == 4014 && !e.Message.Contains(victimId, StringComparison.Ordinal));
+        Assert.Equal(2, await grain.Increment());
+    }
+
+    // The silo a change is forwarded to checks it as a local caller's would be checked: one that does not lead refuses
+    // it (the caller retries with the leader), and the leader's refuses a node no silo has an address for.
+    [Fact]
+    public async Task AForwardedChange_IsCheckedByTheSiloThatReceivesIt()
+    {
+        await using var cluster = await RaftTestCluster.StartAsync();
+        var leader = RaftTestCluster.Storage(await cluster.WaitForLeaderSiloAsync(TimeSpan.FromSeconds(10)));
+        var follower = cluster.Storages.First(s => s != leader);
+        await using var probe = await cluster.Network.ConnectAsync(
+            new RaftStorageEndpoint("probe", "probe", new Dictionary<string, string>(), NullLoggerFactory.Instance));
+
+        await Assert.ThrowsAsync<NotLeaderException>(
+            () => probe.ForwardMembershipChangeAsync(follower.NodeId, new RaftMembershipRequest(RaftMembershipOperation.RemoveMember, leader.NodeId)));
+        var unknown = await Assert.ThrowsAsync<ArgumentException>(
+            () => probe.ForwardMembershipChangeAsync(leader.NodeId, new RaftMembershipRequest(RaftMembershipOperation.AddVoter, "Silo_9")));
+        Assert.Contains("is in neither Members nor AdditionalMembers", unknown.Message, StringComparison.Ordinal);
+        Assert.Equal(["Silo_0", "Silo_1", "Silo_2"], leader.Configuration!.Voters);
     }
 
     // The membership grain answers from any silo: the configuration, and bad input as argument errors the client can

@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Raft.Testing.Conformance;
+using Raft.Testing.Security;
 using Raft.Transport.Grpc.Mapping;
 using Raft.Transport.Grpc.Security;
 using Raft.Transport.Grpc.Tests.Infrastructure;

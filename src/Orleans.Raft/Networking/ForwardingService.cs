@@ -240,6 +240,7 @@ internal sealed class ForwardingServiceContext(
     IReadOnlyDictionary<string, string> members,
     Func<RaftNode?> node,
     Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>? membershipChanges,
+    bool overTls,
     ILogger logger)
 {
     public string NodeId => nodeId;
@@ -253,6 +254,16 @@ internal sealed class ForwardingServiceContext(
     // The caller must be a member of this Raft group: a follower of another group (a misconfigured address) is refused.
     public string Authorize(ServerCallContext call)
     {
+        if (overTls)
+        {
+            // The headers name the sender, and only a certificate could prove it; this service does not check
+            // certificates against node ids, so over TLS it serves nobody (writes then go through the transport's client
+            // service, and membership changes are made on the leader's silo).
+            const string Detail = "The forwarding service is not served over TLS: it cannot tell which node a certificate speaks for.";
+            Log.ForwardingCallRejected(logger, nodeId, call.RequestHeaders.GetValue(ForwardingProtocol.SenderHeader) ?? "(none)", Detail);
+            throw new RpcException(new Status(StatusCode.PermissionDenied, Detail));
+        }
+
         var cluster = call.RequestHeaders.GetValue(ForwardingProtocol.ClusterHeader);
         var sender = call.RequestHeaders.GetValue(ForwardingProtocol.SenderHeader);
         if (!string.Equals(cluster, clusterId, StringComparison.Ordinal))

@@ -113,7 +113,7 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
 
         public async Task StartAsync(RaftNode node, CancellationToken cancellationToken = default)
         {
-            var forwarding = new ForwardingServiceContext(options.ClusterId, endpoint.NodeId, endpoint.Members, () => node, endpoint.MembershipChanges, _logger);
+            var forwarding = new ForwardingServiceContext(options.ClusterId, endpoint.NodeId, endpoint.Members, () => node, endpoint.MembershipChanges, options.Tls is not null, _logger);
             _server = new GrpcRaftStorageServer(transport, options, node, forwarding, endpoint.LoggerFactory);
             await _server.StartAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -156,6 +156,26 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
             return ForwardingClientFor(leaderId, host, port).ChangeMembershipAsync(request, cancellationToken);
         }
 
+        public async Task<RaftPeerView?> AskPeerAsync(string peerId, CancellationToken cancellationToken = default)
+        {
+            if (!endpoint.Members.TryGetValue(peerId, out var address))
+            {
+                return null;
+            }
+
+            try
+            {
+                var statuses = await UnaryClientFor(peerId, address).GetStatusAsync(includePeers: false, cancellationToken).ConfigureAwait(false);
+                return statuses is [{ Reachable: true, Id: var id } status, ..] && id == peerId
+                    ? new RaftPeerView(peerId, status.Term, status.LeaderId, new ClusterConfiguration(status.Voters, status.Learners))
+                    : null;
+            }
+            catch (Exception ex) when (ex is RaftClientException or Grpc.Core.RpcException or ArgumentException && !cancellationToken.IsCancellationRequested)
+            {
+                return null;
+            }
+        }
+
         private ForwardingClient ForwardingClientFor(string leaderId, string host, int port) =>
             _forwardingClients.GetOrAdd(leaderId, id => new ForwardingClient(
                 endpoint.NodeId, id, new Uri($"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{port.ToString(CultureInfo.InvariantCulture)}"),
@@ -163,16 +183,7 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
 
         private async Task<ProposalResult> ForwardUnaryAsync(string leaderId, string address, ReadOnlyMemory<byte> command, CancellationToken cancellationToken)
         {
-            var client = _unaryClients.GetOrAdd(leaderId, _ => new GrpcRaftClient(new GrpcRaftClientOptions
-            {
-                ClusterId = options.ClusterId,
-                Endpoints = [address],
-                Tls = options.Tls,
-                MaxMessageBytes = options.MaxMessageBytes,
-
-                // The provider retries itself, within its own operation timeout; one short round here is enough.
-                RetryBudget = TimeSpan.FromMilliseconds(500),
-            }));
+            var client = UnaryClientFor(leaderId, address);
             try
             {
                 var result = await client.ProposeAsync(command, cancellationToken).ConfigureAwait(false);
@@ -183,6 +194,19 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
                 throw new NotLeaderException($"The write forwarded by node '{endpoint.NodeId}' to '{leaderId}' was not applied: {ex.Message}", ex);
             }
         }
+
+        // The transport's own client for one node (it carries the TLS set-up).
+        private GrpcRaftClient UnaryClientFor(string nodeId, string address) =>
+            _unaryClients.GetOrAdd(nodeId, _ => new GrpcRaftClient(new GrpcRaftClientOptions
+            {
+                ClusterId = options.ClusterId,
+                Endpoints = [address],
+                Tls = options.Tls,
+                MaxMessageBytes = options.MaxMessageBytes,
+
+                // The provider retries itself, within its own operation timeout; one short round here is enough.
+                RetryBudget = TimeSpan.FromMilliseconds(500),
+            }));
 
         public async ValueTask DisposeAsync()
         {

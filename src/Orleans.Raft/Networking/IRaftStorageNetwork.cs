@@ -92,4 +92,17 @@ public interface IRaftStorageConnection : IAsyncDisposable
     /// </remarks>
     Task<ClusterConfiguration> ForwardMembershipChangeAsync(string leaderId, RaftMembershipRequest request, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException($"{GetType().Name} does not forward membership changes: call on the leader's silo.");
+
+    /// <summary>Asks the node <paramref name="peerId"/> how it sees the group (for diagnosis only; nothing acts on it in Raft).</summary>
+    /// <param name="peerId">The node to ask.</param>
+    /// <param name="cancellationToken">Abandons the question.</param>
+    /// <returns>Its answer, or null when it could not be asked (or the network cannot ask).</returns>
+    Task<RaftPeerView?> AskPeerAsync(string peerId, CancellationToken cancellationToken = default) => Task.FromResult<RaftPeerView?>(null);
 }
+
+/// <summary>How one node sees its Raft group, as <see cref="IRaftStorageConnection.AskPeerAsync"/> reports it.</summary>
+/// <param name="NodeId">The node that answered.</param>
+/// <param name="Term">Its current term.</param>
+/// <param name="LeaderId">The leader it knows in that term (itself when it leads), or null.</param>
+/// <param name="Configuration">The latest configuration in its log.</param>
+public sealed record RaftPeerView(string NodeId, long Term, string? LeaderId, ClusterConfiguration Configuration);

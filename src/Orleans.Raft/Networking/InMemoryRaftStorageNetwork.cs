@@ -78,6 +78,17 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
             return ForwardMembershipCoreAsync(leaderId, changes, request, cancellationToken);
         }
 
+        public Task<RaftPeerView?> AskPeerAsync(string peerId, CancellationToken cancellationToken = default)
+        {
+            if (!owner.Network.CanDeliver(nodeId, peerId) || !owner.Network.CanDeliver(peerId, nodeId) || !owner._nodes.TryGetValue(peerId, out var peer)
+                || peer.Completion.IsCompleted || peer.Status is not { Configuration: { } configuration } status)
+            {
+                return Task.FromResult<RaftPeerView?>(null);
+            }
+
+            return Task.FromResult<RaftPeerView?>(new RaftPeerView(peerId, status.Term, status.LeaderId, configuration));
+        }
+
         private async Task<ClusterConfiguration> ForwardMembershipCoreAsync(
             string leaderId,
             Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>> changes,

@@ -21,6 +21,9 @@ internal static class MembershipFrames
         TimedOut = 4,
         Invalid = 5,
         Failed = 6,
+        Superseded = 7,
+        Unknown = 8,
+        NotSupported = 9,
     }
 
     public static byte[] EncodeRequest(RaftMembershipRequest request)
@@ -49,8 +52,11 @@ internal static class MembershipFrames
     {
         var outcome = exception switch
         {
-            NotLeaderException => Outcome.NotLeader,
+            NotLeaderException or RaftNodeStoppedException => Outcome.NotLeader,
             RequestRejectedException => Outcome.Rejected,
+            ProposalSupersededException => Outcome.Superseded,
+            ProposalResultUnknownException => Outcome.Unknown,
+            NotSupportedException => Outcome.NotSupported,
             ProposalDroppedException => Outcome.Dropped,
             TimeoutException => Outcome.TimedOut,
             ArgumentException => Outcome.Invalid,
@@ -63,7 +69,7 @@ internal static class MembershipFrames
     // The configuration, or the leader's failure thrown again here (its message prefixed with who answered).
     public static ClusterConfiguration DecodeReply(byte[] frame, string leaderId)
     {
-        if (frame.Length == 0 || frame[0] > (byte)Outcome.Failed)
+        if (frame.Length == 0 || frame[0] > (byte)Outcome.NotSupported)
         {
             throw new InvalidDataException($"The answer of node '{leaderId}' to a membership change is malformed.");
         }
@@ -81,6 +87,9 @@ internal static class MembershipFrames
             Outcome.Dropped => new ProposalDroppedException(message),
             Outcome.TimedOut => new TimeoutException(message),
             Outcome.Invalid => new ArgumentException(message),
+            Outcome.Superseded => new ProposalSupersededException(message),
+            Outcome.Unknown => new ProposalResultUnknownException(message),
+            Outcome.NotSupported => new NotSupportedException(message),
             _ => new InvalidOperationException(message),
         };
     }

@@ -219,7 +219,7 @@ public sealed partial class RaftGrainStorage
         }
 
         throw new RaftQuorumUnavailableException(
-            $"Raft grain storage '{_name}': could not open a client session: no Raft leader with a quorum answered within OperationTimeout ({_options.OperationTimeout}). Check that a majority of Members [{string.Join(", ", _options.Members.Keys)}] is running and reachable.",
+            $"Raft grain storage '{_name}': could not open a client session: no Raft leader with a quorum answered within OperationTimeout ({_options.OperationTimeout}). {WhatToCheck()}",
             lastFailure);
     }
 
@@ -259,20 +259,19 @@ public sealed partial class RaftGrainStorage
         }
 
         throw new RaftQuorumUnavailableException(
-            $"Raft grain storage '{_name}': the {operation} of {key} could not be confirmed by a Raft leader with a quorum within OperationTimeout ({_options.OperationTimeout}). Check that a majority of Members [{string.Join(", ", _options.Members.Keys)}] is running and reachable.",
+            $"Raft grain storage '{_name}': the {operation} of {key} could not be confirmed by a Raft leader with a quorum within OperationTimeout ({_options.OperationTimeout}). {WhatToCheck()}",
             lastFailure);
     }
 
     private RaftGrainStorageException OutOfTime(string operation, GrainStateKey key, bool maybeApplied, Exception? lastFailure)
     {
         Count(operation, maybeApplied ? "unknown" : "unavailable");
-        var members = string.Join(", ", _options.Members.Keys);
         RaftGrainStorageException failure = maybeApplied
             ? new RaftWriteOutcomeUnknownException(
                 $"Raft grain storage '{_name}': the {operation} of {key} reached the Raft group but was not answered within OperationTimeout ({_options.OperationTimeout}); it may or may not have been applied. Read the state again to find out. Last error: {lastFailure?.Message}",
                 lastFailure)
             : new RaftQuorumUnavailableException(
-                $"Raft grain storage '{_name}': no Raft leader with a quorum accepted the {operation} of {key} within OperationTimeout ({_options.OperationTimeout}); it was not applied. Check that a majority of Members [{members}] is running and reachable. Last error: {lastFailure?.Message}",
+                $"Raft grain storage '{_name}': no Raft leader with a quorum accepted the {operation} of {key} within OperationTimeout ({_options.OperationTimeout}); it was not applied. {WhatToCheck()} Last error: {lastFailure?.Message}",
                 lastFailure);
         Log.OperationFailed(_logger, failure, _name, operation, key.ToString(), NodeId, failure.Message);
         return failure;

@@ -68,6 +68,7 @@ public sealed partial class RaftGrainStorage
             }
 
             await WaitUntilMemberAsync(node, cancellationToken).ConfigureAwait(false);
+            StartRemovalWatch(node, _connection);
         }
         catch (Exception ex)
         {
@@ -115,6 +116,7 @@ public sealed partial class RaftGrainStorage
     // Stops the node (a leader transfers leadership first), then closes the network and the stores.
     private async Task ReleaseAsync()
     {
+        StopRemovalWatch();
         var node = Interlocked.Exchange(ref _node, null);
         try
         {

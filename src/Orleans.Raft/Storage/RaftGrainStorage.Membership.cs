@@ -46,11 +46,11 @@ public sealed partial class RaftGrainStorage
     /// in the leader's term (retry after a leadership change), and <see cref="ProposalDroppedException"/> just after an
     /// election (retry shortly). Retrying is safe: each step is skipped once it is done.
     /// </remarks>
-    public Task<ClusterConfiguration> AddVoterAsync(string nodeId, CancellationToken cancellationToken = default)
+    public async Task<ClusterConfiguration> AddVoterAsync(string nodeId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(nodeId);
         RequireAddress(nodeId);
-        return ChangeAsync(new RaftMembershipRequest(RaftMembershipOperation.AddVoter, nodeId), cancellationToken);
+        return await ChangeAsync(new RaftMembershipRequest(RaftMembershipOperation.AddVoter, nodeId), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<ClusterConfiguration> AddVoterHereAsync(RaftNode node, string nodeId, CancellationToken cancellationToken)
@@ -90,10 +90,10 @@ public sealed partial class RaftGrainStorage
     /// hearing about its entries): read <see cref="Configuration"/> on another silo. Other failures: see
     /// <see cref="AddVoterAsync"/>.
     /// </remarks>
-    public Task<ClusterConfiguration> RemoveMemberAsync(string nodeId, CancellationToken cancellationToken = default)
+    public async Task<ClusterConfiguration> RemoveMemberAsync(string nodeId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(nodeId);
-        return ChangeAsync(new RaftMembershipRequest(RaftMembershipOperation.RemoveMember, nodeId), cancellationToken);
+        return await ChangeAsync(new RaftMembershipRequest(RaftMembershipOperation.RemoveMember, nodeId), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<ClusterConfiguration> RemoveMemberHereAsync(RaftNode node, string nodeId, CancellationToken cancellationToken)
@@ -133,7 +133,11 @@ public sealed partial class RaftGrainStorage
             RequireAddress(request.NodeId);
         }
 
-        return ChangeHereAsync(LeaderNode(), request, cancellationToken);
+        // Asked because this node leads: one that is not running (the silo stops) has moved on, as far as the caller
+        // is concerned.
+        var node = _node ?? throw new NotLeaderException(
+            $"Raft grain storage '{_name}': the Raft node of silo '{NodeId}' is not running (the silo starts or stops); retry with the leader.");
+        return ChangeHereAsync(node.IsLeader ? node : throw new NotLeaderException(node.Id, node.Status.LeaderId), request, cancellationToken);
     }
 
     private Task<ClusterConfiguration> ChangeHereAsync(RaftNode node, RaftMembershipRequest request, CancellationToken cancellationToken) =>
@@ -180,12 +184,6 @@ public sealed partial class RaftGrainStorage
         }
 
         return before.Configuration!;
-    }
-
-    private RaftNode LeaderNode()
-    {
-        var node = RunningNode();
-        return node.IsLeader ? node : throw new NotLeaderException(node.Id, node.Status.LeaderId);
     }
 
     private RaftNode RunningNode() => _node ?? throw new InvalidOperationException(

@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Raft.Transport.Grpc.Tests.Infrastructure;
+namespace Raft.Testing.Security;
 
 // Self-signed CAs and the node certificates they issue, made fresh for each test run.
 public static class TestCertificates

@@ -1,0 +1,100 @@
+using Orleans.Raft.Networking;
+using Raft.Core.Engine;
+using Raft.Core.Runtime;
+
+namespace Orleans.Raft.Storage;
+
+// A follower removed while it was down never hears of its removal: the leader stops replicating to it at once, so,
+// restarted from its data, it counts itself a member that no leader answers, and every storage call of a grain placed
+// on its silo waits out OperationTimeout. This watch notices the silence, asks the other silos how they see the group,
+// and says so when a leader they know of has this node out of its configuration (event 4014); the storage's errors
+// then say it too. Diagnosis only: Raft itself does not act on it (the node is not stopped, and a node added back later
+// simply hears from the leader again).
+public sealed partial class RaftGrainStorage
+{
+    // What event 4014 said, while it holds; read by the storage's quorum errors.
+    private volatile string? _removalNotice;
+    private CancellationTokenSource? _removalWatchStop;
+
+    private void StartRemovalWatch(RaftNode node, IRaftStorageConnection connection)
+    {
+        var stop = new CancellationTokenSource();
+        _removalWatchStop = stop;
+        _ = WatchForRemovalAsync(node, connection, stop.Token);
+    }
+
+    private void StopRemovalWatch()
+    {
+        if (Interlocked.Exchange(ref _removalWatchStop, null) is { } stop)
+        {
+            stop.Cancel();
+            stop.Dispose();
+        }
+    }
+
+    private async Task WatchForRemovalAsync(RaftNode node, IRaftStorageConnection connection, CancellationToken cancellationToken)
+    {
+        // Two checks in a row without a leader, each at least two election timeouts apart: longer than any election.
+        var electionTimeout = _options.TickInterval * _options.ElectionTick;
+        var interval = electionTimeout * 2 > TimeSpan.FromSeconds(1) ? electionTimeout * 2 : TimeSpan.FromSeconds(1);
+        var silentChecks = 0;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested && !node.Completion.IsCompleted)
+            {
+                await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
+                var status = node.Status;
+                if (status.LeaderId is not null || status.Configuration?.Contains(node.Id) != true)
+                {
+                    // A joiner that is not a member yet waits at start instead (event 4012).
+                    silentChecks = 0;
+                    if (_removalNotice is not null && status.LeaderId is not null)
+                    {
+                        _removalNotice = null;
+                        Log.NodeNotRemoved(_logger, _name, node.Id, status.LeaderId);
+                    }
+
+                    continue;
+                }
+
+                if (++silentChecks < 2 || _removalNotice is not null)
+                {
+                    continue;
+                }
+
+                if (await AskWhetherRemovedAsync(node.Id, status, connection, cancellationToken).ConfigureAwait(false) is { } notice)
+                {
+                    _removalNotice = notice;
+                    Log.NodeRemoved(_logger, _name, notice);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The silo stops.
+        }
+    }
+
+    // Every other silo of the address book is asked; one that knows a leader in this node's term or later, and whose
+    // configuration leaves this node out, decides (the leader's own answer first).
+    private async Task<string?> AskWhetherRemovedAsync(string nodeId, RaftStatus status, IRaftStorageConnection connection, CancellationToken cancellationToken)
+    {
+        var peers = _options.AddressBook().Keys.Where(id => id != nodeId).ToArray();
+        var views = await Task.WhenAll(peers.Select(id => connection.AskPeerAsync(id, cancellationToken))).ConfigureAwait(false);
+        var outside = views
+            .OfType<RaftPeerView>()
+            .Where(v => v.LeaderId is not null && v.Term >= status.Term && !v.Configuration.Contains(nodeId))
+            .OrderByDescending(v => v.NodeId == v.LeaderId)
+            .ThenByDescending(v => v.Term)
+            .FirstOrDefault();
+        return outside is null
+            ? null
+            : $"node {nodeId} is not a member of the Raft group as node {outside.NodeId} sees it in term {outside.Term} (leader {outside.LeaderId}; {outside.Configuration}): it was removed, most likely while it was down, and no leader will answer it, so the storage calls of grains on this silo fail. Stop this silo for good, or, if its data is intact, add it back (IRaftMembershipGrain.AddVoterAsync(\"{nodeId}\")).";
+    }
+
+    // The advice of the storage's quorum errors: the removal when it is known, else the usual suspects.
+    private string WhatToCheck() =>
+        _removalNotice is { } notice
+            ? $"This silo's Raft {notice}"
+            : $"Check that a majority of Members [{string.Join(", ", _options.Members.Keys)}] is running and reachable.";
+}
