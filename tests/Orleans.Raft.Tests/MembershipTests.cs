@@ -198,12 +198,15 @@ public sealed class MembershipTests
     // A follower removed while it was down never hears of it from the leader. Restarted from its data, its silo notices
     // that no leader answers, asks the others, and says it was removed (event 4014); its storage errors say so too,
     // instead of blaming the quorum.
-    [Fact]
-    public async Task AFollowerRemovedWhileItWasDown_SaysSoWhenItComesBack()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AFollowerRemovedWhileItWasDown_SaysSoWhenItComesBack(bool useGrpc)
     {
         var log = new TestLog();
         await using var cluster = await RaftTestCluster.StartAsync(
             configure: o => o.OperationTimeout = TimeSpan.FromSeconds(2),
+            useGrpc: useGrpc,
             configureSilo: silo => silo.Services.AddLogging(b => b.AddProvider(log.AsProvider())));
         var grain = cluster.Client.GetGrain<ICounterGrain>("removed-while-down");
         Assert.Equal(1, await grain.Increment());
@@ -211,7 +214,7 @@ public sealed class MembershipTests
         var victim = cluster.Cluster.Silos.First(s => s.IsActive && RaftTestCluster.Storage(s).NodeId != leaderId);
         var victimId = RaftTestCluster.Storage(victim).NodeId;
 
-        await KillAsync(cluster, victimId, useGrpc: false);
+        await KillAsync(cluster, victimId, useGrpc);
         cluster.Network.Network.Heal();
         var removed = await RetryOnLeaderAsync(cluster, s => s.RemoveMemberAsync(victimId));
         Assert.DoesNotContain(victimId, removed.Voters);
