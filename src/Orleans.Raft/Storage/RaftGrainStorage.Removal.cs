@@ -75,18 +75,12 @@ public sealed partial class RaftGrainStorage
         }
     }
 
-    // Every other silo of the address book is asked; one that knows a leader in this node's term or later, and whose
-    // configuration leaves this node out, decides (the leader's own answer first).
+    // Every other silo of the address book is asked (RemovalVerdict weighs the answers).
     private async Task<string?> AskWhetherRemovedAsync(string nodeId, RaftStatus status, IRaftStorageConnection connection, CancellationToken cancellationToken)
     {
         var peers = _options.AddressBook().Keys.Where(id => id != nodeId).ToArray();
         var views = await Task.WhenAll(peers.Select(id => connection.AskPeerAsync(id, cancellationToken))).ConfigureAwait(false);
-        var outside = views
-            .OfType<RaftPeerView>()
-            .Where(v => v.LeaderId is not null && v.Term >= status.Term && !v.Configuration.Contains(nodeId))
-            .OrderByDescending(v => v.NodeId == v.LeaderId)
-            .ThenByDescending(v => v.Term)
-            .FirstOrDefault();
+        var outside = RemovalVerdict.Decide(nodeId, status.Term, views.OfType<RaftPeerView>());
         return outside is null
             ? null
             : $"node {nodeId} is not a member of the Raft group as node {outside.NodeId} sees it in term {outside.Term} (leader {outside.LeaderId}; {outside.Configuration}): it was removed, most likely while it was down, and no leader will answer it, so the storage calls of grains on this silo fail. Stop this silo for good, or, if its data is intact, add it back (IRaftMembershipGrain.AddVoterAsync(\"{nodeId}\")).";

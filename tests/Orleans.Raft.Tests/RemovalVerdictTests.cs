@@ -1,0 +1,57 @@
+using Orleans.Raft.Networking;
+using Orleans.Raft.Storage;
+using Raft.Core.Membership;
+
+namespace Orleans.Raft.Tests;
+
+// When a silo whose node hears from no leader asks the others, their answers say it was removed only when the leader
+// they know has it out, or, with no leader answering, every follower that knows one does.
+public sealed class RemovalVerdictTests
+{
+    private static readonly ClusterConfiguration WithB = new(["a", "b", "c"]);
+    private static readonly ClusterConfiguration WithoutB = new(["a", "c", "d"]);
+
+    [Fact]
+    public void TheLeaderLeavingTheNodeOut_ShowsTheRemoval()
+    {
+        var leader = new RaftPeerView("a", 7, "a", WithoutB);
+        Assert.Equal(leader, RemovalVerdict.Decide("b", 5, [leader, new RaftPeerView("c", 7, "a", WithB)]));
+    }
+
+    [Fact]
+    public void TheLeaderHoldingTheNode_OutweighsAFollowerThatDoesNot()
+    {
+        Assert.Null(RemovalVerdict.Decide("b", 5, [new RaftPeerView("a", 7, "a", WithB), new RaftPeerView("c", 7, "a", WithoutB)]));
+    }
+
+    [Fact]
+    public void OnlyTheLatestLeaderCounts()
+    {
+        var stale = new RaftPeerView("c", 6, "c", WithoutB);
+        Assert.Null(RemovalVerdict.Decide("b", 5, [stale, new RaftPeerView("a", 7, "a", WithB)]));
+        Assert.Equal(stale, RemovalVerdict.Decide("b", 5, [stale]));
+    }
+
+    [Fact]
+    public void WithoutTheLeadersAnswer_EveryInformedFollowerMustAgree()
+    {
+        var c = new RaftPeerView("c", 7, "a", WithoutB);
+        var d = new RaftPeerView("d", 8, "a", WithoutB);
+        Assert.Equal(d, RemovalVerdict.Decide("b", 5, [c, d]));
+        Assert.Null(RemovalVerdict.Decide("b", 5, [c, d, new RaftPeerView("e", 7, "a", WithB)]));
+    }
+
+    [Fact]
+    public void AnswersWithoutALeader_OrFromAnEarlierTerm_DoNotCount()
+    {
+        Assert.Null(RemovalVerdict.Decide("b", 5, [new RaftPeerView("a", 7, null, WithoutB)]));
+        Assert.Null(RemovalVerdict.Decide("b", 5, [new RaftPeerView("a", 4, "a", WithoutB)]));
+        Assert.Null(RemovalVerdict.Decide("b", 5, []));
+    }
+
+    [Fact]
+    public void ALearnerIsAMember()
+    {
+        Assert.Null(RemovalVerdict.Decide("b", 5, [new RaftPeerView("a", 7, "a", new ClusterConfiguration(["a", "c"], ["b"]))]));
+    }
+}
