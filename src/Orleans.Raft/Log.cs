@@ -62,6 +62,10 @@ internal static partial class Log
     public static partial void NodeRemoved(ILogger logger, string provider, string notice);
 
     [LoggerMessage(EventId = 4015, Level = LogLevel.Information,
-        Message = "Raft grain storage {Provider}: node {NodeId} hears from leader {LeaderId} again; it is a member after all")]
-    public static partial void NodeNotRemoved(ILogger logger, string provider, string nodeId, string leaderId);
+        Message = "Raft grain storage {Provider}: node {NodeId} is a member after all: {Reason}")]
+    public static partial void NodeNotRemoved(ILogger logger, string provider, string nodeId, string reason);
+
+    [LoggerMessage(EventId = 4016, Level = LogLevel.Warning,
+        Message = "Raft grain storage {Provider}: node {NodeId}'s watch for its own removal failed and stopped (diagnosis only; the node goes on)")]
+    public static partial void RemovalWatchFailed(ILogger logger, Exception exception, string provider, string nodeId);
 }

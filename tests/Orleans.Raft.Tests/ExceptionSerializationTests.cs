@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Raft.Membership;
 using Orleans.Raft.Storage;
 using Orleans.Serialization;
 using Raft.Core.Runtime;
@@ -25,6 +26,21 @@ public sealed class ExceptionSerializationTests
         Assert.Equal("no quorum", quorum.Message);
         Assert.NotNull(quorum.InnerException);
         Assert.Contains(typeof(NotLeaderException).FullName!, quorum.InnerException.Message, StringComparison.Ordinal);
+    }
+
+    // A .NET exception can carry one Orleans cannot serialize further down (the forwarding client's IOException wraps
+    // gRPC's RpcException): the whole chain is kept as text then.
+    [Fact]
+    public void MembershipChangeException_WithAnUnserializableCauseDeepInItsChain_RoundTripsWithTheChainAsText()
+    {
+        var lost = new IOException("the answer was lost", new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Internal, "reset")));
+        var failure = new RaftMembershipChangeException("could not add now", lost);
+
+        var copy = Assert.IsType<RaftMembershipChangeException>(_serializer.Deserialize<Exception>(_serializer.SerializeToArray<Exception>(failure)));
+
+        Assert.Equal("could not add now", copy.Message);
+        Assert.Contains("the answer was lost", copy.InnerException!.Message, StringComparison.Ordinal);
+        Assert.Contains(typeof(Grpc.Core.RpcException).FullName!, copy.InnerException.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -224,7 +224,18 @@ public sealed class MembershipTests
         var failure = await Assert.ThrowsAsync<RaftQuorumUnavailableException>(() => back.ReadStateAsync("s", grain.GetGrainId(), new TestState()));
         Assert.Contains($"This silo's Raft node {victimId} is not a member of the Raft group", failure.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(log.Entries, e => e.EventId.Id == 4014 && !e.Message.Contains(victimId, StringComparison.Ordinal));
-        Assert.Equal(2, await grain.Increment());
+
+        // Its data is intact, so it may be added back (after a leadership change: not in the term it was removed in);
+        // then it hears from the leader, and says it is a member after all.
+        var leader = RaftTestCluster.Storage(await cluster.WaitForLeaderSiloAsync(TimeSpan.FromSeconds(10)));
+        var other = cluster.Storages.First(s => s.NodeId != leader.NodeId && s.NodeId != victimId);
+        await leader.Node!.TransferLeadershipAsync(other.NodeId);
+        var readded = await RetryOnLeaderAsync(cluster, s => s.AddVoterAsync(victimId));
+        Assert.Contains(victimId, readded.Voters);
+        await WaitUntilAsync(() => log.Entries.Any(e => e.EventId.Id == 4015 && e.Message.Contains(victimId, StringComparison.Ordinal)), $"{victimId} to say it is a member after all");
+        var read = new TestState();
+        await back.ReadStateAsync("s", grain.GetGrainId(), read);
+        Assert.Equal(1, read.State.Value);
     }
 
     // The silo a change is forwarded to checks it as a local caller's would be checked: one that does not lead refuses
@@ -246,12 +257,12 @@ public sealed class MembershipTests
         Assert.Equal(["Silo_0", "Silo_1", "Silo_2"], leader.Configuration!.Voters);
     }
 
-    // The membership grain answers from any silo: the configuration, and bad input as argument errors the client can
-    // read (a node id no silo has an address for, a key that names no Raft grain storage).
+    // The membership grain answers from any silo: the configuration, bad input as argument errors the client can read
+    // (a node id no silo has an address for, a key that names no Raft grain storage), and a cancelled wait as such.
     [Fact]
     public async Task TheMembershipGrain_ReportsTheConfiguration_AndBadInputAsArgumentErrors()
     {
-        await using var cluster = await RaftTestCluster.StartAsync();
+        await using var cluster = await RaftTestCluster.StartAsync(configure: o => o.AdditionalMembers["Silo_3"] = "in-memory");
         var members = cluster.Client.GetGrain<IRaftMembershipGrain>(RaftTestCluster.ProviderName);
         var configuration = await members.GetConfigurationAsync();
         Assert.Equal(["Silo_0", "Silo_1", "Silo_2"], configuration.Voters);
@@ -262,6 +273,16 @@ public sealed class MembershipTests
         var unknownStorage = await Assert.ThrowsAsync<ArgumentException>(() => cluster.Client.GetGrain<IRaftMembershipGrain>("no-such-storage").GetConfigurationAsync());
         Assert.Contains("no Raft grain storage named 'no-such-storage'", unknownStorage.Message, StringComparison.Ordinal);
         Assert.Equal(configuration.Voters, (await RetryAsync(() => members.RemoveMemberAsync("Silo_9"))).Voters);
+
+        // A spare that is not running never catches up: the caller's token bounds the wait, the learner it left is
+        // there to see, and removing it is not held up behind the abandoned call.
+        using (var giveUp = new CancellationTokenSource(TimeSpan.FromSeconds(1)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => members.AddVoterAsync("Silo_3", giveUp.Token));
+        }
+
+        Assert.Equal(["Silo_3"], (await members.GetConfigurationAsync()).Learners);
+        Assert.Empty((await RetryAsync(() => members.RemoveMemberAsync("Silo_3"))).Learners);
     }
 
     // A crash as Raft sees it (over the in-memory network, cut off first so it cannot hand leadership over).

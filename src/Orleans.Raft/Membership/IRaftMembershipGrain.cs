@@ -5,12 +5,16 @@ namespace Orleans.Raft.Membership;
 /// the provider's name (as in <c>[PersistentState("state", "raft")]</c>).
 /// </summary>
 /// <remarks>
-/// Each call runs on the silo that receives it (a stateless worker), whose Raft grain storage forwards it to the
-/// leader's silo (<c>RaftGrainStorage.AddVoterAsync</c> and <c>RemoveMemberAsync</c>; README, "Adding, removing and
-/// replacing silos"). The changes are safe to retry. A failure that calls for a retry (no leader known, leadership
-/// moved, another change pending, the leader's answer lost) is a <see cref="RaftMembershipChangeException"/>; a call
-/// that outlives Orleans' response timeout (30 s by default; a joining silo that must catch up on a large log can take
-/// longer) goes on in the silo, and a retry then waits for it or finds it done.
+/// Each call runs on the silo that receives it (a reentrant stateless worker), whose Raft grain storage forwards it to
+/// the leader's silo (<c>RaftGrainStorage.AddVoterAsync</c> and <c>RemoveMemberAsync</c>; README, "Adding, removing and
+/// replacing silos"); over gRPC with TLS nothing is forwarded, so the call succeeds only where it lands on the leader's
+/// silo (<see cref="NotSupportedException"/> elsewhere). The changes are safe to retry. A failure that calls for a
+/// retry (no leader known, leadership moved, another change pending, the leader's answer lost) is a
+/// <see cref="RaftMembershipChangeException"/>. The cancellation token bounds the wait (a joining silo that must catch
+/// up on a large log can take long, and one that is not running never catches up); Orleans also cancels a call that
+/// outlives its response timeout (30 s by default) when <c>MessagingOptions.CancelRequestOnTimeout</c> is on. A
+/// change already proposed may still be made after a cancellation: ask <see cref="GetConfigurationAsync"/>, and
+/// remove a learner left behind with <see cref="RemoveMemberAsync"/>.
 /// </remarks>
 /// <example>
 /// <code>
@@ -23,18 +27,24 @@ public interface IRaftMembershipGrain : IGrainWithStringKey
 {
     /// <summary>Makes the silo <paramref name="nodeId"/> a voter (a learner first, promoted once caught up).</summary>
     /// <param name="nodeId">The joining silo's node id, listed in <c>AdditionalMembers</c> on every silo.</param>
+    /// <param name="cancellationToken">Abandons the wait; the silo may stay a learner (see the remarks).</param>
     /// <returns>The configuration once the silo votes.</returns>
     /// <exception cref="ArgumentException">No silo has an address for <paramref name="nodeId"/>, or the grain's key
     /// names no Raft grain storage.</exception>
     /// <exception cref="RaftMembershipChangeException">Not done now; retry.</exception>
-    Task<RaftGroupConfiguration> AddVoterAsync(string nodeId);
+    /// <exception cref="NotSupportedException">Over gRPC with TLS, on a silo that does not lead.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    Task<RaftGroupConfiguration> AddVoterAsync(string nodeId, CancellationToken cancellationToken = default);
 
     /// <summary>Removes the silo <paramref name="nodeId"/> (a voter or a learner); stop that silo for good afterwards.</summary>
     /// <param name="nodeId">The leaving silo's node id.</param>
+    /// <param name="cancellationToken">Abandons the wait; the change may still be made.</param>
     /// <returns>The configuration without the silo, once that change is committed.</returns>
     /// <exception cref="ArgumentException">The grain's key names no Raft grain storage.</exception>
     /// <exception cref="RaftMembershipChangeException">Not done now; retry.</exception>
-    Task<RaftGroupConfiguration> RemoveMemberAsync(string nodeId);
+    /// <exception cref="NotSupportedException">Over gRPC with TLS, on a silo that does not lead.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    Task<RaftGroupConfiguration> RemoveMemberAsync(string nodeId, CancellationToken cancellationToken = default);
 
     /// <summary>The voters and learners as the receiving silo's node knows them (the latest it appended).</summary>
     /// <returns>The configuration.</returns>

@@ -7,13 +7,18 @@ using Raft.Core.Membership;
 namespace Orleans.Raft.Membership;
 
 // Runs where it is called (a stateless worker), on that silo's Raft grain storage, which forwards to the leader's silo.
-// Raft.Core's exceptions have no Orleans codec, so the ones that call for a retry travel as RaftMembershipChangeException.
+// Reentrant: a long wait for a joiner to catch up must not hold up a configuration query or the removal of that joiner.
+// Raft.Core's and gRPC's exceptions have no Orleans codec, so the failures that call for a retry travel as
+// RaftMembershipChangeException, and the .NET ones passed through are rebuilt without their causes.
 [StatelessWorker]
+[Reentrant]
 internal sealed class RaftMembershipGrain(IServiceProvider services) : Grain, IRaftMembershipGrain
 {
-    public Task<RaftGroupConfiguration> AddVoterAsync(string nodeId) => ChangeAsync(storage => storage.AddVoterAsync(nodeId), $"add '{nodeId}' as a voter");
+    public Task<RaftGroupConfiguration> AddVoterAsync(string nodeId, CancellationToken cancellationToken = default) =>
+        ChangeAsync(storage => storage.AddVoterAsync(nodeId, cancellationToken), $"add '{nodeId}' as a voter", cancellationToken);
 
-    public Task<RaftGroupConfiguration> RemoveMemberAsync(string nodeId) => ChangeAsync(storage => storage.RemoveMemberAsync(nodeId), $"remove '{nodeId}'");
+    public Task<RaftGroupConfiguration> RemoveMemberAsync(string nodeId, CancellationToken cancellationToken = default) =>
+        ChangeAsync(storage => storage.RemoveMemberAsync(nodeId, cancellationToken), $"remove '{nodeId}'", cancellationToken);
 
     public Task<RaftGroupConfiguration> GetConfigurationAsync()
     {
@@ -23,17 +28,29 @@ internal sealed class RaftMembershipGrain(IServiceProvider services) : Grain, IR
             : throw new RaftMembershipChangeException($"Raft grain storage '{this.GetPrimaryKeyString()}' on silo '{storage.NodeId}' is not running.");
     }
 
-    private async Task<RaftGroupConfiguration> ChangeAsync(Func<RaftGrainStorage, Task<ClusterConfiguration>> change, string what)
+    private async Task<RaftGroupConfiguration> ChangeAsync(Func<RaftGrainStorage, Task<ClusterConfiguration>> change, string what, CancellationToken cancellationToken)
     {
         var storage = Storage();
         try
         {
             return RaftGroupConfiguration.From(await change(storage));
         }
-        catch (Exception ex) when (ex is not (ArgumentException or NotSupportedException or OrleansException))
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException(ex.Message);
+        }
+        catch (NotSupportedException ex)
+        {
+            throw new NotSupportedException(ex.Message);
+        }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(ex.Message);
+        }
+        catch (Exception ex) when (ex is not OrleansException)
         {
             throw new RaftMembershipChangeException(
-                $"Raft grain storage '{this.GetPrimaryKeyString()}' could not {what} now (asked on silo '{storage.NodeId}'): {ex.Message} Retrying is safe.", ex);
+                $"Raft grain storage '{this.GetPrimaryKeyString()}' could not {what} now (asked on silo '{storage.NodeId}'): {ex.Message}", ex);
         }
     }
 

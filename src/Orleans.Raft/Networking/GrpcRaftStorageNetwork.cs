@@ -170,8 +170,9 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
                     ? new RaftPeerView(peerId, status.Term, status.LeaderId, new ClusterConfiguration(status.Voters, status.Learners))
                     : null;
             }
-            catch (Exception ex) when (ex is RaftClientException or Grpc.Core.RpcException or ArgumentException && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is RaftClientException or Grpc.Core.RpcException or ArgumentException or OperationCanceledException)
             {
+                // Unreachable, refused, or given up: no answer (the caller looks at its own token).
                 return null;
             }
         }

@@ -82,9 +82,10 @@ public sealed partial class RaftGrainStorage
     /// <exception cref="NotLeaderException">No leader is known, the leader's silo could not be reached, or leadership
     /// moved while the call ran: retry shortly.</exception>
     /// <remarks>
-    /// Stop the removed silo for good. A follower does not learn of its own removal (the leader stops replicating to
-    /// it at once), so restarted from its data it would take itself for a member that no leader answers; only a leader
-    /// that removed itself knows, and waits at start (event 4012). Removing a voter leaves fewer to lose: with three
+    /// Stop the removed silo for good. A follower does not hear of its own removal from the leader (which stops
+    /// replicating to it at once): it takes itself for a member that no leader answers, until its silo, asking the
+    /// others, finds that the leader has it out (event 4014); a leader that removed itself knows, and waits at start
+    /// (event 4012). Removing a voter leaves fewer to lose: with three
     /// voters, remove one only after its replacement has joined. Retrying the removal of the leader's own silo while it
     /// is still pending can end with <see cref="ProposalResultUnknownException"/> although it succeeds (the leader stops
     /// hearing about its entries): read <see cref="Configuration"/> on another silo. Other failures: see

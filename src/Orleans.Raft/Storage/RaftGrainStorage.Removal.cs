@@ -43,35 +43,52 @@ public sealed partial class RaftGrainStorage
             while (!cancellationToken.IsCancellationRequested && !node.Completion.IsCompleted)
             {
                 await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
-                var status = node.Status;
-                if (status.LeaderId is not null || status.Configuration?.Contains(node.Id) != true)
+                if (HearsFromALeaderOrWaitsToJoin(node))
                 {
-                    // A joiner that is not a member yet waits at start instead (event 4012).
                     silentChecks = 0;
-                    if (_removalNotice is not null && status.LeaderId is not null)
-                    {
-                        _removalNotice = null;
-                        Log.NodeNotRemoved(_logger, _name, node.Id, status.LeaderId);
-                    }
-
+                    Clear(node, "it hears from a leader");
                     continue;
                 }
 
-                if (++silentChecks < 2 || _removalNotice is not null)
+                if (++silentChecks < 2)
                 {
                     continue;
                 }
 
-                if (await AskWhetherRemovedAsync(node.Id, status, connection, cancellationToken).ConfigureAwait(false) is { } notice)
+                // Asked again at every check while no leader answers, so a notice that no longer holds is withdrawn.
+                var status = node.Status;
+                var notice = await AskWhetherRemovedAsync(node.Id, status, connection, cancellationToken).ConfigureAwait(false);
+                if (notice is null || HearsFromALeaderOrWaitsToJoin(node))
+                {
+                    Clear(node, "no leader has it out of its configuration");
+                }
+                else if (_removalNotice is null)
                 {
                     _removalNotice = notice;
                     Log.NodeRemoved(_logger, _name, notice);
                 }
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
-            // The silo stops.
+            // The silo stops (a question to a peer in flight fails with whatever its network throws then).
+        }
+        catch (Exception ex)
+        {
+            Log.RemovalWatchFailed(_logger, ex, _name, node.Id);
+        }
+    }
+
+    // A joiner that is not a member yet waits at start instead (event 4012).
+    private static bool HearsFromALeaderOrWaitsToJoin(RaftNode node) =>
+        node.Status is var status && (status.LeaderId is not null || status.Configuration?.Contains(node.Id) != true);
+
+    private void Clear(RaftNode node, string why)
+    {
+        if (_removalNotice is not null)
+        {
+            _removalNotice = null;
+            Log.NodeNotRemoved(_logger, _name, node.Id, why);
         }
     }
 
