@@ -258,7 +258,8 @@ public sealed class MembershipTests
     }
 
     // The membership grain answers from any silo: the configuration, bad input as argument errors the client can read
-    // (a node id no silo has an address for, a key that names no Raft grain storage), and a cancelled wait as such.
+    // (a node id no silo has an address for, a key that names no Raft grain storage), a cancelled wait as such, and a
+    // change that cannot be made now (no leader) as one to retry.
     [Fact]
     public async Task TheMembershipGrain_ReportsTheConfiguration_AndBadInputAsArgumentErrors()
     {
@@ -283,6 +284,18 @@ public sealed class MembershipTests
 
         Assert.Equal(["Silo_3"], (await members.GetConfigurationAsync()).Learners);
         Assert.Empty((await RetryAsync(() => members.RemoveMemberAsync("Silo_3"))).Learners);
+
+        // With no leader anywhere, a change that cannot be made now reaches the client as one to retry.
+        foreach (var storage in cluster.Storages)
+        {
+            cluster.Network.Network.Isolate(storage.NodeId);
+        }
+
+        await WaitUntilAsync(() => cluster.Storages.All(s => s.Node!.Status.LeaderId is null), "every node to lose its leader");
+        var notNow = await Assert.ThrowsAsync<RaftMembershipChangeException>(() => members.RemoveMemberAsync("Silo_2"));
+        Assert.Contains("could not remove 'Silo_2' now", notNow.Message, StringComparison.Ordinal);
+        cluster.Network.Network.Heal();
+        Assert.Contains("Silo_2", (await RetryAsync(() => members.GetConfigurationAsync())).Voters);
     }
 
     // A crash as Raft sees it (over the in-memory network, cut off first so it cannot hand leadership over).
