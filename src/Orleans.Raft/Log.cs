@@ -66,6 +66,6 @@ internal static partial class Log
     public static partial void NodeNotRemoved(ILogger logger, string provider, string nodeId, string reason);
 
     [LoggerMessage(EventId = 4016, Level = LogLevel.Warning,
-        Message = "Raft grain storage {Provider}: node {NodeId}'s watch for its own removal failed and stopped (diagnosis only; the node goes on)")]
+        Message = "Raft grain storage {Provider}: a check of node {NodeId}'s watch for its own removal failed; later checks go on (said once; diagnosis only)")]
     public static partial void RemovalWatchFailed(ILogger logger, Exception exception, string provider, string nodeId);
 }

@@ -43,6 +43,20 @@ public sealed class ExceptionSerializationTests
         Assert.Contains(typeof(Grpc.Core.RpcException).FullName!, copy.InnerException.Message, StringComparison.Ordinal);
     }
 
+    // Every inner exception of an aggregate counts, not only the first; one whose inner exceptions are all .NET's
+    // travels as it is.
+    [Fact]
+    public void AggregateCauses_AreKeptWhenSerializable_AndTurnedToTextWhenAnyIsNot()
+    {
+        var plain = new RaftMembershipChangeException("plain", new AggregateException(new IOException("one"), new TimeoutException("two")));
+        var kept = Assert.IsType<AggregateException>(RoundTrip(plain).InnerException);
+        Assert.Equal(2, kept.InnerExceptions.Count);
+
+        var mixed = new RaftMembershipChangeException("mixed", new AggregateException(new IOException("one"), new NotLeaderException("n1", leaderId: null)));
+        var text = Assert.IsType<RaftGrainStorageException>(RoundTrip(mixed).InnerException);
+        Assert.Contains(typeof(NotLeaderException).FullName!, text.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void JournalConflict_RoundTripsWithBothETags()
     {
@@ -52,4 +66,6 @@ public sealed class ExceptionSerializationTests
 
         Assert.Equal((12L, 7L, "12", "7"), (copy.StoredETag, copy.ExpectedETag, copy.StoredEtag, copy.CurrentEtag));
     }
+
+    private Exception RoundTrip(Exception exception) => _serializer.Deserialize<Exception>(_serializer.SerializeToArray(exception))!;
 }

@@ -263,7 +263,23 @@ public sealed class MembershipTests
     [Fact]
     public async Task TheMembershipGrain_ReportsTheConfiguration_AndBadInputAsArgumentErrors()
     {
-        await using var cluster = await RaftTestCluster.StartAsync(configure: o => o.AdditionalMembers["Silo_3"] = "in-memory");
+        var joinsEnded = 0;
+        await using var cluster = await RaftTestCluster.StartAsync(
+            configure: o => o.AdditionalMembers["Silo_3"] = "in-memory",
+            configureSilo: silo => silo.AddIncomingGrainCallFilter(async call =>
+            {
+                try
+                {
+                    await call.Invoke();
+                }
+                finally
+                {
+                    if (call.InterfaceMethod?.Name == nameof(IRaftMembershipGrain.AddVoterAsync))
+                    {
+                        Interlocked.Increment(ref joinsEnded);
+                    }
+                }
+            }));
         var members = cluster.Client.GetGrain<IRaftMembershipGrain>(RaftTestCluster.ProviderName);
         var configuration = await members.GetConfigurationAsync();
         Assert.Equal(["Silo_0", "Silo_1", "Silo_2"], configuration.Voters);
@@ -275,12 +291,15 @@ public sealed class MembershipTests
         Assert.Contains("no Raft grain storage named 'no-such-storage'", unknownStorage.Message, StringComparison.Ordinal);
         Assert.Equal(configuration.Voters, (await RetryAsync(() => members.RemoveMemberAsync("Silo_9"))).Voters);
 
-        // A spare that is not running never catches up: the caller's token bounds the wait, the learner it left is
-        // there to see, and removing it is not held up behind the abandoned call.
+        // A spare that is not running never catches up: the caller's token ends the wait, in the silo too; the learner
+        // it left is there to see, and removing it is not held up behind the abandoned call.
+        var joinsBefore = Volatile.Read(ref joinsEnded);
         using (var giveUp = new CancellationTokenSource(TimeSpan.FromSeconds(1)))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => members.AddVoterAsync("Silo_3", giveUp.Token));
         }
+
+        await WaitUntilAsync(() => Volatile.Read(ref joinsEnded) > joinsBefore, "the abandoned join to end in the silo", TimeSpan.FromSeconds(3));
 
         Assert.Equal(["Silo_3"], (await members.GetConfigurationAsync()).Learners);
         Assert.Empty((await RetryAsync(() => members.RemoveMemberAsync("Silo_3"))).Learners);
@@ -350,12 +369,12 @@ public sealed class MembershipTests
         }
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    private static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? within = null)
     {
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         while (!condition())
         {
-            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), $"Timed out waiting for {what}.");
+            Assert.True(stopwatch.Elapsed < (within ?? TimeSpan.FromSeconds(20)), $"Timed out waiting for {what}.");
             await Task.Delay(20);
         }
     }

@@ -10,10 +10,9 @@ namespace Orleans.Raft.Membership;
 /// replacing silos"); over gRPC with TLS nothing is forwarded, so the call succeeds only where it lands on the leader's
 /// silo (<see cref="NotSupportedException"/> elsewhere). The changes are safe to retry. A failure that calls for a
 /// retry (no leader known, leadership moved, another change pending, the leader's answer lost) is a
-/// <see cref="RaftMembershipChangeException"/>. The cancellation token bounds the wait (a joining silo that must catch
-/// up on a large log can take long, and one that is not running never catches up); Orleans also cancels a call that
-/// outlives its response timeout (30 s by default) when <c>MessagingOptions.CancelRequestOnTimeout</c> is on. A
-/// change already proposed may still be made after a cancellation: ask <see cref="GetConfigurationAsync"/>, and
+/// <see cref="RaftMembershipChangeException"/>. The cancellation token bounds the wait, in the silo too (a joining
+/// silo that must catch up on a large log can take long, and one that is not running never catches up); a call that
+/// outlives Orleans' response timeout (30 s by default) fails at the caller only. A change already proposed may still be made after a cancellation: ask <see cref="GetConfigurationAsync"/>, and
 /// remove a learner left behind with <see cref="RemoveMemberAsync"/>.
 /// </remarks>
 /// <example>

@@ -8,9 +8,12 @@ namespace Orleans.Raft.Membership;
 
 // Runs where it is called (a stateless worker), on that silo's Raft grain storage, which forwards to the leader's silo.
 // Reentrant: a long wait for a joiner to catch up must not hold up a configuration query or the removal of that joiner.
+// One activation per silo: Orleans 10 delivers a caller's cancellation to some activation of a stateless worker, not
+// necessarily the one running the call (dotnet/orleans#9877), so with more the silo would wait on after the caller
+// gave up.
 // Raft.Core's and gRPC's exceptions have no Orleans codec, so the failures that call for a retry travel as
 // RaftMembershipChangeException, and the .NET ones passed through are rebuilt without their causes.
-[StatelessWorker]
+[StatelessWorker(1)]
 [Reentrant]
 internal sealed class RaftMembershipGrain(IServiceProvider services) : Grain, IRaftMembershipGrain
 {

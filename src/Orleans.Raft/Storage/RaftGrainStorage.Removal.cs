@@ -38,9 +38,10 @@ public sealed partial class RaftGrainStorage
         var electionTimeout = _options.TickInterval * _options.ElectionTick;
         var interval = electionTimeout * 2 > TimeSpan.FromSeconds(1) ? electionTimeout * 2 : TimeSpan.FromSeconds(1);
         var silentChecks = 0;
-        try
+        var failureLogged = false;
+        while (!cancellationToken.IsCancellationRequested && !node.Completion.IsCompleted)
         {
-            while (!cancellationToken.IsCancellationRequested && !node.Completion.IsCompleted)
+            try
             {
                 await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
                 if (HearsFromALeaderOrWaitsToJoin(node))
@@ -55,27 +56,33 @@ public sealed partial class RaftGrainStorage
                     continue;
                 }
 
-                // Asked again at every check while no leader answers, so a notice that no longer holds is withdrawn.
-                var status = node.Status;
-                var notice = await AskWhetherRemovedAsync(node.Id, status, connection, cancellationToken).ConfigureAwait(false);
-                if (notice is null || HearsFromALeaderOrWaitsToJoin(node))
+                // Asked again at every check while no leader answers: a leader that holds the node withdraws the notice;
+                // no leader's answer leaves it as it is.
+                var (outcome, leader) = await AskWhetherRemovedAsync(node.Id, node.Status, connection, cancellationToken).ConfigureAwait(false);
+                if (outcome == RemovalVerdict.Outcome.Member || HearsFromALeaderOrWaitsToJoin(node))
                 {
-                    Clear(node, "no leader has it out of its configuration");
+                    Clear(node, leader is null ? "it hears from a leader" : $"the leader {leader.NodeId} of term {leader.Term} holds it ({leader.Configuration})");
                 }
-                else if (_removalNotice is null)
+                else if (outcome == RemovalVerdict.Outcome.Removed && _removalNotice is null)
                 {
-                    _removalNotice = notice;
-                    Log.NodeRemoved(_logger, _name, notice);
+                    _removalNotice = Notice(node.Id, leader!);
+                    Log.NodeRemoved(_logger, _name, _removalNotice);
                 }
             }
-        }
-        catch (Exception) when (cancellationToken.IsCancellationRequested)
-        {
-            // The silo stops (a question to a peer in flight fails with whatever its network throws then).
-        }
-        catch (Exception ex)
-        {
-            Log.RemovalWatchFailed(_logger, ex, _name, node.Id);
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                // The silo stops (a question to a peer in flight fails with whatever its network throws then).
+                return;
+            }
+            catch (Exception ex)
+            {
+                // Diagnosis only: one failed check is logged (once) and the next one goes on.
+                if (!failureLogged)
+                {
+                    failureLogged = true;
+                    Log.RemovalWatchFailed(_logger, ex, _name, node.Id);
+                }
+            }
         }
     }
 
@@ -93,15 +100,16 @@ public sealed partial class RaftGrainStorage
     }
 
     // Every other silo of the address book is asked (RemovalVerdict weighs the answers).
-    private async Task<string?> AskWhetherRemovedAsync(string nodeId, RaftStatus status, IRaftStorageConnection connection, CancellationToken cancellationToken)
+    private async Task<(RemovalVerdict.Outcome Outcome, RaftPeerView? Leader)> AskWhetherRemovedAsync(
+        string nodeId, RaftStatus status, IRaftStorageConnection connection, CancellationToken cancellationToken)
     {
         var peers = _options.AddressBook().Keys.Where(id => id != nodeId).ToArray();
         var views = await Task.WhenAll(peers.Select(id => connection.AskPeerAsync(id, cancellationToken))).ConfigureAwait(false);
-        var outside = RemovalVerdict.Decide(nodeId, status.Term, views.OfType<RaftPeerView>());
-        return outside is null
-            ? null
-            : $"node {nodeId} is not a member of the Raft group as node {outside.NodeId} sees it in term {outside.Term} (leader {outside.LeaderId}; {outside.Configuration}): it was removed, most likely while it was down, and no leader will answer it, so the storage calls of grains on this silo fail. Stop this silo for good, or, if its data is intact, add it back (IRaftMembershipGrain.AddVoterAsync(\"{nodeId}\")).";
+        return RemovalVerdict.Decide(nodeId, status.Term, views.OfType<RaftPeerView>());
     }
+
+    private static string Notice(string nodeId, RaftPeerView leader) =>
+        $"node {nodeId} is not a member of the Raft group as its leader {leader.NodeId} sees it in term {leader.Term} ({leader.Configuration}): it was removed, most likely while it was down, and no leader will answer it, so the storage calls of grains on this silo fail. Stop this silo for good, or, if its data is intact, add it back (IRaftMembershipGrain.AddVoterAsync(\"{nodeId}\")).";
 
     // The advice of the storage's quorum errors: the removal when it is known, else the usual suspects.
     private string WhatToCheck() =>

@@ -28,20 +28,16 @@ public class RaftGrainStorageException : OrleansException
     }
 
     // The exception travels to the grain's caller through Orleans serialization, which has no codec for the Raft
-    // layer's own exceptions (or gRPC's): such a cause, or one anywhere in its chain of inner exceptions, would make
-    // the whole response unserializable. The cause is then kept as text (types, messages and stack traces) instead.
-    private static Exception? Portable(Exception? cause)
-    {
-        for (var e = cause; e is not null; e = e.InnerException)
-        {
-            if (e is not OrleansException && e.GetType().Namespace?.StartsWith("System", StringComparison.Ordinal) != true || e is AggregateException)
-            {
-                return new RaftGrainStorageException(cause!.ToString());
-            }
-        }
+    // layer's own exceptions (or gRPC's): such a cause, or one anywhere among its inner exceptions, would make the whole
+    // response unserializable. The cause is then kept as text (types, messages and stack traces) instead.
+    private static Exception? Portable(Exception? cause) =>
+        cause is null || Serializable(cause) ? cause : new RaftGrainStorageException(cause.ToString());
 
-        return cause;
-    }
+    private static bool Serializable(Exception exception) =>
+        (exception is OrleansException || exception.GetType().Namespace?.StartsWith("System", StringComparison.Ordinal) == true)
+        && (exception is AggregateException aggregate
+            ? aggregate.InnerExceptions.All(Serializable)
+            : exception.InnerException is not { } inner || Serializable(inner));
 }
 
 /// <summary>
