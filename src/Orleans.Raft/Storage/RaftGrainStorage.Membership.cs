@@ -1,6 +1,6 @@
+using Orleans.Raft.Networking;
 using Raft.Core.Engine;
 using Raft.Core.Membership;
-using Orleans.Raft.Networking;
 using Raft.Core.Runtime;
 
 namespace Orleans.Raft.Storage;
@@ -39,7 +39,8 @@ public sealed partial class RaftGrainStorage
     /// membership changes (gRPC with TLS): call on the leader's silo.</exception>
     /// <remarks>
     /// A forwarded call fails with the exception the leader's silo threw, of the same kind, or with
-    /// <see cref="IOException"/> when its answer was lost on the way. A call that finds its change already in force confirms it with an empty entry: <see cref="TimeoutException"/>
+    /// <see cref="IOException"/> when its answer was lost on the way (README, "Adding, removing and replacing silos").
+    /// A call that finds its change already in force confirms it with an empty entry: <see cref="TimeoutException"/>
     /// when that takes longer than <c>OperationTimeout</c>, <see cref="NotLeaderException"/> when leadership changed
     /// meanwhile (retry on the leader). Other failures are those of <see cref="RaftNode.ChangeMembershipAsync"/>: among them
     /// <see cref="RequestRejectedException"/> while another change is pending, or when the node was a member earlier
@@ -85,8 +86,8 @@ public sealed partial class RaftGrainStorage
     /// Stop the removed silo for good. A follower does not hear of its own removal from the leader (which stops
     /// replicating to it at once): it takes itself for a member that no leader answers, until its silo, asking the
     /// others, finds that the leader has it out (event 4014); a leader that removed itself knows, and waits at start
-    /// (event 4012). Removing a voter leaves fewer to lose: with three
-    /// voters, remove one only after its replacement has joined. Retrying the removal of the leader's own silo while it
+    /// (event 4012). Removing a voter leaves fewer to lose: with three voters, remove one only after its replacement
+    /// has joined. Retrying the removal of the leader's own silo while it
     /// is still pending can end with <see cref="ProposalResultUnknownException"/> although it succeeds (the leader stops
     /// hearing about its entries): read <see cref="Configuration"/> on another silo. Other failures: see
     /// <see cref="AddVoterAsync"/>.

@@ -19,6 +19,7 @@ public sealed partial class RaftGrainStorage
     private void StartRemovalWatch(RaftNode node, IRaftStorageConnection connection)
     {
         var stop = new CancellationTokenSource();
+        _removalNotice = null;
         _removalWatchStop = stop;
         _ = WatchForRemovalAsync(node, connection, stop.Token);
     }
