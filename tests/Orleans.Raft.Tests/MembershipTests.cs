@@ -239,7 +239,8 @@ public sealed class MembershipTests
     }
 
     // The silo a change is forwarded to checks it as a local caller's would be checked: one that does not lead refuses
-    // it (the caller retries with the leader), and the leader's refuses a node no silo has an address for.
+    // it (the caller retries with the leader), and the leader's refuses a node no silo has an address for. An answer
+    // lost on the way back is reported as such.
     [Fact]
     public async Task AForwardedChange_IsCheckedByTheSiloThatReceivesIt()
     {
@@ -255,6 +256,12 @@ public sealed class MembershipTests
             () => probe.ForwardMembershipChangeAsync(leader.NodeId, new RaftMembershipRequest(RaftMembershipOperation.AddVoter, "Silo_9")));
         Assert.Contains("is in neither Members nor AdditionalMembers", unknown.Message, StringComparison.Ordinal);
         Assert.Equal(["Silo_0", "Silo_1", "Silo_2"], leader.Configuration!.Voters);
+
+        // An answer that cannot travel back is reported as lost, not as done (the change itself went through).
+        cluster.Network.Network.DisconnectOneWay(leader.NodeId, "probe");
+        var lost = await Assert.ThrowsAsync<IOException>(
+            () => probe.ForwardMembershipChangeAsync(leader.NodeId, new RaftMembershipRequest(RaftMembershipOperation.RemoveMember, "Silo_9")));
+        Assert.Contains("was lost", lost.Message, StringComparison.Ordinal);
     }
 
     // The membership grain answers from any silo: the configuration, bad input as argument errors the client can read
