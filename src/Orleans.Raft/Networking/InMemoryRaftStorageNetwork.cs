@@ -15,8 +15,8 @@ namespace Orleans.Raft.Networking;
 /// </remarks>
 public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
 {
-    private readonly ConcurrentDictionary<string, RaftNode> _nodes = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>> _membershipChanges = new(StringComparer.Ordinal);
+    // The started connections by node id: each holds its node and its handler for forwarded membership changes.
+    private readonly ConcurrentDictionary<string, Connection> _started = new(StringComparer.Ordinal);
 
     /// <summary>Creates a network over a new <see cref="InMemoryNetwork"/>.</summary>
     public InMemoryRaftStorageNetwork()
@@ -53,23 +53,21 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
 
         public IRaftTransport Transport => transport;
 
+        private Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>? MembershipChanges => membershipChanges;
+
         public Task StartAsync(RaftNode node, CancellationToken cancellationToken = default)
         {
             ArgumentNullException.ThrowIfNull(node);
             _node = node;
-            owner._nodes[nodeId] = node;
-            if (membershipChanges is not null)
-            {
-                owner._membershipChanges[nodeId] = membershipChanges;
-            }
-
+            owner._started[nodeId] = this;
             return Task.CompletedTask;
         }
 
         public Task<ClusterConfiguration> ForwardMembershipChangeAsync(string leaderId, RaftMembershipRequest request, CancellationToken cancellationToken = default)
         {
             ArgumentNullException.ThrowIfNull(request);
-            if (!owner.Network.CanDeliver(nodeId, leaderId) || !owner._membershipChanges.TryGetValue(leaderId, out var changes))
+            if (!owner.Network.CanDeliver(nodeId, leaderId) || !owner._started.TryGetValue(leaderId, out var leader)
+                || leader.MembershipChanges is not { } changes)
             {
                 return Task.FromException<ClusterConfiguration>(new NotLeaderException(
                     $"Node '{nodeId}' cannot reach node '{leaderId}' to forward a membership change; it was not sent."));
@@ -80,7 +78,7 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
 
         public Task<RaftPeerView?> AskPeerAsync(string peerId, CancellationToken cancellationToken = default)
         {
-            if (!owner.Network.CanDeliver(nodeId, peerId) || !owner.Network.CanDeliver(peerId, nodeId) || !owner._nodes.TryGetValue(peerId, out var peer)
+            if (!owner.Network.CanDeliver(nodeId, peerId) || !owner.Network.CanDeliver(peerId, nodeId) || owner._started.GetValueOrDefault(peerId)?._node is not { } peer
                 || peer.Completion.IsCompleted || peer.Status is not { Configuration: { } configuration } status)
             {
                 return Task.FromResult<RaftPeerView?>(null);
@@ -106,7 +104,7 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
 
         public Task<ProposalResult> ForwardAsync(string leaderId, ReadOnlyMemory<byte> command, CancellationToken cancellationToken = default)
         {
-            if (!owner.Network.CanDeliver(nodeId, leaderId) || !owner._nodes.TryGetValue(leaderId, out var leader))
+            if (!owner.Network.CanDeliver(nodeId, leaderId) || owner._started.GetValueOrDefault(leaderId)?._node is not { } leader)
             {
                 return Task.FromException<ProposalResult>(new NotLeaderException(
                     $"Node '{nodeId}' cannot reach node '{leaderId}' to forward a write; the write was not sent."));
@@ -130,14 +128,7 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
 
         public async ValueTask DisposeAsync()
         {
-            if (_node is { } node)
-            {
-                owner._nodes.TryRemove(new KeyValuePair<string, RaftNode>(nodeId, node));
-                if (membershipChanges is not null)
-                {
-                    owner._membershipChanges.TryRemove(new KeyValuePair<string, Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>>(nodeId, membershipChanges));
-                }
-            }
+            owner._started.TryRemove(new KeyValuePair<string, Connection>(nodeId, this));
 
             await transport.DisposeAsync().ConfigureAwait(false);
         }
