@@ -141,10 +141,10 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
             ArgumentNullException.ThrowIfNull(request);
             if (options.Tls is not null)
             {
-                // The forwarding service's channel is plain HTTP/2; with TLS only the transport's own services are served
-                // over TLS-aware clients (README, Missing).
-                throw new NotSupportedException(
-                    $"Membership changes are not forwarded between silos over TLS: call on the leader's silo ('{leaderId}').");
+                // The forwarding service serves nobody over TLS: it cannot tell which node a certificate speaks for
+                // (README, Missing).
+                return Task.FromException<ClusterConfiguration>(new NotSupportedException(
+                    $"Membership changes are not forwarded between silos over TLS: call on the leader's silo ('{leaderId}')."));
             }
 
             if (!endpoint.Members.TryGetValue(leaderId, out var address) || !TryParse(address, out var host, out var port))
