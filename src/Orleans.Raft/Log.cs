@@ -68,4 +68,20 @@ internal static partial class Log
     [LoggerMessage(EventId = 4016, Level = LogLevel.Warning,
         Message = "Raft grain storage {Provider}: a check of node {NodeId}'s watch for its own removal failed; later checks go on (said once; diagnosis only)")]
     public static partial void RemovalWatchFailed(ILogger logger, Exception exception, string provider, string nodeId);
+
+    [LoggerMessage(EventId = 4017, Level = LogLevel.Information,
+        Message = "Raft grain storage {Provider}: node {NodeId} reaches node {MemberId} at {Address} from now on (an address the group recorded)")]
+    public static partial void MemberAddressSet(ILogger logger, string provider, string nodeId, string memberId, string address);
+
+    [LoggerMessage(EventId = 4018, Level = LogLevel.Error,
+        Message = "Raft grain storage {Provider}: node {NodeId} cannot use the address {Address} the group recorded for node {MemberId}; it cannot reach that node until the address is set again with AddVoterAsync")]
+    public static partial void MemberAddressUnusable(ILogger logger, Exception exception, string provider, string nodeId, string memberId, string address);
+
+    [LoggerMessage(EventId = 4019, Level = LogLevel.Warning,
+        Message = "Raft grain storage {Provider}: node {NodeId} ignores its record of member addresses: {Problem}. It learns them again from the group's log")]
+    public static partial void MemberAddressesRecordUnreadable(ILogger logger, string provider, string nodeId, string problem);
+
+    [LoggerMessage(EventId = 4020, Level = LogLevel.Warning,
+        Message = "Raft grain storage {Provider}: node {NodeId} could not save the member addresses to {Path}; at its next start it learns them again from the group's log")]
+    public static partial void MemberAddressesNotRecorded(ILogger logger, Exception exception, string provider, string nodeId, string path);
 }

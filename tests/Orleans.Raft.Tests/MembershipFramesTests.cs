@@ -9,11 +9,13 @@ namespace Orleans.Raft.Tests;
 public sealed class MembershipFramesTests
 {
     [Theory]
-    [InlineData(RaftMembershipOperation.AddVoter, "silo-3")]
-    [InlineData(RaftMembershipOperation.RemoveMember, "nœud-1")]
-    public void ARequest_RoundTrips(RaftMembershipOperation operation, string nodeId)
+    [InlineData(RaftMembershipOperation.AddVoter, "silo-3", null)]
+    [InlineData(RaftMembershipOperation.RemoveMember, "nœud-1", null)]
+    [InlineData(RaftMembershipOperation.AddVoter, "silo-3", "10.0.0.4:7001")]
+    [InlineData(RaftMembershipOperation.AddVoter, "s", "[::1]:7001")]
+    public void ARequest_RoundTrips(RaftMembershipOperation operation, string nodeId, string? address)
     {
-        var request = new RaftMembershipRequest(operation, nodeId);
+        var request = new RaftMembershipRequest(operation, nodeId, address);
         Assert.Equal(request, MembershipFrames.DecodeRequest(MembershipFrames.EncodeRequest(request)));
     }
 
@@ -22,6 +24,11 @@ public sealed class MembershipFramesTests
     [InlineData(new byte[] { 1 })]
     [InlineData(new byte[] { 3, (byte)'a' })]
     [InlineData(new byte[] { 0, (byte)'a' })]
+    [InlineData(new byte[] { 0x81, 1, 0, 0 })] // with an address: the id's length cut short
+    [InlineData(new byte[] { 0x81, 1, 0, 0, 0, (byte)'a' })] // no address after the id
+    [InlineData(new byte[] { 0x81, 0, 0, 0, 0, (byte)'a' })] // an empty id
+    [InlineData(new byte[] { 0x81, 0xFF, 0xFF, 0xFF, 0xFF, (byte)'a', (byte)'b' })] // a negative length
+    [InlineData(new byte[] { 0x83, 1, 0, 0, 0, (byte)'a', (byte)'b' })] // no such operation
     public void AMalformedRequest_IsRefused(byte[] frame) =>
         Assert.Throws<InvalidDataException>(() => MembershipFrames.DecodeRequest(frame));
 

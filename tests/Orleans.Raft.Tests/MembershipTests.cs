@@ -360,7 +360,7 @@ public sealed class MembershipTests
     }
 
     // Through the membership grain: a change that is not done now (just after an election, say) is retried shortly.
-    private static async Task<RaftGroupConfiguration> RetryAsync(Func<Task<RaftGroupConfiguration>> change)
+    internal static async Task<RaftGroupConfiguration> RetryAsync(Func<Task<RaftGroupConfiguration>> change)
     {
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         while (true)
@@ -376,7 +376,7 @@ public sealed class MembershipTests
         }
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? within = null)
+    internal static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? within = null)
     {
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         while (!condition())

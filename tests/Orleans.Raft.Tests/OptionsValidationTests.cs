@@ -61,7 +61,7 @@ public sealed class OptionsValidationTests
         var options = Valid();
         options.AdditionalMembers["d"] = "h:4";
         new RaftGrainStorageOptionsValidator(options, "raft", "d").ValidateConfiguration();
-        Assert.Contains("is in neither Members [a, b, c] nor AdditionalMembers [d]. Add it to AdditionalMembers", Fail(options, "e"), StringComparison.Ordinal);
+        Assert.Contains("is in neither Members [a, b, c] nor AdditionalMembers [d]. If it joins a running group, add it with its address to AdditionalMembers", Fail(options, "e"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -89,7 +89,7 @@ public sealed class OptionsValidationTests
         var message = Fail(Valid(), siloName: "z");
         Assert.Contains("'z'", message, StringComparison.Ordinal);
         Assert.Contains("[a, b, c]", message, StringComparison.Ordinal);
-        Assert.Contains("Add it to AdditionalMembers on every silo if it joins a running group (Members if the group is new)", message, StringComparison.Ordinal);
+        Assert.Contains("If it joins a running group, add it with its address to AdditionalMembers (on this silo alone when it is added with AddVoterAsync(nodeId, address), else on every silo); if the group is new, to Members", message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -26,7 +26,8 @@ namespace Orleans.Raft.Membership;
 public interface IRaftMembershipGrain : IGrainWithStringKey
 {
     /// <summary>Makes the silo <paramref name="nodeId"/> a voter (a learner first, promoted once caught up).</summary>
-    /// <param name="nodeId">The joining silo's node id, listed in <c>AdditionalMembers</c> on every silo.</param>
+    /// <param name="nodeId">The joining silo's node id, listed in <c>AdditionalMembers</c> on every silo (or with an
+    /// address the group recorded).</param>
     /// <param name="cancellationToken">Abandons the wait; the silo may stay a learner (see the remarks).</param>
     /// <returns>The configuration once the silo votes.</returns>
     /// <exception cref="ArgumentException">No silo has an address for <paramref name="nodeId"/>, or the grain's key
@@ -35,6 +36,22 @@ public interface IRaftMembershipGrain : IGrainWithStringKey
     /// <exception cref="NotSupportedException">Over gRPC with TLS, on a silo that does not lead.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     Task<RaftGroupConfiguration> AddVoterAsync(string nodeId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Makes the silo <paramref name="nodeId"/>, listening at <paramref name="address"/>, a voter, with no need for
+    /// other silos' options to list it: the group records the address first, and every silo reaches it there (also how
+    /// a member is given a new address). See <c>RaftGrainStorage.AddVoterAsync(nodeId, address)</c>.
+    /// </summary>
+    /// <param name="nodeId">The joining silo's node id.</param>
+    /// <param name="address">Its Raft endpoint's address (<c>host:port</c> for gRPC).</param>
+    /// <param name="cancellationToken">Abandons the wait; the silo may stay a learner (see the remarks).</param>
+    /// <returns>The configuration once the silo votes.</returns>
+    /// <exception cref="ArgumentException">The node id or the address cannot be used, or the grain's key names no Raft
+    /// grain storage.</exception>
+    /// <exception cref="RaftMembershipChangeException">Not done now; retry.</exception>
+    /// <exception cref="NotSupportedException">Over gRPC with TLS, on a silo that does not lead.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    Task<RaftGroupConfiguration> AddVoterAsync(string nodeId, string address, CancellationToken cancellationToken = default);
 
     /// <summary>Removes the silo <paramref name="nodeId"/> (a voter or a learner); stop that silo for good afterwards.</summary>
     /// <param name="nodeId">The leaving silo's node id.</param>

@@ -20,6 +20,9 @@ internal sealed class RaftMembershipGrain(IServiceProvider services) : Grain, IR
     public Task<RaftGroupConfiguration> AddVoterAsync(string nodeId, CancellationToken cancellationToken = default) =>
         ChangeAsync(storage => storage.AddVoterAsync(nodeId, cancellationToken), $"add '{nodeId}' as a voter", cancellationToken);
 
+    public Task<RaftGroupConfiguration> AddVoterAsync(string nodeId, string address, CancellationToken cancellationToken = default) =>
+        ChangeAsync(storage => storage.AddVoterAsync(nodeId, address, cancellationToken), $"add '{nodeId}' at {address} as a voter", cancellationToken);
+
     public Task<RaftGroupConfiguration> RemoveMemberAsync(string nodeId, CancellationToken cancellationToken = default) =>
         ChangeAsync(storage => storage.RemoveMemberAsync(nodeId, cancellationToken), $"remove '{nodeId}'", cancellationToken);
 

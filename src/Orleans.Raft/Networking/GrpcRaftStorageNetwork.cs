@@ -156,6 +156,28 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
             return ForwardingClientFor(leaderId, host, port).ChangeMembershipAsync(request, cancellationToken);
         }
 
+        public void SetPeerAddress(string nodeId, string address)
+        {
+            if (nodeId == endpoint.NodeId)
+            {
+                // This silo listens where its options say; others reach it at the recorded address.
+                return;
+            }
+
+            transport.SetPeer(nodeId, address);
+
+            // The next forwarded call opens a client for the new address; calls in flight on the old one end as they may.
+            if (_forwardingClients.TryRemove(nodeId, out var forwarding))
+            {
+                _ = forwarding.DisposeAsync().AsTask();
+            }
+
+            if (_unaryClients.TryRemove(nodeId, out var unary))
+            {
+                _ = unary.DisposeAsync().AsTask();
+            }
+        }
+
         public async Task<RaftPeerView?> AskPeerAsync(string peerId, CancellationToken cancellationToken = default)
         {
             if (!endpoint.Members.TryGetValue(peerId, out var address))

@@ -25,7 +25,9 @@ public interface IRaftStorageNetwork
 /// <summary>One node's identity and peers, as the provider's options give them.</summary>
 /// <param name="ClusterId">Names the Raft group; peers of another group are refused where the network can tell.</param>
 /// <param name="NodeId">This node's id (the silo name unless configured otherwise).</param>
-/// <param name="Members">Every silo that is or may become a member, this node included: node id → network address.</param>
+/// <param name="Members">Every silo that is or may become a member, this node included: node id → network address. The
+/// provider adds to it the addresses the group records at run time (<c>AddVoterAsync</c> with an address), and calls
+/// <see cref="IRaftStorageConnection.SetPeerAddress"/> for each: read it when an address is needed, do not copy it.</param>
 /// <param name="LoggerFactory">Where the network logs.</param>
 public sealed record RaftStorageEndpoint(
     string ClusterId,
@@ -92,6 +94,19 @@ public interface IRaftStorageConnection : IAsyncDisposable
     /// </remarks>
     Task<ClusterConfiguration> ForwardMembershipChangeAsync(string leaderId, RaftMembershipRequest request, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException($"{GetType().Name} does not forward membership changes: call on the leader's silo.");
+
+    /// <summary>
+    /// Takes a peer's address that the group recorded at run time (a silo added with its address, or a member given a
+    /// new one), already in <see cref="RaftStorageEndpoint.Members"/>: Raft messages and forwarded calls to
+    /// <paramref name="nodeId"/> go there from now on. Called on the node's applier, only when the address changed.
+    /// </summary>
+    /// <param name="nodeId">The peer (never this node).</param>
+    /// <param name="address">Its address.</param>
+    /// <exception cref="ArgumentException">The network cannot use the address.</exception>
+    void SetPeerAddress(string nodeId, string address)
+    {
+        // A network that does not route by address (in memory) has nothing to change.
+    }
 
     /// <summary>Asks the node <paramref name="peerId"/> how it sees the group (for diagnosis only; nothing acts on it in Raft).</summary>
     /// <param name="peerId">The node to ask.</param>

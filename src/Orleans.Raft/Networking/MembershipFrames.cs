@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text;
 using Raft.Core.Membership;
 using Raft.Core.Runtime;
@@ -6,7 +7,8 @@ namespace Orleans.Raft.Networking;
 
 /// <summary>
 /// The bytes of a membership change forwarded over gRPC (<see cref="ForwardingProtocol.ChangeMembership"/>): a request
-/// is <c>[operation:1][node id, UTF-8]</c>; a reply is <c>[outcome:1]</c> followed by the encoded configuration when
+/// is <c>[operation:1][node id, UTF-8]</c>, or with an address <c>[operation | 0x80:1][node id's length:4, little-endian][node
+/// id, UTF-8][address, UTF-8]</c> (a silo of the previous release refuses it as malformed); a reply is <c>[outcome:1]</c> followed by the encoded configuration when
 /// done, else by a UTF-8 explanation. The outcome names the exception the leader's silo threw, so the caller throws the
 /// same kind (what to retry, and when, depends on it).
 /// </summary>
@@ -26,24 +28,46 @@ internal static class MembershipFrames
         NotSupported = 9,
     }
 
+    private const byte WithAddress = 0x80;
+
     public static byte[] EncodeRequest(RaftMembershipRequest request)
     {
         var id = Encoding.UTF8.GetBytes(request.NodeId);
-        var frame = new byte[1 + id.Length];
-        frame[0] = (byte)request.Operation;
-        id.CopyTo(frame, 1);
-        return frame;
+        if (request.Address is not { } address)
+        {
+            return [(byte)request.Operation, .. id];
+        }
+
+        var length = new byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(length, id.Length);
+        return [(byte)((byte)request.Operation | WithAddress), .. length, .. id, .. Encoding.UTF8.GetBytes(address)];
     }
 
     public static RaftMembershipRequest DecodeRequest(byte[] frame)
     {
-        if (frame.Length < 2 || frame[0] is not ((byte)RaftMembershipOperation.AddVoter or (byte)RaftMembershipOperation.RemoveMember))
+        var operation = frame.Length > 0 ? (byte)(frame[0] & ~WithAddress) : (byte)0;
+        if (frame.Length < 2 || operation is not ((byte)RaftMembershipOperation.AddVoter or (byte)RaftMembershipOperation.RemoveMember))
         {
-            throw new InvalidDataException($"A forwarded membership change is malformed ({frame.Length} bytes, operation {(frame.Length > 0 ? frame[0] : -1)}).");
+            throw Malformed(frame);
         }
 
-        return new RaftMembershipRequest((RaftMembershipOperation)frame[0], Encoding.UTF8.GetString(frame, 1, frame.Length - 1));
+        if ((frame[0] & WithAddress) == 0)
+        {
+            return new RaftMembershipRequest((RaftMembershipOperation)operation, Encoding.UTF8.GetString(frame, 1, frame.Length - 1));
+        }
+
+        var idLength = frame.Length >= 5 ? BinaryPrimitives.ReadInt32LittleEndian(frame.AsSpan(1)) : -1;
+        if (idLength <= 0 || idLength >= frame.Length - 5)
+        {
+            throw Malformed(frame);
+        }
+
+        return new RaftMembershipRequest(
+            (RaftMembershipOperation)operation, Encoding.UTF8.GetString(frame, 5, idLength), Encoding.UTF8.GetString(frame, 5 + idLength, frame.Length - 5 - idLength));
     }
+
+    private static InvalidDataException Malformed(byte[] frame) =>
+        new($"A forwarded membership change is malformed ({frame.Length} bytes, operation {(frame.Length > 0 ? frame[0] : -1)}).");
 
     public static byte[] EncodeDone(ClusterConfiguration configuration) => [(byte)Outcome.Done, .. configuration.Encode()];
 

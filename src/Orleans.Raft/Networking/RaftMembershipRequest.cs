@@ -13,4 +13,6 @@ public enum RaftMembershipOperation : byte
 /// <summary>A membership change forwarded from one silo to the leader's.</summary>
 /// <param name="Operation">What to do.</param>
 /// <param name="NodeId">The node it concerns.</param>
-public sealed record RaftMembershipRequest(RaftMembershipOperation Operation, string NodeId);
+/// <param name="Address">For <see cref="RaftMembershipOperation.AddVoter"/>: the node's address, recorded in the group
+/// before it is added so that every silo can reach it; null when the silos' options list it already.</param>
+public sealed record RaftMembershipRequest(RaftMembershipOperation Operation, string NodeId, string? Address = null);

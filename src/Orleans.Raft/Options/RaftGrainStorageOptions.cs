@@ -31,12 +31,14 @@ public sealed class RaftGrainStorageOptions : IStorageProviderSerializerOptions
 
     /// <summary>
     /// Silos that may join the Raft group at run time (with <c>RaftGrainStorage.AddVoterAsync</c>): node id → address,
-    /// like <see cref="Members"/> and disjoint from it. The same list on every silo; list spare names from the start so
-    /// that replacing a silo needs no restart of the others. Such a silo's start waits until it is added.
+    /// like <see cref="Members"/> and disjoint from it. Either the same list on every silo (spare names listed from the
+    /// start), or, on a joining silo only, itself and any silo added at run time that it must reach, when it is added
+    /// with its address (<c>AddVoterAsync(nodeId, address)</c>: the group records the address, and the other silos need
+    /// no restart). Such a silo's start waits until it is added.
     /// </summary>
     public IDictionary<string, string> AdditionalMembers { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
-    /// <summary>Every silo with an address: <see cref="Members"/> and <see cref="AdditionalMembers"/>.</summary>
+    /// <summary>Every silo with an address in the options: <see cref="Members"/> and <see cref="AdditionalMembers"/>.</summary>
     internal Dictionary<string, string> AddressBook()
     {
         var book = new Dictionary<string, string>(Members, StringComparer.Ordinal);

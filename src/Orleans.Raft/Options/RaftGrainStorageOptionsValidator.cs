@@ -55,7 +55,7 @@ public sealed class RaftGrainStorageOptionsValidator(RaftGrainStorageOptions opt
         if (string.IsNullOrWhiteSpace(nodeId) || !options.AddressBook().ContainsKey(nodeId))
         {
             throw new OrleansConfigurationException(
-                $"{prefix} this silo's node id '{nodeId}' ({(options.NodeId is null ? "its silo name" : "NodeId")}) is in neither Members [{string.Join(", ", options.Members.Keys)}] nor AdditionalMembers [{string.Join(", ", options.AdditionalMembers?.Keys ?? [])}]. Add it to AdditionalMembers on every silo if it joins a running group (Members if the group is new), or set NodeId (or SiloOptions.SiloName) to one of them.");
+                $"{prefix} this silo's node id '{nodeId}' ({(options.NodeId is null ? "its silo name" : "NodeId")}) is in neither Members [{string.Join(", ", options.Members.Keys)}] nor AdditionalMembers [{string.Join(", ", options.AdditionalMembers?.Keys ?? [])}]. If it joins a running group, add it with its address to AdditionalMembers (on this silo alone when it is added with AddVoterAsync(nodeId, address), else on every silo); if the group is new, to Members; or set NodeId (or SiloOptions.SiloName) to one of them.");
         }
 
         // Checked here as well as at start, so that a silo given other initial voters than its log was created with

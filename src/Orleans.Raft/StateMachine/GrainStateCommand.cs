@@ -26,6 +26,9 @@ internal enum CommandKind : byte
 
     /// <summary>Stores a snapshot of a journal's view at a record count, optionally trimming older records (format 2).</summary>
     JournalSnapshot = 7,
+
+    /// <summary>Records the network address of a member (or joining) node, for every silo to reach it (format 3).</summary>
+    SetMemberAddress = 8,
 }
 
 /// <summary>One command of the replicated grain-state store, and its binary form in the Raft log.</summary>
@@ -35,8 +38,8 @@ internal enum CommandKind : byte
 /// name (each a 4-byte length and UTF-8 bytes), the expected ETag (8 bytes, 0 for none), and for a write the data
 /// (4-byte length and bytes) or for a clear one byte (1 = delete the record). The format is part of the durable log:
 /// change it only with a new version number and keep reading the old one. Format 2 adds the journal commands (see
-/// GrainStateCommand.Journal.cs); registrations, writes and clears are still written in format 1, so a node of the
-/// previous release can apply them.
+/// GrainStateCommand.Journal.cs), format 3 the member addresses (GrainStateCommand.Members.cs); registrations, writes
+/// and clears are still written in format 1, so a node of the previous release can apply them.
 /// </remarks>
 internal sealed partial class GrainStateCommand
 {
@@ -120,10 +123,10 @@ internal sealed partial class GrainStateCommand
         try
         {
             var span = bytes.Span;
-            if (span.Length < 2 || (span[0] != FormatVersion && span[0] != JournalFormatVersion))
+            if (span.Length < 2 || span[0] is not (FormatVersion or JournalFormatVersion or MembersFormatVersion))
             {
                 throw new InvalidDataException(
-                    $"Not a grain-state command of format {FormatVersion} or {JournalFormatVersion} (first byte {(span.Length == 0 ? "none" : span[0].ToString(System.Globalization.CultureInfo.InvariantCulture))}).");
+                    $"Not a grain-state command of format {FormatVersion}, {JournalFormatVersion} or {MembersFormatVersion} (first byte {(span.Length == 0 ? "none" : span[0].ToString(System.Globalization.CultureInfo.InvariantCulture))}).");
             }
 
             var kind = (CommandKind)span[1];
@@ -137,6 +140,8 @@ internal sealed partial class GrainStateCommand
                     break;
                 case >= CommandKind.JournalAppend and <= CommandKind.JournalSnapshot when span[0] == JournalFormatVersion:
                     return DecodeJournal(bytes, kind, names);
+                case CommandKind.SetMemberAddress when span[0] == MembersFormatVersion:
+                    return DecodeMemberAddress(span);
                 default:
                     throw new InvalidDataException($"Unknown grain-state command kind {(byte)kind} in format {span[0]}.");
             }

@@ -3,12 +3,15 @@ using System.Text;
 
 namespace Orleans.Raft.StateMachine;
 
-// Snapshots (§7): the states, the sessions (so a restored replica deduplicates retries exactly as the others do) and,
-// from format 2 on, the journals. Format 1 (no journals) is still read: a node may restore a snapshot taken before.
-// (Format 2 gained the journals' incarnation before it was released; no snapshot without it was ever shipped.)
+// Snapshots (§7): the states, the sessions (so a restored replica deduplicates retries exactly as the others do),
+// from format 2 on the journals, in format 3 the members' addresses. Formats 1 (no journals) and 2 are still read: a
+// node may restore a snapshot taken before. Format 3 is written only when there are addresses, so a group that never
+// set one keeps snapshots the previous release reads. (Format 2 gained the journals' incarnation before it was
+// released; no snapshot without it was ever shipped.)
 public sealed partial class GrainStateMachine
 {
     private const uint SnapshotMagic = 0x4D53524F; // "ORSM"
+    private const int SnapshotVersionWithAddresses = 3;
     private const int SnapshotVersion = 2;
     private const int SnapshotVersionWithoutJournals = 1;
 
@@ -17,8 +20,9 @@ public sealed partial class GrainStateMachine
     {
         ArgumentNullException.ThrowIfNull(destination);
         using var writer = new BinaryWriter(destination, Encoding.UTF8, leaveOpen: true);
+        var addresses = _memberAddresses;
         writer.Write(SnapshotMagic);
-        writer.Write(SnapshotVersion);
+        writer.Write(addresses.IsEmpty ? SnapshotVersion : SnapshotVersionWithAddresses);
         var states = _states;
         writer.Write(states.Count);
         foreach (var (key, state) in states)
@@ -51,6 +55,11 @@ public sealed partial class GrainStateMachine
         }
 
         WriteJournals(writer, cancellationToken);
+        if (!addresses.IsEmpty)
+        {
+            WriteMemberAddresses(writer, addresses);
+        }
+
         writer.Flush();
         return ValueTask.CompletedTask;
     }
@@ -181,10 +190,10 @@ public sealed partial class GrainStateMachine
             }
 
             var version = reader.ReadInt32();
-            if (version is not (SnapshotVersion or SnapshotVersionWithoutJournals))
+            if (version is not (SnapshotVersionWithAddresses or SnapshotVersion or SnapshotVersionWithoutJournals))
             {
                 throw new InvalidDataException(
-                    $"The grain-state snapshot has format version {version}; this build reads versions {SnapshotVersionWithoutJournals} and {SnapshotVersion}.");
+                    $"The grain-state snapshot has format version {version}; this build reads versions {SnapshotVersionWithoutJournals} to {SnapshotVersionWithAddresses}.");
             }
 
             var states = new ConcurrentDictionary<GrainStateKey, StoredGrainState>();
@@ -222,9 +231,11 @@ public sealed partial class GrainStateMachine
             }
 
             var journals = version >= SnapshotVersion ? ReadJournals(reader, cancellationToken) : new();
+            var addresses = version >= SnapshotVersionWithAddresses ? ReadMemberAddresses(reader) : _memberAddresses.Clear();
             _sessions = sessions;
             _states = states;
             _journals = journals;
+            RestoreMemberAddresses(addresses);
         }
         catch (EndOfStreamException ex)
         {

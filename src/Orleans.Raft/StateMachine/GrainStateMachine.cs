@@ -8,7 +8,7 @@ namespace Orleans.Raft.StateMachine;
 /// The replicated state machine behind the Raft grain storage: a map from (grain type, grain key, state name) to
 /// (ETag, serialized state), a second map of the same keys to journals (append-only record logs, see
 /// GrainStateMachine.Journals.cs), both changed only by committed commands, plus the client sessions that make
-/// retried writes apply at most once (thesis §6.3).
+/// retried writes apply at most once (thesis §6.3) and the members' addresses (GrainStateMachine.Members.cs).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -64,9 +64,12 @@ public sealed partial class GrainStateMachine : IStateMachine
         // since the log may reuse its buffer.
         var data = entry.Data.Length >= 2 && GrainStateCommand.IsJournal((CommandKind)entry.Data.Span[1]) ? (ReadOnlyMemory<byte>)entry.Data.ToArray() : entry.Data;
         var command = GrainStateCommand.Decode(data, _names);
-        var answer = command.Kind == CommandKind.RegisterSession
-            ? RegisterSession(entry.Index)
-            : ApplyInSession(command, entry.Index);
+        var answer = command.Kind switch
+        {
+            CommandKind.RegisterSession => RegisterSession(entry.Index),
+            CommandKind.SetMemberAddress => SetMemberAddress(command, entry.Index),
+            _ => ApplyInSession(command, entry.Index),
+        };
         return new ValueTask<ReadOnlyMemory<byte>>(answer.Encode());
     }
 

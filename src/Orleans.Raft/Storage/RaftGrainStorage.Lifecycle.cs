@@ -25,8 +25,8 @@ public sealed partial class RaftGrainStorage
     {
         var nodeId = NodeId;
         var directory = Path.Combine(_options.DataDirectory!, nodeId);
-        var members = _options.AddressBook();
-        Log.NodeStarting(_logger, _name, nodeId, string.Join(", ", members.Select(m => $"{m.Key}={m.Value}")), directory);
+        var members = _addresses = OpenAddressBook(directory);
+        Log.NodeStarting(_logger, _name, nodeId, string.Join(", ", members.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => $"{m.Key}={m.Value}")), directory);
         try
         {
             _storage = await FasterRaftStorage.OpenAsync(directory, loggerFactory: _loggerFactory, cancellationToken: cancellationToken)

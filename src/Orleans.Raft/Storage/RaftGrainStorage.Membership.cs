@@ -10,7 +10,7 @@ namespace Orleans.Raft.Storage;
 public sealed partial class RaftGrainStorage
 {
     /// <summary>
-    /// How many entries a joining silo's log may still lack when <see cref="AddVoterAsync"/> makes it a voter: under a
+    /// How many entries a joining silo's log may still lack when <see cref="AddVoterAsync(string, CancellationToken)"/> makes it a voter: under a
     /// steady write load the learner is never exactly level with the leader, and this many entries take it one or two
     /// replication rounds.
     /// </summary>
@@ -26,7 +26,8 @@ public sealed partial class RaftGrainStorage
     /// does not lead forwards the call to the leader's silo. Done already is done.
     /// </summary>
     /// <param name="nodeId">The joining silo's node id. It must be in <c>AdditionalMembers</c> on every silo (or in
-    /// <c>Members</c>, for an initial voter removed earlier whose data is intact), and that silo should be running (its
+    /// <c>Members</c>, for an initial voter removed earlier whose data is intact), or have an address the group recorded
+    /// (see <see cref="AddVoterAsync(string, string, CancellationToken)"/>), and that silo should be running (its
     /// start waits for this call). Never the name of a silo whose data was lost: use a new name.</param>
     /// <param name="cancellationToken">Abandons the wait (catching up a large log can take long; there is no other
     /// bound); a change already proposed may still commit.</param>
@@ -54,8 +55,40 @@ public sealed partial class RaftGrainStorage
         return await ChangeAsync(new RaftMembershipRequest(RaftMembershipOperation.AddVoter, nodeId), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<ClusterConfiguration> AddVoterHereAsync(RaftNode node, string nodeId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Makes the silo <paramref name="nodeId"/>, listening at <paramref name="address"/>, a voter of this provider's
+    /// Raft group, as <see cref="AddVoterAsync(string, CancellationToken)"/> does, with no need for any other silo's
+    /// options to list it: the leader's silo first records the address in the group (a committed entry, which every
+    /// silo applies, a restarted or later-added one included), then adds the silo. Also gives a member a new address
+    /// (the silo moved): every silo sends to it there from then on.
+    /// </summary>
+    /// <param name="nodeId">The joining silo's node id. Never the name of a silo whose data was lost: use a new name.</param>
+    /// <param name="address">Its Raft endpoint's address, as its own options give it (<c>host:port</c> for gRPC).
+    /// Its own options must also list where the current members are (in <c>Members</c> or <c>AdditionalMembers</c>):
+    /// it accepts Raft messages only from silos it knows.</param>
+    /// <param name="cancellationToken">Abandons the wait; the address may be recorded and the change may still commit.</param>
+    /// <returns>The configuration once the silo votes.</returns>
+    /// <exception cref="ArgumentException">The node id or the address cannot be used on this network.</exception>
+    /// <remarks>
+    /// Every silo must run a release that knows recorded addresses (this one) before the first such call: an older one
+    /// cannot apply the entry. Other failures: see <see cref="AddVoterAsync(string, CancellationToken)"/>; a retry
+    /// finds the address recorded and goes on.
+    /// </remarks>
+    public async Task<ClusterConfiguration> AddVoterAsync(string nodeId, string address, CancellationToken cancellationToken = default)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(nodeId);
+        CheckAddress(nodeId, address);
+        return await ChangeAsync(new RaftMembershipRequest(RaftMembershipOperation.AddVoter, nodeId, address), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ClusterConfiguration> AddVoterHereAsync(RaftNode node, RaftMembershipRequest request, CancellationToken cancellationToken)
+    {
+        var nodeId = request.NodeId;
+        if (request.Address is { } address)
+        {
+            await RecordAddressAsync(node, nodeId, address, cancellationToken).ConfigureAwait(false);
+        }
+
         var configuration = node.Status.Configuration!; // a leader always has one
         if (configuration.IsVoter(nodeId))
         {
@@ -90,7 +123,7 @@ public sealed partial class RaftGrainStorage
     /// has joined. Retrying the removal of the leader's own silo while it
     /// is still pending can end with <see cref="ProposalResultUnknownException"/> although it succeeds (the leader stops
     /// hearing about its entries): read <see cref="Configuration"/> on another silo. Other failures: see
-    /// <see cref="AddVoterAsync"/>.
+    /// <see cref="AddVoterAsync(string, CancellationToken)"/>.
     /// </remarks>
     public async Task<ClusterConfiguration> RemoveMemberAsync(string nodeId, CancellationToken cancellationToken = default)
     {
@@ -132,7 +165,14 @@ public sealed partial class RaftGrainStorage
         ArgumentException.ThrowIfNullOrWhiteSpace(request.NodeId);
         if (request.Operation == RaftMembershipOperation.AddVoter)
         {
-            RequireAddress(request.NodeId);
+            if (request.Address is { } address)
+            {
+                CheckAddress(request.NodeId, address);
+            }
+            else
+            {
+                RequireAddress(request.NodeId);
+            }
         }
 
         // Asked because this node leads: one that is not running (the silo stops) has moved on, as far as the caller
@@ -145,17 +185,17 @@ public sealed partial class RaftGrainStorage
     private Task<ClusterConfiguration> ChangeHereAsync(RaftNode node, RaftMembershipRequest request, CancellationToken cancellationToken) =>
         request.Operation switch
         {
-            RaftMembershipOperation.AddVoter => AddVoterHereAsync(node, request.NodeId, cancellationToken),
+            RaftMembershipOperation.AddVoter => AddVoterHereAsync(node, request, cancellationToken),
             RaftMembershipOperation.RemoveMember => RemoveMemberHereAsync(node, request.NodeId, cancellationToken),
             _ => throw new ArgumentException($"Unknown membership operation {request.Operation}.", nameof(request)),
         };
 
     private void RequireAddress(string nodeId)
     {
-        if (!_options.AddressBook().ContainsKey(nodeId))
+        if (!MemberAddresses.ContainsKey(nodeId))
         {
             throw new ArgumentException(
-                $"Raft grain storage '{_name}': '{nodeId}' is in neither Members nor AdditionalMembers [{string.Join(", ", _options.AdditionalMembers?.Keys ?? [])}], so no silo has its address. Add it to AdditionalMembers on every silo first (restarting them one at a time), then start it.",
+                $"Raft grain storage '{_name}': '{nodeId}' is in neither Members nor AdditionalMembers [{string.Join(", ", _options.AdditionalMembers?.Keys ?? [])}], and the group recorded no address for it, so no silo has its address. Pass its address: AddVoterAsync(\"{nodeId}\", \"host:port\").",
                 nameof(nodeId));
         }
     }

@@ -104,7 +104,7 @@ public sealed partial class RaftGrainStorage
     private async Task<(RemovalVerdict.Outcome Outcome, RaftPeerView? Leader)> AskWhetherRemovedAsync(
         string nodeId, RaftStatus status, IRaftStorageConnection connection, CancellationToken cancellationToken)
     {
-        var peers = _options.AddressBook().Keys.Where(id => id != nodeId).ToArray();
+        var peers = MemberAddresses.Keys.Where(id => id != nodeId).ToArray();
         var views = await Task.WhenAll(peers.Select(id => connection.AskPeerAsync(id, cancellationToken))).ConfigureAwait(false);
         return RemovalVerdict.Decide(nodeId, status.Term, views.OfType<RaftPeerView>());
     }

@@ -86,6 +86,7 @@ public sealed partial class RaftGrainStorage : IGrainStorage, ILifecycleParticip
         _logger = loggerFactory.CreateLogger<RaftGrainStorage>();
         _providerTag = new KeyValuePair<string, object?>(RaftStorageMetrics.ProviderTag, name);
         StateMachine = new GrainStateMachine();
+        StateMachine.MemberAddressesChanged += OnMemberAddressesChanged;
     }
 
     /// <summary>The provider's name.</summary>
