@@ -16,7 +16,7 @@ namespace Orleans.Raft.Tests;
 
 // A membership change forwarded over gRPC to the leader's silo (one node, n1, whose handler the test plays): its
 // answer, or its failure as the same kind of exception, reaches the caller; a caller that gives up gets a
-// cancellation; and only members of the group, without TLS, are served.
+// cancellation; and only members of the group are served (over TLS, only those whose certificates prove it).
 public sealed class MembershipForwardingTests
 {
     private static readonly RaftMembershipRequest Remove = new(RaftMembershipOperation.RemoveMember, "n3");
@@ -94,12 +94,45 @@ public sealed class MembershipForwardingTests
     // The headers name the sender; over TLS only a certificate could prove it, and the forwarding service does not
     // check certificates against node ids: a caller with a valid certificate of the cluster's CA, for another name,
     // is refused.
+    // Over TLS a change travels on the transport's own channel, and the leader's silo serves a caller only as the
+    // transport serves its peers: with a certificate that carries the name of the node it claims to be.
     [Fact]
-    public async Task OverTls_TheForwardingService_ServesNobody()
+    public async Task OverTls_AMemberWhoseCertificateCarriesItsName_IsServed_AndNoOtherCaller()
     {
         using var ca = TestCertificates.CreateCa("forwarding-tests-ca");
-        using var serverCertificate = TestCertificates.CreateNode(ca, "n1");
+        using var leaderCertificate = TestCertificates.CreateNode(ca, "n1");
+        using var memberCertificate = TestCertificates.CreateNode(ca, "n2");
         using var toolCertificate = TestCertificates.CreateNode(ca, "tool");
+        var called = 0;
+        await using var leader = await Leader.StartAsync(
+            (request, _) =>
+            {
+                Interlocked.Increment(ref called);
+                return Task.FromResult(new ClusterConfiguration(["n1", "n2"]));
+            },
+            o => o.Tls = new GrpcTlsOptions { Certificate = leaderCertificate, CaCertificate = ca });
+
+        await using (var member = await leader.ConnectMemberAsync(o => o.Tls = new GrpcTlsOptions { Certificate = memberCertificate, CaCertificate = ca }))
+        {
+            var done = await member.ForwardMembershipChangeAsync("n1", Remove);
+            Assert.Equal(["n1", "n2"], done.Voters);
+            Assert.Equal(1, called);
+        }
+
+        // The CA's other certificates pass the handshake, but do not speak for n2.
+        var refused = await Assert.ThrowsAsync<RpcException>(() => CallOverTls(leader.Port, toolCertificate, sender: "n2"));
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.Contains("does not carry the name 'n2'", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(1, called);
+    }
+
+    // Without the binding, a certificate proves nothing about node ids: nothing is forwarded, and nobody is served.
+    [Fact]
+    public async Task OverTlsWithoutCertificateBinding_NothingIsForwarded_AndTheServiceServesNobody()
+    {
+        using var ca = TestCertificates.CreateCa("forwarding-tests-ca");
+        using var leaderCertificate = TestCertificates.CreateNode(ca, "n1");
+        using var memberCertificate = TestCertificates.CreateNode(ca, "n2");
         var called = 0;
         await using var leader = await Leader.StartAsync(
             (_, _) =>
@@ -107,17 +140,30 @@ public sealed class MembershipForwardingTests
                 Interlocked.Increment(ref called);
                 return Task.FromResult(new ClusterConfiguration(["n1"]));
             },
-            o => o.Tls = new GrpcTlsOptions { Certificate = serverCertificate, CaCertificate = ca });
-        var handler = new SocketsHttpHandler();
-        handler.SslOptions.ClientCertificates = new X509CertificateCollection { toolCertificate };
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
-        using var channel = GrpcChannel.ForAddress(new Uri($"https://127.0.0.1:{leader.Port}"), new GrpcChannelOptions { HttpHandler = handler });
-        var headers = new Grpc.Core.Metadata { { ForwardingProtocol.ClusterHeader, Leader.Group }, { ForwardingProtocol.SenderHeader, "n2" } };
+            o => o.Tls = new GrpcTlsOptions { Certificate = leaderCertificate, CaCertificate = ca, BindCertificateToNodeId = false });
 
-        var refused = await Assert.ThrowsAsync<RpcException>(() => channel.CreateCallInvoker()
-            .AsyncUnaryCall(ForwardingProtocol.ChangeMembership, null, new CallOptions(headers), MembershipFrames.EncodeRequest(Remove)).ResponseAsync);
+        await using (var member = await leader.ConnectMemberAsync(
+            o => o.Tls = new GrpcTlsOptions { Certificate = memberCertificate, CaCertificate = ca, BindCertificateToNodeId = false }))
+        {
+            var unsupported = await Assert.ThrowsAsync<NotSupportedException>(() => member.ForwardMembershipChangeAsync("n1", Remove));
+            Assert.Contains("BindCertificateToNodeId", unsupported.Message, StringComparison.Ordinal);
+        }
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => CallOverTls(leader.Port, memberCertificate, sender: "n2"));
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
         Assert.Equal(0, called);
+    }
+
+    // A forwarded change sent by hand over TLS with the transport's headers, as a node's would be, under `certificate`.
+    private static async Task<byte[]> CallOverTls(int port, X509Certificate2 certificate, string sender)
+    {
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.ClientCertificates = new X509CertificateCollection { certificate };
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        using var channel = GrpcChannel.ForAddress(new Uri($"https://127.0.0.1:{port}"), new GrpcChannelOptions { HttpHandler = handler });
+        var headers = new Grpc.Core.Metadata { { CallHeaders.ClusterId, Leader.Group }, { CallHeaders.SenderId, sender } };
+        return await channel.CreateCallInvoker()
+            .AsyncUnaryCall(ForwardingProtocol.ChangeMembership, null, new CallOptions(headers), MembershipFrames.EncodeRequest(Remove)).ResponseAsync;
     }
 
     // One node, n1, served by the provider's gRPC network with the given handler for forwarded changes.
@@ -151,6 +197,13 @@ public sealed class MembershipForwardingTests
             await connection.StartAsync(node);
             await node.StartAsync();
             return new Leader(connection, node, port);
+        }
+
+        // Node n2's connection (not started: it only sends), with the given transport options.
+        public async Task<IRaftStorageConnection> ConnectMemberAsync(Action<global::Raft.Transport.Grpc.GrpcTransportOptions> configure)
+        {
+            var members = new Dictionary<string, string> { ["n1"] = $"127.0.0.1:{Port}", ["n2"] = "127.0.0.1:1" };
+            return await new GrpcRaftStorageNetwork { ConfigureTransport = configure }.ConnectAsync(new RaftStorageEndpoint(Group, "n2", members, NullLoggerFactory.Instance));
         }
 
         public ForwardingClient Client(string sender)

@@ -10,6 +10,8 @@ using Orleans.Raft.Storage;
 using Raft.Core.Runtime;
 using Raft.Testing.Logging;
 using Raft.Testing.Processes;
+using Raft.Testing.Security;
+using Raft.Transport.Grpc.Security;
 
 namespace Orleans.Raft.Tests;
 
@@ -236,6 +238,43 @@ public sealed class MembershipTests
         var read = new TestState();
         await back.ReadStateAsync("s", grain.GetGrainId(), read);
         Assert.Equal(1, read.State.Value);
+    }
+
+    // Over TLS, each silo with its own certificate (named after its silo, which the transport binds to its node id):
+    // grains' writes on followers' silos reach the leader, and a change called on a follower's silo is forwarded to the
+    // leader's on the transport's channel, and made there.
+    [Fact]
+    public async Task OverTls_AChangeCalledOnAFollowersSilo_IsMadeByTheLeadersSilo()
+    {
+        using var ca = TestCertificates.CreateCa("membership-tests-ca");
+        var certificates = Enumerable.Range(0, 3).ToDictionary(i => $"Silo_{i}", i => TestCertificates.CreateNode(ca, $"Silo_{i}"));
+        try
+        {
+            await using var cluster = await RaftTestCluster.StartAsync(
+                useGrpc: true,
+                configureSilo: silo => silo.Services.AddOptions<RaftGrainStorageOptions>(RaftTestCluster.ProviderName).Configure<IOptions<SiloOptions>>((o, siloOptions) =>
+                    o.Network = new GrpcRaftStorageNetwork
+                    {
+                        ConfigureTransport = t => t.Tls = new GrpcTlsOptions { Certificate = certificates[siloOptions.Value.SiloName], CaCertificate = ca },
+                    }));
+            var grains = Enumerable.Range(0, 6).Select(i => cluster.Client.GetGrain<ICounterGrain>($"tls-{i}")).ToArray();
+            var rounds = new CounterRounds(grains);
+            await rounds.RunAsync(2);
+            Assert.True(rounds.Uncertain.Sum() == 0, $"every write must succeed, those of grains on followers' silos forwarded over TLS; last failure: {rounds.LastFailure}");
+
+            var leader = RaftTestCluster.Storage(await cluster.WaitForLeaderSiloAsync(TimeSpan.FromSeconds(10)));
+            var followers = cluster.Storages.Where(s => s.NodeId != leader.NodeId).ToArray();
+            var removed = await followers[0].RemoveMemberAsync(followers[1].NodeId);
+            Assert.Equal(new[] { leader.NodeId, followers[0].NodeId }.Order(StringComparer.Ordinal), removed.Voters);
+            Assert.DoesNotContain(followers[1].NodeId, leader.Configuration!.Voters);
+        }
+        finally
+        {
+            foreach (var certificate in certificates.Values)
+            {
+                certificate.Dispose();
+            }
+        }
     }
 
     // The silo a change is forwarded to checks it as a local caller's would be checked: one that does not lead refuses

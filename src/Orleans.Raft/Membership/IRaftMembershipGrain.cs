@@ -7,7 +7,7 @@ namespace Orleans.Raft.Membership;
 /// <remarks>
 /// Each call runs on the silo that receives it (a reentrant stateless worker), whose Raft grain storage forwards it to
 /// the leader's silo (<c>RaftGrainStorage.AddVoterAsync</c> and <c>RemoveMemberAsync</c>; README, "Adding, removing and
-/// replacing silos"); over gRPC with TLS nothing is forwarded, so the call succeeds only where it lands on the leader's
+/// replacing silos"); over gRPC with TLS and <c>BindCertificateToNodeId</c> off nothing is forwarded, so the call succeeds only where it lands on the leader's
 /// silo (<see cref="NotSupportedException"/> elsewhere). The changes are safe to retry. A failure that calls for a
 /// retry (no leader known, leadership moved, another change pending, the leader's answer lost) is a
 /// <see cref="RaftMembershipChangeException"/>. The cancellation token bounds the wait, in the silo too (a joining
@@ -33,7 +33,7 @@ public interface IRaftMembershipGrain : IGrainWithStringKey
     /// <exception cref="ArgumentException">No silo has an address for <paramref name="nodeId"/>, or the grain's key
     /// names no Raft grain storage.</exception>
     /// <exception cref="RaftMembershipChangeException">Not done now; retry.</exception>
-    /// <exception cref="NotSupportedException">Over gRPC with TLS, on a silo that does not lead.</exception>
+    /// <exception cref="NotSupportedException">Over gRPC with TLS and <c>BindCertificateToNodeId</c> off, on a silo that does not lead.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     Task<RaftGroupConfiguration> AddVoterAsync(string nodeId, CancellationToken cancellationToken = default);
 
@@ -49,7 +49,7 @@ public interface IRaftMembershipGrain : IGrainWithStringKey
     /// <exception cref="ArgumentException">The node id or the address cannot be used, or the grain's key names no Raft
     /// grain storage.</exception>
     /// <exception cref="RaftMembershipChangeException">Not done now; retry.</exception>
-    /// <exception cref="NotSupportedException">Over gRPC with TLS, on a silo that does not lead.</exception>
+    /// <exception cref="NotSupportedException">Over gRPC with TLS and <c>BindCertificateToNodeId</c> off, on a silo that does not lead.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     Task<RaftGroupConfiguration> AddVoterAsync(string nodeId, string address, CancellationToken cancellationToken = default);
 
@@ -59,7 +59,7 @@ public interface IRaftMembershipGrain : IGrainWithStringKey
     /// <returns>The configuration without the silo, once that change is committed.</returns>
     /// <exception cref="ArgumentException">The grain's key names no Raft grain storage.</exception>
     /// <exception cref="RaftMembershipChangeException">Not done now; retry.</exception>
-    /// <exception cref="NotSupportedException">Over gRPC with TLS, on a silo that does not lead.</exception>
+    /// <exception cref="NotSupportedException">Over gRPC with TLS and <c>BindCertificateToNodeId</c> off, on a silo that does not lead.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     Task<RaftGroupConfiguration> RemoveMemberAsync(string nodeId, CancellationToken cancellationToken = default);
 

@@ -84,36 +84,12 @@ internal sealed class ForwardingClient : IAsyncDisposable
         return pending.Task;
     }
 
-    // One unary call beside the stream, on the same connection. Safe to retry, so an answer lost on the way is only
-    // reported as such.
-    public async Task<ClusterConfiguration> ChangeMembershipAsync(RaftMembershipRequest request, CancellationToken cancellationToken)
-    {
-        byte[] reply;
-        try
-        {
-            reply = await _channel.CreateCallInvoker()
-                .AsyncUnaryCall(ForwardingProtocol.ChangeMembership, null, new CallOptions(_headers, cancellationToken: cancellationToken), MembershipFrames.EncodeRequest(request))
-                .ResponseAsync.ConfigureAwait(false);
-        }
-        catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException($"The membership change forwarded to node '{_leaderId}' was abandoned; it may still be made.", ex, cancellationToken);
-        }
-        catch (RpcException ex)
-        {
-            var why = $"{ex.StatusCode}: {ex.Status.Detail}";
-            throw ex.StatusCode switch
-            {
-                // Also a connection that broke after the request left: the change may have been made; retrying is safe.
-                StatusCode.Unavailable => new NotLeaderException($"Node '{_nodeId}' could not reach node '{_leaderId}', or lost the connection, to forward a membership change ({why}); retry.", ex),
-                StatusCode.Unimplemented => new NotSupportedException($"The silo of node '{_leaderId}' runs a version that takes no forwarded membership changes: call on that silo ({why}).", ex),
-                StatusCode.PermissionDenied or StatusCode.InvalidArgument => new InvalidOperationException($"Node '{_leaderId}' refused a membership change forwarded by '{_nodeId}' ({why}).", ex),
-                _ => new IOException($"The membership change forwarded by node '{_nodeId}' to '{_leaderId}' got no answer ({why}); it may or may not be made. Retrying is safe.", ex),
-            };
-        }
-
-        return MembershipFrames.DecodeReply(reply, _leaderId);
-    }
+    // One unary call beside the stream, on the same connection.
+    public Task<ClusterConfiguration> ChangeMembershipAsync(RaftMembershipRequest request, CancellationToken cancellationToken) =>
+        MembershipCall.SendAsync(
+            token => _channel.CreateCallInvoker().AsyncUnaryCall(
+                ForwardingProtocol.ChangeMembership, null, new CallOptions(_headers, cancellationToken: token), MembershipFrames.EncodeRequest(request)),
+            _nodeId, _leaderId, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

@@ -3,6 +3,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Raft.Core.Membership;
+using Raft.Transport.Grpc;
 using Raft.Core.Runtime;
 
 namespace Orleans.Raft.Networking;
@@ -37,7 +38,7 @@ internal sealed class ForwardingService(ForwardingServiceContext context, IHostA
 
     public override async Task Forward(IAsyncStreamReader<byte[]> requests, IServerStreamWriter<byte[]> responses, ServerCallContext call)
     {
-        var sender = context.Authorize(call);
+        var sender = context.Authorize(call, nameof(Forward));
         var node = context.Node
             ?? throw new RpcException(new Status(StatusCode.Unavailable, $"The Raft node '{context.NodeId}' is not running; forward elsewhere."));
         if (lifetime.ApplicationStopping.IsCancellationRequested)
@@ -132,7 +133,7 @@ internal sealed class ForwardingService(ForwardingServiceContext context, IHostA
     // unless its node leads); the answer says what happened, or why not (MembershipFrames).
     public override async Task<byte[]> ChangeMembership(byte[] request, ServerCallContext call)
     {
-        var sender = context.Authorize(call);
+        var sender = context.Authorize(call, nameof(ChangeMembership));
         RaftMembershipRequest change;
         try
         {
@@ -241,6 +242,7 @@ internal sealed class ForwardingServiceContext(
     Func<RaftNode?> node,
     Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>? membershipChanges,
     bool overTls,
+    GrpcRaftTransport? peerAuthority,
     ILogger logger)
 {
     public string NodeId => nodeId;
@@ -252,14 +254,20 @@ internal sealed class ForwardingServiceContext(
     public ILogger Logger => logger;
 
     // The caller must be a member of this Raft group: a follower of another group (a misconfigured address) is refused.
-    public string Authorize(ServerCallContext call)
+    public string Authorize(ServerCallContext call, string method)
     {
         if (overTls)
         {
-            // The headers name the sender, and only a certificate could prove it; this service does not check
-            // certificates against node ids, so over TLS it serves nobody (writes then go through the transport's client
-            // service, and membership changes are made on the leader's silo).
-            const string Detail = "The forwarding service is not served over TLS: it cannot tell which node a certificate speaks for.";
+            // The headers name the sender, and only a certificate can prove it: over TLS this service serves a caller
+            // only as the transport serves its peers, with the caller's certificate bound to the node id it claims
+            // (peerAuthority, set when the transport binds them). Without that binding it serves nobody: writes then go
+            // through the transport's client service, and membership changes are made on the leader's silo.
+            if (peerAuthority is not null)
+            {
+                return peerAuthority.AuthorizePeerCall(call, $"{nameof(ForwardingService)}.{method}");
+            }
+
+            const string Detail = "The forwarding service is not served over TLS without GrpcTlsOptions.BindCertificateToNodeId: it cannot tell which node a certificate speaks for.";
             Log.ForwardingCallRejected(logger, nodeId, call.RequestHeaders.GetValue(ForwardingProtocol.SenderHeader) ?? "(none)", Detail);
             throw new RpcException(new Status(StatusCode.PermissionDenied, Detail));
         }

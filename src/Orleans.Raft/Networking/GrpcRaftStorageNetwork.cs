@@ -113,7 +113,9 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
 
         public async Task StartAsync(RaftNode node, CancellationToken cancellationToken = default)
         {
-            var forwarding = new ForwardingServiceContext(options.ClusterId, endpoint.NodeId, endpoint.Members, () => node, endpoint.MembershipChanges, options.Tls is not null, _logger);
+            var forwarding = new ForwardingServiceContext(
+                options.ClusterId, endpoint.NodeId, endpoint.Members, () => node, endpoint.MembershipChanges, options.Tls is not null,
+                transport.ProvesCallerIds ? transport : null, _logger);
             _server = new GrpcRaftStorageServer(transport, options, node, forwarding, endpoint.LoggerFactory);
             await _server.StartAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -139,18 +141,26 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
         public Task<ClusterConfiguration> ForwardMembershipChangeAsync(string leaderId, RaftMembershipRequest request, CancellationToken cancellationToken = default)
         {
             ArgumentNullException.ThrowIfNull(request);
-            if (options.Tls is not null)
+            if (options.Tls is not null && !transport.ProvesCallerIds)
             {
-                // The forwarding service serves nobody over TLS: it cannot tell which node a certificate speaks for
-                // (README, Missing).
+                // Over TLS the leader's forwarding service serves only callers whose certificates prove their node ids
+                // (README, "Adding, removing and replacing silos").
                 return Task.FromException<ClusterConfiguration>(new NotSupportedException(
-                    $"Membership changes are not forwarded between silos over TLS: call on the leader's silo ('{leaderId}')."));
+                    $"Membership changes are not forwarded between silos over TLS without GrpcTlsOptions.BindCertificateToNodeId: call on the leader's silo ('{leaderId}')."));
             }
 
             if (!endpoint.Members.TryGetValue(leaderId, out var address) || !TryParse(address, out var host, out var port))
             {
                 return Task.FromException<ClusterConfiguration>(
                     new NotLeaderException($"Node '{endpoint.NodeId}' has no address for node '{leaderId}'; the membership change was not sent."));
+            }
+
+            if (options.Tls is not null)
+            {
+                // On the transport's own channel to the leader, whose certificate speaks for this node.
+                return MembershipCall.SendAsync(
+                    token => transport.CallPeer(leaderId, ForwardingProtocol.ChangeMembership, MembershipFrames.EncodeRequest(request), token),
+                    endpoint.NodeId, leaderId, cancellationToken);
             }
 
             return ForwardingClientFor(leaderId, host, port).ChangeMembershipAsync(request, cancellationToken);

@@ -37,7 +37,7 @@ public sealed partial class RaftGrainStorage
     /// <exception cref="NotLeaderException">No leader is known (an election is under way), the leader's silo could not
     /// be reached, or leadership moved while the call ran: retry shortly.</exception>
     /// <exception cref="NotSupportedException">The call had to be forwarded, over a network that does not forward
-    /// membership changes (gRPC with TLS): call on the leader's silo.</exception>
+    /// membership changes (gRPC with TLS and <c>BindCertificateToNodeId</c> off): call on the leader's silo.</exception>
     /// <remarks>
     /// A forwarded call fails with the exception the leader's silo threw, of the same kind, or with
     /// <see cref="IOException"/> when its answer was lost on the way (README, "Adding, removing and replacing silos").
