@@ -84,4 +84,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4020, Level = LogLevel.Warning,
         Message = "Raft grain storage {Provider}: node {NodeId} could not save the member addresses to {Path}; at its next start it learns them again from the group's log")]
     public static partial void MemberAddressesNotRecorded(ILogger logger, Exception exception, string provider, string nodeId, string path);
+
+    [LoggerMessage(EventId = 4021, Level = LogLevel.Information,
+        Message = "Raft grain storage {Provider}: node {NodeId} had no address for its group's leader {LeaderId}; it reaches it at {Address}, as node {Source} does (it missed the entry that recorded it)")]
+    public static partial void LeaderAddressLearned(ILogger logger, string provider, string nodeId, string leaderId, string address, string source);
 }

@@ -160,6 +160,18 @@ public sealed class GrpcTransportOptions
     }
 
     // host:port becomes http://host:port (https:// with TLS); a URI is kept as it is.
+    /// <summary>
+    /// Whether <paramref name="address"/> can be a peer's address (<see cref="Peers"/>,
+    /// <see cref="GrpcRaftTransport.SetPeer"/>): <c>host:port</c>, or an <c>http://</c> URI without TLS or an
+    /// <c>https://</c> one with it, with a port and nothing after it.
+    /// </summary>
+    /// <param name="address">The address.</param>
+    /// <param name="tls">Whether the transport uses TLS.</param>
+    /// <returns>True when the transport takes the address.</returns>
+    public static bool IsPeerAddress(string? address, bool tls) =>
+        TryNormalizeAddress(address, tls, out var uri) && uri.Scheme == (tls ? Uri.UriSchemeHttps : Uri.UriSchemeHttp)
+        && uri.AbsolutePath == "/" && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0;
+
     internal static bool TryNormalizeAddress(string? address, bool tls, out Uri uri)
     {
         uri = null!;

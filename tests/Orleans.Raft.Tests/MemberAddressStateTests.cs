@@ -45,6 +45,22 @@ public sealed class MemberAddressStateTests
         Assert.Equal(_machine.MemberAddresses, Assert.Single(announced));
     }
 
+    // A snapshot is the whole state: one from before any address was recorded (format 2) leaves none.
+    [Fact]
+    public async Task RestoringASnapshotWithoutAddresses_ClearsThem_AndAnnouncesIt()
+    {
+        using var before = new MemoryStream();
+        await _machine.WriteSnapshotAsync(before);
+        await ApplyAsync(GrainStateCommand.SetMemberAddress("silo3", "10.0.0.4:7001"));
+
+        before.Position = 0;
+        await _machine.RestoreSnapshotAsync(before);
+
+        Assert.Empty(_machine.MemberAddresses);
+        Assert.Equal(2, _announced.Count);
+        Assert.Empty(_announced[^1]);
+    }
+
     // A group that never recorded an address keeps writing format 2, which the previous release reads.
     [Fact]
     public async Task ASnapshotWithoutAddresses_KeepsFormat2()
@@ -67,10 +83,12 @@ public sealed class MemberAddressStateTests
         Assert.Throws<InvalidDataException>(() => GrainStateCommand.Decode(GrainStateCommand.SetMemberAddress("silo3", "a:1")[..^1]));
         Assert.Throws<InvalidDataException>(() => GrainStateCommand.Decode(GrainStateCommand.SetMemberAddress("", "a:1")));
 
-        // The kind only exists in format 3.
+        // The kind only exists in format 3, and format 3 has no other.
         var inFormat1 = GrainStateCommand.SetMemberAddress("silo3", "a:1");
         inFormat1[0] = GrainStateCommand.FormatVersion;
         Assert.Throws<InvalidDataException>(() => GrainStateCommand.Decode(inFormat1));
+        byte[] registrationInFormat3 = [GrainStateCommand.MembersFormatVersion, (byte)CommandKind.RegisterSession];
+        Assert.Throws<InvalidDataException>(() => GrainStateCommand.Decode(registrationInFormat3));
     }
 
     [Fact]

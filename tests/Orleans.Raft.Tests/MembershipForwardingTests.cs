@@ -94,6 +94,24 @@ public sealed class MembershipForwardingTests
     // The headers name the sender; over TLS only a certificate could prove it, and the forwarding service does not
     // check certificates against node ids: a caller with a valid certificate of the cluster's CA, for another name,
     // is refused.
+    // An address the group records for the leader takes effect at once: the next forwarded call goes there, not to a
+    // client made for the old address.
+    [Fact]
+    public async Task AfterTheLeadersAddressChanges_ForwardedCallsGoToTheNewOne()
+    {
+        await using var leader = await Leader.StartAsync((_, _) => Task.FromResult(new ClusterConfiguration(["n1", "n2"])));
+
+        // The provider's address book, as the network reads it: the leader at an address where nothing listens.
+        var members = new System.Collections.Concurrent.ConcurrentDictionary<string, string> { ["n1"] = "127.0.0.1:1", ["n2"] = "127.0.0.1:1" };
+        await using var member = await leader.ConnectMemberAsync(_ => { }, members);
+        await Assert.ThrowsAsync<NotLeaderException>(() => member.ForwardMembershipChangeAsync("n1", Remove));
+
+        // What the provider does when the group records the leader's address.
+        members["n1"] = $"127.0.0.1:{leader.Port}";
+        member.SetPeerAddress("n1", members["n1"]);
+        Assert.Equal(["n1", "n2"], (await member.ForwardMembershipChangeAsync("n1", Remove)).Voters);
+    }
+
     // Over TLS a change travels on the transport's own channel, and the leader's silo serves a caller only as the
     // transport serves its peers: with a certificate that carries the name of the node it claims to be.
     [Fact]
@@ -199,10 +217,12 @@ public sealed class MembershipForwardingTests
             return new Leader(connection, node, port);
         }
 
-        // Node n2's connection (not started: it only sends), with the given transport options.
-        public async Task<IRaftStorageConnection> ConnectMemberAsync(Action<global::Raft.Transport.Grpc.GrpcTransportOptions> configure)
+        // Node n2's connection (not started: it only sends), with the given transport options and address book (by
+        // default n1 at its port).
+        public async Task<IRaftStorageConnection> ConnectMemberAsync(
+            Action<global::Raft.Transport.Grpc.GrpcTransportOptions> configure, IReadOnlyDictionary<string, string>? members = null)
         {
-            var members = new Dictionary<string, string> { ["n1"] = $"127.0.0.1:{Port}", ["n2"] = "127.0.0.1:1" };
+            members ??= new Dictionary<string, string> { ["n1"] = $"127.0.0.1:{Port}", ["n2"] = "127.0.0.1:1" };
             return await new GrpcRaftStorageNetwork { ConfigureTransport = configure }.ConnectAsync(new RaftStorageEndpoint(Group, "n2", members, NullLoggerFactory.Instance));
         }
 

@@ -104,8 +104,9 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
 
     private sealed class Connection(GrpcRaftTransport transport, GrpcTransportOptions options, RaftStorageEndpoint endpoint) : IRaftStorageConnection
     {
-        private readonly ConcurrentDictionary<string, GrpcRaftClient> _unaryClients = new(StringComparer.Ordinal);
-        private readonly ConcurrentDictionary<string, ForwardingClient> _forwardingClients = new(StringComparer.Ordinal);
+        // Keyed by node id and address: a client made for an address read just before it changed is not the new one's.
+        private readonly ConcurrentDictionary<(string Id, string Address), GrpcRaftClient> _unaryClients = new();
+        private readonly ConcurrentDictionary<(string Id, string Address), ForwardingClient> _forwardingClients = new();
         private readonly ILogger _logger = endpoint.LoggerFactory.CreateLogger<GrpcRaftStorageNetwork>();
         private GrpcRaftStorageServer? _server;
 
@@ -135,7 +136,7 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
                 return ForwardUnaryAsync(leaderId, address, command, cancellationToken);
             }
 
-            return ForwardingClientFor(leaderId, host, port).ForwardAsync(command, cancellationToken);
+            return ForwardingClientFor(leaderId, address, host, port).ForwardAsync(command, cancellationToken);
         }
 
         public Task<ClusterConfiguration> ForwardMembershipChangeAsync(string leaderId, RaftMembershipRequest request, CancellationToken cancellationToken = default)
@@ -163,7 +164,23 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
                     endpoint.NodeId, leaderId, cancellationToken);
             }
 
-            return ForwardingClientFor(leaderId, host, port).ChangeMembershipAsync(request, cancellationToken);
+            return ForwardingClientFor(leaderId, address, host, port).ChangeMembershipAsync(request, cancellationToken);
+        }
+
+        public void CheckPeerAddress(string nodeId, string address)
+        {
+            if (!nodeId.All(c => c is > ' ' and < (char)127))
+            {
+                throw new ArgumentException($"The node id '{nodeId}' must be printable ASCII without spaces (it travels as a gRPC header).", nameof(nodeId));
+            }
+
+            var tls = options.Tls is not null;
+            if (!GrpcTransportOptions.IsPeerAddress(address, tls))
+            {
+                throw new ArgumentException(
+                    $"'{address}' is not a gRPC address for '{nodeId}'. Use host:port (for example 10.0.0.4:7001) or an {(tls ? "https" : "http")}:// URI with a port and no path{(tls ? " (this silo's network uses TLS)" : "")}.",
+                    nameof(address));
+            }
         }
 
         public void SetPeerAddress(string nodeId, string address)
@@ -177,14 +194,20 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
             transport.SetPeer(nodeId, address);
 
             // The next forwarded call opens a client for the new address; calls in flight on the old one end as they may.
-            if (_forwardingClients.TryRemove(nodeId, out var forwarding))
+            foreach (var key in _forwardingClients.Keys.Where(k => k.Id == nodeId && k.Address != address))
             {
-                _ = forwarding.DisposeAsync().AsTask();
+                if (_forwardingClients.TryRemove(key, out var forwarding))
+                {
+                    _ = forwarding.DisposeAsync().AsTask();
+                }
             }
 
-            if (_unaryClients.TryRemove(nodeId, out var unary))
+            foreach (var key in _unaryClients.Keys.Where(k => k.Id == nodeId && k.Address != address))
             {
-                _ = unary.DisposeAsync().AsTask();
+                if (_unaryClients.TryRemove(key, out var unary))
+                {
+                    _ = unary.DisposeAsync().AsTask();
+                }
             }
         }
 
@@ -197,9 +220,13 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
 
             try
             {
-                var statuses = await UnaryClientFor(peerId, address).GetStatusAsync(includePeers: false, cancellationToken).ConfigureAwait(false);
+                // With its peers' statuses, which carry the addresses it reaches them at: its leader's among them.
+                var statuses = await UnaryClientFor(peerId, address).GetStatusAsync(includePeers: true, cancellationToken).ConfigureAwait(false);
                 return statuses is [{ Reachable: true, Id: var id } status, ..] && id == peerId
                     ? new RaftPeerView(peerId, status.Term, status.LeaderId, new ClusterConfiguration(status.Voters, status.Learners))
+                    {
+                        LeaderAddress = status.LeaderId is { } leaderId ? statuses.Skip(1).FirstOrDefault(s => s.Id == leaderId)?.Address : null,
+                    }
                     : null;
             }
             catch (Exception ex) when (ex is RaftClientException or Grpc.Core.RpcException or ArgumentException or OperationCanceledException)
@@ -209,9 +236,9 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
             }
         }
 
-        private ForwardingClient ForwardingClientFor(string leaderId, string host, int port) =>
-            _forwardingClients.GetOrAdd(leaderId, id => new ForwardingClient(
-                endpoint.NodeId, id, new Uri($"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{port.ToString(CultureInfo.InvariantCulture)}"),
+        private ForwardingClient ForwardingClientFor(string leaderId, string address, string host, int port) =>
+            _forwardingClients.GetOrAdd((leaderId, address), key => new ForwardingClient(
+                endpoint.NodeId, key.Id, new Uri($"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{port.ToString(CultureInfo.InvariantCulture)}"),
                 options.ClusterId, options.MaxMessageBytes, _logger));
 
         private async Task<ProposalResult> ForwardUnaryAsync(string leaderId, string address, ReadOnlyMemory<byte> command, CancellationToken cancellationToken)
@@ -230,7 +257,7 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
 
         // The transport's own client for one node (it carries the TLS set-up).
         private GrpcRaftClient UnaryClientFor(string nodeId, string address) =>
-            _unaryClients.GetOrAdd(nodeId, _ => new GrpcRaftClient(new GrpcRaftClientOptions
+            _unaryClients.GetOrAdd((nodeId, address), _ => new GrpcRaftClient(new GrpcRaftClientOptions
             {
                 ClusterId = options.ClusterId,
                 Endpoints = [address],

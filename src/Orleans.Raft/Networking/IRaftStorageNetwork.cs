@@ -95,6 +95,15 @@ public interface IRaftStorageConnection : IAsyncDisposable
     Task<ClusterConfiguration> ForwardMembershipChangeAsync(string leaderId, RaftMembershipRequest request, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException($"{GetType().Name} does not forward membership changes: call on the leader's silo.");
 
+    /// <summary>Checks, before the group records it, that this network can reach a node at <paramref name="address"/>.</summary>
+    /// <param name="nodeId">The node.</param>
+    /// <param name="address">Its address.</param>
+    /// <exception cref="ArgumentException">The network cannot use the node id or the address; the message says why.</exception>
+    void CheckPeerAddress(string nodeId, string address)
+    {
+        // A network that does not route by address (in memory) takes any.
+    }
+
     /// <summary>
     /// Takes a peer's address that the group recorded at run time (a silo added with its address, or a member given a
     /// new one), already in <see cref="RaftStorageEndpoint.Members"/>: Raft messages and forwarded calls to
@@ -120,4 +129,8 @@ public interface IRaftStorageConnection : IAsyncDisposable
 /// <param name="Term">Its current term.</param>
 /// <param name="LeaderId">The leader it knows in that term (itself when it leads), or null.</param>
 /// <param name="Configuration">The latest configuration in its log.</param>
-public sealed record RaftPeerView(string NodeId, long Term, string? LeaderId, ClusterConfiguration Configuration);
+public sealed record RaftPeerView(string NodeId, long Term, string? LeaderId, ClusterConfiguration Configuration)
+{
+    /// <summary>Where the answering node reaches its leader, when the network can tell; null otherwise.</summary>
+    public string? LeaderAddress { get; init; }
+}

@@ -130,6 +130,11 @@ internal sealed partial class GrainStateCommand
             }
 
             var kind = (CommandKind)span[1];
+            if (span[0] == MembersFormatVersion && kind != CommandKind.SetMemberAddress)
+            {
+                throw new InvalidDataException($"Unknown grain-state command kind {(byte)kind} in format {span[0]}.");
+            }
+
             var offset = 2;
             switch (kind)
             {

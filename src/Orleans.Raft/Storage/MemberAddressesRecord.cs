@@ -8,7 +8,11 @@ namespace Orleans.Raft.Storage;
 /// replayed its log: a node may come back with a lower commit index than it had, and then learns of the entries that
 /// set those addresses only from the leader, which may be one of those members.
 /// </summary>
-/// <remarks>A copy of replicated state, not a source of it: a missing or unreadable record costs nothing but that head start.</remarks>
+/// <remarks>
+/// A copy of replicated state, not a source of it. Without it (missing, unreadable, or the silo was down when the
+/// address was recorded) a silo cannot accept a leader it has no address for until its removal watch learns that
+/// address from the other silos (event 4021), a few seconds after it starts.
+/// </remarks>
 internal static class MemberAddressesRecord
 {
     /// <summary>The file's name inside the node's data directory.</summary>
@@ -40,6 +44,10 @@ internal static class MemberAddressesRecord
         catch (JsonException ex)
         {
             problem = $"{path} is not JSON: {ex.Message}";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            problem = $"{path} cannot be read: {ex.Message}";
         }
 
         return new Dictionary<string, string>(StringComparer.Ordinal);

@@ -53,6 +53,42 @@ public sealed partial class RaftGrainStorage
         return book;
     }
 
+    // A silo that missed the entry recording its leader's address (it was down, or lost its record) refuses that leader's
+    // messages (a node accepts them only from nodes it has an address for), so it would never learn the address from
+    // the log: the removal watch asks the other silos, and takes from their answers the address of a leader this silo
+    // has none for. Never one it has: only the group's entries change those.
+    private void LearnLeaderAddresses(string nodeId, IEnumerable<RaftPeerView> views)
+    {
+        if (_addresses is not { } book)
+        {
+            return;
+        }
+
+        foreach (var view in views)
+        {
+            if (view is not { LeaderId: { } leaderId, LeaderAddress: { } address } || leaderId == nodeId || book.ContainsKey(leaderId))
+            {
+                continue;
+            }
+
+            try
+            {
+                _connection?.CheckPeerAddress(leaderId, address);
+                _connection?.SetPeerAddress(leaderId, address);
+            }
+            catch (ArgumentException ex)
+            {
+                Log.MemberAddressUnusable(_logger, ex, _name, nodeId, leaderId, address);
+                continue;
+            }
+
+            if (book.TryAdd(leaderId, address))
+            {
+                Log.LeaderAddressLearned(_logger, _name, nodeId, leaderId, address, view.NodeId);
+            }
+        }
+    }
+
     // On the applier, after an entry or a snapshot changed the recorded addresses.
     private void OnMemberAddressesChanged(IReadOnlyDictionary<string, string> recorded)
     {
@@ -71,25 +107,27 @@ public sealed partial class RaftGrainStorage
                     continue;
                 }
 
+                // This silo listens where its own options say, whatever the others were told.
+                if (id != NodeId && (!book.TryGetValue(id, out var current) || current != address))
+                {
+                    try
+                    {
+                        _connection?.SetPeerAddress(id, address);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // Routing only: the node goes on applying (an exception here would stop it). Neither the book
+                        // nor the record takes an address the network refused, so the next start is not refused.
+                        Log.MemberAddressUnusable(_logger, ex, _name, NodeId, id, address);
+                        continue;
+                    }
+
+                    book[id] = address;
+                    Log.MemberAddressSet(_logger, _name, NodeId, id, address);
+                }
+
                 _recordedAddresses[id] = address;
                 toSave = new Dictionary<string, string>(_recordedAddresses, StringComparer.Ordinal);
-
-                // This silo listens where its own options say, whatever the others were told.
-                if (id == NodeId || book.TryGetValue(id, out var current) && current == address)
-                {
-                    continue;
-                }
-
-                book[id] = address;
-                Log.MemberAddressSet(_logger, _name, NodeId, id, address);
-                try
-                {
-                    _connection?.SetPeerAddress(id, address);
-                }
-                catch (ArgumentException ex)
-                {
-                    Log.MemberAddressUnusable(_logger, ex, _name, NodeId, id, address);
-                }
             }
         }
 
@@ -102,42 +140,34 @@ public sealed partial class RaftGrainStorage
         {
             MemberAddressesRecord.Save(directory, toSave);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // Only the head start of the next start is lost (MemberAddressesRecord).
             Log.MemberAddressesNotRecorded(_logger, ex, _name, NodeId, Path.Combine(directory, MemberAddressesRecord.FileName));
         }
     }
 
-    // What AddVoterAsync accepts as a joining silo's address: what the network can use.
+    // What AddVoterAsync accepts as a joining silo's address: what this silo's network can use (checked on the silo
+    // called and again on the leader's, before anything is recorded). Without a running connection the call fails
+    // next anyway (RunningNode).
     private void CheckAddress(string nodeId, string address)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(address);
-        if (_options.Network is null or GrpcRaftStorageNetwork)
+        try
         {
-            if (!nodeId.All(c => c is > ' ' and < (char)127))
-            {
-                throw new ArgumentException($"Raft grain storage '{_name}': the node id '{nodeId}' must be printable ASCII without spaces (it travels as a gRPC header).", nameof(nodeId));
-            }
-
-            if (!GrpcRaftStorageNetwork.TryParse(address, out _, out _))
-            {
-                throw new ArgumentException(
-                    $"Raft grain storage '{_name}': '{address}' is not a gRPC address for '{nodeId}'. Use host:port (for example 10.0.0.4:7001) or an http(s):// URI with a port.",
-                    nameof(address));
-            }
+            _connection?.CheckPeerAddress(nodeId, address);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"Raft grain storage '{_name}': {ex.Message}", ex.ParamName, ex);
         }
     }
 
-    // On the leader: records the address with a committed entry unless the group has it already; once this returns,
-    // this silo's network routes to it (the entry was applied here), and every other silo learns it in log order.
+    // On the leader: records the address with a committed entry; once this returns, this silo's network routes to it
+    // (the entry was applied here), and every other silo learns it in log order. Always proposed, even when this
+    // replica holds the address already: a new leader may not have applied a later entry that changed it.
     private async Task RecordAddressAsync(RaftNode node, string nodeId, string address, CancellationToken cancellationToken)
     {
-        if (StateMachine.MemberAddresses.TryGetValue(nodeId, out var recorded) && recorded == address)
-        {
-            return;
-        }
-
         try
         {
             await node.ProposeAsync(GrainStateCommand.SetMemberAddress(nodeId, address), cancellationToken)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Orleans.Raft.Networking;
 using Orleans.Runtime;
 using Raft.Core;
@@ -67,7 +68,7 @@ public sealed partial class RaftGrainStorage
                 Log.NodeStartedEmpty(_logger, _name, nodeId, directory);
             }
 
-            await WaitUntilMemberAsync(node, cancellationToken).ConfigureAwait(false);
+            await WaitUntilMemberAsync(node, _connection, cancellationToken).ConfigureAwait(false);
             StartRemovalWatch(node, _connection);
         }
         catch (Exception ex)
@@ -83,8 +84,10 @@ public sealed partial class RaftGrainStorage
     // A silo that joins after the group was created (in AdditionalMembers) holds its start here, before grains can
     // activate, until the leader adds it: until then its node hears from no leader, so every storage call of a grain
     // placed on it would wait out OperationTimeout. A removed node that knows it (a leader that removed itself) waits
-    // here for good, which is what it should do; the log line says so.
-    private async Task WaitUntilMemberAsync(RaftNode node, CancellationToken cancellationToken)
+    // here for good, which is what it should do; the log line says so. A joiner accepts Raft messages only from nodes
+    // it has an address for, so while it hears from no leader it asks the others where theirs is (a silo added at run
+    // time, say, that its options do not list).
+    private async Task WaitUntilMemberAsync(RaftNode node, IRaftStorageConnection connection, CancellationToken cancellationToken)
     {
         if (IsMember(node))
         {
@@ -92,9 +95,16 @@ public sealed partial class RaftGrainStorage
         }
 
         Log.NodeWaitingToJoin(_logger, _name, node.Id, $"{node.Status.Configuration}");
+        var interval = CheckInterval();
+        var nextAsk = Stopwatch.GetTimestamp() + (long)(interval.TotalSeconds * Stopwatch.Frequency);
         while (!IsMember(node))
         {
             await Task.Delay(_options.TickInterval, cancellationToken).ConfigureAwait(false);
+            if (node.Status.LeaderId is null && Stopwatch.GetTimestamp() >= nextAsk)
+            {
+                nextAsk = Stopwatch.GetTimestamp() + (long)(interval.TotalSeconds * Stopwatch.Frequency);
+                await AskPeersAsync(node.Id, connection, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         Log.NodeJoined(_logger, _name, node.Id, $"{node.Status.Configuration}");

@@ -63,9 +63,9 @@ public sealed partial class RaftGrainStorage
     /// (the silo moved): every silo sends to it there from then on.
     /// </summary>
     /// <param name="nodeId">The joining silo's node id. Never the name of a silo whose data was lost: use a new name.</param>
-    /// <param name="address">Its Raft endpoint's address, as its own options give it (<c>host:port</c> for gRPC).
-    /// Its own options must also list where the current members are (in <c>Members</c> or <c>AdditionalMembers</c>):
-    /// it accepts Raft messages only from silos it knows.</param>
+    /// <param name="address">Its Raft endpoint's address, as its own options give it (<c>host:port</c> for gRPC; its
+    /// options list the group's <c>Members</c> and itself in <c>AdditionalMembers</c>, and it learns where any other
+    /// leader is from the other silos).</param>
     /// <param name="cancellationToken">Abandons the wait; the address may be recorded and the change may still commit.</param>
     /// <returns>The configuration once the silo votes.</returns>
     /// <exception cref="ArgumentException">The node id or the address cannot be used on this network.</exception>

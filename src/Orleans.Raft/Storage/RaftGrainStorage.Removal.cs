@@ -9,7 +9,8 @@ namespace Orleans.Raft.Storage;
 // on its silo waits out OperationTimeout. This watch notices the silence, asks the other silos how they see the group,
 // and says so when a leader they know of has this node out of its configuration (event 4014); the storage's errors
 // then say it too. Diagnosis only: Raft itself does not act on it (the node is not stopped, and a node added back later
-// simply hears from the leader again).
+// simply hears from the leader again). The same answers give a silo that missed the entry recording its leader's
+// address that address (RaftGrainStorage.Addresses.cs).
 public sealed partial class RaftGrainStorage
 {
     // What event 4014 said, while it holds; read by the storage's quorum errors.
@@ -36,8 +37,7 @@ public sealed partial class RaftGrainStorage
     private async Task WatchForRemovalAsync(RaftNode node, IRaftStorageConnection connection, CancellationToken cancellationToken)
     {
         // Two checks in a row without a leader, each at least two election timeouts apart: longer than any election.
-        var electionTimeout = _options.TickInterval * _options.ElectionTick;
-        var interval = electionTimeout * 2 > TimeSpan.FromSeconds(1) ? electionTimeout * 2 : TimeSpan.FromSeconds(1);
+        var interval = CheckInterval();
         var silentChecks = 0;
         var failureLogged = false;
         while (!cancellationToken.IsCancellationRequested && !node.Completion.IsCompleted)
@@ -104,9 +104,26 @@ public sealed partial class RaftGrainStorage
     private async Task<(RemovalVerdict.Outcome Outcome, RaftPeerView? Leader)> AskWhetherRemovedAsync(
         string nodeId, RaftStatus status, IRaftStorageConnection connection, CancellationToken cancellationToken)
     {
+        var views = await AskPeersAsync(nodeId, connection, cancellationToken).ConfigureAwait(false);
+        return RemovalVerdict.Decide(nodeId, status.Term, views);
+    }
+
+    // The answers of every other silo this one has an address for; a leader's address among them is taken when this
+    // silo has none (LearnLeaderAddresses).
+    private async Task<RaftPeerView[]> AskPeersAsync(string nodeId, IRaftStorageConnection connection, CancellationToken cancellationToken)
+    {
         var peers = MemberAddresses.Keys.Where(id => id != nodeId).ToArray();
-        var views = await Task.WhenAll(peers.Select(id => connection.AskPeerAsync(id, cancellationToken))).ConfigureAwait(false);
-        return RemovalVerdict.Decide(nodeId, status.Term, views.OfType<RaftPeerView>());
+        var views = (await Task.WhenAll(peers.Select(id => connection.AskPeerAsync(id, cancellationToken))).ConfigureAwait(false)).OfType<RaftPeerView>().ToArray();
+        LearnLeaderAddresses(nodeId, views);
+        return views;
+    }
+
+    // How long the removal watch (and a joiner's wait) lets pass between checks: two election timeouts, at least a
+    // second, longer than any election.
+    private TimeSpan CheckInterval()
+    {
+        var electionTimeout = _options.TickInterval * _options.ElectionTick;
+        return electionTimeout * 2 > TimeSpan.FromSeconds(1) ? electionTimeout * 2 : TimeSpan.FromSeconds(1);
     }
 
     private static string Notice(string nodeId, RaftPeerView leader) =>
