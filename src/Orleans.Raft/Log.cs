@@ -88,4 +88,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4021, Level = LogLevel.Information,
         Message = "Raft grain storage {Provider}: node {NodeId} had no address for its group's leader {LeaderId}; it reaches it at {Address}, as node {Source} does (it missed the entry that recorded it)")]
     public static partial void LeaderAddressLearned(ILogger logger, string provider, string nodeId, string leaderId, string address, string source);
+
+    [LoggerMessage(EventId = 4022, Level = LogLevel.Warning,
+        Message = "Raft grain storage {Provider}: node {NodeId}, waiting to be added, could not ask the other silos where their leader is; it goes on waiting and asking (said once)")]
+    public static partial void JoinQuestionFailed(ILogger logger, Exception exception, string provider, string nodeId);
 }

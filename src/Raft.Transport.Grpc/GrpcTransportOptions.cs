@@ -159,7 +159,6 @@ public sealed class GrpcTransportOptions
         return host.Length > 0 && (host == "localhost" || IPAddress.TryParse(host, out _) || Uri.CheckHostName(host) == UriHostNameType.Dns);
     }
 
-    // host:port becomes http://host:port (https:// with TLS); a URI is kept as it is.
     /// <summary>
     /// Whether <paramref name="address"/> can be a peer's address (<see cref="Peers"/>,
     /// <see cref="GrpcRaftTransport.SetPeer"/>): <c>host:port</c>, or an <c>http://</c> URI without TLS or an
@@ -172,6 +171,7 @@ public sealed class GrpcTransportOptions
         TryNormalizeAddress(address, tls, out var uri) && uri.Scheme == (tls ? Uri.UriSchemeHttps : Uri.UriSchemeHttp)
         && uri.AbsolutePath == "/" && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0;
 
+    // host:port becomes http://host:port (https:// with TLS); a URI is kept as it is.
     internal static bool TryNormalizeAddress(string? address, bool tls, out Uri uri)
     {
         uri = null!;

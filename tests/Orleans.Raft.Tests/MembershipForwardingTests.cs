@@ -91,9 +91,25 @@ public sealed class MembershipForwardingTests
         await Assert.ThrowsAsync<NotSupportedException>(() => leader.Client("n2").ChangeMembershipAsync(Remove, CancellationToken.None));
     }
 
-    // The headers name the sender; over TLS only a certificate could prove it, and the forwarding service does not
-    // check certificates against node ids: a caller with a valid certificate of the cluster's CA, for another name,
-    // is refused.
+    // What a call that ends with a gRPC status is reported as, whichever channel carried it: a refusal is not an
+    // unknown outcome, and an unreachable leader calls for a retry.
+    [Theory]
+    [InlineData(StatusCode.Unavailable, typeof(NotLeaderException))]
+    [InlineData(StatusCode.Unimplemented, typeof(NotSupportedException))]
+    [InlineData(StatusCode.PermissionDenied, typeof(InvalidOperationException))]
+    [InlineData(StatusCode.Unauthenticated, typeof(InvalidOperationException))]
+    [InlineData(StatusCode.InvalidArgument, typeof(InvalidOperationException))]
+    [InlineData(StatusCode.Internal, typeof(IOException))]
+    [InlineData(StatusCode.DeadlineExceeded, typeof(IOException))]
+    public async Task ACallEndedWithAStatus_IsReportedAsItsKind(StatusCode status, Type thrown)
+    {
+        var failed = new AsyncUnaryCall<byte[]>(
+            Task.FromException<byte[]>(new RpcException(new Status(status, "test"))), Task.FromResult(new Grpc.Core.Metadata()),
+            () => new Status(status, "test"), () => new Grpc.Core.Metadata(), () => { });
+        var exception = await Assert.ThrowsAnyAsync<Exception>(() => MembershipCall.SendAsync(_ => failed, "n2", "n1", CancellationToken.None));
+        Assert.IsType(thrown, exception);
+    }
+
     // An address the group records for the leader takes effect at once: the next forwarded call goes there, not to a
     // client made for the old address.
     [Fact]
@@ -142,6 +158,26 @@ public sealed class MembershipForwardingTests
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
         Assert.Contains("does not carry the name 'n2'", refused.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(1, called);
+
+        // The write stream is not served over TLS at all, even to n2 (silos send their writes to the transport's client service).
+        var writes = await Assert.ThrowsAsync<RpcException>(() => OpenWriteStreamOverTls(leader.Port, memberCertificate, sender: "n2"));
+        Assert.Equal(StatusCode.PermissionDenied, writes.StatusCode);
+    }
+
+    private static async Task OpenWriteStreamOverTls(int port, X509Certificate2 certificate, string sender)
+    {
+        using var channel = TlsChannel(port, certificate);
+        var headers = new Grpc.Core.Metadata { { CallHeaders.ClusterId, Leader.Group }, { CallHeaders.SenderId, sender } };
+        using var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(ForwardingProtocol.Forward, null, new CallOptions(headers));
+        await call.ResponseStream.MoveNext(CancellationToken.None);
+    }
+
+    private static GrpcChannel TlsChannel(int port, X509Certificate2 certificate)
+    {
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.ClientCertificates = new X509CertificateCollection { certificate };
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        return GrpcChannel.ForAddress(new Uri($"https://127.0.0.1:{port}"), new GrpcChannelOptions { HttpHandler = handler });
     }
 
     // Without the binding, a certificate proves nothing about node ids: nothing is forwarded, and nobody is served.
@@ -175,10 +211,7 @@ public sealed class MembershipForwardingTests
     // A forwarded change sent by hand over TLS with the transport's headers, as a node's would be, under `certificate`.
     private static async Task<byte[]> CallOverTls(int port, X509Certificate2 certificate, string sender)
     {
-        var handler = new SocketsHttpHandler();
-        handler.SslOptions.ClientCertificates = new X509CertificateCollection { certificate };
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
-        using var channel = GrpcChannel.ForAddress(new Uri($"https://127.0.0.1:{port}"), new GrpcChannelOptions { HttpHandler = handler });
+        using var channel = TlsChannel(port, certificate);
         var headers = new Grpc.Core.Metadata { { CallHeaders.ClusterId, Leader.Group }, { CallHeaders.SenderId, sender } };
         return await channel.CreateCallInvoker()
             .AsyncUnaryCall(ForwardingProtocol.ChangeMembership, null, new CallOptions(headers), MembershipFrames.EncodeRequest(Remove)).ResponseAsync;

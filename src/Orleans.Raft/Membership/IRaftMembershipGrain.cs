@@ -12,8 +12,8 @@ namespace Orleans.Raft.Membership;
 /// retry (no leader known, leadership moved, another change pending, the leader's answer lost) is a
 /// <see cref="RaftMembershipChangeException"/>. The cancellation token bounds the wait, in the silo too (a joining
 /// silo that must catch up on a large log can take long, and one that is not running never catches up); a call that
-/// outlives Orleans' response timeout (30 s by default) fails at the caller, and the token is what surely ends it in
-/// the silo. A change already proposed may still be made after a cancellation: ask <see cref="GetConfigurationAsync"/>, and
+/// outlives Orleans' response timeout (30 s by default) fails at the caller but goes on in the silo (Orleans does not
+/// cancel it there unless <c>MessagingOptions.CancelRequestOnTimeout</c> is set): the token is what ends it. A change already proposed may still be made after a cancellation: ask <see cref="GetConfigurationAsync"/>, and
 /// remove a learner left behind with <see cref="RemoveMemberAsync"/>.
 /// </remarks>
 /// <example>

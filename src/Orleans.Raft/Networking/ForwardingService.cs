@@ -38,7 +38,7 @@ internal sealed class ForwardingService(ForwardingServiceContext context, IHostA
 
     public override async Task Forward(IAsyncStreamReader<byte[]> requests, IServerStreamWriter<byte[]> responses, ServerCallContext call)
     {
-        var sender = context.Authorize(call, nameof(Forward));
+        var sender = context.Authorize(call, nameof(Forward), servedOverTls: false);
         var node = context.Node
             ?? throw new RpcException(new Status(StatusCode.Unavailable, $"The Raft node '{context.NodeId}' is not running; forward elsewhere."));
         if (lifetime.ApplicationStopping.IsCancellationRequested)
@@ -133,7 +133,7 @@ internal sealed class ForwardingService(ForwardingServiceContext context, IHostA
     // unless its node leads); the answer says what happened, or why not (MembershipFrames).
     public override async Task<byte[]> ChangeMembership(byte[] request, ServerCallContext call)
     {
-        var sender = context.Authorize(call, nameof(ChangeMembership));
+        var sender = context.Authorize(call, nameof(ChangeMembership), servedOverTls: true);
         RaftMembershipRequest change;
         try
         {
@@ -254,22 +254,26 @@ internal sealed class ForwardingServiceContext(
     public ILogger Logger => logger;
 
     // The caller must be a member of this Raft group: a follower of another group (a misconfigured address) is refused.
-    public string Authorize(ServerCallContext call, string method)
+    // `servedOverTls`: whether the method is served over TLS at all (membership changes are; the write stream is not,
+    // since silos send their writes over TLS to the transport's client service).
+    public string Authorize(ServerCallContext call, string method, bool servedOverTls)
     {
         if (overTls)
         {
             // The headers name the sender, and only a certificate can prove it: over TLS this service serves a caller
             // only as the transport serves its peers, with the caller's certificate bound to the node id it claims
-            // (peerAuthority, set when the transport binds them). Without that binding it serves nobody: writes then go
-            // through the transport's client service, and membership changes are made on the leader's silo.
-            if (peerAuthority is not null)
+            // (peerAuthority, set when the transport binds them). Without that binding it serves nobody, and membership
+            // changes are made on the leader's silo.
+            if (peerAuthority is not null && servedOverTls)
             {
                 return peerAuthority.AuthorizePeerCall(call, $"{nameof(ForwardingService)}.{method}");
             }
 
-            const string Detail = "The forwarding service is not served over TLS without GrpcTlsOptions.BindCertificateToNodeId: it cannot tell which node a certificate speaks for.";
-            Log.ForwardingCallRejected(logger, nodeId, call.RequestHeaders.GetValue(ForwardingProtocol.SenderHeader) ?? "(none)", Detail);
-            throw new RpcException(new Status(StatusCode.PermissionDenied, Detail));
+            var detail = servedOverTls
+                ? "The forwarding service is not served over TLS without GrpcTlsOptions.BindCertificateToNodeId: it cannot tell which node a certificate speaks for."
+                : $"{method} is not served over TLS: forwarded writes go to the transport's client service.";
+            Log.ForwardingCallRejected(logger, nodeId, call.RequestHeaders.GetValue(ForwardingProtocol.SenderHeader) ?? "(none)", detail);
+            throw new RpcException(new Status(StatusCode.PermissionDenied, detail));
         }
 
         var cluster = call.RequestHeaders.GetValue(ForwardingProtocol.ClusterHeader);

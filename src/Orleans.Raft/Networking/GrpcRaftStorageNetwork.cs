@@ -220,16 +220,34 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
 
             try
             {
-                // With its peers' statuses, which carry the addresses it reaches them at: its leader's among them.
-                var statuses = await UnaryClientFor(peerId, address).GetStatusAsync(includePeers: true, cancellationToken).ConfigureAwait(false);
-                return statuses is [{ Reachable: true, Id: var id } status, ..] && id == peerId
-                    ? new RaftPeerView(peerId, status.Term, status.LeaderId, new ClusterConfiguration(status.Voters, status.Learners))
-                    {
-                        LeaderAddress = status.LeaderId is { } leaderId ? statuses.Skip(1).FirstOrDefault(s => s.Id == leaderId)?.Address : null,
-                    }
-                    : null;
+                var client = UnaryClientFor(peerId, address);
+                var statuses = await client.GetStatusAsync(includePeers: false, cancellationToken).ConfigureAwait(false);
+                if (statuses is not [{ Reachable: true, Id: var id } status, ..] || id != peerId)
+                {
+                    return null;
+                }
+
+                var view = new RaftPeerView(peerId, status.Term, status.LeaderId, new ClusterConfiguration(status.Voters, status.Learners));
+                if (status.LeaderId is not { } leaderId || leaderId == endpoint.NodeId)
+                {
+                    return view;
+                }
+
+                if (leaderId == peerId)
+                {
+                    return view with { LeaderAddress = address };
+                }
+
+                if (endpoint.Members.ContainsKey(leaderId))
+                {
+                    return view;
+                }
+
+                // A leader this node has no address for: the peer's peers' statuses carry the addresses it reaches them at.
+                var withPeers = await client.GetStatusAsync(includePeers: true, cancellationToken).ConfigureAwait(false);
+                return view with { LeaderAddress = withPeers.Skip(1).FirstOrDefault(s => s.Id == leaderId)?.Address };
             }
-            catch (Exception ex) when (ex is RaftClientException or Grpc.Core.RpcException or ArgumentException or OperationCanceledException)
+            catch (Exception ex) when (ex is RaftClientException or Grpc.Core.RpcException or ArgumentException or OperationCanceledException or ObjectDisposedException)
             {
                 // Unreachable, refused, or given up: no answer (the caller looks at its own token).
                 return null;

@@ -23,8 +23,9 @@ public sealed partial class RaftGrainStorage
     private string? _nodeDirectory;
 
     /// <summary>
-    /// Every silo this one can reach, node id → address: the options' <c>Members</c> and <c>AdditionalMembers</c>, and
-    /// the addresses the group recorded when silos were added with one (which take precedence).
+    /// Every silo this one can reach, node id → address: the options' <c>Members</c> and <c>AdditionalMembers</c>, the
+    /// addresses the group recorded when silos were added with one (which take precedence), and the address of a leader
+    /// this silo had none for, as the other silos reported it (until the group's record reaches this silo).
     /// </summary>
     public IReadOnlyDictionary<string, string> MemberAddresses => (IReadOnlyDictionary<string, string>?)_addresses ?? _options.AddressBook();
 
@@ -57,7 +58,7 @@ public sealed partial class RaftGrainStorage
     // messages (a node accepts them only from nodes it has an address for), so it would never learn the address from
     // the log: the removal watch asks the other silos, and takes from their answers the address of a leader this silo
     // has none for. Never one it has: only the group's entries change those.
-    private void LearnLeaderAddresses(string nodeId, IEnumerable<RaftPeerView> views)
+    private void LearnLeaderAddresses(string nodeId, IRaftStorageConnection connection, IEnumerable<RaftPeerView> views)
     {
         if (_addresses is not { } book)
         {
@@ -66,26 +67,34 @@ public sealed partial class RaftGrainStorage
 
         foreach (var view in views)
         {
-            if (view is not { LeaderId: { } leaderId, LeaderAddress: { } address } || leaderId == nodeId || book.ContainsKey(leaderId))
+            if (view is not { LeaderId: { } leaderId, LeaderAddress: { } address } || leaderId == nodeId)
             {
                 continue;
             }
 
-            try
+            // Under the applier's lock (OnMemberAddressesChanged): a recorded address applied meanwhile wins, and is
+            // never overwritten by this one.
+            lock (_recordedAddresses)
             {
-                _connection?.CheckPeerAddress(leaderId, address);
-                _connection?.SetPeerAddress(leaderId, address);
-            }
-            catch (ArgumentException ex)
-            {
-                Log.MemberAddressUnusable(_logger, ex, _name, nodeId, leaderId, address);
-                continue;
+                if (!book.TryAdd(leaderId, address))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    connection.CheckPeerAddress(leaderId, address);
+                    connection.SetPeerAddress(leaderId, address);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    book.TryRemove(new KeyValuePair<string, string>(leaderId, address));
+                    Log.MemberAddressUnusable(_logger, ex, _name, nodeId, leaderId, address);
+                    continue;
+                }
             }
 
-            if (book.TryAdd(leaderId, address))
-            {
-                Log.LeaderAddressLearned(_logger, _name, nodeId, leaderId, address, view.NodeId);
-            }
+            Log.LeaderAddressLearned(_logger, _name, nodeId, leaderId, address, view.NodeId);
         }
     }
 

@@ -95,16 +95,40 @@ public sealed partial class RaftGrainStorage
         }
 
         Log.NodeWaitingToJoin(_logger, _name, node.Id, $"{node.Status.Configuration}");
+
+        // Asked after a check interval, then less and less often (a joiner may wait long for its AddVoterAsync), each
+        // round bounded by the interval; a failed round is logged once and does not fail the start.
         var interval = CheckInterval();
-        var nextAsk = Stopwatch.GetTimestamp() + (long)(interval.TotalSeconds * Stopwatch.Frequency);
+        var wait = interval;
+        var nextAsk = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
+        var failureLogged = false;
         while (!IsMember(node))
         {
             await Task.Delay(_options.TickInterval, cancellationToken).ConfigureAwait(false);
-            if (node.Status.LeaderId is null && Stopwatch.GetTimestamp() >= nextAsk)
+            if (node.Status.LeaderId is not null || Stopwatch.GetTimestamp() < nextAsk)
             {
-                nextAsk = Stopwatch.GetTimestamp() + (long)(interval.TotalSeconds * Stopwatch.Frequency);
-                await AskPeersAsync(node.Id, connection, cancellationToken).ConfigureAwait(false);
+                continue;
             }
+
+            using (var round = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                round.CancelAfter(interval);
+                try
+                {
+                    await AskPeersAsync(node.Id, connection, round.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    if (!failureLogged)
+                    {
+                        failureLogged = true;
+                        Log.JoinQuestionFailed(_logger, ex, _name, node.Id);
+                    }
+                }
+            }
+
+            wait = wait * 2 < TimeSpan.FromSeconds(30) ? wait * 2 : TimeSpan.FromSeconds(30);
+            nextAsk = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
         }
 
         Log.NodeJoined(_logger, _name, node.Id, $"{node.Status.Configuration}");

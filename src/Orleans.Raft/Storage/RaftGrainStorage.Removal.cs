@@ -114,7 +114,7 @@ public sealed partial class RaftGrainStorage
     {
         var peers = MemberAddresses.Keys.Where(id => id != nodeId).ToArray();
         var views = (await Task.WhenAll(peers.Select(id => connection.AskPeerAsync(id, cancellationToken))).ConfigureAwait(false)).OfType<RaftPeerView>().ToArray();
-        LearnLeaderAddresses(nodeId, views);
+        LearnLeaderAddresses(nodeId, connection, views);
         return views;
     }
 
