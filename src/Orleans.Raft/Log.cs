@@ -74,7 +74,7 @@ internal static partial class Log
     public static partial void MemberAddressSet(ILogger logger, string provider, string nodeId, string memberId, string address);
 
     [LoggerMessage(EventId = 4018, Level = LogLevel.Error,
-        Message = "Raft grain storage {Provider}: node {NodeId} cannot use the address {Address} the group recorded for node {MemberId}; it cannot reach that node until the address is set again with AddVoterAsync")]
+        Message = "Raft grain storage {Provider}: node {NodeId} cannot use the address {Address} for node {MemberId} (recorded by the group, or reported by another silo); it cannot reach that node there. Give it an address this silo's network takes with AddVoterAsync(nodeId, address)")]
     public static partial void MemberAddressUnusable(ILogger logger, Exception exception, string provider, string nodeId, string memberId, string address);
 
     [LoggerMessage(EventId = 4019, Level = LogLevel.Warning,
