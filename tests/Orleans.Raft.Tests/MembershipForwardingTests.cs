@@ -73,15 +73,11 @@ public sealed class MembershipForwardingTests
     [Fact]
     public async Task ASenderOutsideTheGroup_IsRefused_AndNothingChanges()
     {
-        var called = 0;
-        await using var leader = await Leader.StartAsync((_, _) =>
-        {
-            Interlocked.Increment(ref called);
-            return Task.FromResult(new ClusterConfiguration(["n1"]));
-        });
+        var changes = new CountedChanges("n1");
+        await using var leader = await Leader.StartAsync(changes.Make);
         var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => leader.Client("intruder").ChangeMembershipAsync(Remove, CancellationToken.None));
         Assert.Contains("PermissionDenied", refused.Message, StringComparison.Ordinal);
-        Assert.Equal(0, called);
+        Assert.Equal(0, changes.Count);
     }
 
     [Fact]
@@ -137,27 +133,21 @@ public sealed class MembershipForwardingTests
         using var leaderCertificate = TestCertificates.CreateNode(ca, "n1");
         using var memberCertificate = TestCertificates.CreateNode(ca, "n2");
         using var toolCertificate = TestCertificates.CreateNode(ca, "tool");
-        var called = 0;
-        await using var leader = await Leader.StartAsync(
-            (request, _) =>
-            {
-                Interlocked.Increment(ref called);
-                return Task.FromResult(new ClusterConfiguration(["n1", "n2"]));
-            },
-            o => o.Tls = new GrpcTlsOptions { Certificate = leaderCertificate, CaCertificate = ca });
+        var changes = new CountedChanges("n1", "n2");
+        await using var leader = await Leader.StartAsync(changes.Make, o => o.Tls = new GrpcTlsOptions { Certificate = leaderCertificate, CaCertificate = ca });
 
         await using (var member = await leader.ConnectMemberAsync(o => o.Tls = new GrpcTlsOptions { Certificate = memberCertificate, CaCertificate = ca }))
         {
             var done = await member.ForwardMembershipChangeAsync("n1", Remove);
             Assert.Equal(["n1", "n2"], done.Voters);
-            Assert.Equal(1, called);
+            Assert.Equal(1, changes.Count);
         }
 
         // The CA's other certificates pass the handshake, but do not speak for n2.
         var refused = await Assert.ThrowsAsync<RpcException>(() => CallOverTls(leader.Port, toolCertificate, sender: "n2"));
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
         Assert.Contains("does not carry the name 'n2'", refused.Status.Detail, StringComparison.Ordinal);
-        Assert.Equal(1, called);
+        Assert.Equal(1, changes.Count);
 
         // The write stream is not served over TLS at all, even to n2 (silos send their writes to the transport's client service).
         var writes = await Assert.ThrowsAsync<RpcException>(() => OpenWriteStreamOverTls(leader.Port, memberCertificate, sender: "n2"));
@@ -187,14 +177,9 @@ public sealed class MembershipForwardingTests
         using var ca = TestCertificates.CreateCa("forwarding-tests-ca");
         using var leaderCertificate = TestCertificates.CreateNode(ca, "n1");
         using var memberCertificate = TestCertificates.CreateNode(ca, "n2");
-        var called = 0;
+        var changes = new CountedChanges("n1");
         await using var leader = await Leader.StartAsync(
-            (_, _) =>
-            {
-                Interlocked.Increment(ref called);
-                return Task.FromResult(new ClusterConfiguration(["n1"]));
-            },
-            o => o.Tls = new GrpcTlsOptions { Certificate = leaderCertificate, CaCertificate = ca, BindCertificateToNodeId = false });
+            changes.Make, o => o.Tls = new GrpcTlsOptions { Certificate = leaderCertificate, CaCertificate = ca, BindCertificateToNodeId = false });
 
         await using (var member = await leader.ConnectMemberAsync(
             o => o.Tls = new GrpcTlsOptions { Certificate = memberCertificate, CaCertificate = ca, BindCertificateToNodeId = false }))
@@ -205,7 +190,7 @@ public sealed class MembershipForwardingTests
 
         var refused = await Assert.ThrowsAsync<RpcException>(() => CallOverTls(leader.Port, memberCertificate, sender: "n2"));
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
-        Assert.Equal(0, called);
+        Assert.Equal(0, changes.Count);
     }
 
     // A forwarded change sent by hand over TLS with the transport's headers, as a node's would be, under `certificate`.
@@ -215,6 +200,20 @@ public sealed class MembershipForwardingTests
         var headers = new Grpc.Core.Metadata { { CallHeaders.ClusterId, Leader.Group }, { CallHeaders.SenderId, sender } };
         return await channel.CreateCallInvoker()
             .AsyncUnaryCall(ForwardingProtocol.ChangeMembership, null, new CallOptions(headers), MembershipFrames.EncodeRequest(Remove)).ResponseAsync;
+    }
+
+    // A leader's handler that makes every change it is asked for (answering with `voters`) and counts them.
+    private sealed class CountedChanges(params string[] voters)
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public Task<ClusterConfiguration> Make(RaftMembershipRequest request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _count);
+            return Task.FromResult(new ClusterConfiguration(voters));
+        }
     }
 
     // One node, n1, served by the provider's gRPC network with the given handler for forwarded changes.

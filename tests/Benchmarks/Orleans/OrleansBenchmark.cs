@@ -79,6 +79,7 @@ internal static class OrleansBenchmark
     {
         using var routing = new RaftWriteRouting();
         var raftNetwork = settings.InMemoryNetwork ? new InMemoryRaftStorageNetwork() : null;
+        using var tls = settings.Tls ? new RaftTlsMaterial() : null;
         var started = Stopwatch.StartNew();
         await using var cluster = await OrleansTestCluster.StartAsync(new OrleansTestClusterOptions
         {
@@ -88,7 +89,7 @@ internal static class OrleansBenchmark
                 builder.AddRaftGrainStorage(RaftProvider, (RaftGrainStorageOptions o) =>
                 {
                     o.DataDirectory = silo.DataDirectory;
-                    o.Network = raftNetwork;
+                    o.Network = (IRaftStorageNetwork?)tls?.Network(silo.Name) ?? raftNetwork;
                     o.SnapshotEntryThreshold = settings.SnapshotEntryThreshold ?? o.SnapshotEntryThreshold;
                     foreach (var (name, address) in silo.RaftMembers)
                     {
@@ -99,7 +100,7 @@ internal static class OrleansBenchmark
         });
         var leader = await WaitForRaftLeaderAsync(cluster, TimeSpan.FromSeconds(30));
         Console.WriteLine(
-            $"3 silos started in {started.Elapsed.TotalSeconds:F1} s; data in {cluster.DataDirectory}; Raft over {(settings.InMemoryNetwork ? "the in-memory network" : "gRPC")}, leader {leader}, Raft counters' placement: {settings.RaftPlacement}");
+            $"3 silos started in {started.Elapsed.TotalSeconds:F1} s; data in {cluster.DataDirectory}; Raft over {(settings.InMemoryNetwork ? "the in-memory network" : settings.Tls ? "gRPC with mutual TLS" : "gRPC")}, leader {leader}, Raft counters' placement: {settings.RaftPlacement}");
 
         var results = providers.ToDictionary(p => p, _ => new List<OrleansBenchmarkResult>());
         foreach (var provider in providers)

@@ -22,6 +22,9 @@ internal sealed record OrleansBenchmarkSettings
 
     public bool InMemoryNetwork { get; init; }
 
+    // gRPC between the silos' Raft nodes with mutual TLS (a certificate per silo, from a CA made for the run).
+    public bool Tls { get; init; }
+
     public long? SnapshotEntryThreshold { get; init; }
 
     public string Providers { get; init; } = "both";
@@ -40,6 +43,8 @@ internal sealed record OrleansBenchmarkSettings
                             are over all rounds of all clusters, and each cluster's ratio is shown too (default 3)
           --providers P     both | raft | memory (default both)
           --raft-network N  grpc (default: the provider's production network) | inmemory (diagnosis: no gRPC)
+          --raft-tls        mutual TLS between the silos' Raft endpoints, each silo its own certificate (forwarded
+                            writes then go as one unary call each to the leader's client service)
           --snapshot-threshold E  the provider's SnapshotEntryThreshold (default: the provider's default)
           --raft-placement P  where the Raft counters activate: default (Orleans' default placement, as for the
                             in-memory counters; 2 of 3 on follower silos, whose writes are forwarded) | leader
@@ -64,9 +69,15 @@ internal sealed record OrleansBenchmarkSettings
                 "--providers" => settings with { Providers = ModeArguments.OneOf(args, ++i, "both", "raft", "memory") },
                 "--snapshot-threshold" => settings with { SnapshotEntryThreshold = ModeArguments.Int(args, ++i) },
                 "--raft-placement" => settings with { RaftPlacement = ModeArguments.OneOf(args, ++i, "default", "leader") },
+                "--raft-tls" => settings with { Tls = true },
                 "--raft-network" => settings with { InMemoryNetwork = ModeArguments.OneOf(args, ++i, "grpc", "inmemory") == "inmemory" },
                 _ => throw new ArgumentException($"Unknown argument '{arg}'."),
             };
+        }
+
+        if (settings.Tls && settings.InMemoryNetwork)
+        {
+            throw new ArgumentException("--raft-tls needs the gRPC network.");
         }
 
         if (settings.Grains < 1 || settings.Concurrency < 1 || settings.Seconds < 1 || settings.WarmupSeconds < 0 || settings.Rounds < 1 || settings.Clusters < 1 || settings.WarmupRoundSeconds < 0 || settings.SnapshotEntryThreshold < 0)
