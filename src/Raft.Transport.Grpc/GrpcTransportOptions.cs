@@ -138,7 +138,13 @@ public sealed class GrpcTransportOptions
         return copy;
     }
 
-    internal static bool IsHeaderSafe(string value) => value.All(c => c > ' ' && c < 127);
+    /// <summary>
+    /// Whether <paramref name="value"/> can travel as a gRPC header value, as cluster ids and node ids do: printable
+    /// ASCII without spaces.
+    /// </summary>
+    /// <param name="value">The id.</param>
+    /// <returns>True when the transport takes it.</returns>
+    public static bool IsHeaderSafe(string value) => value.All(c => c > ' ' && c < 127);
 
     internal static bool TryParseHostPort(string? value, out string host, out int port)
     {

@@ -123,7 +123,7 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
 
         public Task<ProposalResult> ForwardAsync(string leaderId, ReadOnlyMemory<byte> command, CancellationToken cancellationToken = default)
         {
-            if (!endpoint.Members.TryGetValue(leaderId, out var address) || !TryParse(address, out var host, out var port))
+            if (!endpoint.Members.TryGetValue(leaderId, out var address))
             {
                 return Task.FromException<ProposalResult>(
                     new NotLeaderException($"Node '{endpoint.NodeId}' has no address for node '{leaderId}'; the write was not sent."));
@@ -136,7 +136,9 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
                 return ForwardUnaryAsync(leaderId, address, command, cancellationToken);
             }
 
-            return ForwardingClientFor(leaderId, address, host, port).ForwardAsync(command, cancellationToken);
+            return ForwardingClientFor(leaderId, address) is { } client
+                ? client.ForwardAsync(command, cancellationToken)
+                : Task.FromException<ProposalResult>(new NotLeaderException($"Node '{endpoint.NodeId}' cannot use the address '{address}' of node '{leaderId}'; the write was not sent."));
         }
 
         public Task<ClusterConfiguration> ForwardMembershipChangeAsync(string leaderId, RaftMembershipRequest request, CancellationToken cancellationToken = default)
@@ -150,10 +152,10 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
                     $"Membership changes are not forwarded between silos over TLS without GrpcTlsOptions.BindCertificateToNodeId: call on the leader's silo ('{leaderId}')."));
             }
 
-            if (!endpoint.Members.TryGetValue(leaderId, out var address) || !TryParse(address, out var host, out var port))
+            if (!endpoint.Members.TryGetValue(leaderId, out var address) || (options.Tls is null && ForwardingClientFor(leaderId, address) is null))
             {
                 return Task.FromException<ClusterConfiguration>(
-                    new NotLeaderException($"Node '{endpoint.NodeId}' has no address for node '{leaderId}'; the membership change was not sent."));
+                    new NotLeaderException($"Node '{endpoint.NodeId}' has no usable address for node '{leaderId}'; the membership change was not sent."));
             }
 
             if (options.Tls is not null)
@@ -164,12 +166,12 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
                     endpoint.NodeId, leaderId, cancellationToken);
             }
 
-            return ForwardingClientFor(leaderId, address, host, port).ChangeMembershipAsync(request, cancellationToken);
+            return ForwardingClientFor(leaderId, address)!.ChangeMembershipAsync(request, cancellationToken);
         }
 
         public void CheckPeerAddress(string nodeId, string address)
         {
-            if (!nodeId.All(c => c is > ' ' and < (char)127))
+            if (!GrpcTransportOptions.IsHeaderSafe(nodeId))
             {
                 throw new ArgumentException($"The node id '{nodeId}' must be printable ASCII without spaces (it travels as a gRPC header).", nameof(nodeId));
             }
@@ -194,19 +196,18 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
             transport.SetPeer(nodeId, address);
 
             // The next forwarded call opens a client for the new address; calls in flight on the old one end as they may.
-            foreach (var key in _forwardingClients.Keys.Where(k => k.Id == nodeId && k.Address != address))
-            {
-                if (_forwardingClients.TryRemove(key, out var forwarding))
-                {
-                    _ = forwarding.DisposeAsync().AsTask();
-                }
-            }
+            DropOldClients(_forwardingClients, nodeId, address);
+            DropOldClients(_unaryClients, nodeId, address);
+        }
 
-            foreach (var key in _unaryClients.Keys.Where(k => k.Id == nodeId && k.Address != address))
+        private static void DropOldClients<TClient>(ConcurrentDictionary<(string Id, string Address), TClient> clients, string nodeId, string address)
+            where TClient : IAsyncDisposable
+        {
+            foreach (var key in clients.Keys.Where(k => k.Id == nodeId && k.Address != address))
             {
-                if (_unaryClients.TryRemove(key, out var unary))
+                if (clients.TryRemove(key, out var client))
                 {
-                    _ = unary.DisposeAsync().AsTask();
+                    _ = client.DisposeAsync().AsTask();
                 }
             }
         }
@@ -254,10 +255,24 @@ public sealed class GrpcRaftStorageNetwork : IRaftStorageNetwork
             }
         }
 
-        private ForwardingClient ForwardingClientFor(string leaderId, string address, string host, int port) =>
-            _forwardingClients.GetOrAdd((leaderId, address), key => new ForwardingClient(
+        // The batched forwarding client for the leader at `address`, made at the first write there (the address is
+        // parsed then, not per write); null when the address cannot be read.
+        private ForwardingClient? ForwardingClientFor(string leaderId, string address)
+        {
+            if (_forwardingClients.TryGetValue((leaderId, address), out var client))
+            {
+                return client;
+            }
+
+            if (!TryParse(address, out var host, out var port))
+            {
+                return null;
+            }
+
+            return _forwardingClients.GetOrAdd((leaderId, address), key => new ForwardingClient(
                 endpoint.NodeId, key.Id, new Uri($"http://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{port.ToString(CultureInfo.InvariantCulture)}"),
                 options.ClusterId, options.MaxMessageBytes, _logger));
+        }
 
         private async Task<ProposalResult> ForwardUnaryAsync(string leaderId, string address, ReadOnlyMemory<byte> command, CancellationToken cancellationToken)
         {

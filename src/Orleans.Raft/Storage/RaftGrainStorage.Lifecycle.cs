@@ -100,12 +100,12 @@ public sealed partial class RaftGrainStorage
         // round bounded by the interval; a failed round is logged once and does not fail the start.
         var interval = CheckInterval();
         var wait = interval;
-        var nextAsk = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
+        var lastAsk = Stopwatch.GetTimestamp();
         var failureLogged = false;
         while (!IsMember(node))
         {
             await Task.Delay(_options.TickInterval, cancellationToken).ConfigureAwait(false);
-            if (node.Status.LeaderId is not null || Stopwatch.GetTimestamp() < nextAsk)
+            if (node.Status.LeaderId is not null || Stopwatch.GetElapsedTime(lastAsk) < wait)
             {
                 continue;
             }
@@ -128,7 +128,7 @@ public sealed partial class RaftGrainStorage
             }
 
             wait = wait * 2 < TimeSpan.FromSeconds(30) ? wait * 2 : TimeSpan.FromSeconds(30);
-            nextAsk = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
+            lastAsk = Stopwatch.GetTimestamp();
         }
 
         Log.NodeJoined(_logger, _name, node.Id, $"{node.Status.Configuration}");
