@@ -134,6 +134,7 @@ public sealed partial class RaftNode
                     // when the apply queue is full: they then go after the writes, where the loop waits for room as it
                     // waits for the writes (WaitForApplyRoomAsync); here the ready's own messages have not left yet.
                     var applyFirst = WhilePersisting.AppliesFirst(ready, isLeader)
+                                     && PublishBeforeApplying(rawNode, ready.CommittedEntries)
                                      && _applyQueue.Writer.TryWrite(new ApplyItem(ready.CommittedEntries, null));
 
                     stage = "log store, hard-state store or transport";
@@ -182,6 +183,7 @@ public sealed partial class RaftNode
                     ApplyItem? waitsForRoom = null;
                     if (!applyFirst && ready.CommittedEntries.Count > 0)
                     {
+                        PublishBeforeApplying(rawNode, ready.CommittedEntries);
                         var item = new ApplyItem(ready.CommittedEntries, null);
                         if (!(leaderSteps || followerMayAnswer))
                         {
@@ -339,9 +341,7 @@ public sealed partial class RaftNode
             {
                 if (rawNode.TakeCommittedEntries() is { Count: > 0 } committed)
                 {
-                    // Before the applier answers the callers: one whose entry was a configuration change must see it
-                    // committed in Status (WaitForCatchUpAsync reads the configuration from there).
-                    PublishStatus(rawNode.Status);
+                    PublishBeforeApplying(rawNode, committed);
                     if (!_applyQueue.Writer.TryWrite(new ApplyItem(committed, null)))
                     {
                         // Stopping completed the queue: the loop ends, but not before the writes (the node reports
@@ -360,6 +360,22 @@ public sealed partial class RaftNode
 
         // Stopping ends the wait above before the writes; their outcome still decides how the loop ends.
         await persist.ConfigureAwait(false);
+    }
+
+    // Committed entries go to the applier, which answers their callers, only once Status shows them committed: a caller
+    // reads Status next, and one whose entry was a configuration change reads the configuration there
+    // (WaitForCatchUpAsync, GetReplicationStatus). The end of the iteration is too late: there, a leader's own write
+    // ending (Advance) could commit a change appended in the same iteration, whose ready then applied it first, and
+    // AddVoterAsync in Orleans.Raft found the learner it had just added missing (RaftNodeMembershipTests,
+    // AChangeThatReturned_IsInTheLeadersStatus_UnderLoadWithSlowDisks). Returns true, for use in a condition.
+    private bool PublishBeforeApplying(RawNode rawNode, IReadOnlyList<Entry> committed)
+    {
+        if (committed.Count > 0 && _status.CommitIndex < committed[^1].Index)
+        {
+            PublishStatus(rawNode.Status);
+        }
+
+        return true;
     }
 
     // Full (the state machine is behind): wait for room, which is the loop's backpressure. Stopping completes the

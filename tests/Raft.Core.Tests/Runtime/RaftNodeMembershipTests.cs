@@ -1,5 +1,6 @@
 using System.Text;
 using Raft.Core.Runtime;
+using Raft.Core.Tests.Runtime.Fakes;
 using Raft.Testing.Conformance;
 
 namespace Raft.Core.Tests.Runtime;
@@ -153,6 +154,49 @@ public sealed class RaftNodeMembershipTests
         var last = await cluster.ProposeWithRetryAsync("after");
         await cluster.WaitForAppliedAsync(last.Index);
         Assert.Equal(cluster.AppliedUpTo(next.Id, last.Index), cluster.AppliedUpTo(removed, last.Index));
+    }
+
+    // A change's caller reads the configuration from the node's Status next (WaitForCatchUpAsync, PromoteLearnerAsync
+    // with a lag, GetReplicationStatus): once the change returns, the published status must show it, however the
+    // loop happened to commit it (acknowledgements stepped while the leader's own slow writes ran, or after them),
+    // under a steady write load.
+    [Fact]
+    public async Task AChangeThatReturned_IsInTheLeadersStatus_UnderLoadWithSlowDisks()
+    {
+        await using var cluster = await TestCluster.StartAsync(logStore: id => new DelayingLogStore(maxDelayMilliseconds: 4, seed: id.GetHashCode(StringComparison.Ordinal)));
+        using var stop = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                await cluster.ProposeWithRetryAsync($"w{w}-{n}");
+            }
+        })).ToArray();
+
+        for (var i = 0; i < 100; i++)
+        {
+            var leader = await cluster.WaitForLeaderAsync();
+            var learner = $"learner-{i}";
+            try
+            {
+                await leader.AddLearnerAsync(learner);
+                Assert.True(
+                    !leader.IsLeader || leader.GetReplicationStatus()?[learner] is { IsLearner: true },
+                    $"{learner} was added, but the leader's status shows {leader.Status}");
+
+                await leader.RemoveMemberAsync(learner);
+                Assert.True(
+                    !leader.IsLeader || leader.Status.Configuration?.Contains(learner) == false,
+                    $"{learner} was removed, but the leader's status shows {leader.Status}");
+            }
+            catch (RaftException ex) when (ex is NotLeaderException or ProposalDroppedException or ProposalSupersededException)
+            {
+                // Leadership moved (a starved machine): the next round asks the new leader.
+            }
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
     }
 
     [Fact]
