@@ -28,4 +28,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4205, Level = LogLevel.Debug,
         Message = "Raft node {NodeId}: the leader {LeaderId} stops; of the {Waiting} writes waiting on the forwarding stream, those sent get their answers and the others fail as not applied")]
     public static partial void ForwardingLeaderSaidGoodbye(ILogger logger, string nodeId, string leaderId, int waiting);
+
+    [LoggerMessage(EventId = 4206, Level = LogLevel.Error,
+        Message = "In-memory network: node {NodeId} was started with other initial voters ({Ours}) than node {PeerId} ({Theirs}); the two refuse each other (nothing passes between them, as over gRPC). Give every silo the same Members; silos that join later go into AdditionalMembers or are added with their addresses")]
+    public static partial void InitialConfigurationMismatch(ILogger logger, string nodeId, string ours, string peerId, string theirs);
 }

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using Raft.Core.Membership;
 using Raft.Core.Runtime;
+using Microsoft.Extensions.Logging;
+using Raft.Core.Messages;
 using Raft.Core.Transport;
 
 namespace Orleans.Raft.Networking;
@@ -11,12 +13,17 @@ namespace Orleans.Raft.Networking;
 /// </summary>
 /// <remarks>
 /// Give the same instance to every silo of the cluster. Partitions made with <see cref="Network"/> apply to forwarded
-/// writes too: a write forwarded across a cut fails as unreachable (certainly not applied). Thread-safe.
+/// writes too: a write forwarded across a cut fails as unreachable (certainly not applied). As over gRPC, two nodes
+/// started with other initial voters (<see cref="RaftStorageEndpoint.InitialConfigurationId"/>) refuse each other:
+/// nothing passes between them (event 4206). Thread-safe.
 /// </remarks>
 public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
 {
     // The started connections by node id: each holds its node and its handler for forwarded membership changes.
     private readonly ConcurrentDictionary<string, Connection> _started = new(StringComparer.Ordinal);
+
+    // Each connected node's initial-configuration fingerprint (null checks nothing, as a gRPC caller without one).
+    private readonly ConcurrentDictionary<string, string?> _fingerprints = new(StringComparer.Ordinal);
 
     /// <summary>Creates a network over a new <see cref="InMemoryNetwork"/>.</summary>
     public InMemoryRaftStorageNetwork()
@@ -40,18 +47,27 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var transport = Network.CreateTransport(endpoint.NodeId);
-        return new ValueTask<IRaftStorageConnection>(new Connection(this, endpoint.NodeId, transport, endpoint.MembershipChanges));
+        _fingerprints[endpoint.NodeId] = endpoint.InitialConfigurationId;
+        var logger = endpoint.LoggerFactory.CreateLogger<InMemoryRaftStorageNetwork>();
+        return new ValueTask<IRaftStorageConnection>(new Connection(this, endpoint.NodeId, transport, endpoint.MembershipChanges, logger));
     }
+
+    // Whether `from` and `to` may talk: not when both were started with initial voters, and not the same ones.
+    private bool SameGroup(string from, string to) =>
+        !_fingerprints.TryGetValue(from, out var ours) || ours is null
+        || !_fingerprints.TryGetValue(to, out var theirs) || theirs is null
+        || ours == theirs;
 
     private sealed class Connection(
         InMemoryRaftStorageNetwork owner,
         string nodeId,
         InMemoryTransport transport,
-        Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>? membershipChanges) : IRaftStorageConnection
+        Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>? membershipChanges,
+        ILogger logger) : IRaftStorageConnection
     {
         private RaftNode? _node;
 
-        public IRaftTransport Transport => transport;
+        public IRaftTransport Transport { get; } = new CheckedTransport(transport, owner, nodeId, logger);
 
         private Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>? MembershipChanges => membershipChanges;
 
@@ -66,6 +82,12 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
         public Task<ClusterConfiguration> ForwardMembershipChangeAsync(string leaderId, RaftMembershipRequest request, CancellationToken cancellationToken = default)
         {
             ArgumentNullException.ThrowIfNull(request);
+            if (!owner.SameGroup(nodeId, leaderId))
+            {
+                return Task.FromException<ClusterConfiguration>(new InvalidOperationException(
+                    $"Node '{leaderId}' refused a membership change forwarded by '{nodeId}': the two were started with other initial voters."));
+            }
+
             if (!owner.Network.CanDeliver(nodeId, leaderId) || !owner._started.TryGetValue(leaderId, out var leader)
                 || leader.MembershipChanges is not { } changes)
             {
@@ -78,7 +100,8 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
 
         public Task<RaftPeerView?> AskPeerAsync(string peerId, CancellationToken cancellationToken = default)
         {
-            if (!owner.Network.CanDeliver(nodeId, peerId) || !owner.Network.CanDeliver(peerId, nodeId) || owner._started.GetValueOrDefault(peerId)?._node is not { } peer
+            if (!owner.SameGroup(nodeId, peerId) || !owner.Network.CanDeliver(nodeId, peerId) || !owner.Network.CanDeliver(peerId, nodeId)
+                || owner._started.GetValueOrDefault(peerId)?._node is not { } peer
                 || peer.Completion.IsCompleted || peer.Status is not { Configuration: { } configuration } status)
             {
                 return Task.FromResult<RaftPeerView?>(null);
@@ -104,7 +127,7 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
 
         public Task<ProposalResult> ForwardAsync(string leaderId, ReadOnlyMemory<byte> command, CancellationToken cancellationToken = default)
         {
-            if (!owner.Network.CanDeliver(nodeId, leaderId) || owner._started.GetValueOrDefault(leaderId)?._node is not { } leader)
+            if (!owner.SameGroup(nodeId, leaderId) || !owner.Network.CanDeliver(nodeId, leaderId) || owner._started.GetValueOrDefault(leaderId)?._node is not { } leader)
             {
                 return Task.FromException<ProposalResult>(new NotLeaderException(
                     $"Node '{nodeId}' cannot reach node '{leaderId}' to forward a write; the write was not sent."));
@@ -131,6 +154,46 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
             owner._started.TryRemove(new KeyValuePair<string, Connection>(nodeId, this));
 
             await transport.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    // The node's transport, dropping what it would send to a node of another initial configuration (each side drops
+    // its own, so nothing passes either way), and saying so once per peer.
+    private sealed class CheckedTransport(InMemoryTransport inner, InMemoryRaftStorageNetwork owner, string nodeId, ILogger logger) : IRaftTransport
+    {
+        private readonly ConcurrentDictionary<string, bool> _refused = new(StringComparer.Ordinal);
+
+        public void Start(IRaftMessageHandler handler) => inner.Start(handler);
+
+        public void Send(Message message)
+        {
+            if (Admits(message.To))
+            {
+                inner.Send(message);
+            }
+        }
+
+        public Task SendSnapshotAsync(Message message, Stream data, CancellationToken cancellationToken = default) =>
+            Admits(message.To)
+                ? inner.SendSnapshotAsync(message, data, cancellationToken)
+                : Task.FromException(new IOException($"Node '{message.To}' was started with other initial voters than node '{nodeId}'; the snapshot was not sent."));
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+
+        private bool Admits(string to)
+        {
+            if (owner.SameGroup(nodeId, to))
+            {
+                return true;
+            }
+
+            if (_refused.TryAdd(to, true))
+            {
+                Log.InitialConfigurationMismatch(
+                    logger, nodeId, owner._fingerprints.GetValueOrDefault(nodeId) ?? "none", to, owner._fingerprints.GetValueOrDefault(to) ?? "none");
+            }
+
+            return false;
         }
     }
 }
