@@ -133,6 +133,7 @@ public sealed partial class RaftNode
                     // WhilePersisting.AppliesFirst), so the leader's answer does not also wait for its own fsync. Not
                     // when the apply queue is full: they then go after the writes, where the loop waits for room as it
                     // waits for the writes (WaitForApplyRoomAsync); here the ready's own messages have not left yet.
+                    // Either way the status showing them committed is published first (PublishBeforeApplying).
                     var applyFirst = WhilePersisting.AppliesFirst(ready, isLeader)
                                      && PublishBeforeApplying(rawNode, ready.CommittedEntries)
                                      && _applyQueue.Writer.TryWrite(new ApplyItem(ready.CommittedEntries, null));

@@ -124,7 +124,7 @@ public sealed partial class RaftNode
 
             var status = GetReplicationStatus() ?? throw new NotLeaderException(Id, _status.LeaderId);
             var member = status[nodeId] ?? throw new RequestRejectedException(
-                $"Node '{nodeId}' is not a member of the configuration ({_status.Configuration}) as leader '{Id}' sees it in term {status.Term} at commit index {status.CommitIndex}; add it as a learner first.");
+                $"Node '{nodeId}' is not a member of the configuration as leader '{Id}' sees it in term {status.Term} at commit index {status.CommitIndex} (its other members: {string.Join(", ", status.Followers.Select(f => f.IsLearner ? f.NodeId + " (learner)" : f.NodeId))}); add it as a learner first.");
             if (member.MatchIndex > 0 && member.MatchIndex >= status.LastIndex - maxLag)
             {
                 return;

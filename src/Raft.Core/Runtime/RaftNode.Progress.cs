@@ -15,7 +15,8 @@ public sealed partial class RaftNode
     /// How far each member's log matches this leader's, as the leader last heard; null when this node is not the leader.
     /// Use it to decide when a learner has caught up before promoting it.
     /// </summary>
-    /// <returns>The leader's replication state as of the consensus loop's latest iteration, or null.</returns>
+    /// <returns>The leader's replication state as of the <see cref="Status"/> the consensus loop last published (its
+    /// term, last and commit index, configuration), or null.</returns>
     /// <remarks>
     /// The match index of a member is the highest index it acknowledged as durably matching this leader's log in the
     /// current term: it only grows, and lags the truth by at most one round trip.

@@ -164,10 +164,15 @@ public sealed partial class RaftNode : IAsyncDisposable
     /// <summary>This node's id.</summary>
     public string Id => _options.Raft.Id;
 
-    /// <summary>The engine's status as of the end of the consensus loop's latest iteration.</summary>
+    /// <summary>The engine's status as the consensus loop last published it.</summary>
+    /// <remarks>
+    /// The loop publishes it at the end of each iteration, and before it hands committed entries to the state machine:
+    /// a proposal that returned finds its entry committed here, and a membership change its configuration. Published
+    /// in the middle of a ready, it may show a term, vote or leader whose hard state is not durable yet.
+    /// </remarks>
     public RaftStatus Status => _status;
 
-    /// <summary>The role, known leader and term as of the consensus loop's latest iteration.</summary>
+    /// <summary>The role, known leader and term of the <see cref="Status"/> the consensus loop last published.</summary>
     public SoftState SoftState
     {
         get
@@ -177,7 +182,7 @@ public sealed partial class RaftNode : IAsyncDisposable
         }
     }
 
-    /// <summary>True when this node was the leader at the end of the consensus loop's latest iteration.</summary>
+    /// <summary>True when this node led in the <see cref="Status"/> the consensus loop last published.</summary>
     public bool IsLeader => _status.Role == StateRole.Leader;
 
     /// <summary>
