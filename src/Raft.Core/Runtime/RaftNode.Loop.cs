@@ -133,7 +133,7 @@ public sealed partial class RaftNode
                     // WhilePersisting.AppliesFirst), so the leader's answer does not also wait for its own fsync. Not
                     // when the apply queue is full: they then go after the writes, where the loop waits for room as it
                     // waits for the writes (WaitForApplyRoomAsync); here the ready's own messages have not left yet.
-                    // Either way the status showing them committed is published first (PublishBeforeApplying).
+                    // Either way a membership change among them is published in Status first (PublishBeforeApplying).
                     var applyFirst = WhilePersisting.AppliesFirst(ready, isLeader)
                                      && PublishBeforeApplying(rawNode, ready.CommittedEntries)
                                      && _applyQueue.Writer.TryWrite(new ApplyItem(ready.CommittedEntries, null));
@@ -342,7 +342,9 @@ public sealed partial class RaftNode
             {
                 if (rawNode.TakeCommittedEntries() is { Count: > 0 } committed)
                 {
-                    PublishBeforeApplying(rawNode, committed);
+                    // Before the applier answers the callers: one whose entry was a configuration change must see it
+                    // committed in Status (WaitForCatchUpAsync reads the configuration from there).
+                    PublishStatus(rawNode.Status);
                     if (!_applyQueue.Writer.TryWrite(new ApplyItem(committed, null)))
                     {
                         // Stopping completed the queue: the loop ends, but not before the writes (the node reports
@@ -363,17 +365,25 @@ public sealed partial class RaftNode
         await persist.ConfigureAwait(false);
     }
 
-    // Committed entries go to the applier, which answers their callers, only once Status shows them committed: a caller
-    // reads Status next, and one whose entry was a configuration change reads the configuration there
-    // (WaitForCatchUpAsync, GetReplicationStatus). The end of the iteration is too late: there, a leader's own write
-    // ending (Advance) could commit a change appended in the same iteration, whose ready then applied it first, and
-    // AddVoterAsync in Orleans.Raft found the learner it had just added missing (RaftNodeMembershipTests,
-    // AChangeThatReturned_IsInTheLeadersStatus_UnderLoadWithSlowDisks). Returns true, for use in a condition.
+    // A committed membership change goes to the applier, which answers its caller, only once Status shows it: the caller
+    // reads the configuration there next (WaitForCatchUpAsync, GetReplicationStatus). The end of the iteration is too
+    // late: there, a leader's own write ending (Advance) could commit a change appended in the same iteration, whose
+    // ready then applied it first, and AddVoterAsync in Orleans.Raft found the learner it had just added missing
+    // (RaftNodeMembershipTests, AChangeThatReturned_IsInTheLeadersStatus_UnderLoadWithSlowDisks). Only then: the
+    // status is a new object each time, and other batches need none. Returns true, for use in a condition.
     private bool PublishBeforeApplying(RawNode rawNode, IReadOnlyList<Entry> committed)
     {
-        if (committed.Count > 0 && _status.CommitIndex < committed[^1].Index)
+        for (var i = committed.Count - 1; i >= 0; i--)
         {
-            PublishStatus(rawNode.Status);
+            if (committed[i].Type == EntryType.ConfigChange)
+            {
+                if (_status.CommitIndex < committed[i].Index)
+                {
+                    PublishStatus(rawNode.Status);
+                }
+
+                break;
+            }
         }
 
         return true;

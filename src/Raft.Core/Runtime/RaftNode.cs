@@ -166,9 +166,10 @@ public sealed partial class RaftNode : IAsyncDisposable
 
     /// <summary>The engine's status as the consensus loop last published it.</summary>
     /// <remarks>
-    /// The loop publishes it at the end of each iteration, and before it hands committed entries to the state machine:
-    /// a proposal that returned finds its entry committed here, and a membership change its configuration. Published
-    /// in the middle of a ready, it may show a term, vote or leader whose hard state is not durable yet.
+    /// The loop publishes it at the end of each iteration, and in its middle while it waits for its writes or for the
+    /// state machine, and before a committed membership change goes to the state machine: a change that returned
+    /// (<see cref="ChangeMembershipAsync"/>) finds its configuration here. Published in the middle of a ready, it may
+    /// show a term, vote or leader whose hard state is not durable yet.
     /// </remarks>
     public RaftStatus Status => _status;
 
