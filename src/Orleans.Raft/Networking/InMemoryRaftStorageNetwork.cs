@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
-using Raft.Core.Membership;
-using Raft.Core.Runtime;
 using Microsoft.Extensions.Logging;
+using Raft.Core.Membership;
 using Raft.Core.Messages;
+using Raft.Core.Runtime;
 using Raft.Core.Transport;
 
 namespace Orleans.Raft.Networking;
@@ -53,10 +53,11 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
     }
 
     // Whether `from` and `to` may talk: not when both were started with initial voters, and not the same ones.
-    private bool SameGroup(string from, string to) =>
-        !_fingerprints.TryGetValue(from, out var ours) || ours is null
-        || !_fingerprints.TryGetValue(to, out var theirs) || theirs is null
-        || ours == theirs;
+    private bool SameGroup(string from, string to) => SameGroupAs(_fingerprints.GetValueOrDefault(from), to);
+
+    // The same, with the sender's own fingerprint already at hand (a transport sends every message through here).
+    private bool SameGroupAs(string? ours, string to) =>
+        ours is null || !_fingerprints.TryGetValue(to, out var theirs) || theirs is null || ours == theirs;
 
     private sealed class Connection(
         InMemoryRaftStorageNetwork owner,
@@ -67,7 +68,7 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
     {
         private RaftNode? _node;
 
-        public IRaftTransport Transport { get; } = new CheckedTransport(transport, owner, nodeId, logger);
+        public IRaftTransport Transport { get; } = new CheckedTransport(transport, owner, nodeId, owner._fingerprints.GetValueOrDefault(nodeId), logger);
 
         private Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>? MembershipChanges => membershipChanges;
 
@@ -159,7 +160,7 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
 
     // The node's transport, dropping what it would send to a node of another initial configuration (each side drops
     // its own, so nothing passes either way), and saying so once per peer.
-    private sealed class CheckedTransport(InMemoryTransport inner, InMemoryRaftStorageNetwork owner, string nodeId, ILogger logger) : IRaftTransport
+    private sealed class CheckedTransport(InMemoryTransport inner, InMemoryRaftStorageNetwork owner, string nodeId, string? fingerprint, ILogger logger) : IRaftTransport
     {
         private readonly ConcurrentDictionary<string, bool> _refused = new(StringComparer.Ordinal);
 
@@ -182,15 +183,14 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
 
         private bool Admits(string to)
         {
-            if (owner.SameGroup(nodeId, to))
+            if (owner.SameGroupAs(fingerprint, to))
             {
                 return true;
             }
 
             if (_refused.TryAdd(to, true))
             {
-                Log.InitialConfigurationMismatch(
-                    logger, nodeId, owner._fingerprints.GetValueOrDefault(nodeId) ?? "none", to, owner._fingerprints.GetValueOrDefault(to) ?? "none");
+                Log.InitialConfigurationMismatch(logger, nodeId, fingerprint ?? "none", to, owner._fingerprints.GetValueOrDefault(to) ?? "none");
             }
 
             return false;
