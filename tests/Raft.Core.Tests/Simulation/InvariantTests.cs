@@ -141,20 +141,59 @@ public sealed class InvariantTests
             MonotonicCommitInvariant.ObserveDurableHardState("n1", new HardState(1, null, 5), new HardState(1, null, 4)));
     }
 
+    // Index 1 holds a, committed in term 3 (a node of term 3 saw it committed); n2 still holds it and is told to write b
+    // of term 2 over it.
+    [Theory]
+    [InlineData(1, 2)] // n2 knew index 1 committed when it took the ready
+    [InlineData(0, 3)] // n2's term was 3: the leader of term 3 and every later one hold a, so none sends b there
+    [InlineData(0, 4)]
+    public void CommittedEntriesDurable_NodeOverwritingACommittedEntryItKnewOrWhoseLeadersHoldIt_Throws(long commitIndex, long term)
+    {
+        var (invariant, n2) = CommittedInTermThreeOnAMajority();
+
+        var violation = Assert.Throws<InvariantViolationException>(
+            () => invariant.BeforeWrite("n2", LogViews.Of(n2), [E(1, 2, "b")], new WriteDecision(commitIndex, term)));
+
+        Assert.Equal(CommittedEntriesDurableInvariant.Name, violation.Invariant);
+    }
+
     [Fact]
-    public void CommittedEntriesDurable_NodeOverwritingACommittedEntry_Throws()
+    public void CommittedEntriesDurable_NodeOverwritingACommittedEntryOnAnOlderLeadersWord_IsRaft()
+    {
+        // Thesis §3.6: n2, still in term 2 and not knowing index 1 committed, takes the leader of term 2's b (that leader
+        // was elected before a was committed in term 3). The write is legal; a majority (n1, n3) still holds a.
+        var (invariant, n2) = CommittedInTermThreeOnAMajority();
+
+        invariant.BeforeWrite("n2", LogViews.Of(n2), [E(1, 2, "b")], new WriteDecision(CommitIndex: 0, Term: 2));
+        n2[0] = E(1, 2, "b");
+        invariant.CheckFrom(1);
+    }
+
+    [Fact]
+    public void CommittedEntriesDurable_DroppingACommittedEntryTheNodeKnew_Throws()
+    {
+        var committed = new CommittedLog();
+        var n1 = new List<Entry> { E(1, 1, "a"), E(2, 1, "c") };
+        var n2 = new List<Entry> { E(1, 1, "a"), E(2, 1, "c") };
+        var invariant = new CommittedEntriesDurableInvariant(committed, Voters(("n1", n1), ("n2", n2), ("n3", [])));
+        committed.Learn("n1", 1, LogViews.Of(n1), 2);
+
+        var violation = Assert.Throws<InvariantViolationException>(
+            () => invariant.BeforeWrite("n2", LogViews.Of(n2), [E(1, 1, "a")], new WriteDecision(CommitIndex: 2, Term: 1)));
+
+        Assert.Contains("drops the committed entry", violation.Message, StringComparison.Ordinal);
+    }
+
+    private static (CommittedEntriesDurableInvariant Invariant, List<Entry> N2) CommittedInTermThreeOnAMajority()
     {
         var committed = new CommittedLog();
         var n1 = new List<Entry> { E(1, 1, "a") };
         var n2 = new List<Entry> { E(1, 1, "a") };
-        var n3 = new List<Entry>();
+        var n3 = new List<Entry> { E(1, 1, "a") };
         var invariant = new CommittedEntriesDurableInvariant(committed, Voters(("n1", n1), ("n2", n2), ("n3", n3)));
-        committed.Learn("n1", 1, LogViews.Of(n1), 1);
+        committed.Learn("n1", 3, LogViews.Of(n1), 1);
         invariant.CheckFrom(1);
-
-        var violation = Assert.Throws<InvariantViolationException>(() => invariant.BeforeWrite("n2", LogViews.Of(n2), [E(1, 2, "b")]));
-
-        Assert.Equal(CommittedEntriesDurableInvariant.Name, violation.Invariant);
+        return (invariant, n2);
     }
 
     [Fact]

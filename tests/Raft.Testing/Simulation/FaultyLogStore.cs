@@ -32,8 +32,9 @@ internal sealed class FaultyLogStore : ILogStore, ILogView
     // Lying mode: the last index that truly reached the disk; entries past it vanish on a crash.
     private long _trulyDurable;
 
-    // The append in flight, if any: not on the disk yet, and acknowledged (its task completed) only once it is.
-    private (Entry[] Entries, TaskCompletionSource Completion)? _delayed;
+    // The append in flight, if any, with what the owner knew when it decided it: not on the disk yet, and
+    // acknowledged (its task completed) only once it is.
+    private (Entry[] Entries, WriteDecision Decided, TaskCompletionSource Completion)? _delayed;
 
     public FaultyLogStore(SimNode owner, Simulator sim)
     {
@@ -69,6 +70,7 @@ internal sealed class FaultyLogStore : ILogStore, ILogView
             return ValueTask.CompletedTask;
         }
 
+        var decided = _owner.WriteDecision;
         if (_owner.TakeAppendDelay())
         {
             if (_delayed is not null)
@@ -79,20 +81,20 @@ internal sealed class FaultyLogStore : ILogStore, ILogView
             // Without RunContinuationsAsynchronously, whoever awaits this task (ReadyProcessor) continues inline when
             // the disk event completes it: the run stays on one thread, in one order.
             var completion = new TaskCompletionSource();
-            _delayed = (entries.ToArray(), completion);
+            _delayed = (entries.ToArray(), decided, completion);
             return new ValueTask(completion.Task);
         }
 
-        Write(entries);
+        Write(entries, decided);
         return ValueTask.CompletedTask;
     }
 
     /// <summary>The disk event of the append in flight: it lands (or crashes the node, like any write), then is acknowledged.</summary>
     public void LandDelayedAppend()
     {
-        var (entries, completion) = _delayed ?? throw new InvalidOperationException($"{_owner.Id} has no append in flight.");
+        var (entries, decided, completion) = _delayed ?? throw new InvalidOperationException($"{_owner.Id} has no append in flight.");
         _delayed = null;
-        Write(entries);
+        Write(entries, decided);
         completion.SetResult();
     }
 
@@ -100,18 +102,18 @@ internal sealed class FaultyLogStore : ILogStore, ILogView
     /// <returns>The entries the append held.</returns>
     public IReadOnlyList<Entry> EndDelayedAppend(bool landed)
     {
-        var (entries, _) = _delayed ?? throw new InvalidOperationException($"{_owner.Id} has no append in flight.");
+        var (entries, decided, _) = _delayed ?? throw new InvalidOperationException($"{_owner.Id} has no append in flight.");
         _delayed = null;
         if (landed)
         {
-            WriteDurably(entries);
+            WriteDurably(entries, decided);
         }
 
         return entries;
     }
 
     // One durable append whose fate is decided now: it may crash the node before or right after it lands.
-    private void Write(IReadOnlyList<Entry> entries)
+    private void Write(IReadOnlyList<Entry> entries, WriteDecision decided)
     {
         var fate = _owner.DecideWriteFate();
         if (fate == WriteFate.CrashBefore)
@@ -119,16 +121,16 @@ internal sealed class FaultyLogStore : ILogStore, ILogView
             throw new SimulatedCrashException($"{_owner.Id} crashed before appending {entries[0].Index}..{entries[^1].Index}");
         }
 
-        WriteDurably(entries);
+        WriteDurably(entries, decided);
         if (fate == WriteFate.CrashAfter)
         {
             throw new SimulatedCrashException($"{_owner.Id} crashed right after appending {entries[0].Index}..{entries[^1].Index}");
         }
     }
 
-    private void WriteDurably(IReadOnlyList<Entry> entries)
+    private void WriteDurably(IReadOnlyList<Entry> entries, WriteDecision decided)
     {
-        _sim.BeforeDurableAppend(_owner, this, entries);
+        _sim.BeforeDurableAppend(_owner, this, entries, decided);
         Complete(_durable.AppendAsync(entries), "AppendAsync");
 
         var from = entries[0].Index;

@@ -109,6 +109,16 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
 
     public RaftStatus Status => (_raw ?? throw new InvalidOperationException($"{Id} is down.")).Status;
 
+    /// <summary>What the engine knows now, for a durable write the host starts now (it took the ready just before).</summary>
+    public WriteDecision WriteDecision
+    {
+        get
+        {
+            var status = Status;
+            return new WriteDecision(status.CommitIndex, status.Term);
+        }
+    }
+
     public KvStateMachine StateMachine => _stateMachine ?? throw new InvalidOperationException($"{Id} is down.");
 
     public long AppliedIndex => _appliedIndex;

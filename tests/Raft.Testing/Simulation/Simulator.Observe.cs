@@ -83,8 +83,8 @@ public sealed partial class Simulator
         }
     }
 
-    internal void BeforeDurableAppend(SimNode node, ILogView log, IReadOnlyList<Entry> entries) =>
-        _durability.BeforeWrite(node.Id, log, entries);
+    internal void BeforeDurableAppend(SimNode node, ILogView log, IReadOnlyList<Entry> entries, WriteDecision decided) =>
+        _durability.BeforeWrite(node.Id, log, entries, decided);
 
     internal void AfterDurableAppend(SimNode node, ILogView log, long fromIndex)
     {

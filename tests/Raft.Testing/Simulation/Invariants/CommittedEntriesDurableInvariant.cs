@@ -4,8 +4,9 @@ namespace Raft.Testing.Simulation.Invariants;
 
 /// <summary>
 /// No acknowledged entry is lost (§5.3, §5.4, §7): an entry counts as committed only once a majority stored it durably,
-/// and from then on no majority of any configuration that can elect a leader lacks it; a node that holds a committed
-/// entry never replaces or drops it, and compacts its log only behind a durable snapshot.
+/// and from then on no majority of any configuration that can elect a leader lacks it; a node never replaces or drops
+/// a committed entry it knew committed, or that every leader of its term holds, and compacts its log only behind a
+/// durable snapshot.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -14,6 +15,15 @@ namespace Raft.Testing.Simulation.Invariants;
 /// write can: each write is checked before it happens (does it replace or drop a committed entry this node holds?) and
 /// after (does every committed entry from the written index on still reach every electorate?). Newly committed entries
 /// are counted when they become known.
+/// </para>
+/// <para>
+/// A node may replace an entry that is committed without its knowing (thesis §3.6): it took the append from the
+/// leader of an older term, still its own term, while a newer leader committed the entry on a majority without it.
+/// So the check before a write judges it by what the node knew when it decided the write (when it took the ready):
+/// replacing a committed entry is a violation only at or below the node's commit index then (etcd's rule), or when
+/// the node's term then was at least the term the commitment was first seen in (Leader Completeness: every leader of
+/// that term or later holds the entry, so no append of theirs replaces it). Whether the entries reach a majority is
+/// checked after every write regardless.
 /// </para>
 /// <para>
 /// The electorates are the voter sets that can elect the next leader: the committed configuration and the one in force
@@ -46,12 +56,13 @@ public sealed class CommittedEntriesDurableInvariant
     {
     }
 
-    /// <summary>Before a write: a committed entry that <paramref name="nodeId"/> holds must survive it unchanged.</summary>
+    /// <summary>Before a write: a committed entry that <paramref name="nodeId"/> holds and knew, or should have known, committed must survive it unchanged.</summary>
     /// <param name="nodeId">The node about to write.</param>
     /// <param name="log">Its durable log before the write.</param>
     /// <param name="entries">The entries it appends, replacing its log from <c>entries[0].Index</c> on.</param>
-    /// <exception cref="InvariantViolationException">The write would replace or drop a committed entry.</exception>
-    public void BeforeWrite(string nodeId, ILogView log, IReadOnlyList<Entry> entries)
+    /// <param name="decidedAt">The node's commit index and term when it decided the write (took the ready).</param>
+    /// <exception cref="InvariantViolationException">The write would replace or drop a committed entry the node knew committed, or one every leader of its term holds.</exception>
+    public void BeforeWrite(string nodeId, ILogView log, IReadOnlyList<Entry> entries, WriteDecision decidedAt)
     {
         ArgumentNullException.ThrowIfNull(log);
         ArgumentNullException.ThrowIfNull(entries);
@@ -72,10 +83,19 @@ public sealed class CommittedEntriesDurableInvariant
 
             var offset = index - from;
             var replacement = offset < entries.Count ? entries[(int)offset] : null;
-            if (replacement is null || !EntryIdentity.Same(replacement, committed))
+            if (replacement is not null && EntryIdentity.Same(replacement, committed))
             {
-                throw new InvariantViolationException(
-                    Name, $"{nodeId} {(replacement is null ? "drops" : $"overwrites with {replacement}")} the committed entry {committed}.");
+                continue;
+            }
+
+            var knew = index <= decidedAt.CommitIndex;
+            if (knew || decidedAt.Term >= _committed.SeenInTerm(index))
+            {
+                var what = replacement is null ? "drops" : $"overwrites with {replacement}";
+                var why = knew
+                    ? $"its commit index was {decidedAt.CommitIndex} when it decided the write"
+                    : $"it decided the write in term {decidedAt.Term}, and the entry was seen committed in term {_committed.SeenInTerm(index)}, so every leader since holds it";
+                throw new InvariantViolationException(Name, $"{nodeId} {what} the committed entry {committed}: {why}.");
             }
         }
     }
