@@ -99,8 +99,8 @@ public sealed class RegressionSeedTests
         Assert.Equal(seed, result.Seed);
     }
 
-    // Seeds that failed under a stress variant of their options (a membership step every 40ms, a transfer every 80ms,
-    // a snapshot every 10-29 entries, snapshot streams of two election timeouts), replayed with exactly those options.
+    // Seeds that failed in the busy-operator family (BusyOperatorFamily: a membership step every 40ms, a transfer every
+    // 80ms, a snapshot every 10-29 entries, snapshot streams of two election timeouts), replayed with those options.
     [Theory]
     // Simulator: after the faults, three of six voters were hundreds of entries behind (64-byte messages, a window of
     // one), so nothing new could commit for about a second while they caught up; a client write timed out and the
@@ -109,18 +109,7 @@ public sealed class RegressionSeedTests
     [InlineData(1059)]
     public void RegressionSeeds_BusyOperator(long seed)
     {
-        var options = SimulationOptions.FromSeed(seed);
-        options = options with
-        {
-            MeanTimeBetweenMembershipChangesMicros = options.MeanTimeBetweenMembershipChangesMicros > 0 ? 40_000 : 0,
-            SpareNodes = options.MeanTimeBetweenMembershipChangesMicros > 0 ? 6 : 0,
-            MeanTimeBetweenTransfersMicros = 80_000,
-            SnapshotThreshold = options.SnapshotThreshold > 0 ? 10 + (seed % 20) : 0,
-            SnapshotTrailingEntries = seed % 3,
-            MaxSnapshotTransferMicros = options.ElectionTick * options.TickMicros * 2,
-        };
-
-        var result = new Simulator(options).Run();
+        var result = new Simulator(BusyOperatorFamily.Options(seed)).Run();
 
         Assert.Equal(seed, result.Seed);
     }

@@ -40,6 +40,11 @@ public sealed class SimulationTests : IClassFixture<RunReport>
     public void Simulation_LeaseLeadersOnSlowDisksAmidPartitions_EveryInvariantLivenessAndLinearizabilityHold() =>
         RunSeeds("simulation (slow-leader lease family)", SeedsFromEnvironment(defaultCount: 200), seed => new Simulator(SlowLeaderLeaseFamily.Options(seed)).Run());
 
+    // Another: membership steps, leadership transfers and snapshots overlapping all the time (BusyOperatorFamily).
+    [Fact]
+    public void Simulation_BusyOperator_EveryInvariantLivenessAndLinearizabilityHold() =>
+        RunSeeds("simulation (busy-operator family)", SeedsFromEnvironment(defaultCount: 200), seed => new Simulator(BusyOperatorFamily.Options(seed)).Run());
+
     private void RunSeeds(string name, IReadOnlyList<long> seeds, Func<long, SimulationResult> run)
     {
         _output.WriteLine(seeds.Count == 1
