@@ -440,4 +440,22 @@ public sealed class RawNodeTests
         Drain(node); // commit broadcast
         return node;
     }
+
+    [Fact]
+    public void Ready_TakenAfterANewerTermArrived_StillCarriesTheOlderLeadersEntries()
+    {
+        // A host may step several inputs before it takes a ready. Entries taken from the leader of term 2 stay in the
+        // ready after a heartbeat of term 3 moved the node on, so the ready's entries need not come from its current
+        // term's leader (the simulator's durability check judges a write by the term its entries were taken in).
+        var node = new RawNode(Options("b", "a", "b", "c"));
+        var entry = new Entry(1, 2, EntryType.Normal, new byte[] { 42 });
+        node.Step(new Message { Type = MessageType.AppendEntries, From = "a", To = "b", Term = 2, Index = 0, LogTerm = 0, Entries = [entry], Commit = 0 });
+        node.Step(new Message { Type = MessageType.Heartbeat, From = "c", To = "b", Term = 3, Commit = 0 });
+
+        var ready = node.GetReady();
+
+        Assert.Equal(entry, Assert.Single(ready.Entries));
+        Assert.Equal(3, ready.HardState!.Value.Term);
+        Assert.Equal("c", node.Status.LeaderId);
+    }
 }

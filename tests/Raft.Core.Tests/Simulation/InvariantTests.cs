@@ -145,7 +145,7 @@ public sealed class InvariantTests
     // of term 2 over it.
     [Theory]
     [InlineData(1, 2)] // n2 knew index 1 committed when it took the ready
-    [InlineData(0, 3)] // n2's term was 3: the leader of term 3 and every later one hold a, so none sends b there
+    [InlineData(0, 3)] // n2 took b in term 3: the leader of term 3 and every later one hold a, so none sends b there
     [InlineData(0, 4)]
     public void CommittedEntriesDurable_NodeOverwritingACommittedEntryItKnewOrWhoseLeadersHoldIt_Throws(long commitIndex, long term)
     {
@@ -158,7 +158,7 @@ public sealed class InvariantTests
     }
 
     [Fact]
-    public void CommittedEntriesDurable_NodeOverwritingACommittedEntryOnAnOlderLeadersWord_IsRaft()
+    public void CommittedEntriesDurable_NodeOverwritingACommittedEntryOnAnOlderLeadersWord_IsLegal()
     {
         // Thesis §3.6: n2, still in term 2 and not knowing index 1 committed, takes the leader of term 2's b (that leader
         // was elected before a was committed in term 3). The write is legal; a majority (n1, n3) still holds a.

@@ -70,7 +70,7 @@ internal sealed class FaultyLogStore : ILogStore, ILogView
             return ValueTask.CompletedTask;
         }
 
-        var decided = _owner.WriteDecision;
+        var decided = _owner.DecideWrite(entries);
         if (_owner.TakeAppendDelay())
         {
             if (_delayed is not null)

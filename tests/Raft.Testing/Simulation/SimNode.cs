@@ -50,6 +50,12 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
     // Durable writes made so far by the Ready being persisted.
     private int _writesInReady;
 
+    // The engine's term when the ready before the one being handled was taken (or at start, the durable term): the
+    // entries of the ready being handled were taken in that term or a later one. _termAtLastReady: the same for the
+    // ready being handled.
+    private long _termAtPreviousReady;
+    private long _termAtLastReady;
+
     // What the state machine holds. Invariant: _appliedIndex is the index of the last entry applied (or of the snapshot
     // restored), _appliedTerm its term, _appliedConfiguration the configuration in force there.
     private long _appliedIndex;
@@ -109,14 +115,24 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
 
     public RaftStatus Status => (_raw ?? throw new InvalidOperationException($"{Id} is down.")).Status;
 
-    /// <summary>What the engine knows now, for a durable write the host starts now (it took the ready just before).</summary>
-    public WriteDecision WriteDecision
+    /// <summary>What this node knew when it decided a durable write of <paramref name="entries"/>, which its host starts now.</summary>
+    /// <param name="entries">The entries the write holds, all of the ready being handled.</param>
+    /// <returns>Its commit index now, and a term no later than the one it took the entries in.</returns>
+    /// <remarks>
+    /// The engine's term now may be later than the term of the leader whose entries the ready carries: a message of a
+    /// newer term stepped before the ready was taken (a deferred input, say) raises the term but keeps the entries. So
+    /// the term is the newest of two that cannot be later: the term when the previous ready was taken (a follower's
+    /// entries were taken after it), and the newest term among the entries (no leader sends entries of a later term).
+    /// </remarks>
+    public WriteDecision DecideWrite(IReadOnlyList<Entry> entries)
     {
-        get
+        var newestEntryTerm = 0L;
+        foreach (var entry in entries)
         {
-            var status = Status;
-            return new WriteDecision(status.CommitIndex, status.Term);
+            newestEntryTerm = Math.Max(newestEntryTerm, entry.Term);
         }
+
+        return new WriteDecision(Status.CommitIndex, Math.Max(_termAtPreviousReady, newestEntryTerm));
     }
 
     public KvStateMachine StateMachine => _stateMachine ?? throw new InvalidOperationException($"{Id} is down.");
@@ -223,6 +239,7 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
         _inFlight = null;
         _writing = null;
         LearnedCommit = 0;
+        _termAtPreviousReady = _termAtLastReady = hardState.Term;
         _sim.OnNodeStarted(this, _appliedIndex);
         Run(static node => { });
     }
@@ -457,6 +474,8 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
         while (_inFlight is null && raw.HasReady())
         {
             var ready = raw.GetReady();
+            _termAtPreviousReady = _termAtLastReady;
+            _termAtLastReady = raw.Status.Term;
             if (ready.SoftState is { } soft)
             {
                 _sim.Trace(new RoleChange(Id, soft));

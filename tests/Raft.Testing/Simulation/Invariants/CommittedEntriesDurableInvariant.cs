@@ -21,8 +21,8 @@ namespace Raft.Testing.Simulation.Invariants;
 /// leader of an older term, still its own term, while a newer leader committed the entry on a majority without it.
 /// So the check before a write judges it by what the node knew when it decided the write (when it took the ready):
 /// replacing a committed entry is a violation only at or below the node's commit index then (etcd's rule), or when
-/// the node's term then was at least the term the commitment was first seen in (Leader Completeness: every leader of
-/// that term or later holds the entry, so no append of theirs replaces it). Whether the entries reach a majority is
+/// it took the entries in a term at least the one the commitment was first seen in (Leader Completeness: every leader
+/// of that term or later holds the entry, so no append of theirs replaces it). Whether the entries reach a majority is
 /// checked after every write regardless.
 /// </para>
 /// <para>
@@ -56,12 +56,12 @@ public sealed class CommittedEntriesDurableInvariant
     {
     }
 
-    /// <summary>Before a write: a committed entry that <paramref name="nodeId"/> holds and knew, or should have known, committed must survive it unchanged.</summary>
+    /// <summary>Before a write: a committed entry that <paramref name="nodeId"/> holds must survive it unchanged if the node knew it committed, or took the written entries in a term whose leaders all hold it.</summary>
     /// <param name="nodeId">The node about to write.</param>
     /// <param name="log">Its durable log before the write.</param>
     /// <param name="entries">The entries it appends, replacing its log from <c>entries[0].Index</c> on.</param>
-    /// <param name="decidedAt">The node's commit index and term when it decided the write (took the ready).</param>
-    /// <exception cref="InvariantViolationException">The write would replace or drop a committed entry the node knew committed, or one every leader of its term holds.</exception>
+    /// <param name="decidedAt">The node's commit index when it decided the write (took the ready), and a term no later than the one it took the entries in.</param>
+    /// <exception cref="InvariantViolationException">The write would replace or drop a committed entry the node knew committed, or one every leader of the entries' term holds.</exception>
     public void BeforeWrite(string nodeId, ILogView log, IReadOnlyList<Entry> entries, WriteDecision decidedAt)
     {
         ArgumentNullException.ThrowIfNull(log);
@@ -89,12 +89,13 @@ public sealed class CommittedEntriesDurableInvariant
             }
 
             var knew = index <= decidedAt.CommitIndex;
-            if (knew || decidedAt.Term >= _committed.SeenInTerm(index))
+            var seenInTerm = _committed.SeenInTerm(index);
+            if (knew || decidedAt.Term >= seenInTerm)
             {
                 var what = replacement is null ? "drops" : $"overwrites with {replacement}";
                 var why = knew
                     ? $"its commit index was {decidedAt.CommitIndex} when it decided the write"
-                    : $"it decided the write in term {decidedAt.Term}, and the entry was seen committed in term {_committed.SeenInTerm(index)}, so every leader since holds it";
+                    : $"it took the written entries in term {decidedAt.Term} or later, and the entry was seen committed in term {seenInTerm}, so every leader since holds it";
                 throw new InvariantViolationException(Name, $"{nodeId} {what} the committed entry {committed}: {why}.");
             }
         }

@@ -11,7 +11,8 @@ namespace Raft.Testing.Simulation.Invariants;
 /// Committing index c commits every index up to c, so the known-committed entries form a prefix of the log, kept
 /// here as a list (entry i at position i - 1). The term a commitment was first seen in is an upper bound of the term
 /// it was committed in: a node learns a commit index only from its own term's leader, or as that leader. Leader
-/// Completeness uses it to decide which leaders must hold the entry without ever asking too much.
+/// Completeness uses it to decide which leaders must hold the entry without ever asking too much, and the durability
+/// check which writes may not replace it.
 /// A node whose log was compacted can only confirm the entries it still holds; entries a snapshot covers were learned
 /// earlier from the node that applied them (the simulator learns every commit before anything is applied or compacted).
 /// </remarks>
