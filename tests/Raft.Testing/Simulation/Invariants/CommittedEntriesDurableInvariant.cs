@@ -5,8 +5,8 @@ namespace Raft.Testing.Simulation.Invariants;
 /// <summary>
 /// No acknowledged entry is lost (§5.3, §5.4, §7): an entry counts as committed only once a majority stored it durably,
 /// and from then on no majority of any configuration that can elect a leader lacks it; a node never replaces or drops
-/// a committed entry it knew committed, or that every leader of its term holds, and compacts its log only behind a
-/// durable snapshot.
+/// a committed entry it knew committed, or that every leader of the term it took the replacing entries in holds, and
+/// compacts its log only behind a durable snapshot.
 /// </summary>
 /// <remarks>
 /// <para>
