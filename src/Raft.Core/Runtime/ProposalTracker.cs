@@ -5,8 +5,8 @@ namespace Raft.Core.Runtime;
 
 /// <summary>
 /// Remembers the proposals this node's engine accepted and resolves each exactly once: with the state machine's
-/// result when its entry is applied, or with <see cref="ProposalSupersededException"/> when the log proves that it
-/// can never be applied.
+/// result when its entry is applied, or with <see cref="ProposalSupersededException"/> when the committed log proves
+/// that it can never be applied.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -15,6 +15,13 @@ namespace Raft.Core.Runtime;
 /// term. And because terms never decrease along a log, once an entry of term T is applied at index i, every index
 /// past i can only ever hold entries of term T or later: a pending proposal there with a lower term is lost too.
 /// Those two rules make sure no proposal waits forever once the log moves past it.
+/// </para>
+/// <para>
+/// Only the committed log decides. A node that leads again and appends a new proposal at the index of an older one of
+/// its own has dropped the older entry from its log, but not from the others': a follower that still holds it may win
+/// a later election and commit it (five voters: the first leader's entry reached one follower, which wins the term
+/// after this node's second one). So the older proposal stays pending beside the newer one, and the entry applied at
+/// that index resolves both.
 /// </para>
 /// <para>
 /// Not thread-safe: the caller serialises all calls. <see cref="RaftNode"/> takes one lock around the loop's
@@ -26,11 +33,18 @@ namespace Raft.Core.Runtime;
 public sealed class ProposalTracker
 {
     // Invariant: every pending proposal has _minPendingTerm <= term and index <= _maxPendingIndex (both are bounds,
-    // made exact again after each scan), so OnApplied scans only when a newer term may have superseded something.
+    // made exact again after each scan, and covering _displaced too), so OnApplied scans only when a newer term may have
+    // superseded something.
     private readonly Dictionary<long, Pending> _pending = [];
+
+    // Older proposals at an index where a newer one of this node's took their place in its log (rare: it led, lost its
+    // suffix and leads again); each still waits for the entry applied at its index. Invariant: every index here is in
+    // _pending too, with a later term than each proposal listed for it.
+    private readonly Dictionary<long, List<Pending>> _displaced = [];
     private readonly Action<TaskCompletionSource<ProposalResult>, long>? _onResolved;
     private long _minPendingTerm = long.MaxValue;
     private long _maxPendingIndex;
+    private int _displacedCount;
 
     /// <summary>Creates an empty tracker.</summary>
     public ProposalTracker()
@@ -46,14 +60,15 @@ public sealed class ProposalTracker
     }
 
     /// <summary>The number of proposals still waiting.</summary>
-    public int Count => _pending.Count;
+    public int Count => _pending.Count + _displacedCount;
 
     /// <summary>Registers a proposal the engine accepted at (<paramref name="index"/>, <paramref name="term"/>).</summary>
     /// <param name="index">The log index the engine appended it at.</param>
     /// <param name="term">The term the engine appended it in.</param>
     /// <param name="completion">Resolved when the proposal is applied or known lost.</param>
-    /// <remarks>A pending proposal at the same index from an older term lost its place (this node was leader before, lost
-    /// the entry and now reuses the index) and fails with <see cref="ProposalSupersededException"/> first.</remarks>
+    /// <remarks>A pending proposal at the same index from an older term (this node led before, lost the entry from its
+    /// log and now reuses the index) stays pending: another node may still hold that entry and commit it as leader.
+    /// The entry applied at the index decides which of them, if any, was applied.</remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> or <paramref name="term"/> is less than 1.</exception>
     /// <exception cref="InvalidOperationException">A proposal of the same or a later term is already pending at <paramref name="index"/>.</exception>
     public void Register(long index, long term, TaskCompletionSource<ProposalResult> completion)
@@ -70,7 +85,13 @@ public sealed class ProposalTracker
                     $"A proposal from term {older.Term} is already pending at index {index}; a new one from term {term} cannot take its place.");
             }
 
-            older.Completion.TrySetException(new ProposalSupersededException(index, older.Term, term));
+            if (!_displaced.TryGetValue(index, out var displaced))
+            {
+                _displaced[index] = displaced = [];
+            }
+
+            displaced.Add(older);
+            _displacedCount++;
         }
 
         _pending[index] = new Pending(term, completion);
@@ -91,15 +112,14 @@ public sealed class ProposalTracker
 
         if (_pending.Remove(entry.Index, out var own))
         {
-            if (own.Term == entry.Term)
+            Resolve(own, entry, response);
+            if (_displacedCount > 0 && _displaced.Remove(entry.Index, out var displaced))
             {
-                // Reported before resolving, so whoever awaits the result also sees the report's effects.
-                _onResolved?.Invoke(own.Completion, entry.Index);
-                own.Completion.TrySetResult(new ProposalResult(entry.Index, response));
-            }
-            else
-            {
-                own.Completion.TrySetException(new ProposalSupersededException(entry.Index, own.Term, entry.Term));
+                _displacedCount -= displaced.Count;
+                foreach (var older in displaced)
+                {
+                    Resolve(older, entry, response);
+                }
             }
         }
 
@@ -110,7 +130,10 @@ public sealed class ProposalTracker
         }
         else if (entry.Term > _minPendingTerm && _maxPendingIndex > entry.Index)
         {
-            FailSupersededAfter(entry);
+            // Rare: an entry of a newer term was applied while older proposals wait past it (a leadership change).
+            FailWhere((index, pending) => index > entry.Index && pending.Term < entry.Term
+                ? new ProposalSupersededException(index, pending.Term, entry.Term)
+                : null);
         }
     }
 
@@ -119,14 +142,7 @@ public sealed class ProposalTracker
     public void FailAll(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        foreach (var pending in _pending.Values)
-        {
-            pending.Completion.TrySetException(exception);
-        }
-
-        _pending.Clear();
-        _minPendingTerm = long.MaxValue;
-        _maxPendingIndex = 0;
+        FailWhere((_, _) => exception);
     }
 
     /// <summary>
@@ -152,34 +168,16 @@ public sealed class ProposalTracker
             return;
         }
 
-        List<long>? resolved = null;
-        foreach (var (pendingIndex, pending) in _pending)
-        {
-            if (pendingIndex <= index || pending.Term < term)
-            {
-                (resolved ??= []).Add(pendingIndex);
-            }
-        }
-
-        if (resolved is null)
-        {
-            return;
-        }
-
-        foreach (var pendingIndex in resolved)
-        {
-            _pending.Remove(pendingIndex, out var pending);
-            Exception outcome = pendingIndex > index || pending.Term > term
-                ? new ProposalSupersededException(pendingIndex, pending.Term, term)
-                : new ProposalResultUnknownException(
-                    pendingIndex,
-                    pending.Term,
-                    wasApplied: pending.Term == term,
-                    $"this node installed a snapshot through index {index} (term {term}) from the leader instead of applying the entry itself.");
-            pending.Completion.TrySetException(outcome);
-        }
-
-        RecomputeBounds();
+        FailWhere((pendingIndex, pending) =>
+            pendingIndex > index
+                ? pending.Term < term ? new ProposalSupersededException(pendingIndex, pending.Term, term) : null
+                : pending.Term > term
+                    ? new ProposalSupersededException(pendingIndex, pending.Term, term)
+                    : new ProposalResultUnknownException(
+                        pendingIndex,
+                        pending.Term,
+                        wasApplied: pending.Term == term,
+                        $"this node installed a snapshot through index {index} (term {term}) from the leader instead of applying the entry itself."));
     }
 
     /// <summary>Fails every pending proposal at an index above <paramref name="index"/> with an exception made by <paramref name="failure"/>.</summary>
@@ -194,14 +192,68 @@ public sealed class ProposalTracker
             return 0;
         }
 
-        var failed = _pending.Keys.Where(i => i > index).ToList();
-        foreach (var pendingIndex in failed)
+        return FailWhere((pendingIndex, pending) => pendingIndex > index ? failure(pendingIndex, pending.Term) : null);
+    }
+
+    // The proposal waited for the entry applied at its index: it is that entry, or it lost (§5.3).
+    private void Resolve(Pending pending, Entry entry, ReadOnlyMemory<byte> response)
+    {
+        if (pending.Term == entry.Term)
         {
-            _pending.Remove(pendingIndex, out var pending);
-            pending.Completion.TrySetException(failure(pendingIndex, pending.Term));
+            // Reported before resolving, so whoever awaits the result also sees the report's effects.
+            _onResolved?.Invoke(pending.Completion, entry.Index);
+            pending.Completion.TrySetResult(new ProposalResult(entry.Index, response));
+        }
+        else
+        {
+            pending.Completion.TrySetException(new ProposalSupersededException(entry.Index, pending.Term, entry.Term));
+        }
+    }
+
+    // Fails and forgets every proposal, displaced ones included, that `outcome` gives an exception for, then makes the
+    // bounds exact again. Off the common path: a leadership change, a snapshot install, a removal or a stop.
+    private int FailWhere(Func<long, Pending, Exception?> outcome)
+    {
+        var failed = new List<(Pending Pending, Exception Failure)>();
+        foreach (var index in _pending.Keys.ToList())
+        {
+            var pending = _pending[index];
+            if (outcome(index, pending) is { } failure)
+            {
+                _pending.Remove(index);
+                failed.Add((pending, failure));
+            }
+        }
+
+        if (_displacedCount > 0)
+        {
+            foreach (var (index, displaced) in _displaced.ToList())
+            {
+                displaced.RemoveAll(pending =>
+                {
+                    var failure = outcome(index, pending);
+                    if (failure is not null)
+                    {
+                        failed.Add((pending, failure));
+                    }
+
+                    return failure is not null;
+                });
+                if (displaced.Count == 0)
+                {
+                    _displaced.Remove(index);
+                }
+            }
+
+            _displacedCount = _displaced.Values.Sum(displaced => displaced.Count);
         }
 
         RecomputeBounds();
+        foreach (var (pending, failure) in failed)
+        {
+            pending.Completion.TrySetException(failure);
+        }
+
         return failed.Count;
     }
 
@@ -214,39 +266,16 @@ public sealed class ProposalTracker
             _minPendingTerm = Math.Min(_minPendingTerm, pending.Term);
             _maxPendingIndex = Math.Max(_maxPendingIndex, pendingIndex);
         }
-    }
 
-    // Rare: runs only when an entry of a newer term was applied while older proposals wait past it, i.e. after a
-    // leadership change; it restores the exact bounds so the common path stays O(1).
-    private void FailSupersededAfter(Entry entry)
-    {
-        var minTerm = long.MaxValue;
-        var maxIndex = 0L;
-        List<long>? lost = null;
-        foreach (var (index, pending) in _pending)
+        foreach (var displaced in _displaced.Values)
         {
-            if (index > entry.Index && pending.Term < entry.Term)
+            foreach (var pending in displaced)
             {
-                (lost ??= []).Add(index);
-                continue;
-            }
-
-            minTerm = Math.Min(minTerm, pending.Term);
-            maxIndex = Math.Max(maxIndex, index);
-        }
-
-        if (lost is not null)
-        {
-            foreach (var index in lost)
-            {
-                _pending.Remove(index, out var pending);
-                pending.Completion.TrySetException(new ProposalSupersededException(index, pending.Term, entry.Term));
+                _minPendingTerm = Math.Min(_minPendingTerm, pending.Term);
             }
         }
 
-        _minPendingTerm = minTerm;
-        _maxPendingIndex = maxIndex;
-        Debug.Assert(_pending.Count > 0 || (minTerm == long.MaxValue && maxIndex == 0), "Bounds of an empty tracker are reset.");
+        Debug.Assert(_pending.Count > 0 || (_displacedCount == 0 && _minPendingTerm == long.MaxValue), "Displaced proposals have a newer one at their index.");
     }
 
     private readonly record struct Pending(long Term, TaskCompletionSource<ProposalResult> Completion);

@@ -84,19 +84,77 @@ public sealed class ProposalTrackerTests
         Assert.Equal(0, _tracker.Count);
     }
 
-    // A node that led in term 2, lost its suffix and leads again in term 5 reuses the index.
+    // A node that led in term 2, lost its suffix and leads again in term 5 reuses the index. Its term-2 entry may still
+    // be on a follower that wins a later term and commits it (five voters: the entry reached one follower only, and that
+    // follower outlasts this node's second term), so the older proposal is not lost yet: the applied entry decides.
     [Fact]
-    public async Task Register_OlderProposalAtTheSameIndex_FailsItSuperseded()
+    public async Task Register_OlderProposalAtTheSameIndex_StaysPending_AndIsAppliedIfItsEntryIs()
     {
         var old = Register(8, 2);
 
         var fresh = Register(8, 5);
+
+        Assert.False(old.Task.IsCompleted);
+        Assert.Equal(2, _tracker.Count);
+        _tracker.OnApplied(Normal(8, 2), Encoding.UTF8.GetBytes("old"));
+        Assert.Equal("old", Encoding.UTF8.GetString((await old.Task).Response.Span));
+        await Assert.ThrowsAsync<ProposalSupersededException>(() => fresh.Task);
+        Assert.Equal(0, _tracker.Count);
+    }
+
+    [Fact]
+    public async Task Register_OlderProposalAtTheSameIndex_IsSupersededWhenTheNewerEntryIsApplied()
+    {
+        var old = Register(8, 2);
+        var fresh = Register(8, 5);
+
+        _tracker.OnApplied(Normal(8, 5), default);
+
+        Assert.Equal(8, (await fresh.Task).Index);
+        var lost = await Assert.ThrowsAsync<ProposalSupersededException>(() => old.Task);
+        Assert.Equal(2, lost.Term);
+        Assert.Equal(0, _tracker.Count);
+    }
+
+    // Terms never decrease along a log: a term-3 entry applied at 6 rules out term 2 at 8, not term 5.
+    [Fact]
+    public async Task OnApplied_NewerTermBelowADisplacedProposal_FailsOnlyTheOlderOne()
+    {
+        var old = Register(8, 2);
+        var fresh = Register(8, 5);
+
+        _tracker.OnApplied(NoOp(6, 3), default);
 
         await Assert.ThrowsAsync<ProposalSupersededException>(() => old.Task);
         Assert.False(fresh.Task.IsCompleted);
         Assert.Equal(1, _tracker.Count);
         _tracker.OnApplied(Normal(8, 5), default);
         Assert.Equal(8, (await fresh.Task).Index);
+    }
+
+    [Fact]
+    public async Task DisplacedProposals_AreFailedByFailAllFailAboveAndSnapshots()
+    {
+        var old = Register(8, 2);
+        var fresh = Register(8, 5);
+        Assert.Equal(2, _tracker.FailAbove(7, (index, term) => new RaftNodeStoppedException()));
+        await Assert.ThrowsAsync<RaftNodeStoppedException>(() => old.Task);
+        await Assert.ThrowsAsync<RaftNodeStoppedException>(() => fresh.Task);
+
+        old = Register(8, 2);
+        fresh = Register(8, 5);
+        _tracker.FailAll(new RaftNodeStoppedException());
+        await Assert.ThrowsAsync<RaftNodeStoppedException>(() => old.Task);
+        await Assert.ThrowsAsync<RaftNodeStoppedException>(() => fresh.Task);
+
+        // The snapshot's last entry is of term 5, so this node's own term-5 entry at 8 is in it; the term-2 one is not
+        // known to be (the rule for an older term than the snapshot's at or below it).
+        old = Register(8, 2);
+        fresh = Register(8, 5);
+        _tracker.OnSnapshotRestored(10, 5);
+        Assert.True((await Assert.ThrowsAsync<ProposalResultUnknownException>(() => fresh.Task)).WasApplied);
+        Assert.False((await Assert.ThrowsAsync<ProposalResultUnknownException>(() => old.Task)).WasApplied);
+        Assert.Equal(0, _tracker.Count);
     }
 
     [Fact]
