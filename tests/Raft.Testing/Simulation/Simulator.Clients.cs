@@ -207,6 +207,7 @@ public sealed partial class Simulator
         else if (completion.Exception?.InnerException is ProposalSupersededException superseded)
         {
             Trace($"client {client.Id} {Describe(input)} superseded: {superseded.Message}");
+            ObserveSuperseded(superseded.Index, superseded.Term, $"client {client.Id}'s {Describe(input)} was reported superseded at {superseded.Index}/{superseded.Term}");
             EndOperation(client, known: false, retryDelay: client.Random.NextLong(0, Options.MaxThinkMicros + 1));
         }
         else

@@ -14,7 +14,14 @@ public sealed partial class Simulator
     /// <summary>The name reported when one client request is applied twice.</summary>
     public const string ExactlyOnceName = "Exactly-once apply";
 
+    /// <summary>The name reported when a proposal a node reported superseded (never applied) is committed after all.</summary>
+    public const string SupersededName = "A proposal reported superseded is never applied";
+
     private FeatureStats _features;
+
+    // The (index, term) of every client proposal reported superseded whose index is not known committed yet, with who
+    // reported it; each is checked once its index commits, then dropped.
+    private readonly Dictionary<(long Index, long Term), string> _supersededReports = [];
 
     // After every event: each live node's view, checked against what the whole cluster ever showed.
     private void ObserveNodes()
@@ -74,12 +81,47 @@ public sealed partial class Simulator
         if (firstNew <= _committed.LastIndex)
         {
             _durability.CheckFrom(firstNew);
+            CheckSupersededReports();
         }
 
         if (_committed.ConfigurationChanges != configurations)
         {
             _electoratesAt = -1;
             OnConfigurationCommitted();
+        }
+    }
+
+    /// <summary>A node reported a client proposal superseded: its entry (<paramref name="index"/>, <paramref name="term"/>) must never commit.</summary>
+    internal void ObserveSuperseded(long index, long term, string report)
+    {
+        if (index <= _committed.LastIndex)
+        {
+            if (_committed[index].Term == term)
+            {
+                throw new InvariantViolationException(SupersededName, $"{report}, but {_committed[index]} was committed already.");
+            }
+
+            return;
+        }
+
+        _supersededReports[(index, term)] = report;
+    }
+
+    private void CheckSupersededReports()
+    {
+        if (_supersededReports.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var ((index, term), report) in _supersededReports.Where(r => r.Key.Index <= _committed.LastIndex).ToList())
+        {
+            if (_committed[index].Term == term)
+            {
+                throw new InvariantViolationException(SupersededName, $"{report}, but {_committed[index]} was committed later.");
+            }
+
+            _supersededReports.Remove((index, term));
         }
     }
 
