@@ -72,7 +72,9 @@ public sealed class RaftQuorumUnavailableException : RaftGrainStorageException
 /// <summary>
 /// A write or clear may or may not have been applied: it reached the Raft group but its answer was lost and retrying
 /// within the operation timeout could not settle it. Read the state again (the grain is deactivated and re-reads on
-/// its next call) to see which happened; never assume either outcome.
+/// its next call) to see which happened; never assume either outcome. An attempt still in the leader's log may yet
+/// apply after that read, but only over the ETag it was given: the grain's next write, conditional on the ETag it
+/// read, then fails with <see cref="Orleans.Storage.InconsistentStateException"/> instead of losing either update.
 /// </summary>
 [GenerateSerializer]
 public sealed class RaftWriteOutcomeUnknownException : RaftGrainStorageException
