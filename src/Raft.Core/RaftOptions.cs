@@ -57,7 +57,9 @@ public sealed record RaftOptions
 
     /// <summary>
     /// For lease reads: how many ticks a node's clock may gain on the leader's over one election timeout. The lease
-    /// ends this many ticks before the earliest moment a follower could vote for someone else.
+    /// ends this many ticks before the earliest moment a follower could vote for someone else. It must also cover the
+    /// ticks' phase (one tick for the engine, up to two in <c>RaftNode</c>), so the default leaves no margin for drift:
+    /// use 3 or more with <see cref="Engine.ReadOnlyOption.LeaseBased"/> (README, Missing).
     /// </summary>
     public int LeaseClockDriftTicks { get; init; } = 2;
 
