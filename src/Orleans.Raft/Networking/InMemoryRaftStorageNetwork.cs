@@ -49,7 +49,8 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
         var transport = Network.CreateTransport(endpoint.NodeId);
         _fingerprints[endpoint.NodeId] = endpoint.InitialConfigurationId;
         var logger = endpoint.LoggerFactory.CreateLogger<InMemoryRaftStorageNetwork>();
-        return new ValueTask<IRaftStorageConnection>(new Connection(this, endpoint.NodeId, transport, endpoint.MembershipChanges, logger));
+        return new ValueTask<IRaftStorageConnection>(
+            new Connection(this, endpoint.NodeId, endpoint.InitialConfigurationId, transport, endpoint.MembershipChanges, logger));
     }
 
     // Whether `from` and `to` may talk: not when both were started with initial voters, and not the same ones.
@@ -62,13 +63,14 @@ public sealed class InMemoryRaftStorageNetwork : IRaftStorageNetwork
     private sealed class Connection(
         InMemoryRaftStorageNetwork owner,
         string nodeId,
+        string? fingerprint,
         InMemoryTransport transport,
         Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>? membershipChanges,
         ILogger logger) : IRaftStorageConnection
     {
         private RaftNode? _node;
 
-        public IRaftTransport Transport { get; } = new CheckedTransport(transport, owner, nodeId, owner._fingerprints.GetValueOrDefault(nodeId), logger);
+        public IRaftTransport Transport { get; } = new CheckedTransport(transport, owner, nodeId, fingerprint, logger);
 
         private Func<RaftMembershipRequest, CancellationToken, Task<ClusterConfiguration>>? MembershipChanges => membershipChanges;
 

@@ -215,9 +215,8 @@ public sealed class ProposalTracker
     private int FailWhere(Func<long, Pending, Exception?> outcome)
     {
         var failed = new List<(Pending Pending, Exception Failure)>();
-        foreach (var index in _pending.Keys.ToList())
+        foreach (var (index, pending) in _pending.ToList())
         {
-            var pending = _pending[index];
             if (outcome(index, pending) is { } failure)
             {
                 _pending.Remove(index);

@@ -134,9 +134,12 @@ public sealed partial class RaftNode
                     // when the apply queue is full: they then go after the writes, where the loop waits for room as it
                     // waits for the writes (WaitForApplyRoomAsync); here the ready's own messages have not left yet.
                     // Either way a membership change among them is published in Status first (PublishBeforeApplying).
-                    var applyFirst = WhilePersisting.AppliesFirst(ready, isLeader)
-                                     && PublishBeforeApplying(rawNode, ready.CommittedEntries)
-                                     && _applyQueue.Writer.TryWrite(new ApplyItem(ready.CommittedEntries, null));
+                    var applyFirst = WhilePersisting.AppliesFirst(ready, isLeader);
+                    if (applyFirst)
+                    {
+                        PublishBeforeApplying(rawNode, ready.CommittedEntries);
+                        applyFirst = _applyQueue.Writer.TryWrite(new ApplyItem(ready.CommittedEntries, null));
+                    }
 
                     stage = "log store, hard-state store or transport";
                     var onLogWriteThread = AppendsOnLogWriteThread(leaderSteps || newLeader || (followerMayAnswer && !MayWriteInline(ready)));
@@ -370,8 +373,8 @@ public sealed partial class RaftNode
     // late: there, a leader's own write ending (Advance) could commit a change appended in the same iteration, whose
     // ready then applied it first, and AddVoterAsync in Orleans.Raft found the learner it had just added missing
     // (RaftNodeMembershipTests, AChangeThatReturned_IsInTheLeadersStatus_UnderLoadWithSlowDisks). Only then: the
-    // status is a new object each time, and other batches need none. Returns true, for use in a condition.
-    private bool PublishBeforeApplying(RawNode rawNode, IReadOnlyList<Entry> committed)
+    // status is a new object each time, and other batches need none.
+    private void PublishBeforeApplying(RawNode rawNode, IReadOnlyList<Entry> committed)
     {
         for (var i = committed.Count - 1; i >= 0; i--)
         {
@@ -385,8 +388,6 @@ public sealed partial class RaftNode
                 break;
             }
         }
-
-        return true;
     }
 
     // Full (the state machine is behind): wait for room, which is the loop's backpressure. Stopping completes the

@@ -122,18 +122,11 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
     /// The engine's term now may be later than the term of the leader whose entries the ready carries: a message of a
     /// newer term stepped before the ready was taken (a deferred input, say) raises the term but keeps the entries. So
     /// the term is the newest of two that cannot be later: the term when the previous ready was taken (a follower's
-    /// entries were taken after it), and the newest term among the entries (no leader sends entries of a later term).
+    /// entries were taken after it), and the newest term among the entries, the last one's (terms never decrease along
+    /// a log, and no leader sends entries of a later term than its own).
     /// </remarks>
-    public WriteDecision DecideWrite(IReadOnlyList<Entry> entries)
-    {
-        var newestEntryTerm = 0L;
-        foreach (var entry in entries)
-        {
-            newestEntryTerm = Math.Max(newestEntryTerm, entry.Term);
-        }
-
-        return new WriteDecision(Status.CommitIndex, Math.Max(_termAtPreviousReady, newestEntryTerm));
-    }
+    public WriteDecision DecideWrite(IReadOnlyList<Entry> entries) =>
+        new(Status.CommitIndex, Math.Max(_termAtPreviousReady, entries.Count > 0 ? entries[^1].Term : 0));
 
     public KvStateMachine StateMachine => _stateMachine ?? throw new InvalidOperationException($"{Id} is down.");
 
