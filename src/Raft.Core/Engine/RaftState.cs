@@ -112,6 +112,15 @@ internal sealed partial class RaftState
 
             _heartbeatsHeld = false;
             Tick();
+            if (_burst == BurstState.Judged && Role == StateRole.Leader)
+            {
+                // The answers that arrived after the judged window's end, while the ticks were late, were spent on
+                // that judgment: the next window starts when the burst ends, not part-way through it. Counted from the
+                // judgment, it could end a tick or two after the burst, before any answer to the burst's heartbeat
+                // round could arrive (simulator seed 594427: a leader whose own append took 1.2 election timeouts
+                // stepped down 7 ms after it, though a quorum had answered 30 ms before).
+                _electionElapsed = 0;
+            }
         }
         finally
         {

@@ -54,9 +54,10 @@ public sealed class RawNode
     /// Takes <paramref name="count"/> timer firings at once, the late ticks of a leader whose host could not take them
     /// one by one (its loop was held): each counts, as <see cref="Tick()"/> does, for as long as the node leads, and one
     /// more is taken whatever its role then. Check-quorum judges once per burst: at the first end of a check window
-    /// within it, with every message stepped before the burst; a later end within the same burst only starts the next
-    /// window, since nothing can have been stepped in between (judged, it would depose a leader whose followers
-    /// answered while it was held, for want of answers it could not have seen). A leader sends one heartbeat round for
+    /// within it, with every message stepped before the burst. Nothing can be stepped between the burst's ticks, so a
+    /// leader judged within it starts its next window when the burst ends, a whole election timeout before it is judged
+    /// again (judged sooner, it would depose a leader whose followers answered while it was held, for want of answers
+    /// it could not have seen). A leader sends one heartbeat round for
     /// the whole burst, stamped with its last tick, if any heartbeat fell due within it: the rounds of the earlier
     /// ticks would leave at the same moment and could only confirm older times.
     /// </summary>

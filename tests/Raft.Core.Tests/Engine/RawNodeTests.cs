@@ -392,6 +392,35 @@ public sealed class RawNodeTests
         Assert.Equal(2, Drain(node).Messages.Count(m => m.Type == MessageType.Heartbeat));
     }
 
+    // Check-quorum judges a burst at the first end of a window within it, on the answers stepped before it. The next
+    // window starts when the burst ends: nothing could be stepped between the burst's late ticks, and the answers that
+    // came in their time were spent on that judgment. Counted from the judgment, this window would end four ticks
+    // after the burst, before any answer to the burst's heartbeat round could arrive (simulator seed 594427).
+    [Fact]
+    public void TickBurst_JudgedPartWayThrough_StartsTheNextCheckWindowWhenTheBurstEnds()
+    {
+        var node = ElectedLeaderOfThree();
+        for (var i = 0; i < 4; i++)
+        {
+            node.Tick();
+        }
+
+        node.Step(new Message { Type = MessageType.HeartbeatResponse, From = "b", To = "a", Term = 1 });
+        node.Tick(12); // the window ends at the sixth late tick, judged on b's answer
+        Assert.Equal(StateRole.Leader, node.Status.Role);
+
+        for (var i = 0; i < 9; i++)
+        {
+            node.Tick();
+            Assert.True(node.Status.Role == StateRole.Leader, $"the leader stepped down {i + 1} ticks after the burst, before a window had passed");
+        }
+
+        // A whole window after the burst without an answer: check-quorum still deposes it.
+        node.Tick();
+        Assert.Equal(StateRole.Follower, node.Status.Role);
+        Assert.Equal(1, node.Status.Term);
+    }
+
     [Fact]
     public void GetReady_WithoutAdvance_Throws()
     {
