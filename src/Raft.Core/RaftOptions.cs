@@ -57,9 +57,11 @@ public sealed record RaftOptions
 
     /// <summary>
     /// For lease reads: how many ticks a node's clock may gain on the leader's over one election timeout. The lease
-    /// ends this many ticks before the earliest moment a follower could vote for someone else. It must also cover the
-    /// ticks' phase (one tick for the engine, up to two in <c>RaftNode</c>), so the default leaves no margin for drift:
-    /// use 3 or more with <see cref="Engine.ReadOnlyOption.LeaseBased"/> (README, Missing).
+    /// ends this many ticks before the earliest moment a follower could vote for someone else; the ticks' phase (the
+    /// follower's first tick after a heartbeat may come at once) is taken off besides, so a lease lasts
+    /// <see cref="ElectionTick"/> − 1 − this many of the leader's ticks. With <see cref="Engine.ReadOnlyOption.LeaseBased"/>
+    /// it must be at most <see cref="ElectionTick"/> − 2. The default, 2, covers clocks that run up to about 2 / 9 apart
+    /// with the default ElectionTick of 10.
     /// </summary>
     public int LeaseClockDriftTicks { get; init; } = 2;
 
@@ -143,10 +145,16 @@ public sealed record RaftOptions
                 nameof(ReadOnlyOption));
         }
 
-        if (LeaseClockDriftTicks < 0 || LeaseClockDriftTicks >= ElectionTick)
+        if (LeaseClockDriftTicks < 0)
+        {
+            throw new ArgumentException($"RaftOptions.LeaseClockDriftTicks must be 0 or more (was {LeaseClockDriftTicks}).", nameof(LeaseClockDriftTicks));
+        }
+
+        if (ReadOnlyOption == Engine.ReadOnlyOption.LeaseBased && LeaseClockDriftTicks > ElectionTick - 2)
         {
             throw new ArgumentException(
-                $"RaftOptions.LeaseClockDriftTicks must be in [0, ElectionTick) (was {LeaseClockDriftTicks}, ElectionTick {ElectionTick}).",
+                $"RaftOptions.LeaseClockDriftTicks must be at most ElectionTick − 2 with LeaseBased reads (was {LeaseClockDriftTicks}, ElectionTick " +
+                $"{ElectionTick}): a lease lasts ElectionTick − 1 − LeaseClockDriftTicks ticks. Raise ElectionTick or lower LeaseClockDriftTicks.",
                 nameof(LeaseClockDriftTicks));
         }
 

@@ -84,12 +84,17 @@ internal sealed partial class RaftState
         _pendingReadBroadcast = true;
     }
 
-    /// <summary>§6.4.1: no other leader can exist before the followers that answered our confirmed round stop ignoring votes.</summary>
+    /// <summary>
+    /// §6.4.1: no other leader can exist before the followers that answered our confirmed round stop ignoring votes. A
+    /// follower does so ElectionTick of its ticks after it took the round, but the first of them may come at once: the
+    /// round is sent after the leader's tick it is stamped with, and may reach a follower just before the follower's
+    /// next tick. So the lease lasts ElectionTick − 1 of the leader's ticks, less what the clocks may drift.
+    /// </summary>
     private bool LeaseValid =>
         _options.ReadOnlyOption == ReadOnlyOption.LeaseBased &&
         !_transferAttemptedInTerm &&
         CommittedInCurrentTerm &&
-        _ticks < _leaseStartTick + _options.ElectionTick - _options.LeaseClockDriftTicks;
+        _ticks < _leaseStartTick + _options.ElectionTick - 1 - _options.LeaseClockDriftTicks;
 
     private void ReleaseRead(string from, ReadOnlyMemory<byte> context, long index)
     {

@@ -11,11 +11,11 @@ public enum ReadOnlyOption
 
     /// <summary>
     /// Lease reads (thesis §6.4.1): while a majority answered a heartbeat sent less than
-    /// ElectionTick − <see cref="RaftOptions.LeaseClockDriftTicks"/> ticks ago, no other leader can have been elected,
-    /// so the leader serves reads without a round trip. Correct only if no node's clock runs faster than that bound
-    /// allows; needs <see cref="RaftOptions.CheckQuorum"/>. Known unsafe, not yet fixed (README, Missing): across a pause
-    /// of the leader's process (its timer does not deliver the firings it missed), and with a drift allowance under 3
-    /// ticks in <c>RaftNode</c> (the ticks' phase uses up to two of it).
+    /// ElectionTick − 1 − <see cref="RaftOptions.LeaseClockDriftTicks"/> ticks ago, no other leader can have been
+    /// elected, so the leader serves reads without a round trip. Correct only if no node's clock runs faster than that
+    /// bound allows; needs <see cref="RaftOptions.CheckQuorum"/>. <c>RaftNode</c> counts a leader's ticks by a monotonic
+    /// clock as well as by its timer, so that a pause of its process (a GC, a frozen VM), whose timer firings are lost,
+    /// cannot lengthen its lease.
     /// </summary>
     LeaseBased,
 }

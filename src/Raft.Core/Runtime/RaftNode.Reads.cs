@@ -24,6 +24,9 @@ public sealed partial class RaftNode
 
     private readonly long _readTimeoutTicks;
 
+    // RaftNodeOptions.TickInterval in the time provider's timestamp units, at least 1 (see LeaseTicksDue).
+    private readonly long _tickTimestampUnits;
+
     /// <summary>
     /// Waits until a read of this node's state machine is linearizable: completes once the state machine has applied
     /// every entry up to a read index the leader confirmed after this call began (thesis §6.4). Read the state machine
@@ -81,6 +84,7 @@ public sealed partial class RaftNode
         }
 
         _newReads = null;
+        CatchUpLeaseClock(rawNode);
         var id = _nextReadId++;
         var context = new byte[sizeof(long)];
         BinaryPrimitives.WriteInt64LittleEndian(context, id);

@@ -57,6 +57,36 @@ public sealed class RaftNodeFollowerWhilePersistingTests : IAsyncLifetime
         await Eventually.TrueAsync(() => _peers.LastSent(MessageType.AppendEntriesResponse, "n1") is { Index: 1, Reject: false }, "n2 to acknowledge entry 1 once written");
     }
 
+    // A heartbeat answered while the append runs restarts the election timer; a timer firing that came before it, whose
+    // tick waits for the write, must not count against the new timeout. Counted, it let the follower vote for another
+    // candidate one tick early, inside the lease its answer had just granted the leader (found by a review in session
+    // 29). ElectionTick is 10: nine ticks after the heartbeat, n2 still ignores a vote request; the tenth frees it.
+    [Fact]
+    public async Task Follower_WhileItsAppendIsHeld_DoesNotCountAFiringFromBeforeTheHeartbeatItAnswered()
+    {
+        var gate = await HoldAppendOfEntryOneAsync();
+        _time.FireAll();
+        _peers.Deliver(Heartbeat(round: 2, commit: 0));
+        await Eventually.TrueAsync(() => HeartbeatAnswered(2), "n2 to answer the heartbeat while its append is held");
+        gate.SetResult();
+        await Eventually.TrueAsync(() => _peers.LastSent(MessageType.AppendEntriesResponse, "n1") is { Index: 1, Reject: false }, "n2 to acknowledge entry 1 once written");
+
+        for (var i = 0; i < 9; i++)
+        {
+            await TickAsync();
+        }
+
+        var vote = new Message { Type = MessageType.Vote, From = "n3", To = "n2", Term = Term + 1, Index = 1, LogTerm = Term };
+        _peers.Deliver(vote);
+        await ProbeAsync();
+        Assert.Null(_peers.LastSent(MessageType.VoteResponse, "n3"));
+        Assert.Null(_peers.LastSent(MessageType.PreVote, "n3"));
+
+        await TickAsync();
+        _peers.Deliver(vote);
+        await Eventually.TrueAsync(() => _peers.LastSent(MessageType.VoteResponse, "n3") is { Reject: false }, "n2 to vote for n3 an election timeout after the heartbeat");
+    }
+
     // A heartbeat's commit index takes effect while the append runs, but what it commits is applied only after the
     // write: nothing reaches the state machine before it is durable here.
     [Fact]
@@ -235,6 +265,21 @@ public sealed class RaftNodeFollowerWhilePersistingTests : IAsyncLifetime
         _peers.Deliver(Append(new Entry(1, Term, EntryType.Normal, "a"u8.ToArray())));
         await Eventually.TrueAsync(() => _log.WaitingAppends > 0, "n2's append to start");
         return gate;
+    }
+
+    // One timer firing, taken as a tick: the events behind its tick event are handled after it.
+    private async Task TickAsync()
+    {
+        _time.FireAll();
+        await ProbeAsync();
+    }
+
+    // Every event before now handled: n2 answers a heartbeat of term 0 (older than its own) at once, and nothing else.
+    private async Task ProbeAsync()
+    {
+        var before = _peers.CountSent(MessageType.AppendEntriesResponse, "n3");
+        _peers.Deliver(new Message { Type = MessageType.Heartbeat, From = "n3", To = "n2", Term = 0 });
+        await Eventually.TrueAsync(() => _peers.CountSent(MessageType.AppendEntriesResponse, "n3") > before, "n2 to answer a stale heartbeat");
     }
 
     private bool HeartbeatAnswered(long round) =>

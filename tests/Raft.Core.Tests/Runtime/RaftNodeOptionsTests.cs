@@ -32,6 +32,28 @@ public sealed class RaftNodeOptionsTests
         Assert.Contains("Raft", ex.Message, StringComparison.Ordinal);
     }
 
+    // A lease lasts ElectionTick − 1 − LeaseClockDriftTicks ticks: it must be at least one.
+    [Fact]
+    public void Validate_LeaseReadsWithADriftAllowanceThatLeavesNoLease_ThrowsNamingIt()
+    {
+        var raft = Valid.Raft with { ReadOnlyOption = Raft.Core.Engine.ReadOnlyOption.LeaseBased, ElectionTick = 4, LeaseClockDriftTicks = 3 };
+
+        var ex = Assert.Throws<ArgumentException>(() => (Valid with { Raft = raft }).Validate());
+
+        Assert.Contains("LeaseClockDriftTicks", ex.Message, StringComparison.Ordinal);
+        (Valid with { Raft = raft with { LeaseClockDriftTicks = 2 } }).Validate();
+    }
+
+    // Without leases the allowance is not used, so a short election timeout is not refused for it.
+    [Fact]
+    public void Validate_SafeReadsWithAShortElectionTimeout_IgnoreTheDriftAllowance()
+    {
+        (Valid with { Raft = Valid.Raft with { ElectionTick = 2, LeaseClockDriftTicks = 2 } }).Validate();
+
+        var ex = Assert.Throws<ArgumentException>(() => (Valid with { Raft = Valid.Raft with { LeaseClockDriftTicks = -1 } }).Validate());
+        Assert.Contains("LeaseClockDriftTicks", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Validate_InvalidEngineOptions_AreCheckedToo()
     {

@@ -309,6 +309,12 @@ internal sealed partial class SimNode : IRaftMessageHandler, IDurableReplica
     private void TickNow()
     {
         var ticks = _ticksPending;
+        if (ticks == 0)
+        {
+            // Its firings were dropped by a heartbeat a follower answered while its writes ran (TryStepWhileWriting).
+            return;
+        }
+
         _ticksPending = 0;
         _firedAtLastBeat = 0;
         var raw = _raw!;

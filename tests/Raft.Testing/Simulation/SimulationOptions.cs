@@ -231,16 +231,16 @@ public sealed record SimulationOptions
 
     /// <summary>
     /// The largest per-node clock drift (as a fraction of the tick period) under which a lease stays safe: a leader's
-    /// lease of ElectionTick − LeaseClockDriftTicks of its ticks, started when a heartbeat is sent, must end before any
-    /// follower that answered it counts ElectionTick of its own ticks from receiving it, the first of which may come
-    /// at once: (E − D)·p_leader ≤ (E − 1)·p_follower, with periods p = tick·(1 ± drift).
+    /// lease of ElectionTick − 1 − LeaseClockDriftTicks of its ticks, started when a heartbeat is sent, must end before
+    /// any follower that answered it counts ElectionTick of its own ticks from receiving it, the first of which may come
+    /// at once: (E − 1 − D)·p_leader ≤ (E − 1)·p_follower, with periods p = tick·(1 ± drift).
     /// </summary>
     /// <param name="electionTick">The election timeout in ticks (E).</param>
     /// <param name="leaseClockDriftTicks">The engine's drift allowance (D).</param>
-    /// <returns>The bound; 0 when D ≤ 1 (the tick phase alone uses a whole tick).</returns>
+    /// <returns>The bound; 0 when D is 0 (clocks must then keep perfect time).</returns>
     public static double LeaseSafeClockDrift(int electionTick, int leaseClockDriftTicks)
     {
-        var ratio = (electionTick - 1.0) / (electionTick - leaseClockDriftTicks);
+        var ratio = (electionTick - 1.0) / (electionTick - 1.0 - leaseClockDriftTicks);
         return Math.Max(0, (ratio - 1) / (ratio + 1));
     }
 
@@ -266,7 +266,8 @@ public sealed record SimulationOptions
         var snapshotThreshold = r.NextLong(10, 201);
         var trailing = r.NextLong(0, 21);
         var lease = checkQuorum && r.Chance(0.35);
-        var leaseDrift = r.Next(2, Math.Min(5, electionTick));
+        // 0 too: the lease must then hold with perfect clocks, on the ticks' phase alone (LeaseSafeClockDrift is 0).
+        var leaseDrift = r.Next(0, Math.Min(5, electionTick - 1));
         var readIndexShare = r.Chance(0.15) ? 0 : r.NextDouble();
         var followerReadShare = r.NextDouble() * 0.7;
         var membership = r.Chance(0.7);

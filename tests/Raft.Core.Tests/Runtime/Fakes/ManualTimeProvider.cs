@@ -1,10 +1,17 @@
 namespace Raft.Core.Tests.Runtime.Fakes;
 
-// A TimeProvider whose timers fire only when the test says so.
+// A TimeProvider whose timers fire only when the test says so. Its clock is the system's monotonic clock, moved on by
+// Advance.
 public sealed class ManualTimeProvider : TimeProvider
 {
     private readonly Lock _lock = new();
     private readonly List<ManualTimer> _timers = [];
+    private long _advanced;
+
+    public override long GetTimestamp() => base.GetTimestamp() + Volatile.Read(ref _advanced);
+
+    // Moves the clock on without firing any timer, as a process finds when it wakes from a pause.
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _advanced, (long)(by.TotalSeconds * TimestampFrequency));
 
     public int TimerCount
     {
