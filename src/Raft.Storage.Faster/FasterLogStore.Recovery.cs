@@ -43,7 +43,7 @@ public sealed partial class FasterLogStore
     {
         var started = Stopwatch.GetTimestamp();
         var directory = Path.GetFullPath(options.Directory);
-        System.IO.Directory.CreateDirectory(directory);
+        NativeIo.CreateDirectoryDurably(directory);
         var directoryLock = DirectoryLock.Acquire(directory, "Raft log");
         var disposables = new Stack<IDisposable>();
         disposables.Push(directoryLock);

@@ -58,7 +58,7 @@ public sealed class FileHardStateStore : IHardStateStore, IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         path = System.IO.Path.GetFullPath(path);
         var directory = System.IO.Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(directory);
+        NativeIo.CreateDirectoryDurably(directory);
         if (!File.Exists(path))
         {
             var temp = path + ".tmp";

@@ -60,7 +60,7 @@ public sealed class FileSnapshotStore : ISnapshotStore, IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         directory = Path.GetFullPath(directory);
-        System.IO.Directory.CreateDirectory(directory);
+        NativeIo.CreateDirectoryDurably(directory);
         var directoryLock = DirectoryLock.Acquire(directory, "snapshot");
         foreach (var temp in System.IO.Directory.EnumerateFiles(directory, "*" + TempExtension))
         {
@@ -98,18 +98,28 @@ public sealed class FileSnapshotStore : ISnapshotStore, IDisposable
     /// <exception cref="InvalidDataException">The newest snapshot fails verification; the message names the file.</exception>
     public async ValueTask<SnapshotReader?> OpenLatestAsync(CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        var latest = System.IO.Directory.EnumerateFiles(Directory, "snapshot-*" + Extension)
-            .Select(path => (Path: path, Key: ParseName(path)))
-            .Where(f => f.Key is not null)
-            .OrderByDescending(f => f.Key!.Value.Index).ThenByDescending(f => f.Key!.Value.Term)
-            .FirstOrDefault();
-        if (latest.Path is null)
+        (string? Path, (long Index, long Term)? Key) latest;
+        FileStream file;
+
+        // Found and opened under the commit lock: a commit deletes every older snapshot, so the newest found outside it
+        // may be gone before it is opened (a leader sending it while its applier commits the next one).
+        lock (_commitLock)
         {
-            return null;
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            latest = System.IO.Directory.EnumerateFiles(Directory, "snapshot-*" + Extension)
+                .Select(path => (Path: path, Key: ParseName(path)))
+                .Where(f => f.Key is not null)
+                .OrderByDescending(f => f.Key!.Value.Index).ThenByDescending(f => f.Key!.Value.Term)
+                .FirstOrDefault();
+            if (latest.Path is null)
+            {
+                return null;
+            }
+
+            // FileShare.Delete: on Windows, a commit may then replace or delete the file while it is read.
+            file = new FileStream(latest.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.Asynchronous);
         }
 
-        var file = new FileStream(latest.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
         try
         {
             var (metadata, dataStart, dataLength) = await VerifyAsync(file, latest.Path, cancellationToken).ConfigureAwait(false);

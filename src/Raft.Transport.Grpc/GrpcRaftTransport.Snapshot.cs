@@ -42,12 +42,19 @@ public sealed partial class GrpcRaftTransport
         try
         {
             using var call = new Proto.RaftPeer.RaftPeerClient(link.SnapshotChannel).InstallSnapshot(Headers, cancellationToken: cts.Token);
+
+            // Only a failure of the call itself is explained by the receiver's status; a failure to read our own data
+            // leaves the call unfinished, so it is not waited for: disposing the call cancels it, and the receiver
+            // drops what it got.
+            var calling = false;
             try
             {
                 var first = true;
                 while (true)
                 {
+                    calling = false;
                     var read = await ReadFullAsync(data, buffer.AsMemory(0, chunkSize), cts.Token).ConfigureAwait(false);
+                    calling = true;
                     if (read == 0 && !first)
                     {
                         break;
@@ -72,7 +79,7 @@ public sealed partial class GrpcRaftTransport
                 await call.RequestStream.CompleteAsync().ConfigureAwait(false);
                 await call.ResponseAsync.ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is not RpcException && !cts.IsCancellationRequested)
+            catch (Exception ex) when (calling && ex is not RpcException && !cts.IsCancellationRequested)
             {
                 // A write fails once the receiver has ended the call; its status says why.
                 await call.ResponseAsync.ConfigureAwait(false);

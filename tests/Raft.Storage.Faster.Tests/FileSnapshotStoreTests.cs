@@ -123,12 +123,69 @@ public sealed class FileSnapshotStoreTests : IDisposable
         await Assert.ThrowsAsync<InvalidDataException>(async () => await store.OpenLatestAsync());
     }
 
+    // A leader sends its newest snapshot to a follower (OpenLatest) while its applier commits a newer one, which deletes
+    // the older file: the store is documented thread-safe, so the reader gets one of the two, never "file not found"
+    // (RaftNode stops the node on any error opening the snapshot it must send).
+    [Fact]
+    public async Task OpenLatest_WhileNewerSnapshotsCommit_AlwaysOpensACommittedSnapshot()
+    {
+        using var store = Open();
+        await WriteAsync(store, new SnapshotMetadata(1, 1, Configuration), Data(16, 1));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var committing = Task.Run(async () =>
+        {
+            for (var index = 2L; !stop.IsCancellationRequested; index++)
+            {
+                await WriteAsync(store, new SnapshotMetadata(index, 1, Configuration), Data(16, (int)index));
+            }
+        });
+
+        var failures = new List<Exception>();
+        var opened = 0;
+        try
+        {
+            while (!stop.IsCancellationRequested && failures.Count == 0)
+            {
+                try
+                {
+                    await using var reader = await store.OpenLatestAsync();
+                    Assert.NotNull(reader);
+                    opened++;
+                }
+                catch (Exception ex) when (ex is not Xunit.Sdk.XunitException)
+                {
+                    failures.Add(ex);
+                }
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await committing;
+        }
+
+        Assert.True(failures.Count == 0, $"OpenLatestAsync failed after {opened} successful opens: {(failures.Count > 0 ? failures[0].ToString() : "")}");
+    }
+
     [Fact]
     public void Open_ASecondStoreOnTheSameDirectory_FailsClearly()
     {
         using var store = Open();
 
         Assert.Throws<IOException>(Open);
+    }
+
+    // A new node's stores create their directories, parents included (each made durable in the one holding it), and
+    // a snapshot committed there reads back.
+    [Fact]
+    public async Task Open_InADirectoryWhoseParentsAreMissing_CreatesThemAll()
+    {
+        var nested = Path.Combine(_directory.Path, "a", "b", "snapshots");
+        using var store = FileSnapshotStore.Open(nested);
+        await WriteAsync(store, new SnapshotMetadata(3, 1, Configuration), Data(16, 3));
+
+        await using var reader = await store.OpenLatestAsync();
+        Assert.Equal(3, reader!.Metadata.Index);
     }
 
     private static async Task WriteAsync(FileSnapshotStore store, SnapshotMetadata metadata, byte[] data)

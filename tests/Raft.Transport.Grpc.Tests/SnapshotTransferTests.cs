@@ -73,6 +73,22 @@ public sealed class SnapshotTransferTests
         Assert.Single(pair.HandlerB.Snapshots);
     }
 
+    // The leader's snapshot file fails to read half-way (a disk error): the transfer must fail and end, so that the node
+    // reports it and can try again, rather than wait for the receiver's answer to a call it never finished.
+    [Fact]
+    public async Task SendSnapshotAsync_WhenTheDataStreamFailsMidway_ThrowsInsteadOfHanging()
+    {
+        await using var pair = await Pair.StartAsync(o => o.SnapshotChunkBytes = 64 * 1024);
+        var failing = new FailingReadStream(new byte[200 * 1024], failAfter: 100 * 1024);
+
+        var transfer = pair.A.SendSnapshotAsync(Snapshot("a", "b"), failing);
+        var finished = await Task.WhenAny(transfer, Task.Delay(TimeSpan.FromSeconds(10)));
+
+        Assert.True(finished == transfer, "the transfer neither completed nor failed within 10 s of its data stream failing");
+        await Assert.ThrowsAnyAsync<IOException>(() => transfer);
+        Assert.Empty(pair.HandlerB.Snapshots);
+    }
+
     private static Message Snapshot(string from, string to) => new()
     {
         Type = MessageType.InstallSnapshot,
@@ -122,6 +138,45 @@ public sealed class SnapshotTransferTests
         public override int Read(byte[] buffer, int offset, int count)
         {
             var n = Math.Min(Math.Min(count, 1000), data.Length - _position);
+            Array.Copy(data, _position, buffer, offset, n);
+            _position += n;
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    // Gives its first `failAfter` bytes, then fails as a disk read error would.
+    private sealed class FailingReadStream(byte[] data, int failAfter) : Stream
+    {
+        private int _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_position >= failAfter)
+            {
+                throw new IOException("Input/output error");
+            }
+
+            var n = Math.Min(Math.Min(count, failAfter - _position), data.Length - _position);
             Array.Copy(data, _position, buffer, offset, n);
             _position += n;
             return n;
