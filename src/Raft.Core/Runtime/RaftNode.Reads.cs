@@ -16,10 +16,11 @@ public sealed partial class RaftNode
     // Guarded by _lock: batches whose read index is known, waiting for the applier to reach it.
     private readonly PriorityQueue<ReadBatch, long> _readWaiters = new();
 
-    // Read contexts start at the wall clock in 100 ns ticks (set at construction), so that a late answer meant for an
-    // earlier incarnation of this node (same id, before a restart) cannot complete a read of this one with an index that
-    // predates it: an incarnation issues far fewer than one batch per tick. (No Random: the assembly draws no ambient
-    // randomness, see the engine purity test.)
+    // Read contexts start at a random 62-bit number (set at construction), so that a late answer meant for an earlier
+    // incarnation of this node (same id, before a restart) cannot complete a read of this one with an index that
+    // predates it. They started at the wall clock, which may stand earlier after a restart (a stepped clock, a restored
+    // VM): then both incarnations named their first reads alike (RaftNodeReadContextTests). Drawn from the system's
+    // cryptographic generator: the engine's randomness stays seeded (see the purity test); this is the host's.
     private long _nextReadId;
 
     private readonly long _readTimeoutTicks;

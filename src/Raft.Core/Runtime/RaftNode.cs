@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Security.Cryptography;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -157,7 +159,7 @@ public sealed partial class RaftNode : IAsyncDisposable
         _status = new RaftStatus(options.Raft.Id, StateRole.Follower, 0, null, null, 0, 0, 0, 0);
         _readTimeoutTicks = (long)(options.ReadTimeout.TotalSeconds * _timeProvider.TimestampFrequency);
         _tickTimestampUnits = Math.Max(1, (long)(options.TickInterval.TotalSeconds * _timeProvider.TimestampFrequency));
-        _nextReadId = _timeProvider.GetUtcNow().UtcTicks;
+        _nextReadId = BinaryPrimitives.ReadInt64LittleEndian(RandomNumberGenerator.GetBytes(sizeof(long))) & (long.MaxValue >> 1);
         _electionTimeout = options.TickInterval * options.Raft.ElectionTick;
         _appliedConfiguration = new Membership.ClusterConfiguration(options.Raft.Voters);
     }

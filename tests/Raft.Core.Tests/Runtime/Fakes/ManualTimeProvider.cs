@@ -10,6 +10,11 @@ public sealed class ManualTimeProvider : TimeProvider
 
     public override long GetTimestamp() => base.GetTimestamp() + Volatile.Read(ref _advanced);
 
+    // When set, the wall clock stands at this time (as one stepped back across a restart may).
+    public DateTimeOffset? UtcNow { get; set; }
+
+    public override DateTimeOffset GetUtcNow() => UtcNow ?? base.GetUtcNow();
+
     // Moves the clock on without firing any timer, as a process finds when it wakes from a pause.
     public void Advance(TimeSpan by) => Interlocked.Add(ref _advanced, (long)(by.TotalSeconds * TimestampFrequency));
 
