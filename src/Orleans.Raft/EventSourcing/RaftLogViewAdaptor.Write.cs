@@ -11,7 +11,6 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
     protected override async Task<int> WriteAsync()
     {
         var batch = GetCurrentBatchOfUpdates();
-        var firstSequence = batch[0].Sequence;
         var records = new ReadOnlyMemory<byte>[batch.Length];
         for (var i = 0; i < batch.Length; i++)
         {
@@ -23,7 +22,7 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
         JournalWriteOutcome outcome;
         try
         {
-            outcome = await _journal.AppendAsync(_key, _etag, records, properties, CancellationToken.None).ConfigureAwait(false);
+            outcome = await _journal.AppendAsync(_key, _etag, records, properties, CancellationToken.None);
         }
         catch (RaftStateTooLargeException ex)
         {
@@ -34,7 +33,7 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
                 $"Raft log-consistency provider '{_provider}': {batch.Length} events of {Services.GrainId} do not fit one Raft command ({ex.Message}). Confirm fewer events at a time, or raise RaftGrainStorageOptions.MaxStateSize.",
                 throwexception: false);
             LastPrimaryIssue.Record(NewIssue("append", ex, outcomeUnknown: false), Host, Services);
-            await LastPrimaryIssue.DelayBeforeRetry().ConfigureAwait(false);
+            await LastPrimaryIssue.DelayBeforeRetry();
             return 0;
         }
         catch (RaftQuorumUnavailableException ex)
@@ -42,7 +41,7 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
             // Certainly not applied: wait and let the base class try again.
             EventSourcingLog.AppendFailed(_logger, ex, _provider, Services.GrainId, batch.Length, false, ex.Message);
             LastPrimaryIssue.Record(NewIssue("append", ex, outcomeUnknown: false), Host, Services);
-            await LastPrimaryIssue.DelayBeforeRetry().ConfigureAwait(false);
+            await LastPrimaryIssue.DelayBeforeRetry();
             return 0;
         }
         catch (Exception ex)
@@ -50,8 +49,8 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
             // Maybe applied: only the journal can tell. Wait, re-read it and look for this batch's records.
             EventSourcingLog.AppendFailed(_logger, ex, _provider, Services.GrainId, batch.Length, true, ex.Message);
             LastPrimaryIssue.Record(NewIssue("append", ex, outcomeUnknown: true), Host, Services);
-            await LastPrimaryIssue.DelayBeforeRetry().ConfigureAwait(false);
-            return await SettleAsync(firstSequence, batch.Length).ConfigureAwait(false);
+            await LastPrimaryIssue.DelayBeforeRetry();
+            return await SettleAsync(batch);
         }
 
         if (!outcome.Applied)
@@ -59,7 +58,7 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
             // Another activation appended since this view was read (a second activation during a failover), or an
             // earlier attempt of ours whose answer was lost landed after all: catch up and see which.
             EventSourcingLog.AppendConflict(_logger, _provider, Services.GrainId, _etag, outcome.StoredETag, _version);
-            return await SettleAsync(firstSequence, batch.Length).ConfigureAwait(false);
+            return await SettleAsync(batch);
         }
 
         // Applied at our ETag: when the journal did not exist there, this append started its incarnation.
@@ -82,16 +81,17 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
         }
 
         LastPrimaryIssue.Resolve(Host, Services);
-        await SaveSnapshotIfDueAsync().ConfigureAwait(false);
+        await SaveSnapshotIfDueAsync();
         return batch.Length;
     }
 
     // After a conflict or an unknown outcome: catches up from the journal and answers how many pending events it
     // already holds (the base class then confirms them instead of appending them again).
-    private async Task<int> SettleAsync(long firstSequence, int batchLength)
+    private async Task<int> SettleAsync(RaftSubmissionEntry<TEntry>[] batch)
     {
-        var landed = await CatchUpAsync(firstSequence).ConfigureAwait(false);
-        if (landed < 0)
+        var batchLength = batch.Length;
+        var found = await CatchUpAsync(batch[0].Sequence);
+        if (found < 0)
         {
             // Trimmed away by another activation's snapshot before this one could look, and the snapshot no longer
             // lists this writer: appending again could duplicate the batch, dropping it could lose it. Refuse both.
@@ -99,6 +99,16 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
             Services.ProtocolError(
                 $"Raft log-consistency provider '{_provider}': cannot tell whether {batchLength} events of {Services.GrainId} were appended: their records were trimmed by a snapshot of another activation before this one could read them. Deactivate the grain; its next activation reads the journal as it is.",
                 throwexception: true);
+        }
+
+        // The journal holds this writer's sequences up to batch[0].Sequence + found - 1. The batch's sequences rise but
+        // may skip numbers (a stale conditional event dropped from the middle of the pending events), so count the
+        // batch's events up to there rather than taking found itself, which could confirm events never appended.
+        var highest = batch[0].Sequence + found - 1;
+        var landed = 0;
+        while (landed < batchLength && batch[landed].Sequence <= highest)
+        {
+            landed++;
         }
 
         if (landed > 0)
@@ -121,7 +131,7 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
         {
             var view = _serializer.Serialize(_view).ToMemory();
             var snapshot = SnapshotCodec.Encode(_epoch, _writers, view.Span);
-            var outcome = await _journal.SaveSnapshotAsync(_key, _incarnation, at, snapshot, _options.TrimHistory, CancellationToken.None).ConfigureAwait(false);
+            var outcome = await _journal.SaveSnapshotAsync(_key, _incarnation, at, snapshot, _options.TrimHistory, CancellationToken.None);
             if (outcome == JournalSnapshotOutcome.IncarnationChanged)
             {
                 // Cleared by another activation since this view was built: the snapshot describes records that are
@@ -150,7 +160,7 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                var outcome = await _journal.DeleteAsync(_key, _etag, cancellationToken).ConfigureAwait(false);
+                var outcome = await _journal.DeleteAsync(_key, _etag, cancellationToken);
                 if (outcome.Applied)
                 {
                     _etag = outcome.ETag;
@@ -166,11 +176,11 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
             {
                 EventSourcingLog.ClearFailed(_logger, ex, _provider, Services.GrainId, ex.Message);
                 LastPrimaryIssue.Record(NewIssue("delete", ex, ex is not RaftQuorumUnavailableException), Host, Services);
-                await LastPrimaryIssue.DelayBeforeRetry().ConfigureAwait(false);
+                await LastPrimaryIssue.DelayBeforeRetry();
             }
 
             // Refused (someone appended) or unknown: read where the journal stands; a tombstone means it is cleared.
-            var state = await _journal.ReadAsync(_key, cancellationToken).ConfigureAwait(false);
+            var state = await _journal.ReadAsync(_key, cancellationToken);
             if (!state.Exists)
             {
                 _etag = state.ETag;
@@ -199,7 +209,7 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry>
             return [];
         }
 
-        var records = await _journal.ReadRangeAsync(_key, fromVersion, toVersion, CancellationToken.None).ConfigureAwait(false);
+        var records = await _journal.ReadRangeAsync(_key, fromVersion, toVersion, CancellationToken.None);
         var events = new TEntry[records.Count];
         for (var i = 0; i < records.Count; i++)
         {

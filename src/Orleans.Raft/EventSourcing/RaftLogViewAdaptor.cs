@@ -11,7 +11,9 @@ namespace Orleans.Raft.EventSourcing;
 // batches conditional on the journal's ETag, plus a periodic snapshot of the confirmed view.
 //
 // The base class serializes all calls to ReadAsync/WriteAsync/ClearPrimaryLogAsync on the grain's scheduler, so the
-// fields below need no locks.
+// fields below need no locks, provided every await here resumes on that scheduler: no ConfigureAwait(false), which
+// would run the grain's TransitionState and OnConnectionIssue, and change the view, on a pool thread beside the
+// grain's own turns.
 internal sealed partial class RaftLogViewAdaptor<TView, TEntry> : PrimaryBasedLogViewAdaptor<TView, TEntry, RaftSubmissionEntry<TEntry>>
     where TView : class, new()
     where TEntry : class
@@ -91,7 +93,7 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry> : PrimaryBasedLo
 
     protected override async Task ReadAsync()
     {
-        await CatchUpAsync(firstPendingSequence: long.MaxValue).ConfigureAwait(false);
+        await CatchUpAsync(firstPendingSequence: long.MaxValue);
     }
 
     // Reads the journal (retrying until it succeeds) and brings the confirmed view up to it. Returns how many of this
@@ -103,7 +105,7 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry> : PrimaryBasedLo
         {
             try
             {
-                var state = await _journal.ReadAsync(_key, CancellationToken.None).ConfigureAwait(false);
+                var state = await _journal.ReadAsync(_key, CancellationToken.None);
                 var landed = Apply(state, firstPendingSequence);
                 LastPrimaryIssue.Resolve(Host, Services);
                 return landed;
@@ -114,7 +116,7 @@ internal sealed partial class RaftLogViewAdaptor<TView, TEntry> : PrimaryBasedLo
                 LastPrimaryIssue.Record(new RaftJournalOperationFailed { Operation = "read", Exception = ex, MaxRetryDelay = _options.MaxRetryDelay }, Host, Services);
             }
 
-            await LastPrimaryIssue.DelayBeforeRetry().ConfigureAwait(false);
+            await LastPrimaryIssue.DelayBeforeRetry();
         }
     }
 

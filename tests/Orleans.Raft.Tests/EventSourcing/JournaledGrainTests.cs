@@ -56,6 +56,23 @@ public sealed class JournaledGrainTests(EventSourcingClusterFixture fixture)
         Assert.Equal([7], (await grain.GetState()).Amounts);
     }
 
+    // The provider confirms events and replays the journal through the grain's TransitionState: that is grain code, and
+    // must run on the activation's scheduler, not on a pool thread beside the grain's other turns.
+    [Fact]
+    public async Task TransitionState_RunsOnTheActivationsScheduler_WhenEventsAreConfirmedAndReplayed()
+    {
+        var grain = Cluster.Client.GetGrain<ISchedulerProbeGrain>("scheduler");
+        for (var i = 1; i <= 5; i++)
+        {
+            Assert.Equal(i, await grain.Add(i));
+        }
+
+        Assert.Equal(0, await grain.TransitionsOutsideTheActivation());
+        await Cluster.Cluster.DeactivateAsync(grain);
+        Assert.Equal(6, await grain.Add(6));
+        Assert.Equal(0, await grain.TransitionsOutsideTheActivation());
+    }
+
     // A failover's second activation, played by adaptors on two different silos over the real Raft journal: the one
     // whose version moved gets false from a conditional event, and concurrent writers end with one linear history.
     [Fact]

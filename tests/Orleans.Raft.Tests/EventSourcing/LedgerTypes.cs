@@ -75,3 +75,38 @@ public sealed class LedgerGrain(ILocalSiloDetails silo) : JournaledGrain<LedgerS
 
     public Task<string> SiloName() => Task.FromResult(silo.Name);
 }
+
+public interface ISchedulerProbeGrain : IGrainWithStringKey
+{
+    Task<int> Add(int amount);
+
+    // How many times the grain's own TransitionState ran outside the activation's scheduler.
+    Task<int> TransitionsOutsideTheActivation();
+}
+
+// A JournaledGrain whose TransitionState notes where it runs: grain code must only ever run on its activation's
+// scheduler (one turn at a time), never on a pool thread beside the grain's other turns.
+[LogConsistencyProvider(ProviderName = EventSourcingCluster.ProviderName)]
+public sealed class SchedulerProbeGrain : JournaledGrain<LedgerState, LedgerEntry>, ISchedulerProbeGrain
+{
+    private int _outside;
+
+    public async Task<int> Add(int amount)
+    {
+        RaiseEvent(new LedgerEntry { Amount = amount });
+        await ConfirmEvents();
+        return Version;
+    }
+
+    public Task<int> TransitionsOutsideTheActivation() => Task.FromResult(Volatile.Read(ref _outside));
+
+    protected override void TransitionState(LedgerState state, LedgerEntry @event)
+    {
+        if (TaskScheduler.Current == TaskScheduler.Default)
+        {
+            Interlocked.Increment(ref _outside);
+        }
+
+        state.Apply(@event);
+    }
+}

@@ -258,6 +258,50 @@ public sealed class RaftLogViewAdaptorTests
         Assert.Empty(a.Services.ProtocolErrors);
     }
 
+    // A stale conditional event is dropped from the middle of the pending events ([10, 11, c12, 13] becomes
+    // [10, 11, 13]), so the sequence numbers of the next batch have a hole. That batch lands but its answer is lost,
+    // and meanwhile the grain raised 14: settling must confirm the three events that landed, not four (14 was never
+    // appended and must still be).
+    [Fact]
+    public async Task ALostAnswer_AfterAStaleConditionalEventWasDropped_ConfirmsOnlyTheEventsThatLanded()
+    {
+        var a = await AdaptorHarness.ActivateAsync(_journal, "g");
+        var b = await AdaptorHarness.ActivateAsync(_journal, "g");
+        await b.AddAsync(1);
+
+        var appends = 0;
+        _journal.Faults = op =>
+        {
+            if (op != "append" || ++appends != 2)
+            {
+                return JournalFault.None;
+            }
+
+            // The grain raises another event while the append is in flight (this runs on a's scheduler).
+            a.Adaptor.Submit(new LedgerEntry { Amount = 14 });
+            return JournalFault.LoseAnswer;
+        };
+
+        var conditional = await a.Run(async x =>
+        {
+            x.Submit(new LedgerEntry { Amount = 10 });
+            x.Submit(new LedgerEntry { Amount = 11 });
+            var appended = x.TryAppend(new LedgerEntry { Amount = 12 });
+            x.Submit(new LedgerEntry { Amount = 13 });
+            await x.ConfirmSubmittedEntries();
+            return appended;
+        }).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(await conditional.WaitAsync(TimeSpan.FromSeconds(30)));
+
+        await a.Run(x => x.ConfirmSubmittedEntries()).WaitAsync(TimeSpan.FromSeconds(30));
+        await a.Synchronize().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Empty(a.Services.ProtocolErrors);
+        Assert.Equal([1, 10, 11, 13, 14], (await AdaptorHarness.ReadJournalAsync(_journal, "g")).Select(r => r.Amount));
+        Assert.Equal([1, 10, 11, 13, 14], a.Adaptor.ConfirmedView.Amounts);
+        Assert.Equal(5, a.Adaptor.ConfirmedVersion);
+    }
+
     [Fact]
     public async Task AnEventThatCannotBeSerialized_FailsInRaiseEvent_AndNothingIsQueued()
     {
