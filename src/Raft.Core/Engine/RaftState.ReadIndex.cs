@@ -37,6 +37,24 @@ internal sealed partial class RaftState
     private bool InStartupLease =>
         _options.ReadOnlyOption == ReadOnlyOption.LeaseBased && _ticksSinceStart < _options.ElectionTick;
 
+    // Ticks since this node last heard from a leader (its AppendEntries, heartbeat or snapshot), counted up to
+    // ElectionTick, which stands for "not within an election timeout". Unlike _electionElapsed and LeaderId, a change of
+    // term does not reset it: a follower moved to a newer term by a message that is not its leader's (a stale vote
+    // answer of that term) forgot its leader, but the promise its answers made stands (review of session 30).
+    private int _leaderContactElapsed;
+
+    /// <summary>
+    /// Thesis §4.2.3 and §6.4.1: with check-quorum, a leader, and a node that heard from a leader within an election
+    /// timeout (or started less than one ago, with lease reads), refuse votes, so that a working leader is not deposed
+    /// and its lease holds. Transfer elections are exempt (<see cref="IsTransferVote"/>).
+    /// </summary>
+    private bool InLeaderLease =>
+        _options.CheckQuorum && (Role == StateRole.Leader || _leaderContactElapsed < _options.ElectionTick || InStartupLease);
+
+    // A transfer election was asked for by the leader itself, so the lease does not apply to its vote requests.
+    private static bool IsTransferVote(Message m) =>
+        m.Type == MessageType.Vote && m.Context.Span.SequenceEqual(TransferContext.Span);
+
     private sealed record PendingRead(string From, ReadOnlyMemory<byte> Context, long Index, long Round);
 
     public ProposeOutcome ReadIndex(ReadOnlyMemory<byte> context)

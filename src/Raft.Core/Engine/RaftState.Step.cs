@@ -20,9 +20,7 @@ internal sealed partial class RaftState
                 // Thesis §4.2.3: a node that heard from a leader within the minimum election timeout ignores vote
                 // requests, so a removed or partitioned node cannot depose a working leader.
                 // A transfer election was asked for by the leader itself, so the lease does not apply to it.
-                var force = m.Type == MessageType.Vote && m.Context.Span.SequenceEqual(TransferContext.Span);
-                var inLease = _options.CheckQuorum && (LeaderId is not null || InStartupLease) && _electionElapsed < _options.ElectionTick;
-                if (inLease && !force)
+                if (InLeaderLease && !IsTransferVote(m))
                 {
                     return;
                 }
@@ -113,10 +111,13 @@ internal sealed partial class RaftState
     /// <summary>§5.2, §5.4.1: grant at most one vote per term, and only to a candidate whose log is at least as up-to-date.</summary>
     private void HandleVoteRequest(Message m)
     {
+        // The lease holds in this term too: a node moved into the candidate's term by some other message (a stale vote
+        // answer of that term, say) forgot its leader but not its promise to it.
         var canVote =
-            VotedFor == m.From ||
-            (VotedFor is null && LeaderId is null) ||
-            (m.Type == MessageType.PreVote && m.Term > Term);
+            (VotedFor == m.From ||
+             (VotedFor is null && LeaderId is null) ||
+             (m.Type == MessageType.PreVote && m.Term > Term)) &&
+            (!InLeaderLease || IsTransferVote(m) || VotedFor == m.From);
         var responseType = m.Type == MessageType.Vote ? MessageType.VoteResponse : MessageType.PreVoteResponse;
         if (canVote && _log.IsUpToDate(m.Index, m.LogTerm))
         {
@@ -143,16 +144,19 @@ internal sealed partial class RaftState
         {
             case MessageType.AppendEntries:
                 _electionElapsed = 0;
+                _leaderContactElapsed = 0;
                 LeaderId = m.From;
                 HandleAppendEntries(m);
                 break;
             case MessageType.Heartbeat:
                 _electionElapsed = 0;
+                _leaderContactElapsed = 0;
                 LeaderId = m.From;
                 HandleHeartbeat(m);
                 break;
             case MessageType.InstallSnapshot:
                 _electionElapsed = 0;
+                _leaderContactElapsed = 0;
                 LeaderId = m.From;
                 HandleInstallSnapshot(m);
                 break;

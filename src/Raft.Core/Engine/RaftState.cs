@@ -56,6 +56,7 @@ internal sealed partial class RaftState
         _configurationVersion = _log.ConfigurationVersion;
         Term = initialState.HardState.Term;
         VotedFor = initialState.HardState.VotedFor;
+        _leaderContactElapsed = options.ElectionTick;
         if (_log.LastTerm > Term)
         {
             throw new ArgumentException(
@@ -134,6 +135,11 @@ internal sealed partial class RaftState
         if (_ticksSinceStart < _options.ElectionTick)
         {
             _ticksSinceStart++;
+        }
+
+        if (_leaderContactElapsed < _options.ElectionTick)
+        {
+            _leaderContactElapsed++;
         }
 
         if (Role == StateRole.Leader)

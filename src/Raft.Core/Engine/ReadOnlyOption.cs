@@ -13,9 +13,11 @@ public enum ReadOnlyOption
     /// Lease reads (thesis §6.4.1): while a majority answered a heartbeat sent less than
     /// ElectionTick − 1 − <see cref="RaftOptions.LeaseClockDriftTicks"/> ticks ago, no other leader can have been
     /// elected, so the leader serves reads without a round trip. Correct only if no node's clock runs faster than that
-    /// bound allows; needs <see cref="RaftOptions.CheckQuorum"/>. <c>RaftNode</c> counts a leader's ticks by a monotonic
-    /// clock as well as by its timer, so that a pause of its process (a GC, a frozen VM), whose timer firings are lost,
-    /// cannot lengthen its lease.
+    /// bound allows; needs <see cref="RaftOptions.CheckQuorum"/>. With leases, <c>RaftNode</c> counts a leader's ticks by
+    /// its monotonic clock instead of its timer's firings, so that a pause of its process (a GC, <c>SIGSTOP</c>), whose
+    /// firings are lost, cannot lengthen its lease. That clock does not count a suspended host (nor, on some
+    /// hypervisors, a paused VM), and the allowance must also cover how late a follower's timer callbacks may run (a
+    /// starved thread pool): do not use leases where either can exceed it.
     /// </summary>
     LeaseBased,
 }

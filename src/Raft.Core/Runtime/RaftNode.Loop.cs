@@ -535,6 +535,11 @@ public sealed partial class RaftNode
         else
         {
             rawNode.Tick();
+
+            // A lone voter elects itself on a tick: its leadership, and its lease clock, start here (it may grow the
+            // cluster and lead it in this term; unnoted, its ticks were its firings again, and a pause lengthened its
+            // lease: review of session 30).
+            NoteLeadership(rawNode);
         }
     }
 
@@ -542,8 +547,9 @@ public sealed partial class RaftNode
     // leader, however many firings its timer delivered: the lease is counted in them, and a timer does not deliver the
     // firings a paused process missed (a GC pause, a frozen VM, SIGSTOP: about 4 of 40 came over 2 s), so a leader
     // paused while it was cut off would have served reads from a lease that had run out (found by a review in session
-    // 29). Null when the firings decide: without leases, when not leading, or when this node's leadership was not
-    // noted (a lone voter, which needs no lease).
+    // 29). Null when the firings decide: without leases, or when not leading (or in a term whose leadership was not
+    // noted, which cannot happen: a node becomes leader on a vote answer or, a lone voter, on its own tick, and both
+    // note it).
     private int? LeaseTicksDue(RawNode rawNode)
     {
         if (_options.Raft.ReadOnlyOption != ReadOnlyOption.LeaseBased || rawNode.Status is not { Role: StateRole.Leader } status
