@@ -49,6 +49,10 @@ public sealed partial class RaftNode
     // event still in the channel, in the order they arrived. Loop only.
     private readonly Queue<LoopEvent> _deferred = new();
 
+    // Proposals among _deferred: while any waits there, a newer one waits behind it rather than being proposed at once
+    // (a new leader's first write defers them, and late ticks or a lease catch-up may then step the channel first).
+    private int _deferredProposals;
+
     private enum LoopEventKind : byte
     {
         Propose,
@@ -92,6 +96,7 @@ public sealed partial class RaftNode
                 var taken = 0;
                 while (taken < _options.MaxEventsPerIteration && !token.IsCancellationRequested && _deferred.TryDequeue(out var deferred))
                 {
+                    _deferredProposals -= deferred.Kind == LoopEventKind.Propose ? 1 : 0;
                     Handle(rawNode, deferred);
                     taken++;
                 }
@@ -653,7 +658,7 @@ public sealed partial class RaftNode
     {
         var message = loopEvent is { Kind: LoopEventKind.Message, Payload: Message m } ? m : null;
         var takeNow = followedLeader is null
-            ? (takeProposals && loopEvent.Kind == LoopEventKind.Propose) || (message is not null && WhilePersisting.CanStep(message, term))
+            ? (takeProposals && loopEvent.Kind == LoopEventKind.Propose && _deferredProposals == 0) || (message is not null && WhilePersisting.CanStep(message, term))
             : message is not null && WhilePersisting.CanStepAsFollower(message, term, followedLeader);
         if (takeNow)
         {
@@ -670,6 +675,7 @@ public sealed partial class RaftNode
             return true;
         }
 
+        _deferredProposals += loopEvent.Kind == LoopEventKind.Propose ? 1 : 0;
         _deferred.Enqueue(loopEvent);
         return false;
     }

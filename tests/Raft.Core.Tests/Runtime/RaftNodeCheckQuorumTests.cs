@@ -326,6 +326,54 @@ public sealed class RaftNodeCheckQuorumTests : IAsyncLifetime
         Assert.Equal(["p0", "p1", "p2"], written.Select(e => System.Text.Encoding.UTF8.GetString(e.Data.Span)));
     }
 
+    // A new leader takes no proposal while its first write runs: p0 waits behind the ticks that fired meanwhile. Those
+    // ticks are late, so the leader steps what waits in the channel before taking them, and p1, which arrived once the
+    // write had ended, was proposed there, ahead of p0 (review of session 30). It now waits behind p0.
+    [Fact]
+    public async Task NewLeader_TakingLateTicksAfterItsFirstWrite_AppendsProposalsInTheOrderTheyArrived()
+    {
+        await PreCampaignAsync();
+        var preVote = _peers.LastSent(MessageType.PreVote, "n2")!;
+        _peers.Deliver(new Message { Type = MessageType.PreVoteResponse, From = "n2", To = "n1", Term = preVote.Term });
+        await Eventually.TrueAsync(() => _peers.LastSent(MessageType.Vote, "n2") is not null, "n1 to ask for votes");
+        _term = _peers.LastSent(MessageType.Vote, "n2")!.Term;
+
+        var appends = _log.HoldAppends();
+        ScriptedPeerTransport.SendHold? hold = null;
+        try
+        {
+            _peers.Deliver(new Message { Type = MessageType.VoteResponse, From = "n2", To = "n1", Term = _term });
+            await Eventually.TrueAsync(() => _log.WaitingAppends > 0, "the new leader's first append to start");
+
+            // Two firings (late ticks) and p0 wait for the write.
+            for (var i = 0; i < 2; i++)
+            {
+                var beats = _peers.CountSent(MessageType.Heartbeat, "n2");
+                _time.FireAll();
+                await Eventually.TrueAsync(() => _peers.CountSent(MessageType.Heartbeat, "n2") > beats, $"a heartbeat for firing {i + 1} while the first append is held");
+            }
+
+            _ = _node.ProposeAsync("p0"u8.ToArray());
+
+            // The loop is held in a send (n3 is sent the no-op again) while the write ends and p1 arrives behind it.
+            hold = _peers.HoldNextSend();
+            _peers.Deliver(new Message { Type = MessageType.HeartbeatResponse, From = "n3", To = "n1", Term = _term, Index = 0 });
+            await hold.Blocked.WaitAsync(Eventually.DefaultTimeout);
+            appends.SetResult();
+            await Task.Delay(100);
+            _ = _node.ProposeAsync("p1"u8.ToArray());
+        }
+        finally
+        {
+            appends.TrySetResult();
+            hold?.Release();
+        }
+
+        await Eventually.TrueAsync(() => _log.LastIndex >= 3, "p0 and p1 to be written");
+        var written = await _log.ReadAsync(2, 3);
+        Assert.Equal(["p0", "p1"], written.Select(e => System.Text.Encoding.UTF8.GetString(e.Data.Span)));
+    }
+
     // The ticks that fired while a candidate's loop was held, before it stepped the vote that made it leader, are not
     // leader time: counted as such they would end its first check-quorum window before any follower could answer.
     [Fact]
