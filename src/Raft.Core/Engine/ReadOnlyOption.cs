@@ -15,9 +15,9 @@ public enum ReadOnlyOption
     /// elected, so the leader serves reads without a round trip. Correct only if no node's clock runs faster than that
     /// bound allows; needs <see cref="RaftOptions.CheckQuorum"/>. With leases, <c>RaftNode</c> counts a leader's ticks by
     /// its monotonic clock instead of its timer's firings, so that a pause of its process (a GC, <c>SIGSTOP</c>), whose
-    /// firings are lost, cannot lengthen its lease. That clock does not count a suspended host (nor, on some
-    /// hypervisors, a paused VM), and the allowance must also cover how late a follower's timer callbacks may run (a
-    /// starved thread pool): do not use leases where either can exceed it.
+    /// firings are lost, cannot lengthen its lease, and a follower's ticks no faster than that clock from its leader's
+    /// last message. That clock does not count a suspended host (nor, on some hypervisors, a paused VM): do not use
+    /// leases where hosts may be suspended.
     /// </summary>
     LeaseBased,
 }

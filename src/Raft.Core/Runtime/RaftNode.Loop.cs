@@ -23,6 +23,11 @@ public sealed partial class RaftNode
     private long _leadershipStartedAt;
     private long _leaseTicksTaken;
 
+    // Lease reads: when this node, a follower, last took a message from its leader (monotonic timestamp), and the ticks
+    // it took since; a follower's ticks may then not outrun its clock from there (see FollowerTickDue). Loop only.
+    private long _leaderContactAt;
+    private long _ticksSinceLeaderContact;
+
     // Timer firings not yet handed to the engine; one tick event is queued while this is above 0 (one per firing while
     // _beatWhileWaiting is set). A loop that falls behind (a long fsync, a pause) catches up on a leader and loses them
     // elsewhere (see HandleTicks).
@@ -459,6 +464,10 @@ public sealed partial class RaftNode
                 {
                     NoteLeadership(rawNode);
                 }
+                else if (message.Type is MessageType.AppendEntries or MessageType.Heartbeat or MessageType.InstallSnapshot)
+                {
+                    NoteLeaderContact(rawNode, message);
+                }
 
                 break;
             case LoopEventKind.Tick:
@@ -537,7 +546,7 @@ public sealed partial class RaftNode
             // may depose it), and judged by check-quorum once: see RawNode.Tick(int).
             rawNode.Tick(ticks);
         }
-        else
+        else if (FollowerTickDue(rawNode))
         {
             rawNode.Tick();
 
@@ -565,6 +574,40 @@ public sealed partial class RaftNode
 
         var elapsed = (_timeProvider.GetTimestamp() - _leadershipStartedAt) / _tickTimestampUnits;
         return (int)Math.Clamp(elapsed - _leaseTicksTaken, 0, int.MaxValue);
+    }
+
+    // With lease reads, a follower's answer to its leader promises not to vote for another for ElectionTick of its ticks,
+    // the first of which may come at once. A firing whose callback a starved thread pool ran late, after the leader's
+    // message although it fired before it, would make that two: so a follower takes a tick only if its clock says a
+    // whole tick interval more has passed since the leader's last message than the ticks it took since (review of
+    // session 30). It counts no faster than its clock, and never sooner than a tick after the message.
+    private bool FollowerTickDue(RawNode rawNode)
+    {
+        if (_options.Raft.ReadOnlyOption != ReadOnlyOption.LeaseBased || _leaderContactAt == 0)
+        {
+            return true;
+        }
+
+        if ((_timeProvider.GetTimestamp() - _leaderContactAt) / _tickTimestampUnits <= _ticksSinceLeaderContact)
+        {
+            return false;
+        }
+
+        _ticksSinceLeaderContact++;
+        return true;
+    }
+
+    // A follower took a message of its leader's (it restarted its election timer and its promise): FollowerTickDue counts
+    // from now. Only what the engine took as its leader's counts: a stale leader's messages, refused, must not hold its
+    // ticks back (it would never campaign).
+    private void NoteLeaderContact(RawNode rawNode, Message message)
+    {
+        if (_options.Raft.ReadOnlyOption == ReadOnlyOption.LeaseBased
+            && rawNode.Status is { Role: StateRole.Follower } status && status.LeaderId == message.From && status.Term == message.Term)
+        {
+            _leaderContactAt = _timeProvider.GetTimestamp();
+            _ticksSinceLeaderContact = 0;
+        }
     }
 
     // The leader's ticks its clock says are due (LeaseTicksDue), taken as late ticks are (HandleTicks): the
