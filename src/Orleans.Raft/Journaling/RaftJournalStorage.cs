@@ -67,7 +67,9 @@ internal sealed partial class RaftJournalStorage : IJournalStorage
     public async ValueTask ReadAsync(IJournalStorageConsumer consumer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(consumer);
-        var journal = await Guard("read", _storage.ReadJournalAsync(_key, cancellationToken)).ConfigureAwait(false);
+        // No ConfigureAwait(false): consumer.Read below rebuilds the grain's durable state, which is grain code's to
+        // touch, on the grain's scheduler only (as the JournaledGrain provider's awaits, found by helper-47).
+        var journal = await Guard("read", _storage.ReadJournalAsync(_key, cancellationToken));
         if (journal.Snapshot is not null || journal.FirstRetained != 0)
         {
             throw new InvalidOperationException(
