@@ -181,16 +181,22 @@ internal sealed partial class RaftState
         var expected = Role == StateRole.PreCandidate ? MessageType.PreVoteResponse : MessageType.VoteResponse;
         switch (m.Type)
         {
+            // A candidate that hears from its term's leader follows it, and its answer makes the same promise a
+            // follower's does: counted from now (review of session 30: counted from the leader it timed out on, the
+            // promise had run out, and it voted at once for another candidate inside the lease its answer granted).
             case MessageType.AppendEntries:
                 BecomeFollower(m.Term, m.From);
+                _leaderContactElapsed = 0;
                 HandleAppendEntries(m);
                 break;
             case MessageType.Heartbeat:
                 BecomeFollower(m.Term, m.From);
+                _leaderContactElapsed = 0;
                 HandleHeartbeat(m);
                 break;
             case MessageType.InstallSnapshot:
                 BecomeFollower(m.Term, m.From);
+                _leaderContactElapsed = 0;
                 HandleInstallSnapshot(m);
                 break;
             case var t when t == expected:

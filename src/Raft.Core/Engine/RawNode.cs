@@ -45,6 +45,13 @@ public sealed class RawNode
 
     internal long LastIndex => _raft.LastIndex;
 
+    // The role and term now, for the runtime's per-message checks (Status builds a new object on every read).
+    internal StateRole Role => _raft.Role;
+
+    internal long Term => _raft.Term;
+
+    internal string? LeaderId => _raft.LeaderId;
+
     internal Entry EntryAt(long index) => _raft.EntryAt(index);
 
     /// <summary>Advances logical time by one tick (election and heartbeat timers).</summary>

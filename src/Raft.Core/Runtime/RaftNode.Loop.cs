@@ -460,11 +460,11 @@ public sealed partial class RaftNode
                 }
 
                 rawNode.Step(message);
-                if (message.Type == MessageType.VoteResponse)
-                {
-                    NoteLeadership(rawNode);
-                }
-                else if (message.Type is MessageType.AppendEntries or MessageType.Heartbeat or MessageType.InstallSnapshot)
+
+                // Any message may make this node leader: a vote answer, a TimeoutNow to a node that is then the only
+                // voter it knows (a leader that removed itself hands over: review of session 30), ...
+                NoteLeadership(rawNode);
+                if (message.Type is MessageType.AppendEntries or MessageType.Heartbeat or MessageType.InstallSnapshot)
                 {
                     NoteLeaderContact(rawNode, message);
                 }
@@ -562,8 +562,8 @@ public sealed partial class RaftNode
     // firings a paused process missed (a GC pause, a frozen VM, SIGSTOP: about 4 of 40 came over 2 s), so a leader
     // paused while it was cut off would have served reads from a lease that had run out (found by a review in session
     // 29). Null when the firings decide: without leases, or when not leading (or in a term whose leadership was not
-    // noted, which cannot happen: a node becomes leader on a vote answer or, a lone voter, on its own tick, and both
-    // note it).
+    // noted, which cannot happen: a node becomes leader on a message or, a lone voter, on its own tick, and the loop
+    // notes it after each).
     private int? LeaseTicksDue(RawNode rawNode)
     {
         if (_options.Raft.ReadOnlyOption != ReadOnlyOption.LeaseBased || rawNode.Status is not { Role: StateRole.Leader } status
@@ -603,7 +603,7 @@ public sealed partial class RaftNode
     private void NoteLeaderContact(RawNode rawNode, Message message)
     {
         if (_options.Raft.ReadOnlyOption == ReadOnlyOption.LeaseBased
-            && rawNode.Status is { Role: StateRole.Follower } status && status.LeaderId == message.From && status.Term == message.Term)
+            && rawNode.Role == StateRole.Follower && rawNode.LeaderId == message.From && rawNode.Term == message.Term)
         {
             _leaderContactAt = _timeProvider.GetTimestamp();
             _ticksSinceLeaderContact = 0;
@@ -664,10 +664,9 @@ public sealed partial class RaftNode
     // A vote may just have made this node leader: the firings pending now came before that (see HandleTicks).
     private void NoteLeadership(RawNode rawNode)
     {
-        var status = rawNode.Status;
-        if (status.Role == StateRole.Leader && _leadershipNotedInTerm != status.Term)
+        if (rawNode.Role == StateRole.Leader && _leadershipNotedInTerm != rawNode.Term)
         {
-            _leadershipNotedInTerm = status.Term;
+            _leadershipNotedInTerm = rawNode.Term;
             _ticksBeforeLeadership = Volatile.Read(ref _ticksPending);
             _leadershipStartedAt = _timeProvider.GetTimestamp();
             _leaseTicksTaken = 0;
