@@ -461,8 +461,8 @@ public sealed partial class RaftNode
 
                 rawNode.Step(message);
 
-                // Any message may make this node leader: a vote answer, a TimeoutNow to a node that is then the only
-                // voter it knows (a leader that removed itself hands over: review of session 30), ...
+                // Not only a vote answer may make this node leader: so may a TimeoutNow to a node that is then the
+                // only voter it knows (a leader that removed itself hands over: review of session 30).
                 NoteLeadership(rawNode);
                 if (message.Type is MessageType.AppendEntries or MessageType.Heartbeat or MessageType.InstallSnapshot)
                 {
@@ -566,8 +566,8 @@ public sealed partial class RaftNode
     // notes it after each).
     private int? LeaseTicksDue(RawNode rawNode)
     {
-        if (_options.Raft.ReadOnlyOption != ReadOnlyOption.LeaseBased || rawNode.Status is not { Role: StateRole.Leader } status
-            || _leadershipNotedInTerm != status.Term)
+        if (_options.Raft.ReadOnlyOption != ReadOnlyOption.LeaseBased || rawNode.Role != StateRole.Leader
+            || _leadershipNotedInTerm != rawNode.Term)
         {
             return null;
         }
@@ -661,7 +661,8 @@ public sealed partial class RaftNode
         }
     }
 
-    // A vote may just have made this node leader: the firings pending now came before that (see HandleTicks).
+    // A message or a tick may just have made this node leader: the firings pending now came before that (see
+    // HandleTicks), and a lease leader's clock starts now (see LeaseTicksDue).
     private void NoteLeadership(RawNode rawNode)
     {
         if (rawNode.Role == StateRole.Leader && _leadershipNotedInTerm != rawNode.Term)
