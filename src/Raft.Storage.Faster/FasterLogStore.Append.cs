@@ -133,16 +133,19 @@ public sealed partial class FasterLogStore
             ThrowIfUnusable();
             var address = await EnqueueAsync(new LogRecord(RecordKind.Reset, RecordFlags.EndOfBatch, EntryType.Normal, _epoch, snapshotIndex, 0, default)).ConfigureAwait(false);
 
-            // The begin address moves to the reset record itself, in the same commit: the data is synced first, then
-            // the metadata, then FasterLog deletes the old segments.
-            _log.TruncateUntil(address);
-            await CommitAsync().ConfigureAwait(false);
+            // Readers stop asking for the discarded entries before their segments go: FasterLog deletes them inside
+            // its commit, before the commit's task completes.
             lock (_tableLock)
             {
                 _table.Reset(snapshotIndex + 1);
                 _cacheStart = snapshotIndex + 1;
                 _cachedBytes = 0;
             }
+
+            // The begin address moves to the reset record itself, in the same commit: the data is synced first, then
+            // the metadata, then FasterLog deletes the old segments.
+            _log.TruncateUntil(address);
+            await CommitAsync().ConfigureAwait(false);
         }
         finally
         {

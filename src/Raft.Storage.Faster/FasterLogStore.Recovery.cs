@@ -63,7 +63,10 @@ public sealed partial class FasterLogStore
             var metadata = MetadataFile.OpenOrCreate(metadataPath);
             disposables.Push(metadata);
             var latest = metadata.ReadLatest(out var damaged);
-            if (latest is null && (segments.Count > 0 || damaged))
+
+            // Zero-filled segments without a valid slot are what a crash during the first open leaves (the first segment
+            // is prepared before the first epoch is written): nothing was ever appended, so the log is empty.
+            if (latest is null && (damaged || segments.Any(s => !IsZeroFilled(SegmentDevice.SegmentPath(basePath, s)))))
             {
                 throw new LogCorruptedException(metadataPath, -1,
                     $"Neither slot of the log's metadata file is valid{(segments.Count > 0 ? $" while {segments.Count} segment files exist" : "")}; refusing to guess where the log starts");
@@ -95,6 +98,14 @@ public sealed partial class FasterLogStore
             if (leftovers > 0)
             {
                 Log.LeftoverSegmentsDeleted(logger, directory, leftovers);
+            }
+
+            // A crash between an append's write and its fdatasync (buffered writes) can leave a complete batch in the
+            // page cache only. The scan took it into the log, which the node may now acknowledge and the metadata is
+            // about to call durable: make it so first.
+            if (scan.End > persisted.DurableUntil)
+            {
+                device.SyncSegments(Math.Max(persisted.DurableUntil, scan.Begin) >> segmentBits, (scan.End - 1) >> segmentBits);
             }
 
             device.PrepareNow((int)(scan.End >> segmentBits));
@@ -139,6 +150,27 @@ public sealed partial class FasterLogStore
             }
 
             throw;
+        }
+    }
+
+    private static bool IsZeroFilled(string path)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var buffer = new byte[1 << 20];
+        for (long offset = 0; ;)
+        {
+            var read = RandomAccess.Read(handle, buffer, offset);
+            if (read == 0)
+            {
+                return true;
+            }
+
+            if (buffer.AsSpan(0, read).ContainsAnyExcept((byte)0))
+            {
+                return false;
+            }
+
+            offset += read;
         }
     }
 
@@ -199,13 +231,14 @@ public sealed partial class FasterLogStore
                 var length = offset + 4 <= _loadedBytes ? BinaryPrimitives.ReadInt32LittleEndian(_page.AsSpan(offset)) : 0;
                 if (length == 0)
                 {
-                    if (offset == 0 || (pageStart == 0 && offset == FirstAddress))
+                    if (offset == 0)
                     {
                         Stop(address, "end of the written log");
                         return;
                     }
 
-                    // FasterLog pads the rest of a page with zeros when the next record does not fit.
+                    // FasterLog pads the rest of a page with zeros when the next record does not fit; also page 0 from
+                    // its first address (64) on, when the log's first record is longer than the rest of that page.
                     address = pageStart + pageSize;
                     continue;
                 }

@@ -291,7 +291,10 @@ public sealed partial class FasterLogStore : ILogStore, IAsyncDisposable, IDispo
             _device.Dispose();
             _metadata.Dispose();
             _directoryLock.Dispose();
-            _writeGate.Dispose();
+
+            // Released, not disposed: an append, compaction or reset already waiting for the gate then enters and throws
+            // ObjectDisposedException; a disposed SemaphoreSlim would leave its waiters waiting forever.
+            _writeGate.Release();
         }
     }
 
@@ -321,9 +324,11 @@ public sealed partial class FasterLogStore : ILogStore, IAsyncDisposable, IDispo
         {
             lock (_tableLock)
             {
-                if (index < _table.First)
+                // Compaction and reset drop entries from the table before their segments go; a reset drops every entry,
+                // and a later append may reuse the index at another address.
+                if (index < _table.First || index > _table.Last || _table[index].Address != address)
                 {
-                    throw new ArgumentOutOfRangeException(nameof(index), $"Entry {index} was compacted while it was being read; the log now starts at {_table.First}.");
+                    throw new ArgumentOutOfRangeException(nameof(index), $"Entry {index} was discarded (compacted or reset) while it was being read; the log now holds [{_table.First}, {_table.Last}].");
                 }
             }
 

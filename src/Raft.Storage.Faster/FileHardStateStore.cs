@@ -87,6 +87,10 @@ public sealed class FileHardStateStore : IHardStateStore, IDisposable
 
         try
         {
+            // What is read must be durable before the node acts on it: a process killed between a save's write and its
+            // sync left that slot in the page cache only, and a vote restored from it, then lost to a power failure,
+            // could be cast twice in one term (found by helper-49's hunt in session 30).
+            NativeIo.FlushData(handle, path);
             var buffer = new byte[2 * SlotSize];
             var read = RandomAccess.Read(handle, buffer, 0);
             (long Sequence, HardState State)? best = null;

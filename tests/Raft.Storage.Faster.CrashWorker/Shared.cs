@@ -10,7 +10,9 @@ public static class Payloads
     {
         var seed = unchecked((int)(index * 1_000_003 ^ term * 7919));
         var random = new Random(seed);
-        var length = random.Next(10) == 0 ? random.Next(2000, 9000) : random.Next(0, 300);
+        var length = Environment.GetEnvironmentVariable("RAFT_CRASH_BIG") is null
+            ? (random.Next(10) == 0 ? random.Next(2000, 9000) : random.Next(0, 300))
+            : random.Next(10) switch { 0 => random.Next(60_000, 65_500), < 4 => random.Next(9_000, 40_000), _ => random.Next(0, 300) };
         var data = new byte[length];
         random.NextBytes(data);
         return data;

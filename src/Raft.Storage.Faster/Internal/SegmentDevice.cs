@@ -344,6 +344,21 @@ internal sealed unsafe class SegmentDevice : StorageDeviceBase
         }
     }
 
+    // Makes the segments from..to durable, whoever wrote them (recovery: a process before this one may have written
+    // without syncing). Only segments this device has open are synced; the recovery scan opened every one it read.
+    public void SyncSegments(long from, long to)
+    {
+        lock (_dirtyLock)
+        {
+            for (var segment = from; segment <= to; segment++)
+            {
+                _dirty.Add((int)segment);
+            }
+        }
+
+        SyncDirty();
+    }
+
     public override void RemoveSegmentAsync(int segment, AsyncCallback callback, IAsyncResult result)
     {
         RemoveSegment(segment);
