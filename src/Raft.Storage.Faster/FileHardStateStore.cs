@@ -89,8 +89,10 @@ public sealed class FileHardStateStore : IHardStateStore, IDisposable
         {
             // What is read must be durable before the node acts on it: a process killed between a save's write and its
             // sync left that slot in the page cache only, and a vote restored from it, then lost to a power failure,
-            // could be cast twice in one term (found by helper-49's hunt in session 30).
+            // could be cast twice in one term (found by helper-49's hunt in session 30). So must the file's name: one
+            // killed after the creating rename, before the directory's fsync, left it in the page cache too (helper-50).
             NativeIo.FlushData(handle, path);
+            NativeIo.FlushDirectory(directory);
             var buffer = new byte[2 * SlotSize];
             var read = RandomAccess.Read(handle, buffer, 0);
             (long Sequence, HardState State)? best = null;
