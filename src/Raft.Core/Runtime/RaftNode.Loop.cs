@@ -530,21 +530,9 @@ public sealed partial class RaftNode
             return;
         }
 
-        if (ticks > 1 && rawNode.Status.Role == StateRole.Leader)
+        if (ticks > 1 && rawNode.Role == StateRole.Leader)
         {
-            if (ticks >= _options.Raft.ElectionTick / 2)
-            {
-                // Half an election timeout without a turn of a leader's loop: a starved machine or a stalled store, the
-                // usual reason for an election nobody asked for. Said once per stall, when the loop catches up. (A
-                // follower's loop waits out its writes: a slow one is reported by NoteWrite.)
-                Log.LoopHeld(_logger, Id, ticks, (ticks * _options.TickInterval).TotalMilliseconds);
-            }
-
-            StepWaitingAcknowledgements(rawNode);
-
-            // Counted as leader ticks only while it leads (an acknowledgement may commit its own removal, check-quorum
-            // may depose it), and judged by check-quorum once: see RawNode.Tick(int).
-            rawNode.Tick(ticks);
+            TakeLateLeaderTicks(rawNode, ticks);
         }
         else if (FollowerTickDue(rawNode))
         {
@@ -610,8 +598,7 @@ public sealed partial class RaftNode
         }
     }
 
-    // The leader's ticks its clock says are due (LeaseTicksDue), taken as late ticks are (HandleTicks): the
-    // acknowledgements waiting behind them first, then one burst.
+    // The leader's ticks its clock says are due (LeaseTicksDue), taken as late ticks are.
     private void TakeLeaseTicks(RawNode rawNode, int due)
     {
         if (due == 0)
@@ -623,16 +610,30 @@ public sealed partial class RaftNode
         if (due == 1)
         {
             rawNode.Tick();
-            return;
         }
-
-        if (due >= _options.Raft.ElectionTick / 2)
+        else
         {
-            Log.LoopHeld(_logger, Id, due, (due * _options.TickInterval).TotalMilliseconds);
+            TakeLateLeaderTicks(rawNode, due);
+        }
+    }
+
+    // A leader takes the ticks its loop could not take one by one: the acknowledgements waiting behind them first, then
+    // one burst.
+    private void TakeLateLeaderTicks(RawNode rawNode, int ticks)
+    {
+        if (ticks >= _options.Raft.ElectionTick / 2)
+        {
+            // Half an election timeout without a turn of a leader's loop: a starved machine or a stalled store, the
+            // usual reason for an election nobody asked for. Said once per stall, when the loop catches up. (A
+            // follower's loop waits out its writes: a slow one is reported by NoteWrite.)
+            Log.LoopHeld(_logger, Id, ticks, (ticks * _options.TickInterval).TotalMilliseconds);
         }
 
         StepWaitingAcknowledgements(rawNode);
-        rawNode.Tick(due);
+
+        // Counted as leader ticks only while it leads (an acknowledgement may commit its own removal, check-quorum may
+        // depose it), and judged by check-quorum once: see RawNode.Tick(int).
+        rawNode.Tick(ticks);
     }
 
     // Before a lease is consulted (a read request, the leader's own or a follower's): the ticks the clock says are due

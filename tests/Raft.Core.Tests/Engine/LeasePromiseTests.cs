@@ -195,6 +195,25 @@ public sealed class LeasePromiseTests
         }
     }
 
+    private static bool LeaderMessage(Message m) => m.Type is MessageType.AppendEntries or MessageType.Heartbeat or MessageType.InstallSnapshot;
+
+    // Three nodes, each past the lease a node keeps for an election timeout after it starts, having heard nobody.
+    private void StartPastTheStartupLease(int seedBase, bool preVote)
+    {
+        foreach (var (id, offset) in new[] { ("a", 1), ("b", 2), ("c", 3) })
+        {
+            _nodes[id] = new RawNode(Options(id, seedBase * 10 + offset, preVote));
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            TickAll();
+        }
+
+        Process();
+        _inFlight.Clear();
+    }
+
     private static bool Between(Message m, string x, string y) => (m.From == x && m.To == y) || (m.From == y && m.To == x);
 
     // A (pre-)candidate that takes its term's leader's heartbeat follows it, and its answer makes the same promise a
@@ -214,19 +233,9 @@ public sealed class LeasePromiseTests
     [InlineData(5)]
     public void PreCandidateThatAnswersALeadersHeartbeat_RefusesVotesWithinTheLeaseItGranted(int seedBase)
     {
-        _nodes["a"] = new RawNode(Options("a", seedBase * 10 + 1, preVote: true));
-        _nodes["b"] = new RawNode(Options("b", seedBase * 10 + 2, preVote: true));
-        _nodes["c"] = new RawNode(Options("c", seedBase * 10 + 3, preVote: true));
-        for (var i = 0; i < 10; i++)
-        {
-            TickAll();
-        }
-
-        Process();
-        _inFlight.Clear();
+        StartPastTheStartupLease(seedBase, preVote: true);
 
         // a is elected (b and c vote for it); a's appends and heartbeats never reach b from here on.
-        static bool LeaderMessage(Message m) => m.Type is MessageType.AppendEntries or MessageType.Heartbeat or MessageType.InstallSnapshot;
         _nodes["a"].Campaign();
         Deliver(m => !(m.From == "a" && m.To == "b" && LeaderMessage(m)));
         Assert.Equal(StateRole.Leader, _nodes["a"].Status.Role);
@@ -272,18 +281,8 @@ public sealed class LeasePromiseTests
     [InlineData(7)]
     public void CandidateThatAnswersALeadersHeartbeat_RefusesVotesWithinTheLeaseItGranted(int seedBase)
     {
-        _nodes["a"] = new RawNode(Options("a", seedBase * 10 + 1, preVote: false));
-        _nodes["b"] = new RawNode(Options("b", seedBase * 10 + 2, preVote: false));
-        _nodes["c"] = new RawNode(Options("c", seedBase * 10 + 3, preVote: false));
-        for (var i = 0; i < 10; i++)
-        {
-            TickAll();
-        }
+        StartPastTheStartupLease(seedBase, preVote: false);
 
-        Process();
-        _inFlight.Clear();
-
-        static bool LeaderMessage(Message m) => m.Type is MessageType.AppendEntries or MessageType.Heartbeat or MessageType.InstallSnapshot;
         _nodes["a"].Campaign();
         _nodes["b"].Campaign();
         Deliver(m => !(m.From == "a" && m.To == "b" && LeaderMessage(m)) && !(m.From == "b" && m.To == "c"));
